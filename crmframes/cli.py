@@ -1,0 +1,127 @@
+"""The ``crmframes`` command line: the sandbox today, job files and the demo as they land.
+
+Presentation: a thin click layer. Every crmframes error becomes a one-line message on
+stderr and a non-zero exit code; nothing here holds logic the library does not offer.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+import click
+import orjson
+
+from crmframes import __version__
+from crmframes.errors import ConfigError, CrmframesError
+
+__all__ = ["main"]
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+
+
+class _Group(click.Group):
+    """A click group that turns crmframes errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"crmframes: configuration error: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        except CrmframesError as exc:
+            click.echo(f"crmframes: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crmframes")
+def main() -> None:
+    """Keep a campaign database in sync with Salesforce and Dynamics 365, from DataFrames."""
+
+
+@main.group()
+def sandbox() -> None:
+    """Run the built-in CRM sandbox (an emulated org over HTTPS on 127.0.0.1)."""
+
+
+@sandbox.command("serve")
+@click.option(
+    "--crm",
+    type=click.Choice(["salesforce", "dynamics"]),
+    default="salesforce",
+    show_default=True,
+    help="Which CRM to emulate.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="TCP port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Multiply the demo org's record counts (200 gives 1,000,000 contacts).",
+)
+@click.option("--empty", is_flag=True, help="Start with no records instead of the demo org.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON line (url, ca_file, credentials, env) instead of text.",
+)
+def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None:
+    """Serve a sandbox org until interrupted (Ctrl+C or SIGTERM).
+
+    It prints the URL, the CA file to trust and the credentials it accepts. With --json the
+    line also carries `env`: the environment variables with which
+    SalesforceConnector.from_env() in another process connects to it.
+    """
+    from crmframes.sandbox import Sandbox
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    with Sandbox(crm, data="empty" if empty else "demo", scale=scale, port=port) as sb:  # type: ignore[arg-type]
+        if as_json:
+            line = {
+                "crm": crm,
+                "url": sb.url,
+                "ca_file": sb.ca_file,
+                "credentials": sb.credentials,
+                "env": sb.env(),
+            }
+            sys.stdout.write(orjson.dumps(line).decode() + "\n")
+        else:
+            creds = sb.credentials
+            click.echo(f"crmframes sandbox ({crm}) serving at {sb.url}")
+            click.echo(f"  CA file        {sb.ca_file}")
+            for name in ("client_id", "client_secret", "username", "password", "security_token"):
+                click.echo(f"  {name:<14} {creds[name]}")
+            click.echo("  environment for SalesforceConnector.from_env():")
+            for name, value in sb.env().items():
+                click.echo(f"    export {name}={value}")
+            click.echo("Press Ctrl+C to stop.")
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    if not as_json:
+        click.echo("sandbox stopped")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,230 @@
+"""The Salesforce protocol of the sandbox: routes, authentication, call counting, faults.
+
+Edge: turns HTTP calls into the REST, OAuth, SOAP-login and Bulk API 2.0 handlers, checks
+the bearer token, counts API calls the way Salesforce does (every REST and Bulk request
+but the versions list; token requests are not API calls, reference §9), enforces the daily
+allocation, adds ``Sforce-Limit-Info``, and renders faults and internal errors in
+Salesforce's error shape.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+
+from crmframes.sandbox.faults import Fault
+from crmframes.sandbox.salesforce.auth import Credentials, Sessions, oauth_token, soap_login
+from crmframes.sandbox.salesforce.bulk import BulkApi
+from crmframes.sandbox.salesforce.org import SalesforceOrg
+from crmframes.sandbox.salesforce.rest import RestApi, not_found
+from crmframes.sandbox.server import CallCounter, HttpError, Request, Response, Router
+
+__all__ = ["SalesforceApp"]
+
+OLDEST_VERSION = 31.0
+_VERSIONED = re.compile(r"/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?")
+_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("/query", "query"),
+    ("/queryAll", "query"),
+    ("/composite", "composite"),
+    ("/jobs/", "bulk2"),
+    ("/limits", "limits"),
+)
+_SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+class SalesforceApp:
+    """One emulated Salesforce org behind the HTTPS server.
+
+    Args:
+        org: the org state.
+        credentials: the secrets it accepts.
+        counter: where API calls are counted.
+        base_url: the sandbox's ``https://127.0.0.1:PORT``, set once the port is known.
+    """
+
+    def __init__(self, org: SalesforceOrg, credentials: Credentials, counter: CallCounter) -> None:
+        self.org = org
+        self.credentials = credentials
+        self.counter = counter
+        self.base_url = ""
+        self.sessions = Sessions(org)
+        self.rest = RestApi(org)
+        self.bulk = BulkApi(org, self.rest)
+        self.router = self._routes()
+
+    # --- App protocol --------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Answer one call."""
+        path = request.path
+        if path.startswith("/services/oauth2/token"):
+            return oauth_token(request, self.sessions, self.credentials, self.base_url)
+        match = re.fullmatch(r"/services/Soap/u/(?P<version>\d+\.\d)/?", path)
+        if match and request.method == "POST":
+            return soap_login(
+                request, self.sessions, self.credentials, self.base_url, match["version"]
+            )
+        if path.rstrip("/") == "/services/data":
+            return self._versions()
+        versioned = _VERSIONED.fullmatch(path)
+        if versioned is None:
+            raise not_found()
+        if not self.sessions.check(_bearer(request)):
+            return Response.json(401, _SESSION_EXPIRED, {"WWW-Authenticate": "Token"})
+        version = float(versioned["version"])
+        if not OLDEST_VERSION <= version <= float(self.org.settings.api_version):
+            raise not_found()
+        used = self.counter.total()
+        if used >= self.org.settings.daily_api_limit:
+            return Response.json(
+                403,
+                [
+                    {
+                        "message": "TotalRequests Limit exceeded.",
+                        "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                    }
+                ],
+            )
+        self.counter.count(_family(versioned["rest"] or "/"))
+        handler = self.router.resolve(request)
+        if handler is None:
+            raise not_found()
+        if handler is False:
+            return Response.json(
+                405,
+                [
+                    {
+                        "errorCode": "METHOD_NOT_ALLOWED",
+                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,DELETE,POST",
+                    }
+                ],
+            )
+        assert callable(handler)
+        try:
+            response = handler(request)
+        except HttpError as exc:
+            response = exc.response
+        response.headers["Sforce-Limit-Info"] = (
+            f"api-usage={used + 1}/{self.org.settings.daily_api_limit}"
+        )
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: every worker is a daemon thread of the server."""
+
+    def fault_response(self, fault: Fault, request: Request) -> Response:
+        """Render a request-level fault as Salesforce would answer it."""
+        headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+        if fault.kind == "unavailable":
+            return Response.json(
+                503,
+                [
+                    {
+                        "errorCode": "SERVER_UNAVAILABLE",
+                        "message": "Server temporarily unavailable. Please try again later.",
+                    }
+                ],
+                headers,
+            )
+        if fault.kind == "rate_limited":
+            return Response.json(
+                403,
+                [
+                    {
+                        "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+                        "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                    }
+                ],
+                headers,
+            )
+        if fault.kind == "session_expired":
+            self.sessions.revoke(_bearer(request))
+            return Response.json(401, _SESSION_EXPIRED)
+        return self.error_response(RuntimeError(fault.kind), request)
+
+    def error_response(self, exc: BaseException, request: Request) -> Response:
+        """Salesforce's answer to an internal error."""
+        ticket = (
+            f"{secrets.randbelow(10**9)}-{secrets.randbelow(10**5)} ({secrets.randbelow(10**9)})"
+        )
+        return Response.json(
+            500,
+            [
+                {
+                    "errorCode": "UNKNOWN_EXCEPTION",
+                    "message": f"An unexpected error occurred. Please include this ErrorId if you contact "
+                    f"support: {ticket}",
+                }
+            ],
+        )
+
+    # --- routes ---------------------------------------------------------------------------------
+
+    def _versions(self) -> Response:
+        newest = int(float(self.org.settings.api_version))
+        return Response.json(
+            200,
+            [
+                {"label": f"API {v}.0", "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+                for v in range(int(OLDEST_VERSION), newest + 1)
+            ],
+        )
+
+    def _routes(self) -> Router:
+        router = Router()
+        rest, bulk = self.rest, self.bulk
+        v = r"/services/data/v(?P<version>\d+\.\d)"
+        obj = r"(?P<object>[A-Za-z][A-Za-z0-9_]*)"
+        add: Callable[..., None] = router.add
+        add("GET", v + r"/?", rest.resources)
+        add("GET", v + r"/limits/?", lambda r: rest.limits(r, self.counter.total()))
+        add("GET", v + r"/sobjects/?", rest.describe_global)
+        add("GET", v + rf"/sobjects/{obj}/?", rest.sobject_info)
+        add("POST", v + rf"/sobjects/{obj}/?", rest.create)
+        add("GET", v + rf"/sobjects/{obj}/describe/?", rest.describe)
+        add("GET", v + rf"/sobjects/{obj}/deleted/?", rest.deleted)
+        add("GET", v + rf"/sobjects/{obj}/updated/?", rest.updated)
+        add(("GET", "PATCH", "DELETE"), v + rf"/sobjects/{obj}/(?P<id>[^/]+)/?", rest.record)
+        add(
+            ("GET", "PATCH", "DELETE"),
+            v + rf"/sobjects/{obj}/(?P<field>[^/]+)/(?P<value>[^/]+)/?",
+            rest.by_external_id,
+        )
+        add("GET", v + r"/query/?", lambda r: rest.query(r, include_deleted=False))
+        add("GET", v + r"/queryAll/?", lambda r: rest.query(r, include_deleted=True))
+        add("GET", v + r"/(?:query|queryAll)/(?P<locator>[A-Za-z0-9]+-\d+)/?", rest.query_more)
+        add("POST", v + r"/composite/sobjects/?", rest.collection_create)
+        add("PATCH", v + r"/composite/sobjects/?", rest.collection_update)
+        add("DELETE", v + r"/composite/sobjects/?", rest.collection_delete)
+        add(
+            "PATCH",
+            v + rf"/composite/sobjects/{obj}/(?P<field>[A-Za-z0-9_]+)/?",
+            rest.collection_upsert,
+        )
+        add(("GET", "POST"), v + rf"/composite/sobjects/{obj}/?", rest.collection_retrieve)
+        bulk.add_routes(router, v)
+        return router
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and token.strip():
+        return token.strip()
+    return request.header("X-SFDC-Session")
+
+
+def _family(rest: str) -> str:
+    for prefix, family in _FAMILIES:
+        if rest.startswith(prefix):
+            return family
+    if rest.startswith("/sobjects"):
+        parts = [p for p in rest.split("/") if p]
+        if len(parts) <= 1 or (len(parts) == 3 and parts[2] == "describe"):
+            return "describe"
+        if len(parts) == 3 and parts[2] in ("deleted", "updated"):
+            return "replication"
+        return "sobjects"
+    return "other"

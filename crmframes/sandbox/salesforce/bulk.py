@@ -1,0 +1,544 @@
+"""Bulk API 2.0 in the Salesforce sandbox: ingest and query jobs, CSV in and out.
+
+Edge: ``/services/data/vXX.X/jobs/ingest`` and ``/jobs/query`` as in reference/salesforce-api.md
+§8. Jobs run in a background thread once their data is complete, so clients see the real
+state machine (``Open → UploadComplete → InProgress → JobComplete | Failed | Aborted``) and
+poll for it. Ingest rows go through the same write engine as REST, so a row fails with the
+same codes; results come back as ``sf__Id`` / ``sf__Created`` / ``sf__Error`` CSV. Query
+results are paged by ``maxRecords`` with an opaque ``Sforce-Locator`` (``null`` on the last
+page).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from crmframes.sandbox.salesforce.ids import IdFactory
+from crmframes.sandbox.salesforce.org import SalesforceOrg
+from crmframes.sandbox.salesforce.records import Origin, RecordError, WriteOutcome
+from crmframes.sandbox.salesforce.rest import RestApi, not_found
+from crmframes.sandbox.salesforce.schema import SfField, SfObject
+from crmframes.sandbox.salesforce.soql import QueryPlan, SoqlError, parse_soql, plan_query
+from crmframes.sandbox.salesforce.values import CoercionError, coerce_csv, display
+from crmframes.sandbox.server import HttpError, Request, Response, Router
+
+__all__ = ["BulkApi"]
+
+DELIMITERS = {
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
+}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+DEFAULT_MAX_RECORDS = 100_000
+NULL_MARKER = "#N/A"
+TERMINAL = ("JobComplete", "Failed", "Aborted")
+
+
+def _error(status: int, code: str, message: str) -> HttpError:
+    return HttpError(Response.json(status, [{"errorCode": code, "message": message}]))
+
+
+@dataclass
+class _Job:
+    id: str
+    kind: Literal["ingest", "query"]
+    operation: str
+    object: str
+    version: str
+    created: str
+    delimiter: str = "COMMA"
+    line_ending: str = "LF"
+    external_id: str | None = None
+    query: str | None = None
+    state: str = "Open"  # Open, UploadComplete, InProgress, JobComplete, Failed, Aborted
+    modstamp: str = ""
+    error_message: str | None = None
+    processed: int = 0
+    failed: int = 0
+    started: float = 0.0
+    seconds: float = 0.0
+    uploads: list[bytes] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    successes: list[list[str]] = field(default_factory=list)
+    failures: list[list[str]] = field(default_factory=list)
+    unprocessed: list[list[str]] = field(default_factory=list)
+    plan: QueryPlan | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def aborted(self) -> bool:
+        """Whether the job was aborted (another thread may set it at any time)."""
+        return self.state == "Aborted"
+
+    def info(self, user_id: str) -> dict[str, Any]:
+        base = f"services/data/v{self.version}/jobs/{self.kind}/{self.id}"
+        data: dict[str, Any] = {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.object,
+            "createdById": user_id,
+            "createdDate": self.created,
+            "systemModstamp": self.modstamp or self.created,
+            "state": self.state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.version),
+            "lineEnding": self.line_ending,
+            "columnDelimiter": self.delimiter,
+            "jobType": "V2Ingest" if self.kind == "ingest" else "V2Query",
+            "numberRecordsProcessed": self.processed,
+            "retries": 0,
+            "totalProcessingTime": int(self.seconds * 1000),
+        }
+        if self.kind == "ingest":
+            data |= {
+                "contentUrl": f"{base}/batches",
+                "numberRecordsFailed": self.failed,
+                "apiActiveProcessingTime": int(self.seconds * 1000),
+                "apexProcessingTime": 0,
+            }
+            if self.external_id:
+                data["externalIdFieldName"] = self.external_id
+        if self.error_message:
+            data["errorMessage"] = self.error_message
+        return data
+
+
+class BulkApi:
+    """Bulk API 2.0 jobs of one org."""
+
+    def __init__(self, org: SalesforceOrg, rest: RestApi) -> None:
+        self.org = org
+        self.rest = rest
+        self._jobs: dict[str, _Job] = {}
+        self._ids = IdFactory("750")
+        self._lock = threading.Lock()
+
+    def add_routes(self, router: Router, v: str) -> None:
+        """Register the ``/jobs/...`` routes under the versioned prefix ``v``."""
+        job = r"(?P<job>750[A-Za-z0-9]{15})"
+        router.add("POST", v + r"/jobs/ingest/?", self.create_ingest)
+        router.add("GET", v + r"/jobs/(?P<kind>ingest|query)/?", self.list_jobs)
+        router.add("PUT", v + rf"/jobs/ingest/{job}/batches/?", self.upload)
+        router.add(
+            ("GET", "PATCH", "DELETE"), v + rf"/jobs/(?P<kind>ingest|query)/{job}/?", self.job
+        )
+        router.add(
+            "GET",
+            v + rf"/jobs/ingest/{job}/(?P<which>(?i:successfulResults|failedResults|"
+            r"unprocessedRecords))/?",
+            self.ingest_results,
+        )
+        router.add("POST", v + r"/jobs/query/?", self.create_query)
+        router.add("GET", v + rf"/jobs/query/{job}/results/?", self.query_results)
+
+    # --- shared --------------------------------------------------------------------------------
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        try:
+            body = request.json()
+        except orjson.JSONDecodeError as exc:
+            raise _error(
+                400, "JSON_PARSER_ERROR", f"Unexpected character in the request body: {exc}"
+            ) from exc
+        if not isinstance(body, dict):
+            raise _error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        return body
+
+    def _new_job(
+        self,
+        kind: Literal["ingest", "query"],
+        body: dict[str, Any],
+        request: Request,
+        operation: str,
+        object_name: str,
+    ) -> _Job:
+        delimiter = str(body.get("columnDelimiter") or "COMMA")
+        line_ending = str(body.get("lineEnding") or "LF")
+        if delimiter not in DELIMITERS:
+            raise _error(400, "INVALIDJOB", f"Invalid value for columnDelimiter: {delimiter}")
+        if line_ending not in LINE_ENDINGS:
+            raise _error(400, "INVALIDJOB", f"Invalid value for lineEnding: {line_ending}")
+        if str(body.get("contentType") or "CSV") != "CSV":
+            raise _error(400, "INVALIDJOB", "Only CSV content is supported")
+        job = _Job(
+            id=self._ids.next(),
+            kind=kind,
+            operation=operation,
+            object=object_name,
+            version=request.params["version"],
+            created=self.org.now_wire(),
+            delimiter=delimiter,
+            line_ending=line_ending,
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+        return job
+
+    def _job(self, request: Request, kind: str | None = None) -> _Job:
+        job = self._jobs.get(request.params["job"])
+        if job is None or (kind is not None and job.kind != kind):
+            raise not_found("The requested resource does not exist")
+        return job
+
+    def job(self, request: Request) -> Response:
+        """``GET|PATCH|DELETE /jobs/{ingest|query}/{id}``: job info, state change, deletion."""
+        job = self._job(request, request.params["kind"])
+        if request.method == "GET":
+            return Response.json(200, job.info(self.org.integration_user_id))
+        if request.method == "DELETE":
+            if job.state not in TERMINAL:
+                raise _error(
+                    400, "INVALIDJOBSTATE", f"Job {job.id} is not in a terminal state: {job.state}"
+                )
+            with self._lock:
+                self._jobs.pop(job.id, None)
+            return Response.empty(204)
+        state = self._body(request).get("state")
+        with job.lock:
+            if state == "Aborted":
+                if job.state in TERMINAL:
+                    raise _error(400, "INVALIDJOBSTATE", f"Job {job.id} is already {job.state}")
+                job.state = "Aborted"
+            elif state == "UploadComplete" and job.kind == "ingest":
+                if job.state != "Open":
+                    raise _error(409, "INVALIDJOBSTATE", f"Job {job.id} is {job.state}, not Open")
+                job.state = "UploadComplete"
+                origin = (request.method, request.target)
+                threading.Thread(target=self._run_ingest, args=(job, origin), daemon=True).start()
+            else:
+                raise _error(400, "INVALIDJOBSTATE", f"Invalid state transition to {state!r}")
+            job.modstamp = self.org.now_wire()
+        return Response.json(200, job.info(self.org.integration_user_id))
+
+    def list_jobs(self, request: Request) -> Response:
+        """``GET /jobs/ingest`` and ``GET /jobs/query``: all jobs of that kind."""
+        kind = request.params["kind"]
+        user = self.org.integration_user_id
+        jobs = [j.info(user) for j in list(self._jobs.values()) if j.kind == kind]
+        return Response.json(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
+
+    # --- ingest --------------------------------------------------------------------------------
+
+    def create_ingest(self, request: Request) -> Response:
+        """``POST /jobs/ingest``: open an ingest job."""
+        body = self._body(request)
+        obj = self.org.schema.get(str(body.get("object") or ""))
+        if obj is None:
+            raise _error(
+                404, "NOT_FOUND", f"Entity '{body.get('object')}' is not supported by the Bulk API."
+            )
+        operation = str(body.get("operation") or "")
+        if operation not in INGEST_OPERATIONS:
+            raise _error(400, "INVALIDJOB", f"Invalid value for operation: {operation}")
+        external = body.get("externalIdFieldName")
+        if operation == "upsert":
+            key = obj.field(str(external or ""))
+            if key is None or not (key.external_id or key.id_lookup):
+                raise _error(
+                    400,
+                    "INVALIDJOB",
+                    f"External ID was blank or invalid for {obj.name}. "
+                    "An External ID must be specified for upsert.",
+                )
+            external = key.name
+        job = self._new_job("ingest", body, request, operation, obj.name)
+        job.external_id = str(external) if operation == "upsert" else None
+        return Response.json(200, job.info(self.org.integration_user_id))
+
+    def upload(self, request: Request) -> Response:
+        """``PUT /jobs/ingest/{id}/batches``: add CSV data to an open job (201)."""
+        job = self._job(request, "ingest")
+        with job.lock:
+            if job.state != "Open":
+                raise _error(
+                    409,
+                    "INVALIDJOBSTATE",
+                    f"Job {job.id} is {job.state}; data can only be added while it is Open",
+                )
+            job.uploads.append(request.body)
+        return Response.empty(201)
+
+    def _run_ingest(self, job: _Job, origin: Origin) -> None:
+        started = time.perf_counter()
+        with job.lock:
+            if job.aborted():
+                return
+            job.state = "InProgress"
+        obj = self.org.schema.objects[job.object]
+        try:
+            rows = self._read_csv(job)
+            columns = self._columns(obj, job.header)
+        except _CsvProblem as exc:
+            with job.lock:
+                job.state, job.error_message = "Failed", exc.message
+            return
+        for position, row in enumerate(rows):
+            if job.aborted():
+                job.unprocessed = rows[position:]
+                break
+            outcome = self._ingest_row(job, obj, columns, row, origin)
+            if outcome.success:
+                job.successes.append(
+                    [outcome.id or "", "true" if outcome.created else "false", *row]
+                )
+            else:
+                e = outcome.errors[0]
+                message = f"{e.status_code}:{e.message}:{','.join(e.fields)} --"
+                job.failures.append([outcome.id or "", message, *row])
+                job.failed += 1
+            job.processed += 1
+        with job.lock:
+            job.seconds = time.perf_counter() - started
+            job.modstamp = self.org.now_wire()
+            if not job.aborted():
+                job.state = "JobComplete"
+
+    def _read_csv(self, job: _Job) -> list[list[str]]:
+        rows: list[list[str]] = []
+        for blob in job.uploads:
+            try:
+                text = blob.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise _CsvProblem("InvalidBatch : The CSV data is not valid UTF-8") from exc
+            reader = csv.reader(
+                io.StringIO(text, newline=""), delimiter=DELIMITERS[job.delimiter], strict=True
+            )
+            try:
+                header = next(reader, None)
+                body = [r for r in reader if r != []]
+            except csv.Error as exc:
+                raise _CsvProblem(f"InvalidBatch : Failed to parse CSV: {exc}") from exc
+            if header is None:
+                continue
+            if job.header and header != job.header:
+                raise _CsvProblem(
+                    "InvalidBatch : Every upload of a job must have the same header row"
+                )
+            job.header = header
+            for number, row in enumerate(body, start=2):
+                if len(row) != len(header):
+                    raise _CsvProblem(
+                        f"InvalidBatch : Row {number} has {len(row)} columns, expected {len(header)}"
+                    )
+            rows.extend(body)
+        if not job.header:
+            raise _CsvProblem("InvalidBatch : The job has no data; upload a CSV with a header row")
+        return rows
+
+    def _columns(self, obj: SfObject, header: list[str]) -> list[tuple[SfField, str | None]]:
+        columns: list[tuple[SfField, str | None]] = []
+        for name in header:
+            relationship, _, key = name.partition(".")
+            if key:
+                lookup = obj.relationship(relationship)
+                parent = self.org.schema.get(lookup.reference_to[0]) if lookup else None
+                key_field = parent.field(key) if parent else None
+                if (
+                    lookup is None
+                    or key_field is None
+                    or not (key_field.external_id or key_field.name == "Id")
+                ):
+                    raise _CsvProblem(f"InvalidBatch : Field name not found : {name}")
+                columns.append((lookup, key_field.name))
+                continue
+            f = obj.field(name)
+            if f is None:
+                raise _CsvProblem(f"InvalidBatch : Field name not found : {name}")
+            columns.append((f, None))
+        return columns
+
+    def _ingest_row(
+        self,
+        job: _Job,
+        obj: SfObject,
+        columns: list[tuple[SfField, str | None]],
+        row: list[str],
+        origin: Origin,
+    ) -> WriteOutcome:
+        writer = self.rest.writer
+        values: dict[str, Any] = {}
+        try:
+            for (f, ref_key), cell in zip(columns, row, strict=True):
+                if cell == "":
+                    continue  # an empty cell leaves the field as it is (insert: null)
+                if cell == NULL_MARKER:
+                    values[f.name] = None
+                elif ref_key is not None:
+                    values[f.name] = ("ref", ref_key, cell)
+                else:
+                    try:
+                        values[f.name] = coerce_csv(f, cell)
+                    except CoercionError:
+                        raise RecordError(
+                            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                            f"{f.label}: value not of required type: {display(cell)}",
+                            [f.name],
+                        ) from None
+        except RecordError as exc:
+            return WriteOutcome(None, errors=[exc])
+        record_id = values.pop("Id", None)
+        if job.operation == "insert":
+            return writer.insert(obj, values, origin=origin)
+        if job.operation == "update":
+            if not record_id:
+                return WriteOutcome(
+                    None,
+                    errors=[
+                        RecordError(
+                            "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"]
+                        )
+                    ],
+                )
+            return writer.update(obj, record_id, values, origin=origin)
+        if job.operation == "upsert":
+            assert job.external_id is not None
+            key_field = obj.field(job.external_id)
+            assert key_field is not None
+            key_value = record_id if key_field.name == "Id" else values.get(key_field.name)
+            return writer.upsert(obj, key_field, key_value, values, origin=origin)
+        outcome = writer.delete(record_id, origin=origin, obj=obj)
+        if job.operation == "hardDelete" and outcome.success and outcome.id:
+            with self.org.db.lock:
+                self.org.table(obj.name).bin.pop(outcome.id, None)
+        return outcome
+
+    def ingest_results(self, request: Request) -> Response:
+        """``GET /jobs/ingest/{id}/successfulResults|failedResults|unprocessedrecords``."""
+        job = self._job(request, "ingest")
+        which = request.params["which"].lower()
+        if which == "successfulresults":
+            header, rows = ["sf__Id", "sf__Created", *job.header], job.successes
+        elif which == "failedresults":
+            header, rows = ["sf__Id", "sf__Error", *job.header], job.failures
+        else:
+            header, rows = job.header, job.unprocessed
+        text = self._write_csv(job, [header, *rows], quote_all=True)
+        return Response.raw(200, text.encode(), "text/csv")
+
+    # --- query ---------------------------------------------------------------------------------
+
+    def create_query(self, request: Request) -> Response:
+        """``POST /jobs/query``: start a query job."""
+        body = self._body(request)
+        operation = str(body.get("operation") or "query")
+        if operation not in ("query", "queryAll"):
+            raise _error(400, "INVALIDJOB", f"Invalid value for operation: {operation}")
+        text = str(body.get("query") or "")
+        try:
+            plan = plan_query(parse_soql(text), self.org.schema)
+        except SoqlError as exc:
+            raise _error(400, exc.code, exc.message) from exc
+        if plan.is_count or plan.offset is not None:
+            raise _error(
+                400,
+                "INVALIDJOB",
+                "Bulk API 2.0 query does not support aggregates, COUNT() or OFFSET",
+            )
+        job = self._new_job("query", body, request, operation, plan.object.name)
+        job.query, job.plan, job.state = text, plan, "UploadComplete"
+        threading.Thread(target=self._run_query, args=(job,), daemon=True).start()
+        return Response.json(200, job.info(self.org.integration_user_id))
+
+    def _run_query(self, job: _Job) -> None:
+        started = time.perf_counter()
+        with job.lock:
+            if job.aborted():
+                return
+            job.state = "InProgress"
+        assert job.plan is not None
+        records = self.org.scan(job.object, include_deleted=job.operation == "queryAll")
+        rows = job.plan.execute(records, self.org, now=self.org.clock.now())
+        with job.lock:
+            job.rows = rows
+            job.processed = len(rows)
+            job.seconds = time.perf_counter() - started
+            job.modstamp = self.org.now_wire()
+            if not job.aborted():
+                job.state = "JobComplete"
+
+    def query_results(self, request: Request) -> Response:
+        """``GET /jobs/query/{id}/results?maxRecords=&locator=``: one CSV page."""
+        job = self._job(request, "query")
+        if job.state != "JobComplete":
+            code = (
+                "JOB_NOT_COMPLETE" if job.state not in ("Failed", "Aborted") else "INVALIDJOBSTATE"
+            )
+            raise _error(
+                412 if code == "JOB_NOT_COMPLETE" else 400,
+                code,
+                f"Job {job.id} is {job.state}; results are available once it is JobComplete",
+            )
+        limit_text = request.arg("maxRecords") or str(DEFAULT_MAX_RECORDS)
+        locator = request.arg("locator") or ""
+        try:
+            limit = int(limit_text)
+            offset = int(base64.urlsafe_b64decode(locator.encode()).decode()) if locator else 0
+        except ValueError as exc:
+            raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator or maxRecords") from exc
+        if limit <= 0 or not 0 <= offset <= len(job.rows):
+            raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator or maxRecords")
+        assert job.plan is not None
+        end = min(offset + limit, len(job.rows))
+        flat = job.plan.project_flat
+        datetimes = self._datetime_columns(job.plan)
+        lines: list[list[Any]] = [list(job.plan.columns)]
+        for record in job.rows[offset:end]:
+            values = flat(record, self.org)
+            for i in datetimes:
+                if values[i] is not None:
+                    values[i] = values[i][:-5] + "Z"  # Bulk CSV datetimes end in Z, not +0000
+            lines.append(values)
+        next_locator = (
+            base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(job.rows) else "null"
+        )
+        headers = {"Sforce-NumberOfRecords": str(end - offset), "Sforce-Locator": next_locator}
+        return Response.raw(
+            200, self._write_csv(job, lines, quote_all=False).encode(), "text/csv", headers
+        )
+
+    def _datetime_columns(self, plan: QueryPlan) -> list[int]:
+        found = []
+        for index, path in enumerate(plan.columns):
+            obj: SfObject | None = plan.object
+            parts = path.split(".")
+            for part in parts[:-1]:
+                lookup = obj.relationship(part) if obj else None
+                obj = self.org.schema.get(lookup.reference_to[0]) if lookup else None
+            f = obj.field(parts[-1]) if obj else None
+            if f is not None and f.type == "datetime":
+                found.append(index)
+        return found
+
+    @staticmethod
+    def _write_csv(job: _Job, lines: list[list[Any]], *, quote_all: bool) -> str:
+        sep = DELIMITERS[job.delimiter]
+        end = LINE_ENDINGS[job.line_ending]
+
+        def cell(value: Any) -> str:
+            if value is None:
+                return '""' if quote_all else ""
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            return '"' + str(value).replace('"', '""') + '"'
+
+        return "".join(sep.join(cell(v) for v in line) + end for line in lines)
+
+
+class _CsvProblem(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

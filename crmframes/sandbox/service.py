@@ -1,0 +1,241 @@
+"""The Sandbox: one emulated CRM org served over HTTPS on 127.0.0.1 with a throw-away CA.
+
+Edge: creates a trustme CA and a certificate for 127.0.0.1, loads the demo org, and runs the
+CRM's protocol app in a background thread. It is a product feature (tutorials, users' own
+tests), not a test mock: real clients such as simple-salesforce work against it unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, get_args
+
+import trustme
+
+from crmframes.errors import SandboxError
+from crmframes.sandbox.clock import Clock
+from crmframes.sandbox.faults import Faults
+from crmframes.sandbox.server import CallCounter, HttpsServer
+from crmframes.settings import ClientCredentials, SalesforceSettings, Secret
+
+__all__ = ["Crm", "Sandbox"]
+
+Crm = Literal["salesforce", "dynamics"]
+DataChoice = Literal["demo", "empty"]
+
+
+class Sandbox:
+    """An emulated CRM org on ``https://127.0.0.1:PORT``.
+
+    Args:
+        crm: which CRM to emulate.
+        data: ``"demo"`` loads the demo org (accounts, contacts, leads, opportunities with
+            planted duplicates); ``"empty"`` starts with no records.
+        scale: multiplies the demo record counts (``scale=200`` gives 1,000,000 contacts).
+        port: the TCP port; 0 picks a free one.
+        clock: the clock the CRM writes timestamps with (real time by default).
+        duplicate_rule: activate the duplicate rule on contact email.
+        daily_api_limit: the daily API request allocation.
+        session_seconds: inactivity after which an access token expires.
+
+    Examples:
+        >>> with Sandbox("salesforce", data="empty") as sb:
+        ...     sb.url.startswith("https://127.0.0.1:")
+        True
+    """
+
+    def __init__(
+        self,
+        crm: Crm = "salesforce",
+        *,
+        data: DataChoice = "demo",
+        scale: float = 1.0,
+        port: int = 0,
+        clock: Clock | None = None,
+        duplicate_rule: bool = False,
+        daily_api_limit: int = 100_000,
+        session_seconds: int = 7200,
+    ) -> None:
+        if crm not in get_args(Crm):
+            raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
+        if data not in get_args(DataChoice):
+            raise ValueError(f"data must be one of {get_args(DataChoice)}, not {data!r}")
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, not {scale!r}")
+        if crm == "dynamics":
+            raise SandboxError(
+                "the Dynamics 365 / Dataverse sandbox is not available in this version yet; "
+                "use Sandbox('salesforce')"
+            )
+        self.crm: Crm = crm
+        self.data: DataChoice = data
+        self.scale = scale
+        self.clock = clock or Clock()
+        self.faults = Faults()
+        self._port = port
+        self._options: dict[str, Any] = {
+            "duplicate_rule": duplicate_rule,
+            "daily_api_limit": daily_api_limit,
+            "session_seconds": session_seconds,
+        }
+        self._counter = CallCounter()
+        self._server: HttpsServer | None = None
+        self._app: Any = None
+        self._dir: Path | None = None
+        self._lock = threading.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Create the CA, load the data and start serving; return self."""
+        with self._lock:
+            if self._server is not None:
+                return self
+            self._dir = Path(tempfile.mkdtemp(prefix="crmframes-sandbox-"))
+            try:
+                certfile, keyfile = self._write_tls_files(self._dir)
+                self._app = self._build_app()
+                self._server = HttpsServer(
+                    self._app,
+                    certfile=certfile,
+                    keyfile=keyfile,
+                    clock=self.clock,
+                    faults=self.faults,
+                    port=self._port,
+                )
+            except OSError as exc:
+                self._cleanup()
+                raise SandboxError(f"the sandbox could not start: {exc}") from exc
+            except BaseException:
+                self._cleanup()
+                raise
+            self._app.base_url = self._server.url
+            self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and delete the CA files."""
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+            self._cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _cleanup(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def _write_tls_files(self, folder: Path) -> tuple[str, str]:
+        ca = trustme.CA(organization_name="crmframes sandbox")
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+        cert.private_key_pem.write_to_path(str(folder / "server.key"))
+        cert.cert_chain_pems[0].write_to_path(str(folder / "server.pem"))
+        for blob in cert.cert_chain_pems[1:]:
+            blob.write_to_path(str(folder / "server.pem"), append=True)
+        return str(folder / "server.pem"), str(folder / "server.key")
+
+    def _build_app(self) -> Any:
+        from crmframes.sandbox.demo_org import generate_demo_org
+        from crmframes.sandbox.salesforce.app import SalesforceApp
+        from crmframes.sandbox.salesforce.auth import Credentials
+        from crmframes.sandbox.salesforce.demo import load_demo_org
+        from crmframes.sandbox.salesforce.org import OrgSettings, SalesforceOrg
+
+        org = SalesforceOrg(
+            clock=self.clock, faults=self.faults, settings=OrgSettings(**self._options)
+        )
+        if self.data == "demo":
+            load_demo_org(org, generate_demo_org(self.scale))
+        return SalesforceApp(org, Credentials.generate(), self._counter)
+
+    def _running(self) -> HttpsServer:
+        if self._server is None:
+            raise SandboxError(
+                "the sandbox is not running; use it as a context manager or call start()"
+            )
+        return self._server
+
+    # --- what users connect with ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``https://127.0.0.1:PORT`` (no trailing slash)."""
+        return self._running().url
+
+    @property
+    def ca_file(self) -> str:
+        """Path of the PEM file of the sandbox's CA (trust it, never disable verification)."""
+        self._running()
+        assert self._dir is not None
+        return str(self._dir / "ca.pem")
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The secrets the sandbox accepts: client id/secret, username/password, and more."""
+        self._running()
+        return dict(self._app.credentials.as_dict())
+
+    def settings(self) -> SalesforceSettings:
+        """Connection settings for this sandbox (client-credentials flow)."""
+        creds = self.credentials
+        return SalesforceSettings(
+            url=self.url,
+            auth=ClientCredentials(
+                client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
+            ),
+            ca_file=self.ca_file,
+        )
+
+    def env(self) -> dict[str, str]:
+        """Environment variables with which ``SalesforceConnector.from_env()`` reaches this sandbox."""
+        return self.settings().to_env()
+
+    # --- observing and steering -----------------------------------------------------------------
+
+    def api_call_count(self) -> int:
+        """API calls served so far, counted as the CRM counts them (token requests excluded)."""
+        return self._counter.total()
+
+    def api_calls(self) -> dict[str, int]:
+        """API calls served so far by endpoint family (``query``, ``sobjects``, ``composite``, ...)."""
+        return self._counter.by_family()
+
+    def reset_api_calls(self) -> None:
+        """Set the API call counts back to zero."""
+        self._counter.reset()
+
+    def request_log(self) -> list[tuple[str, str, int | None]]:
+        """The latest requests as ``(method, target, status)``; status None for a dropped call."""
+        return list(self._running().log)
+
+    def expire_sessions(self) -> None:
+        """End every access token now (the next API call answers 401)."""
+        self._running()
+        self._app.sessions.expire_all()
+
+    @property
+    def org(self) -> Any:
+        """The emulated org's state (records, schema) for inspection in tests."""
+        self._running()
+        return self._app.org
+
+    def __repr__(self) -> str:
+        state = f"url={self._server.url!r}" if self._server is not None else "stopped"
+        return f"Sandbox({self.crm!r}, data={self.data!r}, scale={self.scale!r}, {state})"

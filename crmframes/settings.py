@@ -1,0 +1,254 @@
+"""Where and how to connect to a CRM: secrets, auth objects and connection settings.
+
+Pure. Settings are frozen keyword-only dataclasses; secrets are wrapped in :class:`Secret`,
+whose repr is masked so they never reach a log, a traceback or a notebook output. Auth is
+an object the user picks (``ClientCredentials(...)``, ``Password(...)``, ...), never
+inferred from which arguments happen to be set. ``from_env`` / ``to_env`` fix the names
+of the environment variables once, for the connectors, the CLI and the sandbox.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from crmframes.errors import ConfigError
+
+__all__ = [
+    "AccessToken",
+    "ClientCredentials",
+    "JwtBearer",
+    "Password",
+    "SalesforceAuth",
+    "SalesforceSettings",
+    "Secret",
+]
+
+SALESFORCE_ENV_PREFIX = "CRMFRAMES_SALESFORCE_"
+DEFAULT_SALESFORCE_API_VERSION = "59.0"
+
+
+class Secret:
+    """A string that never shows itself in a repr, a str() or a log line.
+
+    Examples:
+        >>> s = Secret("hunter2")
+        >>> s
+        Secret('********')
+        >>> s.reveal()
+        'hunter2'
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | Secret) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, str):
+            raise TypeError(f"a secret must be a str, not {type(value).__name__}")
+        self._value: str = value
+
+    def reveal(self) -> str:
+        """Return the secret text; call it only where the value is sent."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("Secret", len(self._value)))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _secret(value: str | Secret | None) -> Secret | None:
+    return None if value is None else Secret(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientCredentials:
+    """OAuth 2.0 client credentials (a connected app / an app registration)."""
+
+    client_id: str
+    client_secret: Secret
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "client_secret", Secret(self.client_secret))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Password:
+    """OAuth 2.0 username-password flow (plus the Salesforce security token if any)."""
+
+    username: str
+    password: Secret
+    client_id: str
+    client_secret: Secret | None = None
+    security_token: Secret | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "password", Secret(self.password))
+        object.__setattr__(self, "client_secret", _secret(self.client_secret))
+        object.__setattr__(self, "security_token", _secret(self.security_token))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JwtBearer:
+    """OAuth 2.0 JWT bearer flow: a connected app's consumer key and a private key (PEM)."""
+
+    client_id: str
+    username: str
+    private_key: Secret
+    audience: str = "https://login.salesforce.com"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "private_key", Secret(self.private_key))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessToken:
+    """An existing session (access token) obtained elsewhere; it cannot be renewed."""
+
+    token: Secret
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "token", Secret(self.token))
+
+
+SalesforceAuth = ClientCredentials | Password | JwtBearer | AccessToken
+_AuthName = Literal["client_credentials", "password", "jwt", "access_token"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesforceSettings:
+    """How to reach one Salesforce org.
+
+    Attributes:
+        url: the My Domain URL (``https://acme.my.salesforce.com``), the login URL, or a
+            sandbox URL; tokens are requested at ``{url}/services/oauth2/token``.
+        auth: the auth object.
+        api_version: REST API version, without the ``v``.
+        ca_file: a CA bundle to trust instead of the system one (the sandbox's CA).
+        timeout: seconds to wait for any one HTTP call.
+    """
+
+    url: str
+    auth: SalesforceAuth
+    api_version: str = DEFAULT_SALESFORCE_API_VERSION
+    ca_file: str | None = None
+    timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith("https://"):
+            raise ConfigError(
+                f"Salesforce url must start with https:// (got {self.url!r}); "
+                "Salesforce and the sandbox only speak HTTPS"
+            )
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, prefix: str = SALESFORCE_ENV_PREFIX
+    ) -> SalesforceSettings:
+        """Build settings from ``CRMFRAMES_SALESFORCE_*`` environment variables.
+
+        ``{prefix}AUTH`` names the flow (``client_credentials``, ``password``, ``jwt``,
+        ``access_token``; default ``client_credentials``); the other variables are
+        ``URL``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``USERNAME``, ``PASSWORD``,
+        ``SECURITY_TOKEN``, ``PRIVATE_KEY`` (PEM text), ``ACCESS_TOKEN``,
+        ``API_VERSION``, ``CA_FILE`` and ``TIMEOUT``.
+
+        Raises:
+            ConfigError: a variable the chosen flow needs is missing.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(prefix + name)
+            return value if value else None
+
+        def need(name: str) -> str:
+            value = get(name)
+            if value is None:
+                raise ConfigError(f"environment variable {prefix}{name} is not set")
+            return value
+
+        flow = get("AUTH") or "client_credentials"
+        auth: SalesforceAuth
+        if flow == "client_credentials":
+            auth = ClientCredentials(
+                client_id=need("CLIENT_ID"), client_secret=Secret(need("CLIENT_SECRET"))
+            )
+        elif flow == "password":
+            auth = Password(
+                username=need("USERNAME"),
+                password=Secret(need("PASSWORD")),
+                client_id=need("CLIENT_ID"),
+                client_secret=_secret(get("CLIENT_SECRET")),
+                security_token=_secret(get("SECURITY_TOKEN")),
+            )
+        elif flow == "jwt":
+            auth = JwtBearer(
+                client_id=need("CLIENT_ID"),
+                username=need("USERNAME"),
+                private_key=Secret(need("PRIVATE_KEY")),
+            )
+        elif flow == "access_token":
+            auth = AccessToken(token=Secret(need("ACCESS_TOKEN")))
+        else:
+            raise ConfigError(
+                f"{prefix}AUTH={flow!r} is not a known flow; use one of "
+                "client_credentials, password, jwt, access_token"
+            )
+        timeout = get("TIMEOUT")
+        return cls(
+            url=need("URL"),
+            auth=auth,
+            api_version=get("API_VERSION") or DEFAULT_SALESFORCE_API_VERSION,
+            ca_file=get("CA_FILE"),
+            timeout=float(timeout) if timeout else 120.0,
+        )
+
+    def to_env(self, *, prefix: str = SALESFORCE_ENV_PREFIX) -> dict[str, str]:
+        """Return the environment variables that make :meth:`from_env` rebuild these settings.
+
+        The values include the secrets in clear text: hand them to a child process, never
+        print them where others can read.
+        """
+        env = {prefix + "URL": self.url, prefix + "API_VERSION": self.api_version}
+        if self.ca_file:
+            env[prefix + "CA_FILE"] = self.ca_file
+        auth = self.auth
+        flow: _AuthName
+        if isinstance(auth, ClientCredentials):
+            flow = "client_credentials"
+            env |= {prefix + "CLIENT_ID": auth.client_id}
+            env |= {prefix + "CLIENT_SECRET": auth.client_secret.reveal()}
+        elif isinstance(auth, Password):
+            flow = "password"
+            env |= {prefix + "USERNAME": auth.username, prefix + "PASSWORD": auth.password.reveal()}
+            env |= {prefix + "CLIENT_ID": auth.client_id}
+            if auth.client_secret:
+                env[prefix + "CLIENT_SECRET"] = auth.client_secret.reveal()
+            if auth.security_token:
+                env[prefix + "SECURITY_TOKEN"] = auth.security_token.reveal()
+        elif isinstance(auth, JwtBearer):
+            flow = "jwt"
+            env |= {prefix + "CLIENT_ID": auth.client_id, prefix + "USERNAME": auth.username}
+            env[prefix + "PRIVATE_KEY"] = auth.private_key.reveal()
+        else:
+            flow = "access_token"
+            env[prefix + "ACCESS_TOKEN"] = auth.token.reveal()
+        env[prefix + "AUTH"] = flow
+        return env

@@ -1,0 +1,69 @@
+import pytest
+
+from crmframes import ClientCredentials, ConfigError, Password, SalesforceSettings, Secret
+from crmframes.settings import AccessToken, JwtBearer
+
+
+def test_secret_is_masked_everywhere():
+    secret = Secret("hunter2")
+    assert "hunter2" not in repr(secret)
+    assert "hunter2" not in str(secret)
+    assert "hunter2" not in f"{secret}"
+    assert secret.reveal() == "hunter2"
+
+
+def test_auth_objects_never_show_their_secrets():
+    auth = Password(
+        username="u",
+        password=Secret("pw-123"),
+        client_id="cid",
+        client_secret=Secret("cs-456"),
+        security_token=Secret("tok-789"),
+    )
+    text = repr(auth) + repr(SalesforceSettings(url="https://x.my.salesforce.com", auth=auth))
+    for secret in ("pw-123", "cs-456", "tok-789"):
+        assert secret not in text
+
+
+def test_secret_equality_compares_values():
+    assert Secret("a") == Secret("a")
+    assert Secret("a") != Secret("b")
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        ClientCredentials(client_id="cid", client_secret=Secret("s")),
+        Password(
+            username="u",
+            password=Secret("p"),
+            client_id="cid",
+            client_secret=Secret("s"),
+            security_token=Secret("t"),
+        ),
+        JwtBearer(client_id="cid", username="u", private_key=Secret("-----BEGIN PRIVATE KEY-----")),
+        AccessToken(token=Secret("00D!x")),
+    ],
+)
+def test_settings_round_trip_through_the_environment(auth):
+    settings = SalesforceSettings(url="https://127.0.0.1:8443/", auth=auth, ca_file="/tmp/ca.pem")
+    again = SalesforceSettings.from_env(settings.to_env())
+    assert again == settings
+    assert again.url == "https://127.0.0.1:8443"
+
+
+def test_from_env_names_the_missing_variable():
+    with pytest.raises(ConfigError, match="CRMFRAMES_SALESFORCE_CLIENT_SECRET"):
+        SalesforceSettings.from_env(
+            {"CRMFRAMES_SALESFORCE_URL": "https://x", "CRMFRAMES_SALESFORCE_CLIENT_ID": "c"}
+        )
+
+
+def test_from_env_refuses_an_unknown_flow():
+    with pytest.raises(ConfigError, match="not a known flow"):
+        SalesforceSettings.from_env({"CRMFRAMES_SALESFORCE_AUTH": "magic"})
+
+
+def test_settings_refuse_plain_http():
+    with pytest.raises(ConfigError, match="https"):
+        SalesforceSettings(url="http://example.com", auth=AccessToken(token=Secret("t")))
