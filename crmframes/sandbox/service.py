@@ -152,7 +152,7 @@ class Sandbox:
         return str(folder / "server.pem"), str(folder / "server.key")
 
     def _build_app(self) -> Any:
-        from crmframes.sandbox.demo_org import generate_demo_org
+        from crmframes.sandbox.demo import generate_demo_org
         from crmframes.sandbox.salesforce.app import SalesforceApp
         from crmframes.sandbox.salesforce.auth import Credentials
         from crmframes.sandbox.salesforce.demo import load_demo_org

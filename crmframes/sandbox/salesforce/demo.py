@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from crmframes.sandbox.demo_org import DemoOrg
+from crmframes.sandbox.demo import DemoOrg
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.schema import STAGES
 from crmframes.sandbox.salesforce.values import format_datetime

@@ -273,15 +273,12 @@ class RestApi:
 
     @staticmethod
     def _single_error(outcome: WriteOutcome) -> HttpError:
+        # An error without fields is about the addressed record itself: 404 (unknown or
+        # deleted); errors about field values are 400 with the fields named.
         error = outcome.errors[0]
-        status = (
-            404
-            if error.status_code in ("ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY")
-            and not error.fields
-            else 400
-        )
         if error.status_code == "INVALID_CROSS_REFERENCE_KEY" and not error.fields:
             return not_found()
+        status = 404 if error.status_code == "ENTITY_IS_DELETED" and not error.fields else 400
         return HttpError(
             Response.json(
                 status,
@@ -308,9 +305,8 @@ class RestApi:
         """``GET|PATCH|DELETE /sobjects/{Obj}/{Id}`` (an id; a bare field name is a 404)."""
         obj = self.sobject(request.params["object"])
         ident = request.params["id"]
-        if normalize_id(ident) is None or normalize_id(ident)[:3] != obj.key_prefix:  # type: ignore[index]
-            if obj.field(ident) is not None and request.method == "POST" and ident == "Id":
-                return self.create(request)
+        key = normalize_id(ident)
+        if key is None or key[:3] != obj.key_prefix:
             raise not_found(
                 f"Provided external ID field does not exist or is not accessible: {ident}"
             )
