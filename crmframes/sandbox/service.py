@@ -7,6 +7,7 @@ tests), not a test mock: real clients such as simple-salesforce work against it 
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 import threading
@@ -162,7 +163,15 @@ class Sandbox:
             clock=self.clock, faults=self.faults, settings=OrgSettings(**self._options)
         )
         if self.data == "demo":
-            load_demo_org(org, generate_demo_org(self.scale))
+            # Millions of new dicts and no cycles: full collections would walk them over and
+            # over (tens of seconds at scale=200) and free nothing.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                load_demo_org(org, generate_demo_org(self.scale))
+            finally:
+                if enabled:
+                    gc.enable()
         return SalesforceApp(org, Credentials.generate(), self._counter)
 
     def _running(self) -> HttpsServer:

@@ -7,13 +7,12 @@ written in Salesforce's wire formats.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from crmframes.sandbox.demo import DemoOrg
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.schema import STAGES
-from crmframes.sandbox.salesforce.values import format_datetime
 
 __all__ = ["load_demo_org"]
 
@@ -22,6 +21,12 @@ Record = dict[str, Any]
 
 def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _wire(moment: datetime) -> str:
+    # The demo's datetimes are UTC with whole milliseconds: isoformat is ~5x faster than
+    # format_datetime, which matters for the 3.8 million stamps of scale=200.
+    return moment.isoformat(timespec="milliseconds")[:23] + "+0000"
 
 
 def _name(first: str | None, last: str | None) -> str:
@@ -39,8 +44,8 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
     opportunities = org.reserve_ids("Opportunity", len(demo.opportunities))
 
     def stamps(row: dict[str, Any], owner: str | None) -> Record:
-        created = format_datetime(row["created_at"])
-        modified = format_datetime(row.get("modified_at") or row["created_at"])
+        created = _wire(row["created_at"])
+        modified = _wire(row.get("modified_at") or row["created_at"])
         user = owner or integration
         return {
             "IsDeleted": False,
@@ -53,8 +58,8 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
 
     blank_user = org.blank(schema.objects["User"])
     org.table("User").load(
-        blank_user
-        | {
+        {
+            **blank_user,
             "Id": users[i],
             "Username": u["username"],
             "FirstName": u["first_name"],
@@ -63,15 +68,15 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
             "Alias": u["alias"],
             "Email": u["email"],
             "IsActive": u["is_active"],
+            **stamps(u, integration),
         }
-        | stamps(u, integration)
         for i, u in enumerate(demo.users)
     )
 
     blank_account = org.blank(schema.objects["Account"])
     org.table("Account").load(
-        blank_account
-        | {
+        {
+            **blank_account,
             "Id": accounts[i],
             "Name": a["name"],
             "AccountNumber": a["account_number"],
@@ -90,15 +95,15 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
             "ParentId": None if a["parent"] is None else accounts[a["parent"]],
             "External_Id__c": f"AC-{i + 1:07d}",
             "OwnerId": users[a["owner"]],
+            **stamps(a, users[a["owner"]]),
         }
-        | stamps(a, users[a["owner"]])
         for i, a in enumerate(demo.accounts)
     )
 
     blank_contact = org.blank(schema.objects["Contact"])
     org.table("Contact").load(
-        blank_contact
-        | {
+        {
+            **blank_contact,
             "Id": contacts[i],
             "AccountId": None if c["account"] is None else accounts[c["account"]],
             "Salutation": c["salutation"],
@@ -121,15 +126,15 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
             "DoNotCall": bool(c["do_not_call"]),
             "External_Id__c": c["external_id"],
             "OwnerId": users[c["owner"]],
+            **stamps(c, users[c["owner"]]),
         }
-        | stamps(c, users[c["owner"]])
         for i, c in enumerate(demo.contacts)
     )
 
     blank_lead = org.blank(schema.objects["Lead"])
     org.table("Lead").load(
-        blank_lead
-        | {
+        {
+            **blank_lead,
             "Id": leads[i],
             "FirstName": le["first_name"],
             "LastName": le["last_name"],
@@ -152,15 +157,15 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
             "IsConverted": bool(le["is_converted"]),
             "External_Id__c": f"LD-{i + 1:07d}",
             "OwnerId": users[le["owner"]],
+            **stamps(le, users[le["owner"]]),
         }
-        | stamps(le, users[le["owner"]])
         for i, le in enumerate(demo.leads)
     )
 
     blank_opportunity = org.blank(schema.objects["Opportunity"])
     org.table("Opportunity").load(
-        blank_opportunity
-        | {
+        {
+            **blank_opportunity,
             "Id": opportunities[i],
             "AccountId": accounts[o["account"]],
             "Name": o["name"],
@@ -176,8 +181,8 @@ def load_demo_org(org: SalesforceOrg, demo: DemoOrg) -> None:
             "IsWon": o["stage"] == "Closed Won",
             "External_Id__c": f"OP-{i + 1:07d}",
             "OwnerId": users[o["owner"]],
+            **stamps(o, users[o["owner"]]),
         }
-        | stamps(o, users[o["owner"]])
         for i, o in enumerate(demo.opportunities)
     )
 

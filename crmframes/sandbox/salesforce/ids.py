@@ -20,15 +20,16 @@ _ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Z0-5]{3})?")
 POD = "Rs"
 
 
+_UPPER_BITS = str.maketrans({c: "1" if "A" <= c <= "Z" else "0" for c in _BASE62})
+_PAIRS = [a + b for a in _BASE62 for b in _BASE62]  # two base-62 digits, for fast encoding
+
+
 def _suffix(id15: str) -> str:
-    out = []
-    for start in (0, 5, 10):
-        bits = 0
-        for i, ch in enumerate(id15[start : start + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_SUFFIX_ALPHABET[bits])
-    return "".join(out)
+    # Bit i of each 5-character group is set when character i is upper case (reference §4).
+    bits = id15.translate(_UPPER_BITS)
+    return "".join(
+        _SUFFIX_ALPHABET[int(bits[g + 4 : g - 1 if g else None : -1], 2)] for g in (0, 5, 10)
+    )
 
 
 def to_18(record_id: str) -> str:
@@ -58,12 +59,12 @@ def normalize_id(value: object) -> str | None:
     return to_18(value)
 
 
-def _base62(n: int, width: int) -> str:
-    digits = []
-    for _ in range(width):
-        n, r = divmod(n, 62)
-        digits.append(_BASE62[r])
-    return "".join(reversed(digits))
+def _base62_9(n: int) -> str:
+    n, d4 = divmod(n, 3844)
+    n, d3 = divmod(n, 3844)
+    n, d2 = divmod(n, 3844)
+    n, d1 = divmod(n, 3844)
+    return _BASE62[n % 62] + _PAIRS[d1] + _PAIRS[d2] + _PAIRS[d3] + _PAIRS[d4]
 
 
 class IdFactory:
@@ -90,4 +91,4 @@ class IdFactory:
 
     def make(self, n: int) -> str:
         """Return the id with counter value ``n`` (for deterministic demo records)."""
-        return to_18(f"{self.key_prefix}{POD}0{_base62(n, 9)}")
+        return to_18(f"{self.key_prefix}{POD}0{_base62_9(n)}")

@@ -503,7 +503,12 @@ OPPORTUNITY_TYPES = (
 )
 LOYALTY_TIERS = ("Bronze", "Silver", "Gold", "Platinum")
 
-_EXTERNAL_ID: dict[str, Any] = {"external_id": True, "id_lookup": True, "unique": True, "custom": True}
+_EXTERNAL_ID: dict[str, Any] = {
+    "external_id": True,
+    "id_lookup": True,
+    "unique": True,
+    "custom": True,
+}
 
 USER = SfObject(
     "User",
