@@ -110,7 +110,7 @@ def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None
             click.echo(f"  CA file        {sb.ca_file}")
             for name in ("client_id", "client_secret", "username", "password", "security_token"):
                 click.echo(f"  {name:<14} {creds[name]}")
-            click.echo("  environment for SalesforceConnector.from_env():")
+            click.echo("  environment (read by SalesforceSettings.from_env() in another process):")
             for name, value in sb.env().items():
                 click.echo(f"    export {name}={value}")
             click.echo("Press Ctrl+C to stop.")
