@@ -108,9 +108,11 @@ def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None
             creds = sb.credentials
             click.echo(f"crmframes sandbox ({crm}) serving at {sb.url}")
             click.echo(f"  CA file        {sb.ca_file}")
-            for name in ("client_id", "client_secret", "username", "password", "security_token"):
-                click.echo(f"  {name:<14} {creds[name]}")
-            click.echo("  environment (read by SalesforceSettings.from_env() in another process):")
+            for name, value in creds.items():
+                shown = value if "\n" not in value else "(PEM; see --json)"
+                click.echo(f"  {name:<14} {shown}")
+            reader = type(sb.settings()).__name__
+            click.echo(f"  environment (read by {reader}.from_env() in another process):")
             for name, value in sb.env().items():
                 click.echo(f"    export {name}={value}")
             click.echo("Press Ctrl+C to stop.")

@@ -20,6 +20,9 @@ from crmframes.errors import ConfigError
 __all__ = [
     "AccessToken",
     "ClientCredentials",
+    "DeviceCode",
+    "DynamicsAuth",
+    "DynamicsSettings",
     "JwtBearer",
     "Password",
     "SalesforceAuth",
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 SALESFORCE_ENV_PREFIX = "CRMFRAMES_SALESFORCE_"
+DYNAMICS_ENV_PREFIX = "CRMFRAMES_DYNAMICS_"
 DEFAULT_SALESFORCE_API_VERSION = "59.0"
 
 
@@ -126,7 +130,15 @@ class AccessToken:
         object.__setattr__(self, "token", Secret(self.token))
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeviceCode:
+    """OAuth 2.0 device-code flow (a person signs in on another device); Dynamics only."""
+
+    client_id: str
+
+
 SalesforceAuth = ClientCredentials | Password | JwtBearer | AccessToken
+DynamicsAuth = ClientCredentials | Password | DeviceCode | AccessToken
 _AuthName = Literal["client_credentials", "password", "jwt", "access_token"]
 
 
@@ -251,4 +263,131 @@ class SalesforceSettings:
             flow = "access_token"
             env[prefix + "ACCESS_TOKEN"] = auth.token.reveal()
         env[prefix + "AUTH"] = flow
+        return env
+
+
+@dataclass(frozen=True, kw_only=True)
+class DynamicsSettings:
+    """How to reach one Dynamics 365 / Dataverse environment.
+
+    Attributes:
+        url: the environment URL (``https://acme.crm4.dynamics.com``) or a sandbox URL; the
+            Web API is ``{url}/api/data/v9.2/`` and tokens are asked for ``{url}/.default``.
+        tenant_id: the Entra ID tenant (GUID or domain).
+        auth: the auth object.
+        authority: the token authority; default ``https://login.microsoftonline.com/{tenant_id}``.
+        ca_file: a CA bundle to trust instead of the system one (the sandbox's CA).
+        timeout: seconds to wait for any one HTTP call.
+    """
+
+    url: str
+    tenant_id: str
+    auth: DynamicsAuth
+    authority: str | None = None
+    ca_file: str | None = None
+    timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith("https://"):
+            raise ConfigError(
+                f"Dynamics url must start with https:// (got {self.url!r}); Dataverse only speaks HTTPS"
+            )
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+        if isinstance(self.auth, JwtBearer):
+            raise ConfigError(
+                "JwtBearer is a Salesforce flow; for Dynamics use ClientCredentials, Password, "
+                "DeviceCode or AccessToken"
+            )
+
+    @property
+    def token_authority(self) -> str:
+        """The authority msal talks to."""
+        return (self.authority or f"https://login.microsoftonline.com/{self.tenant_id}").rstrip("/")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, prefix: str = DYNAMICS_ENV_PREFIX
+    ) -> DynamicsSettings:
+        """Build settings from ``CRMFRAMES_DYNAMICS_*`` environment variables.
+
+        ``{prefix}AUTH`` names the flow (``client_credentials`` by default, ``password``,
+        ``device_code``, ``access_token``); the other variables are ``URL``, ``TENANT_ID``,
+        ``AUTHORITY``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``USERNAME``, ``PASSWORD``,
+        ``ACCESS_TOKEN``, ``CA_FILE`` and ``TIMEOUT``.
+
+        Raises:
+            ConfigError: a variable the chosen flow needs is missing.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(prefix + name)
+            return value if value else None
+
+        def need(name: str) -> str:
+            value = get(name)
+            if value is None:
+                raise ConfigError(f"environment variable {prefix}{name} is not set")
+            return value
+
+        flow = get("AUTH") or "client_credentials"
+        auth: DynamicsAuth
+        if flow == "client_credentials":
+            auth = ClientCredentials(
+                client_id=need("CLIENT_ID"), client_secret=Secret(need("CLIENT_SECRET"))
+            )
+        elif flow == "password":
+            auth = Password(
+                username=need("USERNAME"),
+                password=Secret(need("PASSWORD")),
+                client_id=need("CLIENT_ID"),
+                client_secret=_secret(get("CLIENT_SECRET")),
+            )
+        elif flow == "device_code":
+            auth = DeviceCode(client_id=need("CLIENT_ID"))
+        elif flow == "access_token":
+            auth = AccessToken(token=Secret(need("ACCESS_TOKEN")))
+        else:
+            raise ConfigError(
+                f"{prefix}AUTH={flow!r} is not a known flow; use one of "
+                "client_credentials, password, device_code, access_token"
+            )
+        timeout = get("TIMEOUT")
+        return cls(
+            url=need("URL"),
+            tenant_id=need("TENANT_ID"),
+            auth=auth,
+            authority=get("AUTHORITY"),
+            ca_file=get("CA_FILE"),
+            timeout=float(timeout) if timeout else 120.0,
+        )
+
+    def to_env(self, *, prefix: str = DYNAMICS_ENV_PREFIX) -> dict[str, str]:
+        """Return the environment variables that make :meth:`from_env` rebuild these settings.
+
+        The values include the secrets in clear text: hand them to a child process, never
+        print them where others can read.
+        """
+        env = {prefix + "URL": self.url, prefix + "TENANT_ID": self.tenant_id}
+        if self.authority:
+            env[prefix + "AUTHORITY"] = self.authority
+        if self.ca_file:
+            env[prefix + "CA_FILE"] = self.ca_file
+        auth = self.auth
+        if isinstance(auth, ClientCredentials):
+            env[prefix + "AUTH"] = "client_credentials"
+            env[prefix + "CLIENT_ID"] = auth.client_id
+            env[prefix + "CLIENT_SECRET"] = auth.client_secret.reveal()
+        elif isinstance(auth, Password):
+            env[prefix + "AUTH"] = "password"
+            env |= {prefix + "USERNAME": auth.username, prefix + "PASSWORD": auth.password.reveal()}
+            env[prefix + "CLIENT_ID"] = auth.client_id
+            if auth.client_secret:
+                env[prefix + "CLIENT_SECRET"] = auth.client_secret.reveal()
+        elif isinstance(auth, DeviceCode):
+            env[prefix + "AUTH"] = "device_code"
+            env[prefix + "CLIENT_ID"] = auth.client_id
+        elif isinstance(auth, AccessToken):
+            env[prefix + "AUTH"] = "access_token"
+            env[prefix + "ACCESS_TOKEN"] = auth.token.reveal()
         return env

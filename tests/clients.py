@@ -42,3 +42,51 @@ def salesforce_client(sandbox: Sandbox) -> Salesforce:
         session=session,
         object_pairs_hook=dict,
     )
+
+
+def dynamics_app(sandbox: Sandbox):  # type: ignore[no-untyped-def]
+    """An msal confidential client for the sandbox tenant (no instance discovery, trusted CA)."""
+    import msal
+
+    creds = sandbox.credentials
+    return msal.ConfidentialClientApplication(
+        creds["client_id"],
+        client_credential=creds["client_secret"],
+        authority=f"{sandbox.url}/{creds['tenant_id']}",
+        instance_discovery=False,
+        http_client=trusted_session(sandbox),
+    )
+
+
+def dynamics_token(sandbox: Sandbox) -> str:
+    result = dynamics_app(sandbox).acquire_token_for_client(scopes=[f"{sandbox.url}/.default"])
+    return str(result["access_token"])
+
+
+def dynamics_session(sandbox: Sandbox) -> requests.Session:
+    """A session with the Web API's usual headers and a bearer token."""
+    session = trusted_session(sandbox)
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {dynamics_token(sandbox)}",
+            "Accept": "application/json",
+            "OData-MaxVersion": "4.0",
+            "OData-Version": "4.0",
+        }
+    )
+    return session
+
+
+class MsalCredential:
+    """An azure-core TokenCredential over an msal confidential client (what a user would write)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.app = dynamics_app(sandbox)
+
+    def get_token(self, *scopes: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        import time
+
+        from azure.core.credentials import AccessToken
+
+        result = self.app.acquire_token_for_client(scopes=list(scopes))
+        return AccessToken(result["access_token"], int(time.time()) + int(result["expires_in"]))

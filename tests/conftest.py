@@ -44,3 +44,23 @@ def sf(sandbox: Sandbox) -> Salesforce:
 @pytest.fixture
 def empty_sf(empty_sandbox: Sandbox) -> Salesforce:
     return salesforce_client(empty_sandbox)
+
+
+@pytest.fixture(scope="session")
+def dv_demo() -> Iterator[Sandbox]:
+    """One Dataverse demo environment shared by read-only tests (do not write to it)."""
+    with Sandbox("dynamics", data="demo") as sb:
+        yield sb
+
+
+@pytest.fixture
+def dv() -> Iterator[Sandbox]:
+    """A fresh Dataverse demo environment per test, free to be written to."""
+    with Sandbox("dynamics", data="demo") as sb:
+        yield sb
+
+
+@pytest.fixture
+def dv_empty() -> Iterator[Sandbox]:
+    with Sandbox("dynamics", data="empty") as sb:
+        yield sb

@@ -11,6 +11,8 @@ import gc
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
@@ -21,7 +23,7 @@ from crmframes.errors import SandboxError
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.faults import Faults
 from crmframes.sandbox.server import CallCounter, HttpsServer
-from crmframes.settings import ClientCredentials, SalesforceSettings, Secret
+from crmframes.settings import ClientCredentials, DynamicsSettings, SalesforceSettings, Secret
 
 __all__ = ["Crm", "Sandbox"]
 
@@ -41,7 +43,8 @@ class Sandbox:
         clock: the clock the CRM writes timestamps with (real time by default).
         duplicate_rule: activate the duplicate rule on contact email.
         daily_api_limit: the daily API request allocation.
-        session_seconds: inactivity after which an access token expires.
+        session_seconds: how long an access token lives: Salesforce sessions end after this
+            much inactivity (default 7200), Dataverse tokens this long after issue (3600).
 
     Examples:
         >>> with Sandbox("salesforce", data="empty") as sb:
@@ -59,7 +62,7 @@ class Sandbox:
         clock: Clock | None = None,
         duplicate_rule: bool = False,
         daily_api_limit: int = 100_000,
-        session_seconds: int = 7200,
+        session_seconds: int | None = None,
     ) -> None:
         if crm not in get_args(Crm):
             raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
@@ -67,11 +70,6 @@ class Sandbox:
             raise ValueError(f"data must be one of {get_args(DataChoice)}, not {data!r}")
         if not scale > 0:
             raise ValueError(f"scale must be positive, not {scale!r}")
-        if crm == "dynamics":
-            raise SandboxError(
-                "the Dynamics 365 / Dataverse sandbox is not available in this version yet; "
-                "use Sandbox('salesforce')"
-            )
         self.crm: Crm = crm
         self.data: DataChoice = data
         self.scale = scale
@@ -81,7 +79,7 @@ class Sandbox:
         self._options: dict[str, Any] = {
             "duplicate_rule": duplicate_rule,
             "daily_api_limit": daily_api_limit,
-            "session_seconds": session_seconds,
+            "session_seconds": session_seconds or (7200 if crm == "salesforce" else 3600),
         }
         self._counter = CallCounter()
         self._server: HttpsServer | None = None
@@ -154,6 +152,21 @@ class Sandbox:
 
     def _build_app(self) -> Any:
         from crmframes.sandbox.demo import generate_demo_org
+
+        app, load = self._build_salesforce() if self.crm == "salesforce" else self._build_dynamics()
+        if self.data == "demo":
+            # Millions of new dicts and no cycles: full collections would walk them over and
+            # over (tens of seconds at scale=200) and free nothing.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                load(generate_demo_org(self.scale))
+            finally:
+                if enabled:
+                    gc.enable()
+        return app
+
+    def _build_salesforce(self) -> tuple[Any, Callable[[Any], None]]:
         from crmframes.sandbox.salesforce.app import SalesforceApp
         from crmframes.sandbox.salesforce.auth import Credentials
         from crmframes.sandbox.salesforce.demo import load_demo_org
@@ -162,17 +175,22 @@ class Sandbox:
         org = SalesforceOrg(
             clock=self.clock, faults=self.faults, settings=OrgSettings(**self._options)
         )
-        if self.data == "demo":
-            # Millions of new dicts and no cycles: full collections would walk them over and
-            # over (tens of seconds at scale=200) and free nothing.
-            enabled = gc.isenabled()
-            gc.disable()
-            try:
-                load_demo_org(org, generate_demo_org(self.scale))
-            finally:
-                if enabled:
-                    gc.enable()
-        return SalesforceApp(org, Credentials.generate(), self._counter)
+        return SalesforceApp(org, Credentials.generate(), self._counter), partial(
+            load_demo_org, org
+        )
+
+    def _build_dynamics(self) -> tuple[Any, Callable[[Any], None]]:
+        from crmframes.sandbox.dynamics.app import DynamicsApp
+        from crmframes.sandbox.dynamics.demo import load_demo_org
+        from crmframes.sandbox.dynamics.identity import DynamicsCredentials
+        from crmframes.sandbox.dynamics.org import DataverseOrg, EnvironmentSettings
+
+        org = DataverseOrg(
+            clock=self.clock, faults=self.faults, settings=EnvironmentSettings(**self._options)
+        )
+        return DynamicsApp(org, DynamicsCredentials.generate(), self._counter), partial(
+            load_demo_org, org
+        )
 
     def _running(self) -> HttpsServer:
         if self._server is None:
@@ -201,19 +219,24 @@ class Sandbox:
         self._running()
         return dict(self._app.credentials.as_dict())
 
-    def settings(self) -> SalesforceSettings:
+    def settings(self) -> SalesforceSettings | DynamicsSettings:
         """Connection settings for this sandbox (client-credentials flow)."""
         creds = self.credentials
-        return SalesforceSettings(
+        auth = ClientCredentials(
+            client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
+        )
+        if self.crm == "salesforce":
+            return SalesforceSettings(url=self.url, auth=auth, ca_file=self.ca_file)
+        return DynamicsSettings(
             url=self.url,
-            auth=ClientCredentials(
-                client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
-            ),
+            tenant_id=creds["tenant_id"],
+            auth=auth,
+            authority=f"{self.url}/{creds['tenant_id']}",
             ca_file=self.ca_file,
         )
 
     def env(self) -> dict[str, str]:
-        """Environment variables with which ``SalesforceConnector.from_env()`` reaches this sandbox."""
+        """Environment variables with which a connector's ``from_env()`` reaches this sandbox."""
         return self.settings().to_env()
 
     # --- observing and steering -----------------------------------------------------------------
@@ -237,7 +260,7 @@ class Sandbox:
     def expire_sessions(self) -> None:
         """End every access token now (the next API call answers 401)."""
         self._running()
-        self._app.sessions.expire_all()
+        self._app.expire_sessions()
 
     @property
     def org(self) -> Any:

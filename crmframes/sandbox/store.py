@@ -107,6 +107,13 @@ class Table:
         self._db._log(lambda: self._undo_delete(old))
         return old
 
+    def remove(self, record_id: str) -> Record:
+        """Hard-delete a live record (no recycle bin); return it."""
+        old = self.rows.pop(record_id)
+        self._index_remove(old)
+        self._db._log(lambda: self._undo_remove(old))
+        return old
+
     def purge(self, keep: Callable[[Record], bool]) -> int:
         """Drop recycle-bin entries for which ``keep`` is false; return how many went."""
         gone = [rid for rid, rec in self.bin.items() if not keep(rec)]
@@ -137,6 +144,10 @@ class Table:
 
     def _undo_replace(self, old: Record) -> None:
         self._index_remove(self.rows[old[self.key]])
+        self.rows[old[self.key]] = old
+        self._index_add(old)
+
+    def _undo_remove(self, old: Record) -> None:
         self.rows[old[self.key]] = old
         self._index_add(old)
 

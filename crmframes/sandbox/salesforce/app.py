@@ -111,6 +111,10 @@ class SalesforceApp:
         )
         return response
 
+    def expire_sessions(self) -> None:
+        """End every session now."""
+        self.sessions.expire_all()
+
     def close(self) -> None:
         """Nothing to release: every worker is a daemon thread of the server."""
 

@@ -1,0 +1,210 @@
+"""The Dynamics 365 / Dataverse protocol of the sandbox: routes, bearer tokens, counts, faults.
+
+Edge: identity calls go to :mod:`~crmframes.sandbox.dynamics.identity`; ``/api/data/v9.x/``
+calls are authenticated (401 with ``WWW-Authenticate`` otherwise), counted (a ``$batch``
+counts once, as for service protection), checked against the request allocation (429 with
+``Retry-After``), and routed to metadata, ``$batch`` or the entity sets. Faults and
+internal errors are rendered in Dataverse's error shape (reference/dataverse-api.md §7).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from crmframes.sandbox.dynamics.batch import BatchError, execute_batch, parse_batch
+from crmframes.sandbox.dynamics.identity import DynamicsCredentials, Identity
+from crmframes.sandbox.dynamics.metadata import Metadata
+from crmframes.sandbox.dynamics.org import DataverseOrg
+from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, error_response
+from crmframes.sandbox.dynamics.webapi import EntitySets, Preferences
+from crmframes.sandbox.faults import Fault
+from crmframes.sandbox.server import CallCounter, HttpError, Request, Response
+
+__all__ = ["DynamicsApp"]
+
+_WEB_API = re.compile(r"/api/data/v9\.[0-2](?P<rest>/.*)?")
+_TENANT = re.compile(r"/(?P<tenant>[A-Za-z0-9.-]+)(?P<rest>/.*)")
+_THROTTLED = (
+    "0x80072322",
+    "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
+)
+
+
+class DynamicsApp:
+    """One emulated Dataverse environment (and its tenant) behind the HTTPS server."""
+
+    def __init__(
+        self, org: DataverseOrg, credentials: DynamicsCredentials, counter: CallCounter
+    ) -> None:
+        self.org = org
+        self.counter = counter
+        self.identity = Identity(org, credentials)
+        self.metadata = Metadata(org.schema)
+        self.sets = EntitySets(org)
+        self._base_url = ""
+
+    @property
+    def credentials(self) -> DynamicsCredentials:
+        """The secrets the environment accepts."""
+        return self.identity.credentials
+
+    @property
+    def base_url(self) -> str:
+        """``https://127.0.0.1:PORT``."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._base_url = value
+        self.identity.base_url = value
+        self.sets.base_url = value
+        self.metadata.root = f"{value}/api/data/v9.2/"
+
+    # --- App protocol --------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Answer one call."""
+        web = _WEB_API.fullmatch(request.path)
+        if web is None:
+            tenant = _TENANT.fullmatch(request.path)
+            if tenant is not None:
+                return self.identity.handle(request, tenant["tenant"], tenant["rest"])
+            raise DataverseError(
+                404,
+                "0x80060888",
+                f"Resource not found for the segment '{request.path.strip('/')}'.",
+            ).http()
+        token = _bearer(request)
+        if not self.identity.check(token):
+            return Response.empty(
+                401,
+                {
+                    **ODATA_HEADERS,
+                    "WWW-Authenticate": (
+                        f"Bearer authorization_uri={self.base_url}/{self.credentials.tenant_id}/oauth2/authorize, "
+                        f"resource_id={self.base_url}/"
+                    ),
+                },
+            )
+        if self.counter.total() >= self.org.settings.daily_api_limit:
+            return error_response(429, *_THROTTLED, {"Retry-After": "300"})
+        rest = unquote((web["rest"] or "/")[1:])
+        self.counter.count(_family(request.method, rest))
+        if rest == "$batch" and request.method == "POST":
+            return self._batch(request)
+        return self.route(request, rest)
+
+    def route(self, request: Request, rest: str) -> Response:
+        """Answer a Web API call by its path below ``/api/data/v9.2/`` (also used by ``$batch``)."""
+        try:
+            if rest == "":
+                return self.metadata.service_document()
+            if rest == "$metadata":
+                return self.metadata.csdl()
+            if rest.startswith("EntityDefinitions"):
+                return self.metadata.definitions(request, rest)
+            if rest in ("WhoAmI", "WhoAmI()"):
+                return self._who_am_i()
+            return self.sets.handle(request, rest)
+        except HttpError as exc:
+            return exc.response
+
+    def fault_response(self, fault: Fault, request: Request) -> Response:
+        """Render a request-level fault as Dataverse would answer it."""
+        if fault.kind == "rate_limited":
+            retry = f"{fault.retry_after:g}" if fault.retry_after is not None else "5"
+            return error_response(429, *_THROTTLED, {"Retry-After": retry})
+        if fault.kind == "unavailable":
+            headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+            return error_response(
+                503,
+                "0x80040216",
+                "The service is temporarily unavailable. Please try again later.",
+                headers,
+            )
+        if fault.kind == "session_expired":
+            self.identity.revoke(_bearer(request))
+            return Response.empty(
+                401,
+                {
+                    **ODATA_HEADERS,
+                    "WWW-Authenticate": 'Bearer error="invalid_token", '
+                    'error_description="The access token is expired"',
+                },
+            )
+        return self.error_response(RuntimeError(fault.kind), request)
+
+    def error_response(self, exc: BaseException, request: Request) -> Response:
+        """Dataverse's answer to an internal error."""
+        return error_response(500, "0x80040216", "An unexpected error occurred.")
+
+    def expire_sessions(self) -> None:
+        """Invalidate every access token issued so far."""
+        self.identity.revoke_all()
+
+    def close(self) -> None:
+        """Nothing to release: every worker is a daemon thread of the server."""
+
+    # --- pieces ---------------------------------------------------------------------------------
+
+    def _batch(self, request: Request) -> Response:
+        try:
+            items = parse_batch(request.body, request.header("Content-Type") or "")
+        except BatchError as exc:
+            return exc.response()
+        prefs = Preferences.parse(request.header("Prefer"))
+        return execute_batch(
+            items,
+            handle=self._inner,
+            transaction=self.org.db.transaction,
+            api_root="/api/data/v9.2",
+            continue_on_error=prefs.continue_on_error,
+            base_url=self.base_url,
+        )
+
+    def _inner(self, request: Request) -> Response:
+        web = _WEB_API.fullmatch(request.path)
+        if web is None:
+            return error_response(
+                400, "0x80060888", f"The URL '{request.target}' is not a Web API URL."
+            )
+        try:
+            return self.route(request, unquote((web["rest"] or "/")[1:]))
+        except Exception as exc:  # one bad part must not break the batch
+            return self.error_response(exc, request)
+
+    def _who_am_i(self) -> Response:
+        return Response.json(
+            200,
+            {
+                "@odata.context": f"{self.base_url}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                "BusinessUnitId": self.org.guid("businessunit"),
+                "UserId": self.org.integration_user_id,
+                "OrganizationId": self.org.guid("organization"),
+            },
+            ODATA_HEADERS,
+        )
+
+    def api_info(self) -> dict[str, Any]:
+        """What a client needs to reach this environment."""
+        return {"url": self.base_url, "authority": f"{self.base_url}/{self.credentials.tenant_id}"}
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _family(method: str, rest: str) -> str:
+    if rest == "$batch":
+        return "batch"
+    if rest.startswith("EntityDefinitions") or rest in ("", "$metadata"):
+        return "metadata"
+    if method == "GET":
+        return "retrieve" if re.match(r"[A-Za-z_]\w*\(", rest) else "query"
+    return {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(
+        method, "other"
+    )
