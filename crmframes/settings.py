@@ -80,6 +80,36 @@ def _secret(value: str | Secret | None) -> Secret | None:
     return None if value is None else Secret(value)
 
 
+class _EnvReader:
+    """Reads ``{prefix}NAME`` variables; an empty value counts as unset."""
+
+    def __init__(self, environ: Mapping[str, str] | None, prefix: str) -> None:
+        self.env = os.environ if environ is None else environ
+        self.prefix = prefix
+
+    def get(self, name: str) -> str | None:
+        value = self.env.get(self.prefix + name)
+        return value if value else None
+
+    def need(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise ConfigError(f"environment variable {self.prefix}{name} is not set")
+        return value
+
+    def timeout(self) -> float:
+        value = self.get("TIMEOUT")
+        try:
+            return float(value) if value else 120.0
+        except ValueError:
+            raise ConfigError(
+                f"{self.prefix}TIMEOUT={value!r} is not a number of seconds"
+            ) from None
+
+    def unknown_flow(self, flow: str, flows: str) -> ConfigError:
+        return ConfigError(f"{self.prefix}AUTH={flow!r} is not a known flow; use one of {flows}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClientCredentials:
     """OAuth 2.0 client credentials (a connected app / an app registration)."""
@@ -184,52 +214,37 @@ class SalesforceSettings:
         Raises:
             ConfigError: a variable the chosen flow needs is missing.
         """
-        env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(prefix + name)
-            return value if value else None
-
-        def need(name: str) -> str:
-            value = get(name)
-            if value is None:
-                raise ConfigError(f"environment variable {prefix}{name} is not set")
-            return value
-
-        flow = get("AUTH") or "client_credentials"
+        env = _EnvReader(environ, prefix)
+        flow = env.get("AUTH") or "client_credentials"
         auth: SalesforceAuth
         if flow == "client_credentials":
             auth = ClientCredentials(
-                client_id=need("CLIENT_ID"), client_secret=Secret(need("CLIENT_SECRET"))
+                client_id=env.need("CLIENT_ID"), client_secret=Secret(env.need("CLIENT_SECRET"))
             )
         elif flow == "password":
             auth = Password(
-                username=need("USERNAME"),
-                password=Secret(need("PASSWORD")),
-                client_id=need("CLIENT_ID"),
-                client_secret=_secret(get("CLIENT_SECRET")),
-                security_token=_secret(get("SECURITY_TOKEN")),
+                username=env.need("USERNAME"),
+                password=Secret(env.need("PASSWORD")),
+                client_id=env.need("CLIENT_ID"),
+                client_secret=_secret(env.get("CLIENT_SECRET")),
+                security_token=_secret(env.get("SECURITY_TOKEN")),
             )
         elif flow == "jwt":
             auth = JwtBearer(
-                client_id=need("CLIENT_ID"),
-                username=need("USERNAME"),
-                private_key=Secret(need("PRIVATE_KEY")),
+                client_id=env.need("CLIENT_ID"),
+                username=env.need("USERNAME"),
+                private_key=Secret(env.need("PRIVATE_KEY")),
             )
         elif flow == "access_token":
-            auth = AccessToken(token=Secret(need("ACCESS_TOKEN")))
+            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
         else:
-            raise ConfigError(
-                f"{prefix}AUTH={flow!r} is not a known flow; use one of "
-                "client_credentials, password, jwt, access_token"
-            )
-        timeout = get("TIMEOUT")
+            raise env.unknown_flow(flow, "client_credentials, password, jwt, access_token")
         return cls(
-            url=need("URL"),
+            url=env.need("URL"),
             auth=auth,
-            api_version=get("API_VERSION") or DEFAULT_SALESFORCE_API_VERSION,
-            ca_file=get("CA_FILE"),
-            timeout=float(timeout) if timeout else 120.0,
+            api_version=env.get("API_VERSION") or DEFAULT_SALESFORCE_API_VERSION,
+            ca_file=env.get("CA_FILE"),
+            timeout=env.timeout(),
         )
 
     def to_env(self, *, prefix: str = SALESFORCE_ENV_PREFIX) -> dict[str, str]:
@@ -318,48 +333,33 @@ class DynamicsSettings:
         Raises:
             ConfigError: a variable the chosen flow needs is missing.
         """
-        env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(prefix + name)
-            return value if value else None
-
-        def need(name: str) -> str:
-            value = get(name)
-            if value is None:
-                raise ConfigError(f"environment variable {prefix}{name} is not set")
-            return value
-
-        flow = get("AUTH") or "client_credentials"
+        env = _EnvReader(environ, prefix)
+        flow = env.get("AUTH") or "client_credentials"
         auth: DynamicsAuth
         if flow == "client_credentials":
             auth = ClientCredentials(
-                client_id=need("CLIENT_ID"), client_secret=Secret(need("CLIENT_SECRET"))
+                client_id=env.need("CLIENT_ID"), client_secret=Secret(env.need("CLIENT_SECRET"))
             )
         elif flow == "password":
             auth = Password(
-                username=need("USERNAME"),
-                password=Secret(need("PASSWORD")),
-                client_id=need("CLIENT_ID"),
-                client_secret=_secret(get("CLIENT_SECRET")),
+                username=env.need("USERNAME"),
+                password=Secret(env.need("PASSWORD")),
+                client_id=env.need("CLIENT_ID"),
+                client_secret=_secret(env.get("CLIENT_SECRET")),
             )
         elif flow == "device_code":
-            auth = DeviceCode(client_id=need("CLIENT_ID"))
+            auth = DeviceCode(client_id=env.need("CLIENT_ID"))
         elif flow == "access_token":
-            auth = AccessToken(token=Secret(need("ACCESS_TOKEN")))
+            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
         else:
-            raise ConfigError(
-                f"{prefix}AUTH={flow!r} is not a known flow; use one of "
-                "client_credentials, password, device_code, access_token"
-            )
-        timeout = get("TIMEOUT")
+            raise env.unknown_flow(flow, "client_credentials, password, device_code, access_token")
         return cls(
-            url=need("URL"),
-            tenant_id=need("TENANT_ID"),
+            url=env.need("URL"),
+            tenant_id=env.need("TENANT_ID"),
             auth=auth,
-            authority=get("AUTHORITY"),
-            ca_file=get("CA_FILE"),
-            timeout=float(timeout) if timeout else 120.0,
+            authority=env.get("AUTHORITY"),
+            ca_file=env.get("CA_FILE"),
+            timeout=env.timeout(),
         )
 
     def to_env(self, *, prefix: str = DYNAMICS_ENV_PREFIX) -> dict[str, str]:

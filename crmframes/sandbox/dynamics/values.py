@@ -8,12 +8,12 @@ ints for whole numbers and option values, floats for money and decimals.
 
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crmframes.sandbox.dynamics.schema import NUMBER_TYPES, OPTION_TYPES, TEXT_TYPES, DvAttribute
+from crmframes.sandbox.isotime import parse_iso8601
 from crmframes.sandbox.server import HttpError, Response
 
 __all__ = [
@@ -26,9 +26,6 @@ __all__ = [
     "parse_datetime",
 ]
 
-_DATETIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?)?"
-)
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 ODATA_HEADERS = {"OData-Version": "4.0"}
@@ -76,33 +73,15 @@ def format_datetime(moment: datetime) -> str:
 
 
 def parse_datetime(text: str) -> datetime:
-    """Parse an ISO 8601 value as Dataverse accepts it; no offset means UTC.
+    """Parse an ISO 8601 value as Dataverse accepts it; no offset means UTC; seconds kept whole.
 
     Raises:
-        CoercionError: not a date or datetime in range.
+        CoercionError: not a date or datetime, or before 1753 (SQL Server's datetime range).
     """
-    match = _DATETIME_RE.fullmatch(text.strip())
-    if match is None:
+    moment = parse_iso8601(text)
+    if moment is None or moment.year < 1753:
         raise CoercionError(text)
-    year, month, day, hour, minute, second, _fraction, zone = match.groups()
-    try:
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            tzinfo=UTC,
-        )
-    except ValueError as exc:
-        raise CoercionError(text) from exc
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    if moment.year < 1753:  # SQL Server's datetime range starts in 1753
-        raise CoercionError(text)
-    return moment
+    return moment.replace(microsecond=0)
 
 
 def normalize_guid(value: object) -> str | None:

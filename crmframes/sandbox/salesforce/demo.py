@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
 from crmframes.sandbox.demo import DemoOrg
 from crmframes.sandbox.salesforce.org import SalesforceOrg
-from crmframes.sandbox.salesforce.schema import STAGES
 
 __all__ = ["load_demo_org"]
 

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
 from crmframes.sandbox.salesforce.ids import normalize_id
 from crmframes.sandbox.salesforce.org import SalesforceOrg
-from crmframes.sandbox.salesforce.schema import STAGES, SfField, SfObject
+from crmframes.sandbox.salesforce.schema import SfField, SfObject
 from crmframes.sandbox.salesforce.values import INT_LIMIT, CoercionError, coerce_json, display
 from crmframes.sandbox.store import UniqueViolation
 

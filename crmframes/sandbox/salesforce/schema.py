@@ -13,6 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from crmframes.sandbox.demo import (
+    ACCOUNT_TYPES,
+    INDUSTRIES,
+    LEAD_SOURCES,
+    LEAD_STATUSES,
+    OPPORTUNITY_TYPES,
+    RATINGS,
+    SALUTATIONS,
+)
+from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
+
 __all__ = ["SCHEMA", "SfField", "SfObject", "SfSchema"]
 
 STRING_TYPES = frozenset(
@@ -431,76 +442,6 @@ def _address(prefix: str, label: str, street: str = "Street") -> tuple[SfField, 
     return (*parts, whole)
 
 
-SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
-LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
-INDUSTRIES = (
-    "Agriculture",
-    "Apparel",
-    "Banking",
-    "Biotechnology",
-    "Chemicals",
-    "Communications",
-    "Construction",
-    "Consulting",
-    "Education",
-    "Electronics",
-    "Energy",
-    "Engineering",
-    "Entertainment",
-    "Environmental",
-    "Finance",
-    "Food & Beverage",
-    "Government",
-    "Healthcare",
-    "Hospitality",
-    "Insurance",
-    "Machinery",
-    "Manufacturing",
-    "Media",
-    "Not For Profit",
-    "Recreation",
-    "Retail",
-    "Shipping",
-    "Technology",
-    "Telecommunications",
-    "Transportation",
-    "Utilities",
-    "Other",
-)
-ACCOUNT_TYPES = (
-    "Prospect",
-    "Customer - Direct",
-    "Customer - Channel",
-    "Channel Partner / Reseller",
-    "Installation Partner",
-    "Technology Partner",
-    "Other",
-)
-LEAD_STATUSES = (
-    "Open - Not Contacted",
-    "Working - Contacted",
-    "Closed - Converted",
-    "Closed - Not Converted",
-)
-RATINGS = ("Hot", "Warm", "Cold")
-STAGES: dict[str, int] = {
-    "Prospecting": 10,
-    "Qualification": 10,
-    "Needs Analysis": 20,
-    "Value Proposition": 50,
-    "Id. Decision Makers": 60,
-    "Perception Analysis": 70,
-    "Proposal/Price Quote": 75,
-    "Negotiation/Review": 90,
-    "Closed Won": 100,
-    "Closed Lost": 0,
-}
-OPPORTUNITY_TYPES = (
-    "Existing Customer - Upgrade",
-    "Existing Customer - Replacement",
-    "Existing Customer - Downgrade",
-    "New Customer",
-)
 LOYALTY_TIERS = ("Bronze", "Silver", "Gold", "Platinum")
 
 _EXTERNAL_ID: dict[str, Any] = {

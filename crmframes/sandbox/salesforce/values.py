@@ -9,17 +9,14 @@ characters. Input is coerced here once, from JSON (REST) or CSV text (Bulk API 2
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
+from crmframes.sandbox.isotime import parse_iso8601
 from crmframes.sandbox.salesforce.schema import SfField
 
 __all__ = ["CoercionError", "coerce_csv", "coerce_json", "format_datetime", "parse_datetime"]
 
-_DATETIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?"
-)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 INT_LIMIT = 2**31 - 1
@@ -48,27 +45,9 @@ def parse_datetime(text: str) -> datetime:
     Raises:
         CoercionError: not a datetime.
     """
-    match = _DATETIME_RE.fullmatch(text.strip())
-    if match is None:
+    moment = parse_iso8601(text)
+    if moment is None:
         raise CoercionError(text)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int((fraction or "0")[:6].ljust(6, "0")),
-            tzinfo=UTC,
-        )
-    except ValueError as exc:
-        raise CoercionError(text) from exc
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     return moment
 
 
