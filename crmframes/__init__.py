@@ -25,6 +25,8 @@ from crmframes.sandbox import Clock, Sandbox
 from crmframes.settings import (
     AccessToken,
     ClientCredentials,
+    DeviceCode,
+    DynamicsSettings,
     JwtBearer,
     Password,
     SalesforceSettings,
@@ -43,6 +45,8 @@ __all__ = [
     "ConnectorError",
     "CrmframesError",
     "DataError",
+    "DeviceCode",
+    "DynamicsSettings",
     "FilterError",
     "JwtBearer",
     "NotFoundError",

@@ -1,6 +1,14 @@
 import pytest
 
-from crmframes import ClientCredentials, ConfigError, Password, SalesforceSettings, Secret
+from crmframes import (
+    ClientCredentials,
+    ConfigError,
+    DeviceCode,
+    DynamicsSettings,
+    Password,
+    SalesforceSettings,
+    Secret,
+)
 from crmframes.settings import AccessToken, JwtBearer
 
 
@@ -67,3 +75,40 @@ def test_from_env_refuses_an_unknown_flow():
 def test_settings_refuse_plain_http():
     with pytest.raises(ConfigError, match="https"):
         SalesforceSettings(url="http://example.com", auth=AccessToken(token=Secret("t")))
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        ClientCredentials(client_id="cid", client_secret=Secret("s")),
+        Password(username="u", password=Secret("p"), client_id="cid"),
+        DeviceCode(client_id="cid"),
+        AccessToken(token=Secret("eyJ")),
+    ],
+)
+def test_dynamics_settings_round_trip(auth):
+    settings = DynamicsSettings(url="https://acme.crm4.dynamics.com/", tenant_id="t-1", auth=auth)
+    again = DynamicsSettings.from_env(settings.to_env())
+    assert again == settings
+    assert again.token_authority == "https://login.microsoftonline.com/t-1"
+
+
+def test_dynamics_settings_refuse_a_salesforce_flow():
+    with pytest.raises(ConfigError, match="Salesforce flow"):
+        DynamicsSettings(
+            url="https://x.crm.dynamics.com",
+            tenant_id="t",
+            auth=JwtBearer(client_id="c", username="u", private_key=Secret("k")),
+        )
+
+
+def test_a_bad_timeout_is_a_config_error():
+    with pytest.raises(ConfigError, match="TIMEOUT"):
+        SalesforceSettings.from_env(
+            {
+                "CRMFRAMES_SALESFORCE_URL": "https://x",
+                "CRMFRAMES_SALESFORCE_AUTH": "access_token",
+                "CRMFRAMES_SALESFORCE_ACCESS_TOKEN": "t",
+                "CRMFRAMES_SALESFORCE_TIMEOUT": "soon",
+            }
+        )

@@ -62,7 +62,33 @@ def test_two_sandboxes_run_side_by_side():
         assert a.credentials["client_secret"] != b.credentials["client_secret"]
 
 
-def test_serve_json_line_lets_another_process_connect(tmp_path):
+SALESFORCE_CHILD = """
+import requests
+from crmframes import SalesforceSettings
+s = SalesforceSettings.from_env()
+session = requests.Session(); session.trust_env = False; session.verify = s.ca_file
+r = session.post(s.url + '/services/oauth2/token', timeout=30, data={'grant_type': 'client_credentials',
+                 'client_id': s.auth.client_id, 'client_secret': s.auth.client_secret.reveal()})
+print(r.status_code, repr(s))
+"""
+
+DYNAMICS_CHILD = """
+import msal, requests
+from crmframes import DynamicsSettings
+s = DynamicsSettings.from_env()
+session = requests.Session(); session.trust_env = False; session.verify = s.ca_file
+app = msal.ConfidentialClientApplication(s.auth.client_id, client_credential=s.auth.client_secret.reveal(),
+                                         authority=s.token_authority, instance_discovery=False, http_client=session)
+token = app.acquire_token_for_client(scopes=[s.url + '/.default'])['access_token']
+r = session.get(s.url + '/api/data/v9.2/WhoAmI', headers={'Authorization': 'Bearer ' + token}, timeout=30)
+print(r.status_code, repr(s))
+"""
+
+
+@pytest.mark.parametrize(
+    ("crm", "child_code"), [("salesforce", SALESFORCE_CHILD), ("dynamics", DYNAMICS_CHILD)]
+)
+def test_serve_json_line_lets_another_process_connect(crm, child_code):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRMFRAMES_")}
     command = [
         sys.executable,
@@ -71,7 +97,7 @@ def test_serve_json_line_lets_another_process_connect(tmp_path):
         "sandbox",
         "serve",
         "--crm",
-        "salesforce",
+        crm,
         "--empty",
         "--json",
     ]
@@ -80,17 +106,7 @@ def test_serve_json_line_lets_another_process_connect(tmp_path):
             line = json.loads(proc.stdout.readline())
             assert set(line) >= {"url", "ca_file", "credentials", "env"}
             child = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import requests\n"
-                    "from crmframes import SalesforceSettings\n"
-                    "s = SalesforceSettings.from_env()\n"
-                    "session = requests.Session(); session.trust_env = False; session.verify = s.ca_file\n"
-                    "r = session.post(s.url + '/services/oauth2/token', data={'grant_type': 'client_credentials',"
-                    " 'client_id': s.auth.client_id, 'client_secret': s.auth.client_secret.reveal()}, timeout=30)\n"
-                    "print(r.status_code, repr(s))\n",
-                ],
+                [sys.executable, "-c", child_code],
                 env={**env, **line["env"]},
                 capture_output=True,
                 text=True,
