@@ -358,3 +358,30 @@ def test_url_encoded_filter_values(api):
     literal = name.replace("'", "''")
     reply = api("GET", f"/accounts?$select=name&$filter=name eq '{quote(literal)}'")
     assert [r["name"] for r in reply.json()["value"]][:1] == [name]
+
+
+def test_change_tracking_delta_links(wapi):
+    first = wapi("GET", "/accounts?$select=name", headers={"Prefer": "odata.track-changes"})
+    assert first.headers["Preference-Applied"] == "odata.track-changes"
+    body = first.json()
+    assert len(body["value"]) == 1000
+    delta = body["@odata.deltaLink"]
+    assert "$deltatoken=" in delta
+    path = lambda link: link[link.index(API) + len(API) :]  # noqa: E731
+    assert wapi("GET", path(delta)).json()["value"] == []
+    victim = body["value"][0]["accountid"]
+    changed = body["value"][1]["accountid"]
+    wapi("PATCH", f"/accounts({changed})", json={"name": "Renamed"}, headers={"If-Match": "*"})
+    wapi("DELETE", f"/accounts({victim})")
+    created = wapi("POST", "/accounts", json={"name": "Brand new"}).headers["OData-EntityId"]
+    changes = wapi("GET", path(delta)).json()
+    assert changes["@odata.context"].endswith("/$delta")
+    names = {r.get("name") for r in changes["value"] if "name" in r}
+    assert names == {"Renamed", "Brand new"}
+    deleted = [r for r in changes["value"] if r.get("reason") == "deleted"]
+    assert [d["id"] for d in deleted] == [victim]
+    assert created.rsplit("(", 1)[1].rstrip(")") in {r.get("accountid") for r in changes["value"]}
+    refused = wapi(
+        "GET", "/accounts?$filter=name eq 'x'", headers={"Prefer": "odata.track-changes"}
+    )
+    assert refused.status_code == 400

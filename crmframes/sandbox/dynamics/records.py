@@ -304,6 +304,7 @@ class Writer:
                 "_objectid_value": record_id,
                 "_userid_value": self.org.integration_user_id,
                 "transactionid": audit,
+                "_version": self.org.next_version(),  # not a column: orders deletions for delta links
             }
         )
         for child_name, column in _CASCADES.get(entity.logical_name, ()):

@@ -50,13 +50,14 @@ class Preferences:
     annotations: str | None = None
     representation: bool = False
     continue_on_error: bool = False
+    track_changes: bool = False
 
     @classmethod
     def parse(cls, header: str | None) -> Preferences:
         """Read the comma-joined preferences of one ``Prefer`` header."""
         size: int | None = None
         annotations: str | None = None
-        representation = continue_on_error = False
+        representation = continue_on_error = track_changes = False
         for part in (header or "").split(","):
             name, _, value = part.strip().partition("=")
             name = name.strip().lower()
@@ -69,7 +70,9 @@ class Preferences:
                 representation = True
             elif name == "odata.continue-on-error":
                 continue_on_error = True
-        return cls(size, annotations, representation, continue_on_error)
+            elif name == "odata.track-changes":
+                track_changes = True
+        return cls(size, annotations, representation, continue_on_error, track_changes)
 
 
 @dataclass
@@ -180,6 +183,8 @@ class EntitySets:
         """``GET /<set>?$select&$filter&$orderby&$top&$count`` and its ``$skiptoken`` pages."""
         query = self._query_args(request)
         prefs = Preferences.parse(request.header("Prefer"))
+        if prefs.track_changes or "$deltatoken" in query:
+            return self._delta(request, entity, query, prefs)
         page_size = min(prefs.max_page_size or MAX_PAGE, MAX_PAGE)
         token = query.pop("$skiptoken", None)
         if token is not None:
@@ -253,6 +258,82 @@ class EntitySets:
         if end < len(cursor.rows):
             body["@odata.nextLink"] = self._next_link(cursor, entity, end, query)
         return orjson.dumps(body)
+
+    # --- change tracking ------------------------------------------------------------------------------
+
+    def _delta(
+        self, request: Request, entity: DvEntity, query: dict[str, str], prefs: Preferences
+    ) -> Response:
+        """``Prefer: odata.track-changes`` and ``$deltatoken`` (reference §8b)."""
+        for option in ("$filter", "$orderby", "$top", "$expand"):
+            if option in query:
+                raise DataverseError(
+                    400,
+                    "0x80060888",
+                    f'The "{option}" query parameter isn\'t supported when '
+                    "Change Tracking is enabled.",
+                ).http()
+        if not entity.writable:
+            raise DataverseError(
+                400,
+                "0x80060888",
+                f"Change tracking is not enabled for the '{entity.logical_name}' entity.",
+            ).http()
+        token = query.pop("$deltatoken", None)
+        since = 0
+        if token is not None:
+            version_text = unquote(token).split("!", 1)[0]
+            if not version_text.isdigit():
+                raise DataverseError(
+                    400, "0x80060888", "The $deltatoken value is not valid."
+                ).http()
+            since = int(version_text)
+        with self.org.db.lock:
+            version = self.org.next_version()
+            changed = [
+                r
+                for r in self.org.table(entity.logical_name).rows.values()
+                if r["versionnumber"] > since
+            ]
+            gone = [
+                a
+                for a in self.org.table("audit").rows.values()
+                if a["operation"] == 3
+                and a["objecttypecode"] == entity.logical_name
+                and a["_version"] > since
+            ]
+        changed.sort(key=lambda r: r["versionnumber"])
+        plan = self._plan(request, entity, {k: v for k, v in query.items() if k == "$select"})
+        value: list[dict[str, Any]] = plan.project_many(changed, _etag)
+        if token is not None:
+            live = {r[entity.primary_id] for r in changed}
+            value += [
+                {
+                    "@odata.context": f"{self.root}$metadata#{entity.entity_set}/$deletedEntity",
+                    "id": a["_objectid_value"],
+                    "reason": "deleted",
+                }
+                for a in sorted(gone, key=lambda a: a["_version"])
+                if a["_objectid_value"] not in live
+            ]
+        stamp = self.org.clock.now().strftime("%m/%d/%Y %H:%M:%S")
+        args = {k: v for k, v in query.items() if k == "$select"}
+        encoded = urlencode(args, quote_via=quote, safe="$,")
+        link = (
+            f"{self.root}{entity.entity_set}?{encoded}{'&' if encoded else ''}"
+            f"$deltatoken={quote(f'{version}!{stamp}', safe='')}"
+        )
+        suffix = "/$delta" if token is not None else ""
+        body = {
+            "@odata.context": f"{self.root}$metadata#{entity.entity_set}({','.join(plan.columns)}){suffix}",
+            "value": value,
+            "@odata.deltaLink": link,
+        }
+        return Response.json(
+            200,
+            body,
+            {**ODATA_HEADERS, "Content-Type": _JSON, "Preference-Applied": "odata.track-changes"},
+        )
 
     def _next_link(self, cursor: _Cursor, entity: DvEntity, end: int, query: dict[str, str]) -> str:
         cursor_id = self._remember(cursor)
