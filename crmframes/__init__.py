@@ -5,6 +5,7 @@ The public surface is re-exported here; everything else is private to its module
 
 from __future__ import annotations
 
+from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConnector
 from crmframes.errors import (
     AuthenticationError,
     ColumnNotFoundError,
@@ -21,7 +22,10 @@ from crmframes.errors import (
     StoreError,
     UnavailableError,
 )
+from crmframes.filters import F, evaluate, validate
+from crmframes.operations import AutoIndex, ImportResult, ImportStats, import_from_crm
 from crmframes.sandbox import Clock, Sandbox
+from crmframes.schema import Field, ObjectSchema
 from crmframes.settings import (
     AccessToken,
     ClientCredentials,
@@ -32,12 +36,15 @@ from crmframes.settings import (
     SalesforceSettings,
     Secret,
 )
+from crmframes.store import CampaignStore, MergeResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AccessToken",
     "AuthenticationError",
+    "AutoIndex",
+    "CampaignStore",
     "ClientCredentials",
     "Clock",
     "ColumnNotFoundError",
@@ -46,14 +53,23 @@ __all__ = [
     "CrmframesError",
     "DataError",
     "DeviceCode",
+    "DynamicsConnector",
     "DynamicsSettings",
+    "F",
+    "Field",
     "FilterError",
+    "ImportResult",
+    "ImportStats",
     "JwtBearer",
+    "MergeResult",
     "NotFoundError",
+    "ObjectSchema",
     "Password",
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestRejectedError",
+    "RetryPolicy",
+    "SalesforceConnector",
     "SalesforceSettings",
     "Sandbox",
     "SandboxError",
@@ -61,4 +77,7 @@ __all__ = [
     "StoreError",
     "UnavailableError",
     "__version__",
+    "evaluate",
+    "import_from_crm",
+    "validate",
 ]

@@ -102,6 +102,7 @@ class ConnectorError(CrmframesError):
         status: the HTTP status, when there was a response.
         code: the CRM's own error code (``"INVALID_FIELD"``, ``"0x80040217"``), if any.
         retryable: whether retrying the same call later may succeed.
+        retry_after: seconds the CRM asked to wait before retrying, when it said.
         payload: the response body, truncated to 500 characters.
     """
 
@@ -116,9 +117,11 @@ class ConnectorError(CrmframesError):
         status: int | None = None,
         code: str | None = None,
         retryable: bool | None = None,
+        retry_after: float | None = None,
         payload: Any = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
         self.system = system
         self.operation = operation
         self.status = status
@@ -152,17 +155,9 @@ class RequestRejectedError(ConnectorError):
 
 
 class RateLimitedError(ConnectorError):
-    """An API limit was hit.
-
-    Attributes:
-        retry_after: seconds the CRM asked to wait, when it said.
-    """
+    """An API limit was hit; ``retry_after`` says how long the CRM asked to wait."""
 
     default_retryable = True
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class UnavailableError(ConnectorError):

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,16 @@ from crmframes.errors import SandboxError
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.faults import Faults
 from crmframes.sandbox.server import CallCounter, HttpsServer
-from crmframes.settings import ClientCredentials, DynamicsSettings, SalesforceSettings, Secret
+from crmframes.settings import (
+    AccessToken,
+    ClientCredentials,
+    DeviceCode,
+    DynamicsSettings,
+    JwtBearer,
+    Password,
+    SalesforceSettings,
+    Secret,
+)
 
 __all__ = ["Crm", "Sandbox"]
 
@@ -221,18 +231,104 @@ class Sandbox:
 
     def settings(self) -> SalesforceSettings | DynamicsSettings:
         """Connection settings for this sandbox (client-credentials flow)."""
+        return (
+            self._salesforce_settings() if self.crm == "salesforce" else self._dynamics_settings()
+        )
+
+    def _client_credentials(self) -> ClientCredentials:
         creds = self.credentials
-        auth = ClientCredentials(
+        return ClientCredentials(
             client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
         )
-        if self.crm == "salesforce":
-            return SalesforceSettings(url=self.url, auth=auth, ca_file=self.ca_file)
+
+    def _salesforce_settings(self) -> SalesforceSettings:
+        return SalesforceSettings(
+            url=self.url, auth=self._client_credentials(), ca_file=self.ca_file
+        )
+
+    def _dynamics_settings(self) -> DynamicsSettings:
+        tenant = self.credentials["tenant_id"]
         return DynamicsSettings(
             url=self.url,
-            tenant_id=creds["tenant_id"],
-            auth=auth,
-            authority=f"{self.url}/{creds['tenant_id']}",
+            tenant_id=tenant,
+            auth=self._client_credentials(),
+            authority=f"{self.url}/{tenant}",
             ca_file=self.ca_file,
+        )
+
+    def connector(self, *, flow: str = "client_credentials", **options: Any) -> Any:
+        """A connector to this sandbox (``SalesforceConnector`` or ``DynamicsConnector``).
+
+        Args:
+            flow: the auth flow to use: ``client_credentials`` (default), ``password``, and
+                ``jwt`` or ``access_token`` (Salesforce) / ``device_code`` (Dynamics).
+            **options: passed to the connector (``retry=``, ``session=`` ...).
+        """
+        creds = self.credentials
+        if self.crm == "salesforce":
+            from crmframes.connectors.salesforce import SalesforceConnector
+
+            settings = replace(self._salesforce_settings(), auth=self._salesforce_auth(flow, creds))
+            return SalesforceConnector(settings, **options)
+        from crmframes.connectors.dynamics import DynamicsConnector
+
+        dv_settings = self._dynamics_settings()
+        auth: Any
+        if flow == "client_credentials":
+            auth = dv_settings.auth
+        elif flow == "password":
+            auth = Password(
+                username=creds["username"],
+                password=Secret(creds["password"]),
+                client_id=creds["client_id"],
+            )
+        elif flow == "device_code":
+            auth = DeviceCode(client_id=creds["client_id"])
+            options.setdefault(
+                "prompt", lambda message: None
+            )  # the sandbox signs its user in at once
+        else:
+            raise ValueError(
+                f"unknown Dynamics flow {flow!r}; use client_credentials, password or device_code"
+            )
+        return DynamicsConnector(replace(dv_settings, auth=auth), **options)
+
+    def _salesforce_auth(self, flow: str, creds: dict[str, str]) -> Any:
+        if flow == "client_credentials":
+            return ClientCredentials(
+                client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
+            )
+        if flow == "password":
+            return Password(
+                username=creds["username"],
+                password=Secret(creds["password"]),
+                client_id=creds["client_id"],
+                client_secret=Secret(creds["client_secret"]),
+                security_token=Secret(creds["security_token"]),
+            )
+        if flow == "jwt":
+            return JwtBearer(
+                client_id=creds["client_id"],
+                username=creds["username"],
+                private_key=Secret(creds["private_key"]),
+            )
+        if flow == "access_token":
+            import requests
+
+            session = requests.Session()
+            session.verify, session.trust_env = self.ca_file, False
+            reply = session.post(
+                f"{self.url}/services/oauth2/token",
+                timeout=60,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": creds["client_id"],
+                    "client_secret": creds["client_secret"],
+                },
+            )
+            return AccessToken(token=Secret(reply.json()["access_token"]))
+        raise ValueError(
+            f"unknown Salesforce flow {flow!r}; use client_credentials, password, jwt or access_token"
         )
 
     def env(self) -> dict[str, str]:
@@ -261,6 +357,32 @@ class Sandbox:
         """End every access token now (the next API call answers 401)."""
         self._running()
         self._app.expire_sessions()
+
+    def records(self, object_name: str, *, include_deleted: bool = False) -> Any:
+        """The sandbox's own records of an object as a pandas DataFrame of wire values.
+
+        Column names are the CRM's field names; values are as the API sends them (ISO
+        strings for dates and datetimes). Tests compare what a client received with this.
+        Salesforce ``include_deleted`` adds the recycle bin.
+        """
+        import pandas as pd
+
+        org = self.org
+        if self.crm == "salesforce":
+            obj = org.schema.get(object_name)
+            if obj is None:
+                raise SandboxError(f"the sandbox has no object {object_name!r}")
+            rows = list(org.scan(obj.name, include_deleted=include_deleted))
+            columns = [f.name for f in obj.fields if f.type != "address"]
+        else:
+            entity = org.schema.get(object_name) or org.schema.by_set(object_name)
+            if entity is None:
+                raise SandboxError(f"the sandbox has no table {object_name!r}")
+            rows = list(org.scan(entity.logical_name))
+            columns = entity.properties
+        return pd.DataFrame.from_records(
+            [[r.get(c) for c in columns] for r in rows], columns=columns
+        )
 
     @property
     def org(self) -> Any:

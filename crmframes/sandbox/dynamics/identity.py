@@ -91,6 +91,17 @@ class Identity:
             return self._token(request)
         if rest == "/oauth2/v2.0/devicecode" and request.method == "POST":
             return self._device_code(request)
+        if rest.startswith("/userrealm/") and tenant == "common":
+            return Response.json(
+                200,
+                {
+                    "ver": "1.0",
+                    "account_type": "Managed",
+                    "domain_name": self.credentials.username.split("@")[-1],
+                    "cloud_instance_name": "microsoftonline.com",
+                    "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+                },
+            )
         return self._error(404, "invalid_request", 90011, "The requested endpoint does not exist.")
 
     def _discovery(self, tenant: str) -> Response:

@@ -170,6 +170,21 @@ class Metadata:
         return data
 
 
+def _expand_items(text: str) -> list[str]:
+    """Split ``$expand`` at top-level commas: ``Attributes($select=a,b),Keys``."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        current += char
+    if current.strip():
+        items.append(current.strip())
+    return items
+
+
 def _select(text: str | None) -> list[str] | None:
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 

@@ -110,6 +110,8 @@ def coerce_json(field: SfField, value: Any) -> Any:
         return format_datetime(parse_datetime(value))
     if isinstance(value, bool | dict | list):
         raise CoercionError(str(value))
+    if value == "":
+        return None  # Salesforce stores an empty text as null
     if isinstance(value, float) and value == int(value):
         return str(int(value))
     return str(value)

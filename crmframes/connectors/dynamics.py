@@ -1,0 +1,460 @@
+"""The Dynamics 365 / Dataverse connector: msal tokens, table metadata, OData pages into Arrow.
+
+Edge: msal + requests. Tokens come from msal (client secret, username-password, device code,
+or a token given as is); every Web API call goes through :class:`HttpClient` (timeouts,
+retries honouring ``Retry-After`` on 429 service protection, one transparent token renewal
+on 401). Pages of up to 5,000 rows follow ``@odata.nextLink`` verbatim and are parsed with
+orjson into Arrow with an explicit schema, one page at a time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import msal
+import orjson
+import requests
+
+from crmframes.connectors.base import Page, ReadRequest
+from crmframes.connectors.http import HttpClient, RetryPolicy, make_session, retry_after_seconds
+from crmframes.errors import (
+    AuthenticationError,
+    ConnectorError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestRejectedError,
+    UnavailableError,
+)
+from crmframes.frames import records_to_table
+from crmframes.odata import build_query
+from crmframes.schema import Field, FieldKind, ObjectSchema
+from crmframes.settings import (
+    AccessToken,
+    ClientCredentials,
+    DeviceCode,
+    DynamicsSettings,
+    Password,
+)
+
+__all__ = ["PAGE_SIZE", "DynamicsConnector"]
+
+SYSTEM = "dynamics"
+PAGE_SIZE = 5000
+_KINDS: dict[str, FieldKind] = {
+    "Uniqueidentifier": "id",
+    "Lookup": "reference",
+    "Customer": "reference",
+    "Owner": "reference",
+    "Boolean": "boolean",
+    "Integer": "integer",
+    "BigInt": "integer",
+    "Picklist": "integer",
+    "State": "integer",
+    "Status": "integer",
+    "Decimal": "number",
+    "Double": "number",
+    "Money": "number",
+}
+_MICROSOFT_HOSTS = (
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+    "login.microsoft.com",
+    "login.windows.net",
+    "login.partner.microsoftonline.cn",
+)
+_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+
+
+def _translate(response: requests.Response, operation: str) -> ConnectorError | None:
+    status = response.status_code
+    if status < 300 or status == 304:
+        return None
+    try:
+        body: Any = orjson.loads(response.content) if response.content else {}
+    except orjson.JSONDecodeError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    message = (
+        (error.get("message") if isinstance(error, dict) else None)
+        or response.reason
+        or f"HTTP {status}"
+    )
+    common: dict[str, Any] = {
+        "system": SYSTEM,
+        "operation": operation,
+        "status": status,
+        "code": code or None,
+        "payload": response.text,
+    }
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    if status == 401:
+        return AuthenticationError(message, **common)
+    if status == 429:
+        return RateLimitedError(message, retry_after=retry_after, **common)
+    if status == 403:
+        return PermissionDeniedError(message, **common)
+    if status == 404:
+        return NotFoundError(message, **common)
+    if status >= 500:
+        return UnavailableError(message, retry_after=retry_after, **common)
+    return RequestRejectedError(message, **common)
+
+
+class _MsalHttp:
+    """The http client msal uses: our session, with the authority's port restored.
+
+    msal drops the port when it builds the user-realm discovery URL of a non-Microsoft
+    authority (reference/dataverse-api.md §1.4); this puts it back, so the username-password
+    flow works against any authority.
+    """
+
+    def __init__(self, session: requests.Session, authority: str, timeout: float) -> None:
+        self.session = session
+        parts = urlsplit(authority)
+        self.netloc = parts.netloc
+        self.hostname = parts.hostname or ""
+        self.timeout = timeout
+
+    def _fix(self, url: str) -> str:
+        prefix = f"https://{self.hostname}/"
+        if self.netloc != self.hostname and url.startswith(prefix):
+            return f"https://{self.netloc}/" + url[len(prefix) :]
+        return url
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.get(self._fix(url), **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.post(self._fix(url), **kwargs)
+
+    def close(self) -> None:
+        """Nothing to close: the connector owns the session."""
+
+
+class DynamicsConnector:
+    """Reads (and, later, writes) a Dataverse environment.
+
+    Args:
+        settings: where and how to connect.
+        session: a requests session to use (default: one trusting ``settings.ca_file``).
+        retry: how transient failures are retried.
+        prompt: where the device-code flow shows its sign-in message (default: stderr).
+    """
+
+    system = SYSTEM
+    id_chunk_size = (
+        200  # ids per query when fetching a population (keeps URLs well under the limit)
+    )
+
+    def __init__(
+        self,
+        settings: DynamicsSettings,
+        *,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        prompt: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._session = session or make_session(settings.ca_file)
+        self._session.headers.update(_HEADERS)
+        self.api_root = f"{settings.url}/api/data/v9.2/"
+        self._prompt = prompt or (lambda message: print(message, file=sys.stderr))
+        self.http = HttpClient(
+            system=SYSTEM,
+            session=self._session,
+            timeout=settings.timeout,
+            retry=retry or RetryPolicy(),
+            translate=_translate,
+            reauthenticate=None if isinstance(settings.auth, AccessToken) else self._renew,
+        )
+        self._app: msal.ClientApplication | None = None
+        self._account: dict[str, Any] | None = None
+        self._describes: dict[str, ObjectSchema] = {}
+        self._tables: dict[str, str] | None = None  # logical name -> entity set
+        self._authenticate(force=False)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> DynamicsConnector:
+        """Connect with ``CRMFRAMES_DYNAMICS_*`` settings (see :class:`DynamicsSettings`)."""
+        return cls(DynamicsSettings.from_env(environ))
+
+    def __repr__(self) -> str:
+        return f"DynamicsConnector(url={self.settings.url!r}, auth={type(self.settings.auth).__name__})"
+
+    # --- authentication --------------------------------------------------------------------------------
+
+    def _msal_app(self) -> msal.ClientApplication:
+        if self._app is None:
+            authority = self.settings.token_authority
+            microsoft = urlsplit(authority).hostname in _MICROSOFT_HOSTS
+            http = _MsalHttp(self._session, authority, self.settings.timeout)
+            auth = self.settings.auth
+            options: dict[str, Any] = {"authority": authority, "http_client": http}
+            if not microsoft:
+                options["instance_discovery"] = False
+            try:
+                if isinstance(auth, ClientCredentials) or (
+                    isinstance(auth, Password) and auth.client_secret
+                ):
+                    secret = auth.client_secret.reveal() if auth.client_secret else ""
+                    self._app = msal.ConfidentialClientApplication(
+                        auth.client_id, client_credential=secret, **options
+                    )
+                else:
+                    assert isinstance(auth, Password | DeviceCode)
+                    self._app = msal.PublicClientApplication(auth.client_id, **options)
+            except (ValueError, requests.RequestException) as exc:
+                raise AuthenticationError(
+                    f"cannot reach the authority {authority}: {exc}",
+                    system=SYSTEM,
+                    operation="authenticate",
+                ) from exc
+        return self._app
+
+    def _authenticate(self, *, force: bool) -> None:
+        auth = self.settings.auth
+        if isinstance(auth, AccessToken):
+            self._session.headers["Authorization"] = f"Bearer {auth.token.reveal()}"
+            return
+        app = self._msal_app()
+        resource = f"{self.settings.url}/.default"
+        user_scope = [f"{self.settings.url}/user_impersonation"]
+        result: dict[str, Any] | None
+        if isinstance(auth, ClientCredentials):
+            assert isinstance(app, msal.ConfidentialClientApplication)
+            if force:
+                app.remove_tokens_for_client()
+            result = app.acquire_token_for_client(scopes=[resource])
+        else:
+            result = None
+            if self._account is not None:
+                result = app.acquire_token_silent(
+                    user_scope, account=self._account, force_refresh=force
+                )
+            if not result and isinstance(auth, Password):
+                with (
+                    warnings.catch_warnings()
+                ):  # msal deprecates ROPC for public clients; the user chose it
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    result = app.acquire_token_by_username_password(
+                        auth.username, auth.password.reveal(), scopes=user_scope
+                    )
+            elif not result:
+                assert isinstance(app, msal.PublicClientApplication)
+                flow = app.initiate_device_flow(scopes=user_scope)
+                if "user_code" not in flow:
+                    raise AuthenticationError(
+                        flow.get("error_description", "device flow failed"),
+                        system=SYSTEM,
+                        operation="authenticate",
+                        code=flow.get("error"),
+                    )
+                self._prompt(flow["message"])
+                result = app.acquire_token_by_device_flow(flow)
+            accounts = app.get_accounts()
+            self._account = accounts[0] if accounts else None
+        if not result or "access_token" not in result:
+            error = (result or {}).get("error", "no token")
+            description = (result or {}).get("error_description", "").split("\r\n")[0]
+            raise AuthenticationError(
+                f"the authority refused the credentials: {error}: {description}",
+                system=SYSTEM,
+                operation="authenticate",
+                code=error,
+            )
+        self._session.headers["Authorization"] = f"Bearer {result['access_token']}"
+
+    def _renew(self) -> None:
+        self._authenticate(force=True)
+
+    # --- calls -------------------------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, *, operation: str, **kwargs: Any) -> requests.Response:
+        url = path if path.startswith("https://") else self.api_root + path
+        return self.http.send(method, url, operation=operation, **kwargs)
+
+    @property
+    def api_calls(self) -> int:
+        """Web API calls made so far (token requests are not counted)."""
+        return self.http.calls
+
+    def server_time(self) -> datetime:
+        """The environment's clock, from the ``Date`` header of a ``WhoAmI`` call (one API call).
+
+        Dataverse has no uncounted resource to ask, and a clock read earlier cannot be carried
+        forward reliably, so an incremental import spends this one call on a fresh reading.
+        """
+        self._send("GET", "WhoAmI", operation="read the server time")
+        assert self.http.last_date is not None
+        return self.http.last_date
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()
+
+    def normalize_id(self, value: object) -> str | None:
+        """The lower-case GUID, or None when ``value`` is not a GUID."""
+        if not isinstance(value, str):
+            return None
+        text = value.strip().strip("{}")
+        try:
+            return str(uuid.UUID(text)) if len(text) == 36 else None
+        except ValueError:
+            return None
+
+    # --- metadata ----------------------------------------------------------------------------------------
+
+    def objects(self) -> list[str]:
+        """The logical names of every table."""
+        if self._tables is None:
+            body = orjson.loads(
+                self._send(
+                    "GET",
+                    "EntityDefinitions?$select=LogicalName,EntitySetName",
+                    operation="list tables",
+                ).content
+            )
+            self._tables = {
+                e["LogicalName"]: e["EntitySetName"]
+                for e in body["value"]
+                if e.get("EntitySetName")
+            }
+        return sorted(self._tables)
+
+    def _logical(self, name: str) -> str:
+        tables = {
+            **dict.fromkeys(self.objects()),
+            **{v: k for k, v in (self._tables or {}).items()},
+        }
+        if name in (self._tables or {}):
+            return name
+        if name in tables and tables[name] is not None:
+            return str(tables[name])
+        close = difflib.get_close_matches(name.lower(), self.objects(), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise NotFoundError(
+            f"no table {name!r} in this environment{hint}",
+            system=SYSTEM,
+            operation=f"describe {name}",
+        )
+
+    def describe(self, object_name: str) -> ObjectSchema:
+        """Describe a table by logical name or entity set (``EntityDefinitions``; two calls, cached)."""
+        name = self._logical(object_name)
+        if name in self._describes:
+            return self._describes[name]
+        key = quote(f"LogicalName='{name}'", safe="=")
+        body = orjson.loads(
+            self._send(
+                "GET",
+                f"EntityDefinitions({key})?$expand=Attributes,Keys",
+                operation=f"describe {name}",
+            ).content
+        )
+        picklists = orjson.loads(
+            self._send(
+                "GET",
+                f"EntityDefinitions({key})/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+                "?$select=LogicalName&$expand=OptionSet($select=Options)",
+                operation=f"describe {name} options",
+            ).content
+        )
+        options = {
+            p["LogicalName"]: tuple(
+                (o["Value"], _label(o.get("Label")))
+                for o in (p.get("OptionSet") or {}).get("Options", [])
+            )
+            for p in picklists.get("value", [])
+        }
+        keys = tuple(tuple(k["KeyAttributes"]) for k in body.get("Keys") or ())
+        key_columns = {c for k in keys for c in k}
+        fields: dict[str, Field] = {}
+        for a in body["Attributes"]:
+            kind_name = a.get("AttributeType")
+            if kind_name in (None, "Virtual", "PartyList", "ManagedProperty", "CalendarRules"):
+                continue
+            lookup = kind_name in ("Lookup", "Customer", "Owner")
+            name_on_wire = f"_{a['LogicalName']}_value" if lookup else a["LogicalName"]
+            kind: FieldKind = _KINDS.get(kind_name, "string")
+            if kind_name == "DateTime":
+                kind = "date" if a.get("Format") == "DateOnly" else "datetime"
+            fields[name_on_wire] = Field(
+                name=name_on_wire,
+                kind=kind,
+                crm_type=kind_name,
+                label=_label(a.get("DisplayName")),
+                length=a.get("MaxLength"),
+                nullable=(a.get("RequiredLevel") or {}).get("Value") != "SystemRequired",
+                required=(a.get("RequiredLevel") or {}).get("Value") == "SystemRequired"
+                and bool(a.get("IsValidForCreate")),
+                createable=bool(a.get("IsValidForCreate")),
+                updateable=bool(a.get("IsValidForUpdate")),
+                external_id=a["LogicalName"] in key_columns,
+                references=tuple(a.get("Targets") or ()),
+                options=options.get(a["LogicalName"], ()),
+            )
+        schema = ObjectSchema(
+            name=name,
+            fields=fields,
+            id_field=body["PrimaryIdAttribute"],
+            modified_fields=("modifiedon",) if "modifiedon" in fields else (),
+            keys=keys,
+            case_sensitive=True,
+            label=_label(body.get("DisplayName")) or name,
+            entity_set=body["EntitySetName"],
+        )
+        self._describes[name] = schema
+        return schema
+
+    def field(self, object_name: str, name: str) -> Field:
+        """Resolve a column by its Web API name (``lastname``, ``_parentcustomerid_value``)."""
+        schema = self.describe(object_name)
+        if name not in schema.fields and f"_{name}_value" in schema.fields:
+            return schema.fields[f"_{name}_value"]
+        return schema.resolve(name)
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def read(self, request: ReadRequest) -> Iterator[Page]:
+        """Yield pages of up to 5,000 rows, following ``@odata.nextLink`` verbatim."""
+        schema = self.describe(request.object)
+        fields = [self.field(request.object, n) for n in request.fields]
+        options = build_query(
+            schema,
+            [f.name for f in fields],
+            where=request.where,
+            order_by=list(request.order_by),
+            top=request.limit,
+        )
+        options["$count"] = "true"
+        encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
+        url: str | None = f"{schema.entity_set}?{encoded}"
+        headers = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
+        total: int | None = None
+        while url is not None:
+            reply = self._send("GET", url, operation=f"query {schema.name}", headers=headers)
+            body = orjson.loads(reply.content)
+            count = body.get("@odata.count")
+            if total is None and isinstance(count, int) and count < PAGE_SIZE:
+                total = count
+            yield Page(records_to_table(body["value"], fields), total=total, mode="rest")
+            url = body.get("@odata.nextLink")
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, dict):
+        localized = value.get("UserLocalizedLabel") or {}
+        return str(localized.get("Label") or "")
+    return ""

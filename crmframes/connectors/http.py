@@ -1,0 +1,220 @@
+"""HTTP for connectors: sessions that trust the right CA, timeouts, retries that honour Retry-After.
+
+Edge: requests + tenacity. Every connector call goes through :meth:`HttpClient.send`, which
+puts a timeout on it, counts it, remembers the CRM's ``Date`` header, re-authenticates once
+on a 401, retries transient failures (connection errors, 429, 5xx — what the connector's
+``translate`` marks retryable) with exponential backoff or exactly the ``Retry-After`` the
+CRM asked for, and turns every requests error into the crmframes error tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+import tenacity
+
+from crmframes.errors import ConnectorError, UnavailableError
+
+__all__ = ["HttpClient", "RetryPolicy", "make_session", "retry_after_seconds"]
+
+logger = logging.getLogger("crmframes.http")
+
+Translate = Callable[[requests.Response, str], ConnectorError | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How transient failures are retried.
+
+    Attributes:
+        attempts: tries in all, the first included.
+        base: the first backoff, in seconds; doubled each time, with jitter.
+        cap: the longest single wait, in seconds (a longer ``Retry-After`` is capped too).
+        max_seconds: give up once this much time has been spent waiting.
+    """
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 60.0
+    max_seconds: float = 300.0
+
+
+def make_session(ca_file: str | None) -> requests.Session:
+    """A session that trusts ``ca_file`` when given.
+
+    With a CA file, ``trust_env`` is off: requests would otherwise let ``REQUESTS_CA_BUNDLE``
+    override ``verify`` (reference/feasibility.md §2) and never trust the sandbox's CA.
+    Certificate verification is never turned off.
+    """
+    session = requests.Session()
+    if ca_file:
+        session.verify = ca_file
+        session.trust_env = False
+    return session
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Read a ``Retry-After`` header: seconds, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class _Reauthenticated(Exception):
+    """Internal: the session was renewed after a 401; send again."""
+
+
+class HttpClient:
+    """Sends a connector's requests (one per connector; not for concurrent use by threads).
+
+    Args:
+        system: ``"salesforce"`` or ``"dynamics"``, for error messages.
+        session: the requests session (see :func:`make_session`).
+        timeout: seconds for the connection and for each read.
+        retry: the retry policy.
+        translate: turns a response into the error it means, or None when it is fine.
+        reauthenticate: renews the session after a 401 (once per call); None if impossible.
+    """
+
+    def __init__(
+        self,
+        *,
+        system: str,
+        session: requests.Session,
+        timeout: float,
+        retry: RetryPolicy,
+        translate: Translate,
+        reauthenticate: Callable[[], None] | None = None,
+    ) -> None:
+        self.system = system
+        self.session = session
+        self.timeout = timeout
+        self.retry = retry
+        self.translate = translate
+        self.reauthenticate = reauthenticate
+        self.calls = 0
+        self.retries = 0
+        self.last_date: datetime | None = None
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        counted: bool = True,
+        idempotent: bool = True,
+        renewable: bool = True,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request; return the response when it succeeded.
+
+        Args:
+            method: the HTTP method.
+            url: the absolute URL.
+            operation: what is being done, for error messages (``"query Contact"``).
+            counted: whether the CRM counts this call against its API allocation.
+            idempotent: whether it is safe to send again after a dropped connection (a
+                write is not: its outcome is unknown and the caller must decide).
+            renewable: whether a 401 may renew the session (not for token requests).
+            **kwargs: passed to ``requests.Session.request``.
+
+        Raises:
+            ConnectorError: the call failed for good (the subclass says how).
+        """
+        renew = renewable  # a 401 renews the session once per call
+        while True:
+            retrying = tenacity.Retrying(
+                stop=tenacity.stop_after_attempt(self.retry.attempts)
+                | tenacity.stop_after_delay(self.retry.max_seconds),
+                wait=self._wait,
+                retry=tenacity.retry_if_exception(
+                    lambda exc: isinstance(exc, ConnectorError) and exc.retryable
+                ),
+                before_sleep=self._before_sleep,
+                reraise=True,
+            )
+            try:
+                for attempt in retrying:
+                    with attempt:
+                        return self._once(
+                            method, url, operation, counted, idempotent, renew=renew, **kwargs
+                        )
+            except _Reauthenticated:
+                renew = False
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        operation: str,
+        counted: bool,
+        idempotent: bool,
+        *,
+        renew: bool,
+        **kwargs: Any,
+    ) -> requests.Response:
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.Timeout as exc:
+            raise UnavailableError(
+                f"no answer within {self.timeout:g} s",
+                system=self.system,
+                operation=operation,
+                retryable=idempotent,
+            ) from exc
+        except requests.exceptions.SSLError as exc:
+            raise ConnectorError(
+                f"TLS failed: {exc}; check the CA file", system=self.system, operation=operation
+            ) from exc
+        except requests.ConnectionError as exc:
+            raise UnavailableError(
+                f"connection failed: {exc}",
+                system=self.system,
+                operation=operation,
+                retryable=idempotent,
+            ) from exc
+        if counted:
+            self.calls += 1
+        date = response.headers.get("Date")
+        if date:
+            with contextlib.suppress(TypeError, ValueError):
+                self.last_date = parsedate_to_datetime(date).astimezone(UTC)
+        if response.status_code == 401 and renew and self.reauthenticate is not None:
+            logger.info(
+                "%s: session expired during %s; authenticating again", self.system, operation
+            )
+            self.reauthenticate()
+            raise _Reauthenticated
+        error = self.translate(response, operation)
+        if error is not None:
+            raise error
+        return response
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, ConnectorError) and exc.retry_after is not None:
+            return min(float(exc.retry_after), self.retry.cap)
+        backoff: float = self.retry.base * (2.0 ** (state.attempt_number - 1))
+        return min(backoff * (0.5 + random.random()), self.retry.cap)
+
+    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome is not None else None
+        logger.info("%s: retrying after %s (attempt %d)", self.system, exc, state.attempt_number)

@@ -1,0 +1,254 @@
+"""Records to typed frames: wire schemas, the four conversions, reject frames.
+
+Pure: pyarrow and pandas only. Connectors hand over pages of *wire* values (ISO strings for
+dates and datetimes, JSON numbers, booleans); this module turns them into typed Arrow
+columns with a conversion per field (DESIGN §4.2) — ``default`` (tz-aware in the configured
+zone), ``date_only``, ``no_offset`` (the CRM's wall clock, naive) and ``raw`` (the CRM's string
+untouched) — and moves every row holding a value that cannot be converted into a reject
+frame, so that nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from crmframes.schema import Field
+
+__all__ = [
+    "REJECT_COLUMNS",
+    "Conversion",
+    "Converted",
+    "convert_page",
+    "records_to_table",
+    "reject_frame",
+    "to_pandas",
+    "wire_schema",
+]
+
+Conversion = Literal["default", "date_only", "no_offset", "raw"]
+CONVERSIONS: tuple[str, ...] = get_args(Conversion)
+REJECT_COLUMNS = ("errorSymbol", "errorMessage", "errorCode", "errorFields", "inputIndex")
+_WIRE_TYPES: dict[str, pa.DataType] = {
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+}
+
+
+def wire_type(field: Field) -> pa.DataType:
+    """The Arrow type of a field's wire values (text for ids, strings, dates, datetimes)."""
+    return _WIRE_TYPES.get(field.kind, pa.string())
+
+
+def wire_schema(fields: Sequence[Field]) -> pa.Schema:
+    """The Arrow schema of a page of wire values."""
+    return pa.schema([pa.field(f.name, wire_type(f)) for f in fields])
+
+
+def records_to_table(records: list[dict[str, Any]], fields: Sequence[Field]) -> pa.Table:
+    """Build a page from JSON records (already flat, or nested by the caller's schema).
+
+    The fast path is one ``Table.from_pylist`` with the explicit wire schema (feasibility.md
+    §5); a page holding a value of the wrong JSON type falls back to a column-by-column
+    build where that value becomes text, for :func:`convert_page` to reject.
+    """
+    schema = wire_schema(fields)
+    try:
+        return pa.Table.from_pylist(records, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        columns = []
+        for f in fields:
+            values = [r.get(f.name) for r in records]
+            try:
+                columns.append(pa.array(values, type=wire_type(f)))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                columns.append(
+                    pa.array([None if v is None else str(v) for v in values], type=pa.string())
+                )
+        return pa.Table.from_arrays(columns, names=[f.name for f in fields])
+
+
+@dataclass
+class Converted:
+    """A converted page: the good rows typed, the bad rows as rejects (wire values as text)."""
+
+    table: pa.Table
+    rejects: pd.DataFrame
+
+
+def _typed_target(field: Field, conversion: Conversion, timezone: str) -> pa.DataType | None:
+    if conversion == "raw":
+        return pa.string() if field.kind in ("date", "datetime") else None
+    if field.kind == "datetime":
+        if conversion == "default":
+            return pa.timestamp("ms", tz=timezone)
+        if conversion == "no_offset":
+            return pa.timestamp("ms")
+        return pa.date32()
+    if field.kind == "date":
+        return pa.date32()
+    if field.kind == "integer":
+        return pa.int64()
+    if field.kind == "number":
+        return pa.float64()
+    if field.kind == "boolean":
+        return pa.bool_()
+    return None
+
+
+def _cast(
+    values: pa.ChunkedArray | pa.Array, field: Field, conversion: Conversion, timezone: str
+) -> pa.Array:
+    target = _typed_target(field, conversion, timezone)
+    column = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if target is None or column.type == target:
+        return column
+    if field.kind == "datetime" and conversion != "raw":
+        if pa.types.is_string(column.type):
+            column = pc.cast(column, pa.timestamp("ms", tz="UTC"))
+        if conversion == "default":
+            return column.cast(target)
+        if conversion == "no_offset":
+            return pc.cast(column, pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
+        local = pc.local_timestamp(column.cast(pa.timestamp("ms", tz=timezone)))
+        return pc.cast(local, pa.date32())
+    if field.kind == "date" and pa.types.is_string(column.type):
+        # A date may come as a datetime text (Bulk CSV, some APIs): keep the date part.
+        return pc.cast(pc.utf8_slice_codeunits(column, 0, 10), pa.date32())
+    if field.kind == "boolean" and pa.types.is_string(column.type):
+        # Bulk CSV writes booleans as text: "true" / "false".
+        lowered = pc.utf8_lower(column)
+        known = pc.is_in(lowered, value_set=pa.array(["true", "false", "1", "0"]))
+        if not pc.all(pc.or_kleene(known, pc.is_null(lowered))).as_py():
+            raise pa.ArrowInvalid("not a boolean")
+        truthy = pc.is_in(lowered, value_set=pa.array(["true", "1"]))
+        return pc.if_else(pc.is_null(lowered), pa.scalar(None, pa.bool_()), truthy)
+    return pc.cast(column, target)
+
+
+def _value_ok(value: Any, field: Field, conversion: Conversion, timezone: str) -> bool:
+    try:
+        _cast(
+            pa.array([value], type=pa.string() if isinstance(value, str) else None),
+            field,
+            conversion,
+            timezone,
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def convert_page(
+    table: pa.Table,
+    fields: Sequence[Field],
+    conversions: Mapping[str, Conversion],
+    *,
+    timezone: str = "UTC",
+    first_index: int = 0,
+) -> Converted:
+    """Convert a page of wire values column by column; reject rows whose values do not convert.
+
+    Args:
+        table: the page (one column per field, wire values).
+        fields: the fields, in column order.
+        conversions: the conversion of each datetime/date field (``default`` when absent).
+        timezone: the zone of ``default`` datetimes and of ``date_only`` days.
+        first_index: the import-wide index of the page's first row (for ``inputIndex``).
+
+    Returns:
+        The typed good rows, and a reject frame (see :func:`reject_frame`).
+    """
+    bad: dict[int, list[tuple[str, str]]] = {}
+    for f in fields:
+        column = table.column(f.name)
+        conversion = conversions.get(f.name, "default")
+        try:
+            _cast(column, f, conversion, timezone)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            for row, value in enumerate(column.to_pylist()):
+                if value is not None and not _value_ok(value, f, conversion, timezone):
+                    bad.setdefault(row, []).append(
+                        (f.name, f"{f.name}: {value!r} is not a valid {f.kind}")
+                    )
+    good = table
+    rejected = pa.table({n: pa.array([], pa.string()) for n in table.column_names})
+    if bad:
+        mask = pa.array([row not in bad for row in range(table.num_rows)])
+        good = table.filter(mask)
+        rejected = table.filter(pc.invert(mask))
+    typed = pa.Table.from_arrays(
+        [
+            _cast(good.column(f.name), f, conversions.get(f.name, "default"), timezone)
+            for f in fields
+        ],
+        names=[f.name for f in fields],
+    )
+    rows = sorted(bad)
+    rejects = reject_frame(
+        [
+            {name: _text(value) for name, value in zip(rejected.column_names, values, strict=True)}
+            for values in zip(
+                *(rejected.column(n).to_pylist() for n in rejected.column_names), strict=True
+            )
+        ],
+        symbols=["INVALID_VALUE"] * len(rows),
+        messages=["; ".join(message for _, message in bad[row]) for row in rows],
+        codes=[None] * len(rows),
+        fields=[",".join(name for name, _ in bad[row]) for row in rows],
+        indexes=[first_index + row for row in rows],
+        columns=[f.name for f in fields],
+    )
+    return Converted(typed, rejects)
+
+
+def _text(value: Any) -> Any:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def reject_frame(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    symbols: Sequence[str | None],
+    messages: Sequence[str | None],
+    codes: Sequence[Any],
+    fields: Sequence[str | None],
+    indexes: Sequence[int | None],
+    columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Build a reject frame: the rows' own columns plus the reject columns (DESIGN §4.1).
+
+    An empty reject frame still has every column.
+
+    Examples:
+        >>> reject_frame([{"Id": "x"}], symbols=["NOT_FOUND"], messages=["gone"], codes=["404"],
+        ...              fields=[""], indexes=[3], columns=["Id"]).columns.tolist()
+        ['Id', 'errorSymbol', 'errorMessage', 'errorCode', 'errorFields', 'inputIndex']
+    """
+    data = [dict(r) for r in rows]
+    names = list(columns) or list(dict.fromkeys(k for r in data for k in r))
+    frame = pd.DataFrame({n: pd.Series([r.get(n) for r in data], dtype=object) for n in names})
+    frame["errorSymbol"] = pd.Series(list(symbols), dtype="str")
+    frame["errorMessage"] = pd.Series(list(messages), dtype="str")
+    frame["errorCode"] = pd.Series([None if c is None else str(c) for c in codes], dtype="str")
+    frame["errorFields"] = pd.Series(list(fields), dtype="str")
+    frame["inputIndex"] = pd.Series(list(indexes), dtype="Int64")
+    return frame
+
+
+_PANDAS_TYPES: dict[pa.DataType, Any] = {
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.date32(): pd.ArrowDtype(pa.date32()),
+}
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Turn a typed table into pandas with nullable ints and booleans, dates kept as dates."""
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)

@@ -1,0 +1,390 @@
+"""Import from the CRM: fields with conversions, a filter, an order, a window, a population of ids.
+
+Orchestration: written once over the Connector protocol. Arguments are validated and
+normalised before any call; the object and every field are resolved through ``describe``
+(unknown names fail with the close matches listed); pages are converted one at a time into
+typed Arrow columns (memory stays flat); values that cannot be converted, and population
+ids the CRM does not return, become reject rows — nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast, get_args
+
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from crmframes.connectors.base import Connector, ReadMode, ReadRequest
+from crmframes.errors import ColumnNotFoundError, ConfigError
+from crmframes.filters import Expr, F, validate
+from crmframes.frames import Conversion, convert_page, reject_frame, to_pandas
+from crmframes.operations.autoindex import AutoIndex, format_option
+from crmframes.schema import Field, ObjectSchema
+
+__all__ = ["ImportResult", "ImportStats", "import_from_crm"]
+
+FieldSpec = str | tuple[str, Conversion]
+_CONVERSIONS: tuple[str, ...] = get_args(Conversion)
+
+
+@dataclass(frozen=True)
+class ImportStats:
+    """What an import cost: rows, rejects, pages, API calls, seconds, and how it read."""
+
+    rows: int
+    rejected: int
+    pages: int
+    api_calls: int
+    seconds: float
+    mode: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rows:,} rows, {self.rejected:,} rejected, {self.pages} pages, "
+            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+        )
+
+
+@dataclass
+class ImportResult:
+    """The outcome of :func:`import_from_crm`.
+
+    Attributes:
+        frame: the imported records, one column per field, typed from describe.
+        rejects: rows that could not be imported, with ``errorSymbol``, ``errorMessage``,
+            ``errorCode``, ``errorFields`` and ``inputIndex`` (DESIGN §4.1).
+        variables: ``crmOptionName``, ``crmStartImport`` (included) and ``crmEndDate``
+            (excluded) of the automatic index, as the seed names them (empty without one).
+        stats: rows, pages, API calls, seconds.
+        object: the object's API name.
+        system: ``"salesforce"`` or ``"dynamics"``.
+        key: the CRM id column.
+        modified_field: the last-modified column.
+        watermark: ``(option name, new value)`` to store with the rows (``CampaignStore.merge``).
+    """
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    variables: dict[str, str]
+    stats: ImportStats
+    object: str
+    system: str
+    key: str
+    modified_field: str | None
+    watermark: tuple[str, str] | None = None
+    schema: ObjectSchema | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"ImportResult({self.system} {self.object}: {self.stats})"
+
+
+def _field_specs(
+    fields: Iterable[FieldSpec] | Mapping[str, Conversion] | None,
+) -> list[tuple[str, Conversion]]:
+    if fields is None:
+        return []
+    if isinstance(fields, str):
+        raise TypeError(
+            "fields must be a list of names (or (name, conversion) pairs), not a single string"
+        )
+    items = (
+        list(fields.items())
+        if isinstance(fields, Mapping)
+        else [(f, "default") if isinstance(f, str) else tuple(f) for f in fields]
+    )
+    specs: list[tuple[str, Conversion]] = []
+    for item in items:
+        if len(item) != 2 or not isinstance(item[0], str):
+            raise TypeError(f"a field must be a name or a (name, conversion) pair, not {item!r}")
+        name, conversion = item
+        if conversion not in _CONVERSIONS:
+            raise ConfigError(
+                f"unknown conversion {conversion!r} for {name!r}; use one of {_CONVERSIONS}"
+            )
+        specs.append((str(name), cast(Conversion, conversion)))
+    return specs
+
+
+def _order(order_by: str | Sequence[str | tuple[str, str]] | None) -> list[tuple[str, bool]]:
+    if order_by is None:
+        return []
+    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append((item, False))
+            continue
+        name, direction = item
+        if str(direction).lower() not in ("asc", "desc"):
+            raise ConfigError(
+                f"order direction of {name!r} must be 'asc' or 'desc', not {direction!r}"
+            )
+        out.append((name, str(direction).lower() == "desc"))
+    return out
+
+
+def import_from_crm(
+    conn: Connector,
+    object: str,
+    *,
+    fields: Iterable[FieldSpec] | Mapping[str, Conversion] | None = None,
+    where: Expr | None = None,
+    order_by: str | Sequence[str | tuple[str, str]] | None = None,
+    auto_index: AutoIndex | None = None,
+    population: pd.DataFrame | None = None,
+    id_column: str | None = None,
+    timezone: str = "UTC",
+    mode: ReadMode = "auto",
+    limit: int | None = None,
+    strict: bool = False,
+    progress: bool = True,
+) -> ImportResult:
+    """Import records of a CRM object into a DataFrame.
+
+    Args:
+        conn: a connector (``SalesforceConnector``, ``DynamicsConnector``, ``sandbox.connector()``).
+        object: the object's API name (``"Contact"``, ``"contact"``).
+        fields: names, or ``(name, conversion)`` pairs, or ``{name: conversion}``; the
+            conversions are ``default``, ``date_only``, ``no_offset``, ``raw`` (DESIGN §4.2).
+            None imports every field. The id and the last-modified field are always added.
+        where: a filter built with :class:`~crmframes.F` (checked before any call).
+        order_by: a field, or a list of fields / ``(field, "asc"|"desc")`` pairs.
+        auto_index: import only what changed since the last run of this activity.
+        population: a frame of record ids to fetch (record identification).
+        id_column: the column of ``population`` holding the ids.
+        timezone: the zone of ``default`` datetimes and ``date_only`` days.
+        mode: ``"auto"``, ``"rest"`` or ``"bulk"`` (Salesforce Bulk API 2.0).
+        limit: the most records to import.
+        strict: apply the seed's narrower filter rule (numbers and null checks only).
+        progress: show a progress bar on imports of several pages.
+
+    Returns:
+        The frame, the rejects, the automatic-index variables and the stats.
+
+    Raises:
+        NotFoundError: the object does not exist (close matches listed).
+        ColumnNotFoundError: a field or ``id_column`` does not exist (close matches listed).
+        FilterError: the filter breaks a filtering rule.
+        ConnectorError: the CRM failed for good (transient failures are retried first).
+    """
+    started = time.perf_counter()
+    calls_before = conn.api_calls
+    specs = _field_specs(fields)
+    orders = _order(order_by)
+    if population is not None:
+        if id_column is None:
+            raise ConfigError("population needs id_column=: the column that holds the CRM ids")
+        if id_column not in population.columns:
+            raise ColumnNotFoundError(id_column, [str(c) for c in population.columns])
+    elif id_column is not None:
+        raise ConfigError("id_column= is only meaningful with population=")
+    if where is not None:
+        where = validate(where, strict=strict)
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a non-negative int, not {limit!r}")
+
+    schema = conn.describe(object)
+    chosen: dict[str, tuple[Field, Conversion]] = {}
+    if not specs:
+        specs = [(name, "default") for name in schema.fields]
+    for name, conversion in specs:
+        resolved = conn.field(schema.name, name)
+        chosen[resolved.name] = (resolved, conversion)
+    for extra in (schema.id_field, schema.modified_field):
+        if extra and extra not in chosen:
+            chosen[extra] = (schema.fields[extra], "default")
+    for name, _ in orders:
+        conn.field(schema.name, name)
+    order = tuple((conn.field(schema.name, n).name, d) for n, d in orders)
+
+    variables: dict[str, str] = {}
+    watermark: tuple[str, str] | None = None
+    window: Expr | None = None
+    if auto_index is not None:
+        modified = auto_index.pick_field(schema)
+        start = auto_index.start()
+        end = conn.server_time().replace(microsecond=0)
+        window = F(modified) < end
+        if start is not None:
+            window = (F(modified) >= start) & window
+        variables = {
+            "crmOptionName": auto_index.option_name,
+            "crmStartImport": "" if start is None else format_option(start),
+            "crmEndDate": format_option(end),
+        }
+        watermark = (auto_index.option_name, format_option(end))
+    combined = where if window is None else window if where is None else where & window
+
+    field_list = [f for f, _ in chosen.values()]
+    conversions = {name: conversion for name, (_, conversion) in chosen.items()}
+    pieces: list[pa.Table] = []
+    rejects: list[pd.DataFrame] = []
+    pages = 0
+    rows = 0
+    used_mode: str = mode
+    bar: Any = None
+    try:
+        for chunk_filter, _ in _chunks(conn, schema, combined, population, id_column):
+            request = ReadRequest(
+                object=schema.name,
+                fields=tuple(chosen),
+                where=chunk_filter,
+                order_by=order,
+                limit=limit,
+                mode=mode if population is None else "rest",
+            )
+            for page in conn.read(request):
+                pages += 1
+                used_mode = page.mode
+                converted = convert_page(
+                    page.table, field_list, conversions, timezone=timezone, first_index=rows
+                )
+                rows += page.table.num_rows
+                pieces.append(converted.table)
+                if len(converted.rejects):
+                    rejects.append(converted.rejects)
+                if (
+                    progress
+                    and bar is None
+                    and (pages > 1 or (page.total or 0) > page.table.num_rows)
+                ):
+                    bar = tqdm(
+                        total=page.total,
+                        unit="rec",
+                        desc=f"import {schema.name}",
+                        initial=rows - page.table.num_rows,
+                    )
+                if bar is not None:
+                    bar.update(page.table.num_rows)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    table = (
+        pa.concat_tables(pieces)
+        if pieces
+        else pa.schema([pa.field(f.name, pa.string()) for f in field_list]).empty_table()
+    )
+    frame = (
+        to_pandas(table)
+        if pieces
+        else to_pandas(convert_page(table, field_list, conversions, timezone=timezone).table)
+    )
+    if population is not None and id_column is not None:
+        frame, missing = _match_population(conn, schema, frame, population, id_column, orders)
+        rejects.append(missing)
+    if order and len(frame) > 1:
+        frame = _sort(frame, order)
+    all_rejects = (
+        pd.concat(rejects, ignore_index=True)
+        if rejects
+        else reject_frame(
+            [], symbols=[], messages=[], codes=[], fields=[], indexes=[], columns=list(chosen)
+        )
+    )
+    stats = ImportStats(
+        rows=len(frame),
+        rejected=len(all_rejects),
+        pages=pages,
+        api_calls=conn.api_calls - calls_before,
+        seconds=time.perf_counter() - started,
+        mode=used_mode,
+    )
+    return ImportResult(
+        frame=frame,
+        rejects=all_rejects,
+        variables=variables,
+        stats=stats,
+        object=schema.name,
+        system=conn.system,
+        key=schema.id_field,
+        modified_field=schema.modified_field,
+        watermark=watermark,
+        schema=schema,
+    )
+
+
+def _sort(frame: pd.DataFrame, order: tuple[tuple[str, bool], ...]) -> pd.DataFrame:
+    """Sort as the order contract says, whatever the CRM did: text case-insensitively, nulls last.
+
+    Dataverse cannot put nulls last in ascending order, and population chunks arrive one
+    after the other; a stable sort here gives both CRMs the same order.
+    """
+
+    def key(column: pd.Series) -> pd.Series:
+        return column.str.lower() if pd.api.types.is_string_dtype(column.dtype) else column
+
+    return frame.sort_values(
+        by=[n for n, _ in order],
+        ascending=[not d for _, d in order],
+        na_position="last",
+        key=key,
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+def _chunks(
+    conn: Connector,
+    schema: ObjectSchema,
+    where: Expr | None,
+    population: pd.DataFrame | None,
+    id_column: str | None,
+) -> Iterable[tuple[Expr | None, list[str]]]:
+    if population is None or id_column is None:
+        yield where, []
+        return
+    ids = list(dict.fromkeys(i for i in (conn.normalize_id(v) for v in population[id_column]) if i))
+    size = conn.id_chunk_size
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        selection = F(schema.id_field).isin(chunk)
+        yield (selection if where is None else where & selection), chunk
+
+
+def _match_population(
+    conn: Connector,
+    schema: ObjectSchema,
+    frame: pd.DataFrame,
+    population: pd.DataFrame,
+    id_column: str,
+    orders: list[tuple[str, bool]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order the fetched records like the population; reject the ids that did not come back."""
+    normalized = [conn.normalize_id(v) for v in population[id_column]]
+    found = set(frame[schema.id_field].tolist()) if len(frame) else set()
+    bad_rows, symbols, messages, codes, indexes = [], [], [], [], []
+    for position, (raw, norm) in enumerate(zip(population[id_column], normalized, strict=True)):
+        if norm is None:
+            symbols.append("MALFORMED_ID")
+            messages.append(f"{raw!r} is not a well-formed {conn.system} record id")
+            codes.append("400")
+        elif norm not in found:
+            symbols.append("NOT_FOUND")
+            messages.append(
+                f"no {schema.name} record with {schema.id_field} {norm} (deleted, never existed, "
+                "or outside the filter)"
+            )
+            codes.append("404")
+        else:
+            continue
+        bad_rows.append(population.iloc[position].to_dict())
+        indexes.append(position)
+    missing = reject_frame(
+        bad_rows,
+        symbols=symbols,
+        messages=messages,
+        codes=codes,
+        fields=[id_column] * len(bad_rows),
+        indexes=indexes,
+        columns=[str(c) for c in population.columns],
+    )
+    if not orders and len(frame):
+        rank = {norm: i for i, norm in reversed(list(enumerate(normalized))) if norm}
+        frame = frame.iloc[frame[schema.id_field].map(rank).argsort(kind="stable")].reset_index(
+            drop=True
+        )
+    return frame, missing

@@ -1,0 +1,368 @@
+"""Keep one DuckDB table per CRM object: merge frames in, read frames out, hold options.
+
+Edge: DuckDB. SQL text comes from :mod:`crmframes.store.sql` and runs through
+:class:`~crmframes.store.session.Session`, the one place DuckDB errors become
+:class:`~crmframes.errors.StoreError`. Values are bound as parameters or read from a
+registered Arrow table, never formatted into SQL.
+
+A merge is one transaction: dedupe the batch on the key, find the stored rows with the
+same key (one semi join on the key column), settle an action per matched row, then add
+new columns, delete the rows to rewrite and insert the new and rewritten ones. DELETE +
+INSERT without a primary key is the fast upsert on a file database; MERGE and primary-key
+upserts are slower there (feasibility.md §4). A watermark option passed with the batch is
+written inside the same transaction, so the automatic index never moves past data that is
+not stored (DESIGN §4.4).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from crmframes.errors import DataError, StoreError
+from crmframes.store import sql as q
+from crmframes.store.checks import (
+    Columns,
+    OrderBy,
+    as_list,
+    check_batch,
+    check_table_name,
+    check_types,
+    column_not_in_table,
+    is_internal,
+    merge_arguments,
+    normalise_order_by,
+)
+from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
+from crmframes.store.merge import MergeResult, Watermarked
+from crmframes.store.options import StoreOptions
+from crmframes.store.session import Session
+
+__all__ = ["CampaignStore"]
+
+
+class CampaignStore:
+    """The campaign database: one DuckDB table per CRM object, plus options.
+
+    Thread-safe: one lock serialises the calls (a DuckDB connection is not thread-safe).
+
+    Args:
+        path: the database file, or ``":memory:"`` for a store that lives as long as
+            this object.
+        read_only: open an existing file without the right to change it (other
+            processes may then open it read-only too); dry-run merges still work.
+
+    Raises:
+        StoreError: the file cannot be opened (missing, locked by another process, or
+            ``read_only`` with ``":memory:"``).
+
+    Examples:
+        >>> import pandas as pd
+        >>> with CampaignStore() as store:
+        ...     print(store.merge("Contact", pd.DataFrame({"Id": ["003A"]}), key="Id"))
+        merged 1 row into 'Contact' (new table): 1 inserted, 0 updated, 0 unchanged, 0 skipped as older
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False
+    ) -> None:
+        self._session = Session(path, read_only=read_only)
+        self._options = StoreOptions(self._session)
+
+    @property
+    def path(self) -> str:
+        """The database file, or ``":memory:"``."""
+        return self._session.path
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only."""
+        return self._session.read_only
+
+    def __repr__(self) -> str:
+        flags = ", read_only=True" if self.read_only else ""
+        closed = " (closed)" if self._session.closed else ""
+        return f"CampaignStore({self.path!r}{flags}){closed}"
+
+    def __enter__(self) -> CampaignStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database; closing twice is harmless."""
+        self._session.close()
+
+    @property
+    def options(self) -> StoreOptions:
+        """The store's options (string names to string values), persisted in the file."""
+        return self._options
+
+    def tables(self) -> list[str]:
+        """Return the names of the tables holding CRM objects, sorted."""
+        with self._session.lock:
+            return [name for name in self._session.tables() if not is_internal(name)]
+
+    def merge(
+        self,
+        table: str,
+        data: pd.DataFrame | Watermarked,
+        *,
+        key: str | Sequence[str] | None = None,
+        modified: str | None = None,
+        dry_run: bool = False,
+    ) -> MergeResult:
+        """Upsert a frame into a table, in one transaction.
+
+        The batch is deduped on ``key`` first (the last row wins, or the newest
+        ``modified``). A row whose key is new is inserted; a stored row is rewritten when an
+        incoming column differs (NULL-safe), left alone when none does, and never
+        overwritten by an incoming row with an older ``modified``. The first merge creates
+        the table; later batches add their new columns; a column a batch lacks keeps its
+        stored values. On any error nothing changes: rows, columns and options.
+
+        Args:
+            table: the table, usually the CRM object name (created if missing).
+            data: a frame, or an import result (:class:`Watermarked`) whose ``key`` and
+                ``modified_field`` are the defaults and whose ``watermark`` option is
+                written with the rows, even when there are none (a plain frame never
+                touches an option).
+            key: the identity column(s); required for a plain frame.
+            modified: the last-modified column used to refuse older rows.
+            dry_run: count what would happen and write nothing.
+
+        Returns:
+            The counts; ``rows + duplicates`` is the batch length.
+
+        Raises:
+            TypeError: ``data`` is neither a frame nor an import result, or a watermark
+                is not a pair of strings.
+            ConfigError: no key, or a reserved table name.
+            ColumnNotFoundError: ``key`` or ``modified`` is not in the frame.
+            DataError: null keys, a column whose type conflicts with the stored one, a
+                frame Arrow cannot type, or a stored table without the key column.
+            StoreError: the store is read-only, or DuckDB failed (the transaction was
+                rolled back).
+        """
+        df, keys, modified, watermark = merge_arguments(data, key, modified)
+        check_table_name(table)
+        check_batch(df, keys, modified)
+        batch = frame_to_arrow(df)
+        dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
+        written = None if dry_run else watermark
+        if not dry_run:
+            self._session.require_writable(f"merge into {table!r}")
+        with self._session.lock:
+            if batch.num_rows == 0:
+                if written is not None:
+                    self._options.set_many(dict([written]))
+                name = self._find_table(table) or table
+                return MergeResult(table=name, watermark=written, dry_run=dry_run)
+            with (
+                self._session.registered(q.BATCH, batch),
+                self._session.transaction(commit=not dry_run),
+            ):
+                result = self._merge_batch(table, batch, keys, modified, dry_run=dry_run)
+                if not dry_run:
+                    self._record_dtypes(result.table, dtypes)
+                if written is not None:
+                    self._options.set_many(dict([written]))  # joins this transaction
+            return replace(result, watermark=written)
+
+    def read(
+        self,
+        table: str,
+        *,
+        columns: Sequence[str] | None = None,
+        where: str | None = None,
+        params: Sequence[Any] | None = None,
+        order_by: OrderBy | None = None,
+    ) -> pd.DataFrame:
+        """Read a table (or some of its columns and rows) into a frame.
+
+        Args:
+            table: the table.
+            columns: the columns to read; all by default.
+            where: a SQL condition, e.g. ``'"MailingCity" = ?'``; put values in ``params``.
+            params: values for the ``?`` in ``where``.
+            order_by: column names, or ``(name, "asc" | "desc")`` pairs.
+
+        Raises:
+            StoreError: no such table (the message lists the tables), or DuckDB failed.
+            ColumnNotFoundError: a column in ``columns`` or ``order_by`` is not in the table.
+        """
+        wanted = as_list(columns)
+        order = normalise_order_by(order_by)
+        with self._session.lock:
+            name = self._require_table(table)
+            available = [column for column, _ in self._session.columns(name)]
+            known = {column.lower() for column in available}
+            for column in [*wanted, *(column for column, _ in order)]:
+                if column.lower() not in known:
+                    raise column_not_in_table(column, available, name)
+            statement = q.select(name, columns=wanted, where=where, order_by=order)
+            result = self._session.execute(statement, params, fetch="arrow")
+            return arrow_to_frame(result, self._recorded_dtypes(name))
+
+    def sql(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Run one SQL statement on the store and return its result as a frame.
+
+        Args:
+            query: DuckDB SQL; tables are named after the CRM objects (quote mixed-case
+                names: ``SELECT * FROM "Contact"``).
+            params: values for ``?`` (a sequence) or ``$name`` (a mapping) placeholders.
+
+        Raises:
+            StoreError: DuckDB refused or failed the statement.
+        """
+        with self._session.lock:
+            return arrow_to_frame(self._session.execute(query, params, fetch="arrow"))
+
+    def to_parquet(self, table: str, path: str | os.PathLike[str]) -> Path:
+        """Write a whole table to a Parquet file (timestamps stay UTC-adjusted).
+
+        Returns:
+            The path written.
+
+        Raises:
+            StoreError: no such table, or the file cannot be written.
+        """
+        target = Path(path)
+        with self._session.lock:
+            name = self._require_table(table)
+            self._session.execute(q.copy_to_parquet(name), [str(target)])
+        return target
+
+    # --- the merge, inside its transaction -------------------------------------------
+
+    def _merge_batch(
+        self, table: str, batch: pa.Table, keys: list[str], modified: str | None, *, dry_run: bool
+    ) -> MergeResult:
+        existing = self._find_table(table)
+        name = existing or table
+        stored = self._session.columns(existing) if existing else []
+        incoming = self._session.describe(q.BATCH)
+        check_types(name, incoming, stored, keys)
+        source, duplicates = self._dedupe(batch, keys, modified)
+        rows = batch.num_rows - duplicates
+        stored_names = {column.lower() for column, _ in stored}
+        added = [(c, t) for c, t in incoming if c.lower() not in stored_names]
+        run = self._session.execute
+        if existing is None:
+            counts = {q.INSERT: rows}
+            if not dry_run:
+                run(q.create_table(name, [(c, storage_type(t)) for c, t in incoming]))
+                run(q.insert_all(name, source))
+        else:
+            counts = self._plan(name, source, rows, incoming, stored, keys, modified)
+            if not dry_run:
+                for column, type_ in added:
+                    run(q.add_column(name, column, storage_type(type_)))
+                if counts.get(q.UPDATE):
+                    run(q.delete_updated(name))
+                if counts.get(q.UPDATE) or counts.get(q.INSERT):
+                    run(q.insert_changes(name, source, keys))
+        for temporary in q.TEMPORARY_TABLES:
+            run(q.drop_temporary(temporary))
+        return MergeResult(
+            table=name,
+            inserted=counts.get(q.INSERT, 0),
+            updated=counts.get(q.UPDATE, 0),
+            unchanged=counts.get(q.UNCHANGED, 0),
+            skipped_older=counts.get(q.OLDER, 0),
+            duplicates=duplicates,
+            columns_added=() if existing is None else tuple(c for c, _ in added),
+            created=existing is None,
+            dry_run=dry_run,
+        )
+
+    def _dedupe(self, batch: pa.Table, keys: list[str], modified: str | None) -> tuple[str, int]:
+        """Return the relation holding one row per key, and how many rows were dropped."""
+        counted = self._session.execute(q.count_duplicates(q.BATCH, keys), fetch="rows")
+        duplicates = int(counted[0][0])
+        if not duplicates:
+            return q.BATCH, 0
+        numbered = batch.append_column(q.SEQ, pa.array(np.arange(batch.num_rows)))
+        with self._session.registered(q.BATCH_NUMBERED, numbered):
+            self._session.execute(q.dedupe(q.BATCH_NUMBERED, keys, modified))
+        return q.STAGE, duplicates
+
+    def _plan(
+        self,
+        table: str,
+        source: str,
+        rows: int,
+        incoming: Columns,
+        stored: Columns,
+        keys: list[str],
+        modified: str | None,
+    ) -> dict[str, int]:
+        """Give every deduped batch row an action; return the count per action.
+
+        Only the key and modified columns of the whole table are read; other stored
+        columns are fetched by rowid for the few rows that need them (feasibility §4).
+        """
+        stored_names = {column.lower() for column, _ in stored}
+        incoming_names = {column.lower() for column, _ in incoming}
+        for column in keys:
+            if column.lower() not in stored_names:
+                raise DataError(
+                    f"table {table!r} has no key column {column!r} to match on; its columns "
+                    f"are: {', '.join(c for c, _ in stored)}"
+                )
+        stamp = modified if modified and modified.lower() in stored_names else None
+        compared = [(c, c.lower() in stored_names) for c, _ in incoming if c not in keys]
+        carried = [c for c, _ in stored if c.lower() not in incoming_names]
+        run = self._session.execute
+        run(q.match_keys(table, source, keys, stamp))
+        run(q.triage(source, keys, stamp))
+        # Stored values are needed to compare same-stamp rows, and to carry the columns the
+        # batch lacks into the rows that will be rewritten.
+        needed = [c for c, in_table in compared if in_table] + carried
+        run(
+            q.fetch_stored(table, needed, actions=[q.COMPARE, q.UPDATE] if carried else [q.COMPARE])
+        )
+        run(q.plan(source, keys, compared=compared, carried=carried))
+        counts = {str(action): int(n) for action, n in run(q.count_actions(), fetch="rows")}
+        counts[q.INSERT] = rows - sum(counts.values())  # the rows that matched nothing
+        return counts
+
+    # --- dtypes: what read() gives back ------------------------------------------------
+
+    def _record_dtypes(self, table: str, dtypes: Mapping[str, str]) -> None:
+        """Remember the pandas dtype of each merged column (inside the merge transaction)."""
+        self._session.execute(q.create_dtypes_table())
+        self._session.execute(q.record_dtypes(), [table, list(dtypes), list(dtypes.values())])
+
+    def _recorded_dtypes(self, table: str) -> dict[str, str]:
+        if q.DTYPES_TABLE not in self._session.tables():
+            return {}
+        rows = self._session.execute(q.select_dtypes(), [table], fetch="rows")
+        return {str(column): str(dtype) for column, dtype in rows}
+
+    # --- catalogue --------------------------------------------------------------------
+
+    def _find_table(self, table: str) -> str | None:
+        """The stored name of ``table`` (DuckDB names are case-insensitive), or None."""
+        wanted = table.lower()
+        return next((name for name in self._session.tables() if name.lower() == wanted), None)
+
+    def _require_table(self, table: str) -> str:
+        name = self._find_table(table)
+        if name is None:
+            tables = self.tables()
+            listed = ", ".join(map(repr, tables)) if tables else "none yet (merge a frame first)"
+            raise StoreError(
+                f"no table {table!r} in the campaign store {self.path!r}; tables: {listed}"
+            )
+        return name
