@@ -45,6 +45,33 @@ def main() -> None:
     """Keep a campaign database in sync with Salesforce and Dynamics 365, from DataFrames."""
 
 
+@main.command()
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default="campaign.duckdb",
+    show_default=True,
+    help="The campaign store (a DuckDB file) to import into.",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Multiply the demo org's record counts.",
+)
+@click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
+def demo(store_path: str, scale: float, no_progress: bool) -> None:
+    """Import contacts from the Dynamics 365 sandbox into a campaign store, incrementally.
+
+    Run it twice: the second run imports only the contacts changed since the first.
+    """
+    from crmframes.demo import run_demo
+
+    click.echo(str(run_demo(store_path, scale=scale, progress=not no_progress)))
+
+
 @main.group()
 def sandbox() -> None:
     """Run the built-in CRM sandbox (an emulated org over HTTPS on 127.0.0.1)."""

@@ -10,6 +10,7 @@ orjson into Arrow with an explicit schema, one page at a time.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 import uuid
 import warnings
@@ -23,7 +24,13 @@ import orjson
 import requests
 
 from crmframes.connectors.base import Page, ReadRequest
-from crmframes.connectors.http import HttpClient, RetryPolicy, make_session, retry_after_seconds
+from crmframes.connectors.http import (
+    HttpClient,
+    RetryPolicy,
+    make_session,
+    pages_ahead,
+    retry_after_seconds,
+)
 from crmframes.errors import (
     AuthenticationError,
     ConnectorError,
@@ -440,17 +447,33 @@ class DynamicsConnector:
         )
         options["$count"] = "true"
         encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
-        url: str | None = f"{schema.entity_set}?{encoded}"
+        url = f"{schema.entity_set}?{encoded}"
         headers = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
         total: int | None = None
-        while url is not None:
-            reply = self._send("GET", url, operation=f"query {schema.name}", headers=headers)
-            body = orjson.loads(reply.content)
+
+        def fetch(link: str) -> bytes:
+            return self._send(
+                "GET", link, operation=f"query {schema.name}", headers=headers
+            ).content
+
+        for raw in pages_ahead(fetch(url), _next_link, fetch):
+            body = orjson.loads(raw)
             count = body.get("@odata.count")
             if total is None and isinstance(count, int) and count < PAGE_SIZE:
                 total = count
             yield Page(records_to_table(body["value"], fields), total=total, mode="rest")
-            url = body.get("@odata.nextLink")
+
+
+_NEXT_LINK = re.compile(rb'"@odata\.nextLink"\s*:\s*"([^"]+)"')
+
+
+def _next_link(body: bytes) -> str | None:
+    """The ``@odata.nextLink`` of a page, found without parsing it (it closes the page)."""
+    match = _NEXT_LINK.search(body, max(0, len(body) - 8192))
+    if match is None and b"@odata.nextLink" in body:  # elsewhere in the page: parse to be sure
+        found = orjson.loads(body).get("@odata.nextLink")
+        return str(found) if found else None
+    return None if match is None else match.group(1).decode().replace("\\/", "/")
 
 
 def _label(value: Any) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -23,7 +24,7 @@ import tenacity
 
 from crmframes.errors import ConnectorError, UnavailableError
 
-__all__ = ["HttpClient", "RetryPolicy", "make_session", "retry_after_seconds"]
+__all__ = ["HttpClient", "RetryPolicy", "make_session", "pages_ahead", "retry_after_seconds"]
 
 logger = logging.getLogger("crmframes.http")
 
@@ -218,3 +219,23 @@ class HttpClient:
         self.retries += 1
         exc = state.outcome.exception() if state.outcome is not None else None
         logger.info("%s: retrying after %s (attempt %d)", self.system, exc, state.attempt_number)
+
+
+def pages_ahead(
+    first: bytes, next_url: Callable[[bytes], str | None], fetch: Callable[[str], bytes]
+) -> Iterator[bytes]:
+    """Yield page bodies, fetching the next page in a worker while the caller parses this one.
+
+    Paging is a chain (each page names the next), so the CRM's work and the network are
+    overlapped with the caller's parsing instead of adding up. One request is in flight at
+    most; an error of the prefetch surfaces when that page is asked for.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmframes-pages") as pool:
+        body = first
+        while True:
+            url = next_url(body)
+            ahead = pool.submit(fetch, url) if url else None
+            yield body
+            if ahead is None:
+                return
+            body = ahead.result()

@@ -11,9 +11,10 @@ Bulk API 2.0 result pages are read by pyarrow's CSV reader (reference/feasibilit
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +26,13 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from crmframes.connectors.base import Page, ReadRequest
-from crmframes.connectors.http import HttpClient, RetryPolicy, make_session, retry_after_seconds
+from crmframes.connectors.http import (
+    HttpClient,
+    RetryPolicy,
+    make_session,
+    pages_ahead,
+    retry_after_seconds,
+)
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -36,7 +43,7 @@ from crmframes.errors import (
     RequestRejectedError,
     UnavailableError,
 )
-from crmframes.frames import wire_schema
+from crmframes.frames import records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
 from crmframes.settings import (
     AccessToken,
@@ -419,20 +426,18 @@ class SalesforceConnector:
     def _rest(self, soql: str, fields: list[Field], include_deleted: bool) -> Iterator[Page]:
         resource = "queryAll/" if include_deleted else "query/"
         headers = {"Sforce-Query-Options": f"batchSize={REST_BATCH}"}
-        reply = self._get(resource, operation="query", params={"q": soql}, headers=headers)
-        schema = _nested_schema(fields)
-        while True:
-            body = orjson.loads(reply.content)
-            table = (
-                pa.Table.from_pylist(body["records"], schema=schema) if body["records"] else None
-            )
-            yield Page(_flatten(table, fields), total=body["totalSize"], mode="rest")
-            next_url = body.get("nextRecordsUrl")
-            if not next_url or body.get("done"):
-                return
-            instance = self.sf.base_url.split("/services/")[0]
-            reply = self.http.send(
-                "GET", instance + next_url, operation="query more", headers=headers
+        first = self._get(resource, operation="query", params={"q": soql}, headers=headers).content
+        instance = self.sf.base_url.split("/services/")[0]
+
+        def fetch(url: str) -> bytes:
+            return self.http.send(
+                "GET", instance + url, operation="query more", headers=headers
+            ).content
+
+        for raw in pages_ahead(first, _next_records_url, fetch):
+            body = orjson.loads(raw)
+            yield Page(
+                records_to_table(body["records"], fields), total=body["totalSize"], mode="rest"
             )
 
     def _bulk(self, soql: str, fields: list[Field], include_deleted: bool) -> Iterator[Page]:
@@ -500,37 +505,15 @@ class SalesforceConnector:
         return self.sf.base_url + quote(path, safe="/?=&")
 
 
-def _nested_schema(fields: list[Field]) -> pa.Schema:
-    """The schema ``from_pylist`` needs for REST records: parent paths as nested structs."""
-    tree: dict[str, Any] = {}
-    for f in fields:
-        node = tree
-        parts = f.name.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = f
-
-    def build(node: dict[str, Any]) -> list[pa.Field]:
-        out = []
-        for name, value in node.items():
-            if isinstance(value, Field):
-                out.append(wire_schema([Field(name, value.kind)]).field(0))
-            else:
-                out.append(pa.field(name, pa.struct(build(value))))
-        return out
-
-    return pa.schema(build(tree))
+_NEXT_RECORDS = re.compile(rb'"nextRecordsUrl"\s*:\s*"([^"]+)"')
 
 
-def _flatten(table: pa.Table | None, fields: list[Field]) -> pa.Table:
-    names = [f.name for f in fields]
-    if table is None:
-        return wire_schema(fields).empty_table()
-    while any(pa.types.is_struct(t) for t in table.schema.types):
-        table = table.flatten()
-    return table.select(names)
-
-
-def utc_now() -> datetime:
-    """The client's clock, aware UTC (a fallback when no server time is known)."""
-    return datetime.now(UTC)
+def _next_records_url(body: bytes) -> str | None:
+    """The ``nextRecordsUrl`` of a page, found without parsing the page (it precedes the records)."""
+    match = _NEXT_RECORDS.search(body, 0, 2048)
+    if match is not None:
+        return match.group(1).decode()
+    if b'"done":false' in body[:2048].replace(b" ", b""):  # the key is elsewhere: parse to be sure
+        found = orjson.loads(body).get("nextRecordsUrl")
+        return str(found) if found else None
+    return None

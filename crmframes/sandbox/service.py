@@ -353,6 +353,28 @@ class Sandbox:
         """The latest requests as ``(method, target, status)``; status None for a dropped call."""
         return list(self._running().log)
 
+    def simulate_activity(
+        self,
+        object_name: str,
+        *,
+        updates: int = 25,
+        creates: int = 5,
+        deletes: int = 0,
+        seed: int | None = None,
+    ) -> dict[str, int]:
+        """Play the CRM's users: edit, add and delete records, stamped by the sandbox clock.
+
+        The changes are made inside the sandbox (no API calls counted), so tutorials can show
+        what an incremental import picks up. Returns how many records were touched.
+        """
+        import random
+
+        self._running()
+        counts: dict[str, int] = self._app.simulate(
+            object_name, updates=updates, creates=creates, deletes=deletes, rng=random.Random(seed)
+        )
+        return counts
+
     def expire_sessions(self) -> None:
         """End every access token now (the next API call answers 401)."""
         self._running()

@@ -322,3 +322,28 @@ def _no_retry():
     from crmframes import RetryPolicy
 
     return RetryPolicy(attempts=1)
+
+
+def test_salesforce_parent_fields_come_flat():
+    from crmframes import Sandbox
+
+    with Sandbox("salesforce", data="demo", scale=0.1) as sb:
+        conn = sb.connector()
+        frame = import_from_crm(
+            conn,
+            "Contact",
+            fields=["LastName", "Account.Name", "account.owner.name"],
+            progress=False,
+        ).frame
+        bulk = import_from_crm(
+            conn,
+            "Contact",
+            fields=["LastName", "Account.Name", "Account.Owner.Name"],
+            mode="bulk",
+            progress=False,
+        ).frame
+    assert list(frame.columns)[:3] == ["LastName", "Account.Name", "Account.Owner.Name"]
+    assert frame["Account.Name"].notna().sum() > 0 and frame["Account.Name"].isna().sum() > 0
+    pd.testing.assert_frame_equal(
+        frame.sort_values("Id", ignore_index=True), bulk.sort_values("Id", ignore_index=True)
+    )

@@ -127,7 +127,13 @@ def test_cli_help_exists_for_every_command():
     from crmframes.cli import main
 
     runner = CliRunner()
-    for args in (["--help"], ["sandbox", "--help"], ["sandbox", "serve", "--help"], ["--version"]):
+    for args in (
+        ["--help"],
+        ["demo", "--help"],
+        ["sandbox", "--help"],
+        ["sandbox", "serve", "--help"],
+        ["--version"],
+    ):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, args
         assert result.output.strip()

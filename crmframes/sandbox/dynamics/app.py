@@ -9,6 +9,7 @@ internal errors are rendered in Dataverse's error shape (reference/dataverse-api
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -17,6 +18,7 @@ from crmframes.sandbox.dynamics.batch import BatchError, execute_batch, parse_ba
 from crmframes.sandbox.dynamics.identity import DynamicsCredentials, Identity
 from crmframes.sandbox.dynamics.metadata import Metadata
 from crmframes.sandbox.dynamics.org import DataverseOrg
+from crmframes.sandbox.dynamics.records import Changes
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, error_response
 from crmframes.sandbox.dynamics.webapi import EntitySets, Preferences
 from crmframes.sandbox.faults import Fault
@@ -139,6 +141,50 @@ class DynamicsApp:
     def error_response(self, exc: BaseException, request: Request) -> Response:
         """Dataverse's answer to an internal error."""
         return error_response(500, "0x80040216", "An unexpected error occurred.")
+
+    def simulate(
+        self, object_name: str, *, updates: int, creates: int, deletes: int, rng: random.Random
+    ) -> dict[str, int]:
+        """Play CRM users: edit, add and delete records server-side (no API calls counted)."""
+        entity = self.org.schema.get(object_name) or self.org.schema.by_set(object_name)
+        if entity is None or not entity.writable:
+            raise DataverseError(404, "0x80060888", f"no writable table {object_name!r}")
+        writer = self.sets.writer
+        origin = ("SIMULATE", f"activity {entity.logical_name}")
+        text = next(
+            a.logical_name
+            for a in entity.attributes
+            if a.logical_name in ("jobtitle", "description", "name", "subject")
+            and a.valid_for_update
+        )
+        done = {"updated": 0, "created": 0, "deleted": 0}
+        with self.org.db.lock:
+            table = self.org.table(entity.logical_name)
+            for record_id in rng.sample(
+                sorted(table.rows), min(updates + deletes, len(table.rows))
+            ):
+                existing = table.rows[record_id]
+                if done["updated"] < updates:
+                    writer.update(
+                        entity,
+                        existing,
+                        Changes(values={text: f"Edited {rng.randrange(10**6)}"}),
+                        origin=origin,
+                    )
+                    done["updated"] += 1
+                else:
+                    writer.delete(entity, existing, origin=origin)
+                    done["deleted"] += 1
+            for number in range(creates):
+                primary = (
+                    "lastname" if entity.attribute("lastname") else entity.primary_name or "name"
+                )
+                values = {primary: f"Newcomer {number + 1}"}
+                if primary == "lastname":
+                    values["firstname"] = rng.choice(("Ada", "Grace", "Alan"))
+                writer.create(entity, Changes(values=values), origin=origin)
+                done["created"] += 1
+        return done
 
     def expire_sessions(self) -> None:
         """Invalidate every access token issued so far."""

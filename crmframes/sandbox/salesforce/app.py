@@ -9,6 +9,7 @@ Salesforce's error shape.
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 from collections.abc import Callable
@@ -110,6 +111,37 @@ class SalesforceApp:
             f"api-usage={used + 1}/{self.org.settings.daily_api_limit}"
         )
         return response
+
+    def simulate(
+        self, object_name: str, *, updates: int, creates: int, deletes: int, rng: random.Random
+    ) -> dict[str, int]:
+        """Play CRM users: edit, add and delete records server-side (no API calls counted)."""
+        obj = self.rest.sobject(object_name)
+        writer = self.rest.writer
+        origin = ("SIMULATE", f"activity {obj.name}")
+        text = next(
+            f for f in obj.fields if f.name in ("Title", "Description", "Name") and f.updateable
+        )
+        done = {"updated": 0, "created": 0, "deleted": 0}
+        with self.org.db.lock:
+            rows = sorted(self.org.table(obj.name).rows)
+            for record_id in rng.sample(rows, min(updates + deletes, len(rows))):
+                if done["updated"] < updates:
+                    outcome = writer.update(
+                        obj, record_id, {text.name: f"Edited {rng.randrange(10**6)}"}, origin=origin
+                    )
+                    done["updated"] += outcome.success
+                else:
+                    done["deleted"] += writer.delete(record_id, origin=origin, obj=obj).success
+            for number in range(creates):
+                values = {
+                    "LastName": f"Newcomer {number + 1}",
+                    "FirstName": rng.choice(("Ada", "Grace", "Alan")),
+                }
+                if obj.field("LastName") is None:
+                    values = {"Name": f"New {obj.label} {number + 1}"}
+                done["created"] += writer.insert(obj, values, origin=origin).success
+        return done
 
     def expire_sessions(self) -> None:
         """End every session now."""
