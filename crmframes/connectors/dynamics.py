@@ -15,6 +15,7 @@ import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -40,6 +41,7 @@ from crmframes.errors import (
     RequestRejectedError,
     UnavailableError,
 )
+from crmframes.filters import F
 from crmframes.frames import records_to_table
 from crmframes.odata import build_query
 from crmframes.schema import Field, FieldKind, ObjectSchema
@@ -435,7 +437,38 @@ class DynamicsConnector:
     # --- reading -------------------------------------------------------------------------------------------
 
     def read(self, request: ReadRequest) -> Iterator[Page]:
-        """Yield pages of up to 5,000 rows, following ``@odata.nextLink`` verbatim."""
+        """Yield pages of up to 5,000 rows, following ``@odata.nextLink`` verbatim.
+
+        SQL Server sorts nulls first in ascending order and ``$orderby`` cannot say otherwise,
+        so a limited read ordered ascending on a nullable first key is split in two: the rows
+        where that key is set, then (if the limit is not reached) the rows where it is null.
+        The order contract (nulls last) then holds for the first key under ``$top`` as well.
+        """
+        if request.limit is not None and request.order_by and not request.order_by[0][1]:
+            key = request.order_by[0][0]
+            if self.field(request.object, key).nullable:
+                rows = 0
+                known = F(key).not_null()
+                for page in self._read(
+                    replace(
+                        request, where=known if request.where is None else request.where & known
+                    )
+                ):
+                    rows += page.table.num_rows
+                    yield page
+                if rows < request.limit:
+                    missing = F(key).is_null()
+                    yield from self._read(
+                        replace(
+                            request,
+                            limit=request.limit - rows,
+                            where=missing if request.where is None else request.where & missing,
+                        )
+                    )
+                return
+        yield from self._read(request)
+
+    def _read(self, request: ReadRequest) -> Iterator[Page]:
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
         options = build_query(

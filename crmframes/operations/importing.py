@@ -197,9 +197,10 @@ def import_from_crm(
     for extra in (schema.id_field, schema.modified_field):
         if extra and extra not in chosen:
             chosen[extra] = (schema.fields[extra], "default")
-    for name, _ in orders:
-        conn.field(schema.name, name)
     order = tuple((conn.field(schema.name, n).name, d) for n, d in orders)
+    hidden = [name for name, _ in order if name not in chosen]  # fetched to sort by, dropped after
+    for name in hidden:
+        chosen[name] = (conn.field(schema.name, name), "default")
 
     variables: dict[str, str] = {}
     watermark: tuple[str, str] | None = None
@@ -279,6 +280,8 @@ def import_from_crm(
         rejects.append(missing)
     if order and len(frame) > 1:
         frame = _sort(frame, order)
+    if hidden:
+        frame = frame.drop(columns=hidden)
     all_rejects = (
         pd.concat(rejects, ignore_index=True)
         if rejects

@@ -347,3 +347,30 @@ def test_salesforce_parent_fields_come_flat():
     pd.testing.assert_frame_equal(
         frame.sort_values("Id", ignore_index=True), bulk.sort_values("Id", ignore_index=True)
     )
+
+
+def test_limit_with_ascending_order_keeps_nulls_last(demo_crm):
+    conn = demo_crm.sandbox.connector()
+    frame = import_from_crm(
+        conn,
+        demo_crm.contact,
+        fields=[demo_crm.birthdate],
+        order_by=demo_crm.birthdate,
+        limit=3,
+        progress=False,
+    ).frame
+    days = demo_crm.records()[demo_crm.birthdate].dropna().sort_values().tolist()[:3]
+    assert [str(d) for d in frame[demo_crm.birthdate]] == days
+
+
+def test_ordering_by_a_field_not_selected(demo_crm):
+    conn = demo_crm.sandbox.connector()
+    frame = import_from_crm(
+        conn,
+        demo_crm.contact,
+        fields=[demo_crm.last],
+        order_by=[(demo_crm.birthdate, "desc")],
+        limit=4,
+        progress=False,
+    ).frame
+    assert demo_crm.birthdate not in frame.columns and len(frame) == 4
