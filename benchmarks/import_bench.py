@@ -28,10 +28,34 @@ import textwrap
 import time
 from typing import Any
 
-SF_FIELDS = ["FirstName", "LastName", "Email", "Phone", "AccountId", "MailingCity", "MailingCountry",
-             "Birthdate", "HasOptedOutOfEmail", "CreatedDate", "LastModifiedDate", "Id"]
-DV_FIELDS = ["firstname", "lastname", "emailaddress1", "telephone1", "_parentcustomerid_value", "address1_city",
-             "address1_country", "birthdate", "donotemail", "createdon", "modifiedon", "contactid"]
+SF_FIELDS = [
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "AccountId",
+    "MailingCity",
+    "MailingCountry",
+    "Birthdate",
+    "HasOptedOutOfEmail",
+    "CreatedDate",
+    "LastModifiedDate",
+    "Id",
+]
+DV_FIELDS = [
+    "firstname",
+    "lastname",
+    "emailaddress1",
+    "telephone1",
+    "_parentcustomerid_value",
+    "address1_city",
+    "address1_country",
+    "birthdate",
+    "donotemail",
+    "createdon",
+    "modifiedon",
+    "contactid",
+]
 
 PRELUDE = """
 import json, os, resource, sys, time
@@ -111,8 +135,13 @@ METHODS: dict[str, dict[str, str]] = {
 
 
 def run_child(code: str, env: dict[str, str]) -> dict[str, Any]:
-    completed = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code)], env=env,
-                               capture_output=True, text=True, timeout=3600)
+    completed = subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if completed.returncode != 0:
         raise RuntimeError(completed.stderr[-3000:])
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -121,25 +150,43 @@ def run_child(code: str, env: dict[str, str]) -> dict[str, Any]:
 def bench(crm: str, scale: float) -> None:
     fields = SF_FIELDS if crm == "salesforce" else DV_FIELDS
     started = time.perf_counter()
-    command = [sys.executable, "-m", "crmframes.cli", "sandbox", "serve", "--crm", crm, "--json",
-               "--scale", str(scale)]
+    command = [
+        sys.executable,
+        "-m",
+        "crmframes.cli",
+        "sandbox",
+        "serve",
+        "--crm",
+        crm,
+        "--json",
+        "--scale",
+        str(scale),
+    ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
             info = json.loads(proc.stdout.readline())
-            print(f"\n{crm}: sandbox with scale {scale:g} ready in {time.perf_counter() - started:.0f} s")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("CRMFRAMES_")} | info["env"]
+            print(
+                f"\n{crm}: sandbox with scale {scale:g} ready in {time.perf_counter() - started:.0f} s"
+            )
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CRMFRAMES_")} | info[
+                "env"
+            ]
             baseline = None
             for label, template in METHODS[crm].items():
-                code = template.replace("{fields}", ", ".join(fields)).replace("{fields_list}", repr(fields))
+                code = template.replace("{fields}", ", ".join(fields)).replace(
+                    "{fields_list}", repr(fields)
+                )
                 figures = run_child(code, env)
                 rate = figures["rows"] / figures["seconds"]
                 baseline = baseline or figures["seconds"]
                 page = 2000 if crm == "salesforce" else 5000
                 minimum = -(-figures["rows"] // page)
-                print(f"  {label:<58} {figures['rows']:>9,} rows {figures['seconds']:7.2f} s {rate:>10,.0f} rec/s"
-                      f"  x{baseline / figures['seconds']:5.2f}  calls {figures['calls']} (REST minimum {minimum})"
-                      f"  peak {figures['peak'] / 2**20:,.0f} MiB = {figures['peak'] / figures['frame']:.1f}x frame")
+                print(
+                    f"  {label:<58} {figures['rows']:>9,} rows {figures['seconds']:7.2f} s {rate:>10,.0f} rec/s"
+                    f"  x{baseline / figures['seconds']:5.2f}  calls {figures['calls']} (REST minimum {minimum})"
+                    f"  peak {figures['peak'] / 2**20:,.0f} MiB = {figures['peak'] / figures['frame']:.1f}x frame"
+                )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=120)
@@ -147,8 +194,12 @@ def bench(crm: str, scale: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=200.0, help="demo scale (200 = 1,000,000 contacts)")
-    parser.add_argument("--crm", nargs="+", default=["salesforce", "dynamics"], choices=["salesforce", "dynamics"])
+    parser.add_argument(
+        "--scale", type=float, default=200.0, help="demo scale (200 = 1,000,000 contacts)"
+    )
+    parser.add_argument(
+        "--crm", nargs="+", default=["salesforce", "dynamics"], choices=["salesforce", "dynamics"]
+    )
     args = parser.parse_args()
     for crm in args.crm:
         bench(crm, args.scale)
