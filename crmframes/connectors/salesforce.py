@@ -119,6 +119,7 @@ class SalesforceConnector:
         settings: where and how to connect.
         session: a requests session to use (default: one trusting ``settings.ca_file``).
         retry: how transient failures are retried.
+        bulk_threshold: above this many records, ``mode="auto"`` reads with Bulk API 2.0.
 
     Examples:
         >>> conn = SalesforceConnector.from_env()  # doctest: +SKIP
@@ -127,9 +128,7 @@ class SalesforceConnector:
     """
 
     system = SYSTEM
-    id_chunk_size = (
-        300  # ids per query when fetching a population (keeps URLs well under the limit)
-    )
+    id_chunk_size = 300  # ids per query when fetching a population (URLs stay well under 16 KB)
 
     def __init__(
         self,
@@ -137,8 +136,10 @@ class SalesforceConnector:
         *,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
+        bulk_threshold: int = BULK_THRESHOLD,
     ) -> None:
         self.settings = settings
+        self.bulk_threshold = bulk_threshold
         self._session = session or make_session(settings.ca_file)
         self.http = HttpClient(
             system=SYSTEM,
@@ -399,7 +400,7 @@ class SalesforceConnector:
         """Yield pages: REST ``query`` (2,000 a page), or a Bulk API 2.0 query job.
 
         ``mode="auto"`` reads over REST and, when the first page says the result holds more
-        than :data:`BULK_THRESHOLD` records, leaves that cursor and runs a Bulk job instead
+        than ``bulk_threshold`` records (default :data:`BULK_THRESHOLD`), leaves that cursor and runs a Bulk job instead
         (one wasted call, far fewer calls and ~10x less parsing for big reads).
         """
         schema = self.describe(request.object)
@@ -417,7 +418,7 @@ class SalesforceConnector:
             return
         first = True
         for page in self._rest(soql, fields, request.include_deleted):
-            if first and request.mode == "auto" and (page.total or 0) > BULK_THRESHOLD:
+            if first and request.mode == "auto" and (page.total or 0) > self.bulk_threshold:
                 yield from self._bulk(soql, fields, request.include_deleted)
                 return
             first = False

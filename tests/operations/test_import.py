@@ -374,3 +374,33 @@ def test_ordering_by_a_field_not_selected(demo_crm):
         progress=False,
     ).frame
     assert demo_crm.birthdate not in frame.columns and len(frame) == 4
+
+
+def test_auto_mode_switches_to_bulk_above_the_threshold():
+    from crmframes import Sandbox
+
+    with Sandbox("salesforce", data="demo", scale=0.2) as sb:
+        conn = sb.connector(bulk_threshold=500)
+        big = import_from_crm(conn, "Contact", fields=["LastName"], progress=False)
+        small = import_from_crm(
+            conn, "Contact", fields=["LastName"], where=F("LastName") == "Nobody", progress=False
+        )
+    assert big.stats.mode == "bulk" and len(big.frame) == 1000
+    assert small.stats.mode == "rest"
+
+
+@pytest.mark.parametrize(
+    ("crm", "obj", "scale"), [("salesforce", "Contact", 0.5), ("dynamics", "contact", 1.1)]
+)
+def test_the_progress_bar_shows_multi_page_imports(crm, obj, scale, capsys):
+    from crmframes import Sandbox
+
+    with Sandbox(crm, data="demo", scale=scale) as sb:
+        conn = sb.connector()
+        result = import_from_crm(conn, obj, fields=["Id" if crm == "salesforce" else "contactid"])
+        quiet = import_from_crm(
+            conn, obj, fields=["Id" if crm == "salesforce" else "contactid"], progress=False
+        )
+    assert result.stats.pages == quiet.stats.pages == 2
+    shown = capsys.readouterr().err
+    assert shown.count(f"import {obj}") >= 1 and f"{len(result.frame)}" in shown
