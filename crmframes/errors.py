@@ -104,6 +104,8 @@ class ConnectorError(CrmframesError):
         retryable: whether retrying the same call later may succeed.
         retry_after: seconds the CRM asked to wait before retrying, when it said.
         payload: the response body, truncated to 500 characters.
+        outcome_unknown: a write whose connection was lost after it was sent: the CRM may
+            or may not have applied it.
     """
 
     default_retryable = False
@@ -119,9 +121,11 @@ class ConnectorError(CrmframesError):
         retryable: bool | None = None,
         retry_after: float | None = None,
         payload: Any = None,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
         self.system = system
         self.operation = operation
         self.status = status

@@ -92,6 +92,7 @@ class ObjectSchema:
         id_field: the primary key (``Id``, ``contactid``).
         modified_fields: last-modified fields the object has, most preferred first
             (``LastModifiedDate``, ``SystemModstamp``; ``modifiedon``).
+        created_field: the creation timestamp field (``CreatedDate``, ``createdon``), if any.
         keys: external-id fields and alternate keys usable to match records.
         case_sensitive: whether field names must match case exactly (Dataverse) or not
             (Salesforce).
@@ -107,6 +108,7 @@ class ObjectSchema:
     case_sensitive: bool = False
     label: str = ""
     entity_set: str | None = None
+    created_field: str | None = None
     _folded: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -8,10 +8,10 @@ conversions, rejects, progress — lives once in :mod:`crmframes.operations`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -19,9 +19,20 @@ if TYPE_CHECKING:
     from crmframes.filters import Expr
     from crmframes.schema import Field, ObjectSchema
 
-__all__ = ["Connector", "Page", "ReadMode", "ReadRequest"]
+__all__ = [
+    "BulkJobRef",
+    "Connector",
+    "DeletedRecord",
+    "Page",
+    "ReadMode",
+    "ReadRequest",
+    "WriteBatch",
+    "WriteOp",
+    "WriteOutcome",
+]
 
 ReadMode = Literal["auto", "rest", "bulk"]
+WriteOp = Literal["insert", "update", "upsert", "delete"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,76 @@ class Page:
     meta: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WriteBatch:
+    """One batch of record writes, no longer than :meth:`Connector.write_limit` allows.
+
+    Values are Python values the connector serialises for its wire format: ``None`` (set
+    the field to null), ``str``, ``int``, ``float``, ``bool``, :class:`datetime.date` and
+    timezone-aware UTC :class:`datetime.datetime`. A field absent from a record is left
+    unchanged by an update or upsert. Lookup fields carry the target record's id.
+
+    Attributes:
+        object: the object's API name, as :meth:`Connector.describe` spells it.
+        op: ``"insert"`` (create), ``"update"`` (by the object's id field, which every record
+            carries), ``"upsert"`` (by ``key``: a Salesforce external-id field or a Dataverse
+            alternate-key column, which every record carries) or ``"delete"`` (by id; each
+            record is ``{id_field: id}``).
+        records: the records, in order.
+        key: the upsert key field; None for the other operations.
+    """
+
+    object: str
+    op: WriteOp
+    records: tuple[Mapping[str, Any], ...]
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What the CRM did with one record of a :class:`WriteBatch`.
+
+    Attributes:
+        ok: whether the write succeeded.
+        id: the record's CRM id (for a failed update or delete, the id that was sent).
+        created: for a successful upsert or insert, whether a record was created.
+        error_symbol: the CRM's symbolic error (Salesforce ``statusCode``; a Dataverse name
+            such as ``DuplicateRecord`` derived from the HRESULT).
+        error_message: the CRM's message.
+        error_code: the HTTP status or the CRM's numeric code, as text.
+        error_fields: the fields the error names, comma-separated.
+        transient: whether the same write may succeed if sent again later (a locked row,
+            a throttled or unavailable service); the operations retry these.
+    """
+
+    ok: bool
+    id: str | None = None
+    created: bool | None = None
+    error_symbol: str = ""
+    error_message: str = ""
+    error_code: str = ""
+    error_fields: str = ""
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class BulkJobRef:
+    """A bulk write job the CRM accepted, so that a resumed export can collect its results."""
+
+    job_id: str
+    object: str
+    op: WriteOp
+
+
+@dataclass(frozen=True)
+class DeletedRecord:
+    """A record deleted in the CRM: its id, when, and by whom (when the CRM says)."""
+
+    id: str
+    deleted_at: datetime
+    deleted_by: str | None = None
+
+
 class Connector(Protocol):
     """What every CRM connector offers the operations."""
 
@@ -94,3 +175,56 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release the HTTP session."""
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def write_limit(self, op: WriteOp, *, bulk: bool = False) -> int:
+        """The most records one :meth:`write` (or one bulk job) may carry for ``op``."""
+
+    def write(self, batch: WriteBatch) -> list[WriteOutcome]:
+        """Send one batch in one API call; return one outcome per record, in order.
+
+        Per-record failures are outcomes. A failure of the whole call raises a
+        ``ConnectorError`` after the HTTP layer's retries; when a non-idempotent call
+        (an insert) lost its connection, the error has ``outcome_unknown=True``: some
+        records may have been created.
+        """
+
+    @property
+    def supports_bulk_write(self) -> bool:
+        """Whether :meth:`write_bulk` exists (Salesforce Bulk API 2.0 ingest)."""
+
+    def write_bulk(
+        self, batch: WriteBatch, *, on_submitted: Callable[[BulkJobRef], None] | None = None
+    ) -> list[WriteOutcome]:
+        """Write a large batch as one bulk job; call ``on_submitted`` once the CRM holds the data.
+
+        Returns one outcome per record, in order (results are matched back to the input
+        rows by content, as the CRM echoes them).
+        """
+
+    def resume_bulk(self, batch: WriteBatch, job: BulkJobRef) -> list[WriteOutcome] | None:
+        """The outcomes of a job submitted by an earlier process, waiting for it to finish.
+
+        None when the job never ran (still open, aborted, or unknown): send the batch again.
+        """
+
+    def find_created(
+        self, object_name: str, records: Sequence[Mapping[str, Any]], since: datetime
+    ) -> list[str | None]:
+        """Ids of records created by this user at or after ``since`` that match ``records``.
+
+        Resolves an insert whose outcome is unknown: for each record, the id of a distinct
+        CRM record created since then whose sent fields all equal the record's (None when
+        there is none). Two equal input records match two distinct CRM records.
+        """
+
+    def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
+        """Records deleted in ``[start, end]`` (both included), oldest first.
+
+        Raises ``RequestRejectedError`` naming the CRM's horizon when ``start`` is older than
+        the CRM keeps deletions (Salesforce ``earliestDateAvailable``; Dataverse audit retention).
+        """
+
+    def deleted_horizon(self) -> datetime | None:
+        """The oldest moment :meth:`read_deleted` can reach, when the CRM says (None: no limit)."""

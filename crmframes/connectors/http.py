@@ -179,6 +179,7 @@ class HttpClient:
                 system=self.system,
                 operation=operation,
                 retryable=idempotent,
+                outcome_unknown=not idempotent,
             ) from exc
         except requests.exceptions.SSLError as exc:
             raise ConnectorError(
@@ -190,6 +191,7 @@ class HttpClient:
                 system=self.system,
                 operation=operation,
                 retryable=idempotent,
+                outcome_unknown=not idempotent,
             ) from exc
         if counted:
             self.calls += 1
