@@ -35,6 +35,7 @@ __all__ = [
     "CrmframesError",
     "DataError",
     "FilterError",
+    "JournalError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -42,6 +43,7 @@ __all__ = [
     "SandboxError",
     "StoreError",
     "UnavailableError",
+    "WriteRejectedError",
 ]
 
 _PAYLOAD_LIMIT = 500
@@ -168,6 +170,22 @@ class UnavailableError(ConnectorError):
     """The CRM or the network is unavailable for now (5xx, dropped connection, timeout)."""
 
     default_retryable = True
+
+
+class JournalError(ConfigError):
+    """An export journal belongs to another export, or cannot be read."""
+
+
+class WriteRejectedError(CrmframesError):
+    """A write was rejected and ``on_error="raise"`` was asked for.
+
+    Attributes:
+        rejects: the reject frame so far (DESIGN §4.1).
+    """
+
+    def __init__(self, message: str, rejects: Any = None) -> None:
+        super().__init__(message)
+        self.rejects = rejects
 
 
 class StoreError(CrmframesError):

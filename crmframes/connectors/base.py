@@ -118,6 +118,9 @@ class WriteOutcome:
         error_fields: the fields the error names, comma-separated.
         transient: whether the same write may succeed if sent again later (a locked row,
             a throttled or unavailable service); the operations retry these.
+        missing: the record does not exist (never did, or already deleted): Salesforce
+            ``ENTITY_IS_DELETED`` / ``NOT_FOUND``, Dataverse ``0x80040217``. A delete sent
+            again after its first outcome was lost reads this as done.
     """
 
     ok: bool
@@ -128,6 +131,7 @@ class WriteOutcome:
     error_code: str = ""
     error_fields: str = ""
     transient: bool = False
+    missing: bool = False
 
 
 @dataclass(frozen=True)
