@@ -6,6 +6,7 @@ arguments, ``KeyError`` for a missing column)::
 
     CrmframesError
     ├── ConfigError(ValueError)            bad settings, spec or credentials configuration
+    │   └── JournalError                   an export journal belongs to another export
     ├── FilterError(ValueError)            a filter breaks a structural rule (names the rule)
     ├── DataError(ValueError)              a frame cannot be used as given
     │   └── ColumnNotFoundError(KeyError)  a named column is not in the frame
@@ -16,6 +17,7 @@ arguments, ``KeyError`` for a missing column)::
     │   ├── RequestRejectedError           the CRM refused the request as malformed
     │   ├── RateLimitedError               an API limit was hit; carries ``retry_after``
     │   └── UnavailableError               the CRM or the network is down for now
+    ├── WriteRejectedError                 a write was rejected with on_error="raise"
     ├── StoreError                         the campaign store failed
     └── SandboxError                       the sandbox could not start or was misused
 
