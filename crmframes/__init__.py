@@ -14,6 +14,7 @@ from crmframes.errors import (
     CrmframesError,
     DataError,
     FilterError,
+    JournalError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -21,9 +22,21 @@ from crmframes.errors import (
     SandboxError,
     StoreError,
     UnavailableError,
+    WriteRejectedError,
 )
 from crmframes.filters import F, evaluate, validate
-from crmframes.operations import AutoIndex, ImportResult, ImportStats, import_from_crm
+from crmframes.operations import (
+    AutoIndex,
+    DeletedResult,
+    ExportResult,
+    ExportStats,
+    ImportResult,
+    ImportStats,
+    delete_in_crm,
+    export_to_crm,
+    import_deleted_from_crm,
+    import_from_crm,
+)
 from crmframes.sandbox import Clock, Sandbox
 from crmframes.schema import Field, ObjectSchema
 from crmframes.settings import (
@@ -52,14 +65,18 @@ __all__ = [
     "ConnectorError",
     "CrmframesError",
     "DataError",
+    "DeletedResult",
     "DeviceCode",
     "DynamicsConnector",
     "DynamicsSettings",
+    "ExportResult",
+    "ExportStats",
     "F",
     "Field",
     "FilterError",
     "ImportResult",
     "ImportStats",
+    "JournalError",
     "JwtBearer",
     "MergeResult",
     "NotFoundError",
@@ -76,8 +93,12 @@ __all__ = [
     "Secret",
     "StoreError",
     "UnavailableError",
+    "WriteRejectedError",
     "__version__",
+    "delete_in_crm",
     "evaluate",
+    "export_to_crm",
+    "import_deleted_from_crm",
     "import_from_crm",
     "validate",
 ]

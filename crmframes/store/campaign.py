@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crmframes.errors import DataError, StoreError
+from crmframes.errors import ColumnNotFoundError, ConfigError, DataError, StoreError
 from crmframes.store import sql as q
 from crmframes.store.checks import (
     Columns,
@@ -227,6 +227,83 @@ class CampaignStore:
         """
         with self._session.lock:
             return arrow_to_frame(self._session.execute(query, params, fetch="arrow"))
+
+    def apply_deletions(
+        self,
+        table: str,
+        deleted: pd.DataFrame | Any,
+        *,
+        key: str | None = None,
+        mode: str = "soft",
+        column: str = "crmDeletedDate",
+    ) -> int:
+        """Apply records deleted in the CRM to a table, in one transaction.
+
+        Args:
+            table: the table holding the CRM object's records.
+            deleted: a :func:`~crmframes.import_deleted_from_crm` result, or a frame of ids
+                (with a ``deletedDate`` column for a soft delete's timestamp, optional).
+            key: the id column, in both the table and the frame (default: the result's key).
+            mode: ``"soft"`` stamps ``column`` with the deletion time (added if missing) and
+                keeps the row; ``"hard"`` removes the row.
+            column: the soft-delete column.
+
+        Returns:
+            How many stored rows were marked or removed (ids not in the table are ignored).
+
+        Raises:
+            ConfigError: a bad mode, or no key.
+            ColumnNotFoundError: the key is not in the frame or the table.
+            StoreError: no such table, or DuckDB failed (nothing changed).
+        """
+        frame = getattr(deleted, "frame", deleted)
+        key = key or getattr(deleted, "key", None)
+        if mode not in ("soft", "hard"):
+            raise ConfigError(f"mode must be 'soft' or 'hard', not {mode!r}")
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError("deleted must be an import_deleted_from_crm result or a DataFrame")
+        if key is None:
+            raise ConfigError("apply_deletions needs key=: the id column")
+        if key not in frame.columns:
+            raise ColumnNotFoundError(key, [str(c) for c in frame.columns])
+        stamps = (
+            pd.to_datetime(frame["deletedDate"], utc=True)
+            if "deletedDate" in frame.columns
+            else pd.Series(pd.Timestamp.now(tz="UTC"), index=frame.index)
+        )
+        ids = pa.table(
+            {
+                "id": pa.array(frame[key].astype("str").str.lower().tolist(), pa.string()),
+                "at": pa.array(stamps.tolist(), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        self._session.require_writable(f"apply deletions to {table!r}")
+        with self._session.lock:
+            name = self._require_table(table)
+            available = [c for c, _ in self._session.columns(name)]
+            if key not in available:
+                raise column_not_in_table(key, available, name)
+            gone = "__crmframes_deleted"
+            match = f"lower(CAST(t.{q.quote(key)} AS VARCHAR)) = d.id"
+            with self._session.registered(gone, ids), self._session.transaction():
+                count = self._session.execute(
+                    f"SELECT count(*) FROM {q.quote(name)} t JOIN {gone} d ON {match}",
+                    fetch="rows",
+                )[0][0]
+                if mode == "hard":
+                    self._session.execute(
+                        f"DELETE FROM {q.quote(name)} t USING {gone} d WHERE {match}"
+                    )
+                else:
+                    if column not in available:
+                        self._session.execute(
+                            q.add_column(name, column, "TIMESTAMP WITH TIME ZONE")
+                        )
+                    self._session.execute(
+                        f"UPDATE {q.quote(name)} t SET {q.quote(column)} = d.at "
+                        f"FROM {gone} d WHERE {match}"
+                    )
+            return int(count)
 
     def to_parquet(self, table: str, path: str | os.PathLike[str]) -> Path:
         """Write a whole table to a Parquet file (timestamps stay UTC-adjusted).

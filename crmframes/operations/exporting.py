@@ -1,0 +1,740 @@
+"""Export to the CRM and delete in the CRM: batches, retries, rejects, and a journal for exactly once.
+
+Orchestration: written once over the Connector protocol. :func:`export_to_crm` and
+:func:`delete_in_crm` plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
+values; everything checkable is checked before any call), then send them in batches —
+Salesforce sObject Collections (200) or a Bulk API 2.0 job, Dataverse ``$batch`` (1000).
+
+Delivery is exactly once, or a reject. Every call is written to the journal before it
+leaves and its outcome after it returns (:mod:`crmframes.operations.journal`). Re-running the
+same call with the same journal sends only rows without an outcome; a call whose outcome is
+unknown — the process died, or the connection dropped after the CRM had the data — is
+resolved first: a bulk job's results are collected, an insert is looked up in the CRM
+(records created since the call that carry the same values), keyed writes and deletes are
+simply sent again (a delete that finds its record already gone counts as done). Per-record
+transient failures (a locked row, throttling) are retried with exponential backoff; what
+still fails becomes a reject with the CRM's error. ``rows in = succeeded + rejected``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from crmframes.connectors.base import (
+    BulkJobRef,
+    Connector,
+    ReadRequest,
+    WriteBatch,
+    WriteOutcome,
+)
+from crmframes.errors import ConfigError, ConnectorError, WriteRejectedError
+from crmframes.filters import F
+from crmframes.frames import reject_frame
+from crmframes.operations.journal import Journal, PendingSend, default_journal_path
+from crmframes.writes import MappingSpec, PlannedWrites, canonical, plan_deletes, plan_writes
+
+__all__ = [
+    "BULK_EXPORT_THRESHOLD",
+    "ExportResult",
+    "ExportStats",
+    "delete_in_crm",
+    "export_to_crm",
+]
+
+logger = logging.getLogger("crmframes.export")
+
+BULK_EXPORT_THRESHOLD = (
+    10_000  # mode="auto" uses a bulk job above this many rows, when the CRM has one
+)
+CLOCK_SLACK = timedelta(minutes=5)  # how far before a lost insert to look for what it created
+JournalArg = str | os.PathLike[str] | Literal[False] | Any | None
+WriteMode = Literal["auto", "batch", "bulk"]
+OnError = Literal["reject", "raise"]
+
+
+@dataclass(frozen=True)
+class ExportStats:
+    """What a write cost and did.
+
+    Attributes:
+        rows: input rows.
+        created, updated, deleted, unchanged: successful rows by action.
+        rejected: rows in the rejects (before any call, or by the CRM).
+        resumed: rows whose outcome came from an earlier run's journal.
+        batches: write calls or bulk jobs sent.
+        api_calls: API calls made, counted as the CRM counts them.
+        retries: rows sent again after a transient failure.
+        seconds: wall time.
+        mode: ``"batch"`` or ``"bulk"`` (``"dry run"`` when nothing was written).
+    """
+
+    rows: int
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    rejected: int
+    resumed: int
+    batches: int
+    api_calls: int
+    retries: int
+    seconds: float
+    mode: str
+
+    def __str__(self) -> str:
+        done = ", ".join(
+            f"{n:,} {label}"
+            for n, label in (
+                (self.created, "created"),
+                (self.updated, "updated"),
+                (self.deleted, "deleted"),
+                (self.unchanged, "unchanged"),
+            )
+            if n
+        )
+        return (
+            f"{self.rows:,} rows: {done or 'none written'}, {self.rejected:,} rejected; "
+            f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+        )
+
+
+@dataclass
+class ExportResult:
+    """The outcome of :func:`export_to_crm` or :func:`delete_in_crm`.
+
+    Attributes:
+        frame: the rows that succeeded (or, in a dry run, every planned row), with ``crmId``
+            and ``crmAction`` (``created``, ``updated``, ``deleted``, ``unchanged``; in a dry
+            run ``insert``, ``update``, ``unchanged``, ``missing``).
+        rejects: rows that failed, with ``errorSymbol``, ``errorMessage``, ``errorCode``,
+            ``errorFields`` and ``inputIndex`` (the row's position in the input frame).
+        stats: counts, calls and time.
+        changes: for a dry run or ``only_changed``: one row per field that would change
+            (``inputIndex``, ``crmId``, ``field``, ``old``, ``new``).
+        journal: the journal file, when there is one.
+    """
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    stats: ExportStats
+    object: str
+    system: str
+    op: str
+    key: str | None
+    changes: pd.DataFrame | None = None
+    journal: Path | None = None
+    dry_run: bool = False
+
+    def __repr__(self) -> str:
+        what = "dry run of " if self.dry_run else ""
+        return f"ExportResult({what}{self.op} {self.system} {self.object}: {self.stats})"
+
+
+@dataclass
+class _Run:
+    """The mutable state of one write run."""
+
+    conn: Connector
+    plan: PlannedWrites
+    bulk: bool
+    size: int
+    on_error: OnError
+    max_retries: int
+    journal: Journal | None
+    outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
+    lost_deletes: set[int] = field(default_factory=set)  # plan indexes sent with unknown outcome
+    batches: int = 0
+    retries: int = 0
+    resumed: int = 0
+    bar: Any = None
+
+    def batch(self, indexes: Sequence[int]) -> WriteBatch:
+        return WriteBatch(
+            self.plan.object,
+            self.plan.op,
+            tuple(self.plan.records[i] for i in indexes),
+            self.plan.key if self.plan.op == "upsert" else None,
+        )
+
+    # --- resolving calls of unknown outcome ----------------------------------------------------
+
+    def resolve(self, pending: PendingSend) -> None:
+        """Settle a send of an earlier run whose outcome the journal does not know."""
+        todo = [i for i in pending.positions if i not in self.outcomes]
+        results: list[tuple[int, WriteOutcome]] = []
+        if todo and pending.job and self.conn.supports_bulk_write:
+            ref = BulkJobRef(pending.job, self.plan.object, self.plan.op)
+            found = self.conn.resume_bulk(self.batch(todo), ref)
+            if found is not None:
+                results = [(i, o) for i, o in zip(todo, found, strict=True) if _final(o)]
+        elif todo and self.plan.op == "insert":
+            results = self.find_created(todo, pending.at)
+        elif self.plan.op == "delete":
+            self.lost_deletes.update(todo)
+        logger.info(
+            "journal %s: send %d settled (%d of %d rows had an outcome)",
+            self.journal.path if self.journal else "-",
+            pending.send,
+            len(results),
+            len(todo),
+        )
+        self.record(pending.send, results)
+        if self.journal is not None:
+            self.journal.resolved(pending)
+
+    def find_created(self, indexes: Sequence[int], at: datetime) -> list[tuple[int, WriteOutcome]]:
+        records = [self.plan.records[i] for i in indexes]
+        ids = self.conn.find_created(self.plan.object, records, at - CLOCK_SLACK)
+        return [
+            (i, WriteOutcome(ok=True, id=found, created=True))
+            for i, found in zip(indexes, ids, strict=True)
+            if found is not None
+        ]
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    def record(self, send: int | None, results: list[tuple[int, WriteOutcome]]) -> None:
+        if self.journal is not None and send is not None:
+            self.journal.done(send, [(self.plan.positions[i], o) for i, o in results])
+        for index, outcome in results:
+            self.outcomes[index] = outcome
+        if self.bar is not None:
+            self.bar.update(len(results))
+
+    def send(self, indexes: list[int]) -> None:
+        """Send one batch, retrying the rows that failed transiently, until each has an outcome."""
+        attempt = 0
+        todo = indexes
+        while todo:
+            attempt += 1
+            at = datetime.now(UTC)
+            send = (
+                self.journal.send([self.plan.positions[i] for i in todo], at)
+                if self.journal is not None
+                else None
+            )
+            self.batches += 1
+            outcomes, wait = self.call(todo, send, at)
+            if self.plan.op == "delete":
+                outcomes = [
+                    _deleted_again(o) if i in self.lost_deletes else o
+                    for i, o in zip(todo, outcomes, strict=True)
+                ]
+            final = [(i, o) for i, o in zip(todo, outcomes, strict=True) if _final(o)]
+            again = [i for i, o in zip(todo, outcomes, strict=True) if not _final(o)]
+            if again and attempt > self.max_retries:
+                final += [(i, o) for i, o in zip(todo, outcomes, strict=True) if i in set(again)]
+                again = []
+            self.record(send, final)
+            if self.on_error == "raise":
+                failed = [(i, o) for i, o in final if not o.ok]
+                if failed:
+                    raise WriteRejectedError(
+                        f"{len(failed)} row(s) rejected; first: row "
+                        f"{self.plan.positions[failed[0][0]]}: {failed[0][1].error_symbol} "
+                        f"{failed[0][1].error_message}"
+                    )
+            if again:
+                self.retries += len(again)
+                backoff = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random())
+                time.sleep(max(backoff, wait or 0.0))
+            todo = again
+
+    def call(
+        self, todo: list[int], send: int | None, at: datetime
+    ) -> tuple[list[WriteOutcome], float | None]:
+        """One write call; whole-call failures become an outcome per row."""
+        batch = self.batch(todo)
+        try:
+            if self.bulk:
+                journal, number = self.journal, send
+
+                def submitted(ref: BulkJobRef) -> None:
+                    if journal is not None and number is not None:
+                        journal.job(number, ref.job_id)
+
+                return self.conn.write_bulk(batch, on_submitted=submitted), None
+            return self.conn.write(batch), None
+        except ConnectorError as exc:
+            if exc.outcome_unknown:
+                if self.plan.op == "insert":
+                    created = dict(self.find_created(todo, at))
+                    lost = _error_outcome(exc, transient=True)
+                    return [created.get(i, lost) for i in todo], None
+                if self.plan.op == "delete":
+                    self.lost_deletes.update(todo)
+            if self.on_error == "raise" and not exc.retryable and not exc.outcome_unknown:
+                if self.journal is not None and send is not None:
+                    self.journal.done(send, [])
+                raise
+            transient = exc.retryable or exc.outcome_unknown
+            return [_error_outcome(exc, transient=transient)] * len(todo), exc.retry_after
+
+
+def _final(outcome: WriteOutcome) -> bool:
+    return outcome.ok or not outcome.transient
+
+
+def _deleted_again(outcome: WriteOutcome) -> WriteOutcome:
+    """A delete re-sent after a lost answer that finds the record gone was done the first time."""
+    if not outcome.ok and outcome.missing:
+        return WriteOutcome(ok=True, id=outcome.id)
+    return outcome
+
+
+def _error_outcome(exc: ConnectorError, *, transient: bool) -> WriteOutcome:
+    symbol = exc.code or type(exc).__name__
+    if exc.outcome_unknown:
+        symbol = "CONNECTION_LOST"
+    return WriteOutcome(
+        ok=False,
+        error_symbol=symbol,
+        error_message=str(exc),
+        error_code=str(exc.status) if exc.status else "",
+        transient=transient,
+    )
+
+
+# --- the public operations ------------------------------------------------------------------------
+
+
+def _journal_path(journal: JournalArg, plan: PlannedWrites, fingerprint: str) -> Path | None:
+    if journal is False:
+        return None
+    if journal is None:
+        return default_journal_path(None, plan.object, plan.op, fingerprint)
+    store_path = getattr(journal, "path", None)
+    if isinstance(store_path, str) and hasattr(journal, "merge"):  # a CampaignStore
+        folder = None if store_path == ":memory:" else Path(store_path + ".journals")
+        return default_journal_path(folder, plan.object, plan.op, fingerprint)
+    if isinstance(journal, str | os.PathLike):
+        return Path(journal)
+    raise TypeError(
+        "journal must be None (the default file), False (none), a path, or a CampaignStore"
+    )
+
+
+def _run(
+    conn: Connector,
+    df: pd.DataFrame,
+    plan: PlannedWrites,
+    *,
+    journal: JournalArg,
+    batch_size: int | None,
+    mode: WriteMode,
+    on_error: OnError,
+    max_retries: int,
+    progress: bool,
+    skip: set[int] | None = None,
+) -> _Run:
+    if mode not in ("auto", "batch", "bulk"):
+        raise ConfigError(f"mode must be 'auto', 'batch' or 'bulk', not {mode!r}")
+    if on_error not in ("reject", "raise"):
+        raise ConfigError(f"on_error must be 'reject' or 'raise', not {on_error!r}")
+    if mode == "bulk" and not conn.supports_bulk_write:
+        raise ConfigError(f"{conn.system} has no bulk write; use mode='batch' or 'auto'")
+    todo = [i for i in range(len(plan.positions)) if not skip or i not in skip]
+    bulk = mode == "bulk" or (
+        mode == "auto" and conn.supports_bulk_write and len(todo) > BULK_EXPORT_THRESHOLD
+    )
+    limit = conn.write_limit(plan.op, bulk=bulk)
+    if batch_size is not None and not (isinstance(batch_size, int) and 0 < batch_size <= limit):
+        raise ConfigError(f"batch_size must be between 1 and {limit:,} for {conn.system}")
+    fingerprint = plan.fingerprint()
+    path = _journal_path(journal, plan, fingerprint)
+    header = {
+        "operation": "delete" if plan.op == "delete" else "export",
+        "system": conn.system,
+        "object": plan.object,
+        "op": plan.op,
+        "key": plan.key,
+        "fingerprint": fingerprint,
+        "rows": len(df),
+        "created": datetime.now(UTC).isoformat(),
+    }
+    opened = Journal.open(path, header) if path is not None else None
+    run = _Run(conn, plan, bulk, batch_size or limit, on_error, max_retries, opened)
+    try:
+        if opened is not None:
+            index_of = {p: i for i, p in enumerate(plan.positions)}
+            run.outcomes.update(
+                {index_of[p]: o for p, o in opened.outcomes.items() if p in index_of}
+            )
+            run.resumed = len(run.outcomes)
+            for pending in list(opened.unknown):
+                run.resolve(
+                    replace(
+                        pending, positions=[index_of[p] for p in pending.positions if p in index_of]
+                    )
+                )
+        remaining = [i for i in todo if i not in run.outcomes]
+        run.bar = tqdm(
+            total=len(todo),
+            initial=len(todo) - len(remaining),
+            desc=f"{plan.op} {plan.object}",
+            unit="rows",
+            disable=not progress or len(remaining) <= run.size,
+        )
+        for start in range(0, len(remaining), run.size):
+            run.send(remaining[start : start + run.size])
+    finally:
+        if run.bar is not None:
+            run.bar.close()
+        if opened is not None:
+            opened.close()
+    return run
+
+
+def _result(
+    conn: Connector,
+    df: pd.DataFrame,
+    plan: PlannedWrites,
+    outcomes: dict[int, WriteOutcome],
+    *,
+    run: _Run | None,
+    resumed: int,
+    calls_before: int,
+    started: float,
+    changes: pd.DataFrame | None = None,
+    dry_actions: dict[int, tuple[str, str | None]] | None = None,
+    unchanged: dict[int, str | None] | None = None,
+) -> ExportResult:
+    ok_positions, ids, actions = [], [], []
+    bad: list[tuple[int, str, str, str, str]] = [
+        (r.position, r.symbol, r.message, "", r.fields) for r in plan.rejects
+    ]
+    counts = dict.fromkeys(("created", "updated", "deleted", "unchanged"), 0)
+    if dry_actions is not None:
+        for index, (action, crm_id) in sorted(dry_actions.items()):
+            ok_positions.append(plan.positions[index])
+            ids.append(crm_id)
+            actions.append(action)
+    for index, crm_id in sorted((unchanged or {}).items()):
+        counts["unchanged"] += 1
+        ok_positions.append(plan.positions[index])
+        ids.append(crm_id)
+        actions.append("unchanged")
+    for index, outcome in sorted(outcomes.items()):
+        position = plan.positions[index]
+        if outcome.ok:
+            action = _action(plan.op, outcome)
+            counts[action] += 1
+            ok_positions.append(position)
+            ids.append(outcome.id)
+            actions.append(action)
+        else:
+            bad.append(
+                (
+                    position,
+                    outcome.error_symbol,
+                    outcome.error_message,
+                    outcome.error_code,
+                    outcome.error_fields,
+                )
+            )
+    order = sorted(range(len(ok_positions)), key=lambda k: ok_positions[k])
+    frame = df.iloc[[ok_positions[k] for k in order]].copy()
+    frame["crmId"] = pd.Series([ids[k] for k in order], index=frame.index, dtype="str")
+    frame["crmAction"] = pd.Series([actions[k] for k in order], index=frame.index, dtype="str")
+    bad.sort()
+    rejects = reject_frame(
+        (df.iloc[p].to_dict() for p, *_ in bad),
+        symbols=[b[1] for b in bad],
+        messages=[b[2] for b in bad],
+        codes=[b[3] or None for b in bad],
+        fields=[b[4] for b in bad],
+        indexes=[b[0] for b in bad],
+        columns=[str(c) for c in df.columns],
+    )
+    if len(frame) + len(rejects) != len(df):  # conservation: never report a partial picture
+        raise AssertionError(
+            f"internal error: {len(df)} rows in, {len(frame)} succeeded + {len(rejects)} rejected"
+        )
+    stats = ExportStats(
+        rows=len(df),
+        rejected=len(rejects),
+        resumed=resumed,
+        batches=run.batches if run else 0,
+        api_calls=conn.api_calls - calls_before,
+        retries=run.retries if run else 0,
+        seconds=time.perf_counter() - started,
+        mode="dry run" if dry_actions is not None else ("bulk" if run and run.bulk else "batch"),
+        **counts,
+    )
+    journal = run.journal.path if run and run.journal else None
+    return ExportResult(
+        frame,
+        rejects,
+        stats,
+        plan.object,
+        conn.system,
+        plan.op,
+        plan.key,
+        changes=changes,
+        journal=journal,
+        dry_run=dry_actions is not None,
+    )
+
+
+def _action(op: str, outcome: WriteOutcome) -> str:
+    if op == "delete":
+        return "deleted"
+    if op == "insert":
+        return "created"
+    return "created" if outcome.created else "updated"
+
+
+def _current(
+    conn: Connector, plan: PlannedWrites, indexes: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The CRM's current values of the mapped fields for the keyed rows, by plan index."""
+    schema = conn.describe(plan.object)
+    key = plan.key
+    if key is None:
+        return {}
+    names = tuple(dict.fromkeys([schema.id_field, key, *(t.field.name for t in plan.targets)]))
+    wanted: dict[str, int] = {}
+    for i in indexes:
+        value = plan.records[i][key]
+        wanted[str(value).lower()] = i
+    found: dict[int, dict[str, Any]] = {}
+    values = [plan.records[i][key] for i in indexes]
+    size = max(1, conn.id_chunk_size)
+    for start in range(0, len(values), size):
+        chunk = values[start : start + size]
+        request = ReadRequest(plan.object, names, where=F(key).isin(chunk), mode="rest")
+        for page in conn.read(request):
+            for row in page.table.to_pylist():
+                index = wanted.get(str(row.get(key)).lower())
+                if index is not None:
+                    found[index] = row
+    return found
+
+
+def _compare(
+    conn: Connector, plan: PlannedWrites
+) -> tuple[dict[int, tuple[str, str | None]], pd.DataFrame]:
+    """What an export would do to each planned row: insert, update, unchanged or missing."""
+    current = _current(conn, plan, range(len(plan.positions)))
+    id_field = conn.describe(plan.object).id_field
+    actions: dict[int, tuple[str, str | None]] = {}
+    changes: list[dict[str, Any]] = []
+    for index, record in enumerate(plan.records):
+        row = current.get(index)
+        if row is None:
+            actions[index] = ("missing" if plan.op == "update" else "insert", None)
+            continue
+        crm_id = row.get(id_field)
+        diff = [
+            (name, row.get(name), value)
+            for name, value in record.items()
+            if name != plan.key and canonical(value) != canonical(row.get(name))
+        ]
+        actions[index] = ("update" if diff else "unchanged", crm_id)
+        for name, old, new in diff:
+            changes.append(
+                {
+                    "inputIndex": plan.positions[index],
+                    "crmId": crm_id,
+                    "field": name,
+                    "old": canonical(old),
+                    "new": canonical(new),
+                }
+            )
+    columns = ["inputIndex", "crmId", "field", "old", "new"]
+    frame = pd.DataFrame(changes, columns=columns).astype({"inputIndex": "Int64"})
+    return actions, frame
+
+
+def export_to_crm(
+    conn: Connector,
+    object: str,
+    df: pd.DataFrame,
+    *,
+    mapping: MappingSpec | None = None,
+    key: str | None = None,
+    journal: JournalArg = None,
+    batch_size: int | None = None,
+    mode: WriteMode = "auto",
+    dry_run: bool = False,
+    only_changed: bool = False,
+    skip_nulls: bool = False,
+    timezone: str = "UTC",
+    on_error: OnError = "reject",
+    max_retries: int = 4,
+    progress: bool = True,
+) -> ExportResult:
+    """Export the rows of ``df`` to a CRM object: insert, update by id, or upsert by key.
+
+    Args:
+        conn: a connector.
+        object: the object's API name (``"Contact"``, ``"contact"``).
+        df: the rows to write.
+        mapping: ``{frame column: CRM field}`` or ``{column: (field, conversion)}``
+            (conversions as on import, DESIGN §4.2). None maps every column to the field of
+            the same name (read-only system columns such as the modified date are left out;
+            reject columns of an earlier result are ignored, so rejects can be resubmitted).
+        key: the column (or its CRM field) identifying records: the object's id ⇒ update;
+            an external id (Salesforce) or alternate key (Dataverse) ⇒ upsert; None ⇒ insert.
+        journal: the journal file (DESIGN §4.6): None for the default file under
+            ``.crmframes/journals/`` named after what is sent (so re-running the same call
+            resumes), a path, a ``CampaignStore`` (a folder beside it), or False for none.
+            A journal that belongs to another export is refused (``JournalError``).
+        batch_size: records per call (at most the CRM's limit: 200 collections, 1000 ``$batch``).
+        mode: ``"batch"``, ``"bulk"`` (Salesforce Bulk API 2.0) or ``"auto"`` (bulk above
+            :data:`BULK_EXPORT_THRESHOLD` rows when the CRM has it).
+        dry_run: write nothing; ``result.frame`` says what each row would do and
+            ``result.changes`` lists old → new values of keyed rows, read from the CRM.
+        only_changed: read the keyed rows first and send only those that differ.
+        skip_nulls: leave fields whose value is null unchanged instead of setting them to null.
+        timezone: the zone in which naive datetimes are read (``default`` conversion).
+        on_error: ``"reject"`` (rejects in the result) or ``"raise"`` (``WriteRejectedError``
+            at the first rejected row; the journal keeps what was done).
+        max_retries: rounds of re-sending rows that failed transiently before rejecting them.
+        progress: show a progress bar when there is more than one batch.
+
+    Returns:
+        The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
+    """
+    started = time.perf_counter()
+    calls_before = conn.api_calls
+    schema = conn.describe(object)
+    plan = plan_writes(
+        df,
+        schema,
+        mapping=mapping,
+        key=key,
+        normalize_id=conn.normalize_id,
+        timezone=timezone,
+        skip_nulls=skip_nulls,
+    )
+    if only_changed and plan.op == "insert":
+        raise ConfigError("only_changed needs key=: without a key every row is an insert")
+    changes = None
+    unchanged: dict[int, str | None] = {}
+    if dry_run or only_changed:
+        if plan.op == "insert":
+            actions: dict[int, tuple[str, str | None]] = {
+                i: ("insert", None) for i in range(len(plan.positions))
+            }
+        else:
+            actions, changes = _compare(conn, plan)
+        if dry_run:
+            return _result(
+                conn,
+                df,
+                plan,
+                {},
+                run=None,
+                resumed=0,
+                calls_before=calls_before,
+                started=started,
+                changes=changes,
+                dry_actions=actions,
+            )
+        unchanged = {i: crm_id for i, (action, crm_id) in actions.items() if action == "unchanged"}
+    return _write(
+        conn,
+        df,
+        plan,
+        journal=journal,
+        batch_size=batch_size,
+        mode=mode,
+        on_error=on_error,
+        max_retries=max_retries,
+        progress=progress,
+        unchanged=unchanged,
+        changes=changes,
+        calls_before=calls_before,
+        started=started,
+    )
+
+
+def _write(
+    conn: Connector,
+    df: pd.DataFrame,
+    plan: PlannedWrites,
+    *,
+    calls_before: int,
+    started: float,
+    changes: pd.DataFrame | None = None,
+    unchanged: dict[int, str | None] | None = None,
+    **options: Any,
+) -> ExportResult:
+    run = _run(conn, df, plan, skip=set(unchanged or ()), **options)
+    return _result(
+        conn,
+        df,
+        plan,
+        run.outcomes,
+        run=run,
+        resumed=run.resumed,
+        calls_before=calls_before,
+        started=started,
+        changes=changes,
+        unchanged=unchanged,
+    )
+
+
+def delete_in_crm(
+    conn: Connector,
+    object: str,
+    df: pd.DataFrame,
+    *,
+    key: str | None = None,
+    journal: JournalArg = None,
+    batch_size: int | None = None,
+    mode: WriteMode = "batch",
+    on_error: OnError = "reject",
+    max_retries: int = 4,
+    progress: bool = True,
+) -> ExportResult:
+    """Delete the CRM records whose ids are in column ``key`` of ``df``.
+
+    Args:
+        conn: a connector.
+        object: the object's API name.
+        df: the rows naming the records to delete.
+        key: the column holding the CRM ids (default: the object's id field, e.g. ``Id``,
+            ``contactid``). Empty and malformed ids are rejected before any call; duplicated
+            ids are an error.
+        journal: as for :func:`export_to_crm`.
+        batch_size: as for :func:`export_to_crm`.
+        mode: as for :func:`export_to_crm` (``"bulk"`` runs a Bulk API 2.0 delete job).
+        on_error: as for :func:`export_to_crm`.
+        max_retries: as for :func:`export_to_crm`.
+        progress: as for :func:`export_to_crm`.
+
+    Returns:
+        The deleted rows (``crmAction`` ``deleted``) and the rejects — a record that does not
+        exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
+        except when this delete itself removed it in a call whose answer was lost.
+    """
+    started = time.perf_counter()
+    calls_before = conn.api_calls
+    schema = conn.describe(object)
+    plan = plan_deletes(df, schema, key=key, normalize_id=conn.normalize_id)
+    return _write(
+        conn,
+        df,
+        plan,
+        journal=journal,
+        batch_size=batch_size,
+        mode=mode,
+        on_error=on_error,
+        max_retries=max_retries,
+        progress=progress,
+        calls_before=calls_before,
+        started=started,
+    )

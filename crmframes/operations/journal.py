@@ -1,0 +1,206 @@
+"""The export journal (DESIGN §4.6): a durable record of what was sent and what came back, per row.
+
+Orchestration helper (file I/O). A journal is a JSON-lines file, appended to and fsynced
+before and after every call that writes to the CRM:
+
+- a ``header`` line: which export this is (system, object, operation, key, and the
+  fingerprint of the planned records), so that a journal is never applied to another export;
+- a ``send`` line before each call: the row positions it carries and when it left;
+- a ``job`` line when the CRM accepted a bulk job for a send (its id, to collect results later);
+- a ``done`` line after each call: the final outcome of each row (rows of the send that are
+  not listed were definitely not applied — a transient failure — and are sent again).
+
+A ``send`` without its ``done`` is a call whose outcome is unknown (the process died, or the
+connection was lost): :class:`Journal` reports them as :attr:`Journal.unknown`, and the
+export resolves them before anything is re-sent. A torn last line (the process was killed
+while writing it) is ignored. The journal holds row positions, CRM ids and the CRM's error
+messages — never credentials, tokens or the records' values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from crmframes.connectors.base import WriteOutcome
+from crmframes.errors import JournalError
+
+__all__ = ["DEFAULT_JOURNAL_DIR", "Journal", "PendingSend", "default_journal_path"]
+
+DEFAULT_JOURNAL_DIR = Path(".crmframes") / "journals"
+VERSION = 1
+_HEADER_KEYS = ("operation", "system", "object", "op", "key", "fingerprint")
+
+
+def default_journal_path(
+    folder: str | os.PathLike[str] | None, object_name: str, op: str, fingerprint: str
+) -> Path:
+    """Where an export's journal lives by default: named by what it sends, so a re-run finds it."""
+    base = Path(folder) if folder is not None else DEFAULT_JOURNAL_DIR
+    return base / f"{object_name}-{op}-{fingerprint[:20]}.jsonl"
+
+
+@dataclass
+class PendingSend:
+    """A call whose outcome the journal does not know."""
+
+    send: int
+    positions: list[int]
+    at: datetime
+    job: str | None = None
+
+
+def _outcome_row(position: int, o: WriteOutcome) -> list[Any]:
+    return [
+        position,
+        o.ok,
+        o.id,
+        o.created,
+        o.error_symbol,
+        o.error_message,
+        o.error_code,
+        o.error_fields,
+        o.transient,
+        o.missing,
+    ]
+
+
+def _outcome(row: list[Any]) -> tuple[int, WriteOutcome]:
+    position, ok, id_, created, symbol, message, code, fields, transient, missing = row
+    return int(position), WriteOutcome(
+        ok=bool(ok),
+        id=id_,
+        created=created,
+        error_symbol=symbol,
+        error_message=message,
+        error_code=code,
+        error_fields=fields,
+        transient=bool(transient),
+        missing=bool(missing),
+    )
+
+
+@dataclass
+class Journal:
+    """An open journal file (see the module docstring). Use :meth:`open`.
+
+    Attributes:
+        path: the file.
+        outcomes: the final outcome of each row position that has one.
+        unknown: the sends whose outcome is unknown, oldest first.
+    """
+
+    path: Path
+    header: dict[str, Any]
+    outcomes: dict[int, WriteOutcome] = field(default_factory=dict)
+    unknown: list[PendingSend] = field(default_factory=list)
+    _next_send: int = 0
+    _file: Any = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], header: dict[str, Any]) -> Journal:
+        """Open ``path`` for the export ``header`` describes, replaying it if it exists.
+
+        Raises:
+            JournalError: the file was written for another export, or is corrupt.
+        """
+        target = Path(path)
+        journal = cls(target, {"t": "header", "v": VERSION, **header})
+        if target.exists() and target.stat().st_size > 0:
+            journal._replay()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            journal._append(journal.header)
+        return journal
+
+    def _replay(self) -> None:
+        lines = self.path.read_bytes().split(b"\n")
+        entries: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                if number == len(lines) or all(not rest.strip() for rest in lines[number:]):
+                    break  # torn last line: the process died while writing it
+                raise JournalError(f"journal {self.path} is corrupt at line {number}") from None
+        if not entries or entries[0].get("t") != "header":
+            raise JournalError(f"{self.path} is not a crmframes export journal")
+        found = entries[0]
+        different = [k for k in _HEADER_KEYS if found.get(k) != self.header.get(k)]
+        if different:
+            described = ", ".join(
+                f"{k}: journal {found.get(k)!r} vs now {self.header.get(k)!r}"
+                for k in different
+                if k != "fingerprint"
+            )
+            raise JournalError(
+                f"journal {self.path} belongs to another export ("
+                + (described or "the frame, mapping or key differ")
+                + "); pass another journal path, or delete this file to start afresh"
+            )
+        self.header = found
+        sends: dict[int, PendingSend] = {}
+        for entry in entries[1:]:
+            kind, send = entry.get("t"), int(entry.get("s", -1))
+            if kind == "send":
+                sends[send] = PendingSend(
+                    send, [int(p) for p in entry["p"]], datetime.fromisoformat(entry["at"])
+                )
+                self._next_send = max(self._next_send, send + 1)
+            elif kind == "job" and send in sends:
+                sends[send].job = str(entry["job"])
+            elif kind == "done":
+                sends.pop(send, None)
+                for row in entry["r"]:
+                    position, outcome = _outcome(row)
+                    self.outcomes[position] = outcome
+        self.unknown = sorted(sends.values(), key=lambda s: s.send)
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        if self._file is None:
+            self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the export
+        self._file.write(orjson.dumps(entry) + b"\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def send(self, positions: Iterable[int], at: datetime | None = None) -> int:
+        """Record that a call carrying ``positions`` is about to leave; return its send number."""
+        number = self._next_send
+        self._next_send += 1
+        moment = (at or datetime.now(UTC)).isoformat()
+        self._append({"t": "send", "s": number, "p": list(positions), "at": moment})
+        return number
+
+    def job(self, send: int, job_id: str) -> None:
+        """Record the bulk job that carries ``send``."""
+        self._append({"t": "job", "s": send, "job": job_id})
+
+    def done(self, send: int, results: Iterable[tuple[int, WriteOutcome]]) -> None:
+        """Record the final outcomes of ``send`` (rows not listed will be sent again)."""
+        final = list(results)
+        self._append({"t": "done", "s": send, "r": [_outcome_row(p, o) for p, o in final]})
+        self.outcomes.update(final)
+
+    def resolved(self, pending: PendingSend) -> None:
+        """Forget ``pending`` once its outcome is known (its ``done`` line is written)."""
+        self.unknown = [u for u in self.unknown if u.send != pending.send]
+
+    def close(self) -> None:
+        """Close the file (the journal stays on disk)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
