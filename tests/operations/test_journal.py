@@ -1,0 +1,248 @@
+"""The export journal and the write engine, on an in-memory connector with scripted failures.
+
+The sandbox tests (test_export.py, test_export_kill.py) prove the same properties over real
+HTTPS; these pin the journal's logic down exactly: each failure is placed at a chosen call.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from crmframes import JournalError, WriteRejectedError, delete_in_crm, export_to_crm
+from crmframes.connectors.base import WriteBatch, WriteOutcome
+from crmframes.errors import RequestRejectedError, UnavailableError
+from crmframes.operations.journal import Journal
+from crmframes.schema import Field, ObjectSchema
+
+SCHEMA = ObjectSchema(
+    "Thing",
+    {
+        "Id": Field("Id", "id", createable=False, updateable=False),
+        "Name": Field("Name", "string", length=20),
+        "Code": Field("Code", "string", external_id=True),
+    },
+    "Id",
+)
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing after it runs (not even except Exception)."""
+
+
+class FakeCrm:
+    """A connector whose writes land in a dict; ``script`` says what happens to each call."""
+
+    system = "fake"
+    id_chunk_size = 100
+    supports_bulk_write = False
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.ids = (f"T{n:05d}" for n in itertools.count())
+        self.calls = 0
+        self.script: dict[int, str] = {}  # call number -> "kill_after" | "drop_after" | "lock"
+
+    def describe(self, name: str) -> ObjectSchema:
+        return SCHEMA
+
+    def normalize_id(self, value: object) -> str | None:
+        return str(value) if str(value).startswith("T") else None
+
+    def write_limit(self, op: str, *, bulk: bool = False) -> int:
+        return 3
+
+    @property
+    def api_calls(self) -> int:
+        return self.calls
+
+    def _apply(self, batch: WriteBatch, record: Mapping[str, Any]) -> WriteOutcome:
+        if record.get("Name") == "reject me":
+            return WriteOutcome(ok=False, error_symbol="FIELD_CUSTOM_VALIDATION_EXCEPTION")
+        if batch.op == "insert":
+            new = next(self.ids)
+            self.rows[new] = dict(record)
+            return WriteOutcome(ok=True, id=new, created=True)
+        if batch.op == "delete":
+            gone = self.rows.pop(record["Id"], None)
+            if gone is None:
+                return WriteOutcome(
+                    ok=False, id=record["Id"], error_symbol="NOT_FOUND", missing=True
+                )
+            return WriteOutcome(ok=True, id=record["Id"])
+        match = [i for i, r in self.rows.items() if r.get("Code") == record["Code"]]
+        if match:
+            self.rows[match[0]].update(record)
+            return WriteOutcome(ok=True, id=match[0], created=False)
+        new = next(self.ids)
+        self.rows[new] = dict(record)
+        return WriteOutcome(ok=True, id=new, created=True)
+
+    def write(self, batch: WriteBatch) -> list[WriteOutcome]:
+        self.calls += 1
+        what = self.script.get(self.calls, "")
+        if what == "lock":
+            return [
+                WriteOutcome(ok=False, error_symbol="UNABLE_TO_LOCK_ROW", transient=True)
+            ] * len(batch.records)
+        outcomes = [self._apply(batch, r) for r in batch.records]
+        if what == "kill_after":
+            raise Killed
+        if what == "drop_after":
+            raise UnavailableError(
+                "connection dropped",
+                system="fake",
+                operation="write",
+                outcome_unknown=True,
+                retryable=False,
+            )
+        return outcomes
+
+    def find_created(
+        self, object_name: str, records: Sequence[Mapping[str, Any]], since: datetime
+    ) -> list[str | None]:
+        self.calls += 1
+        taken: set[str] = set()
+        found: list[str | None] = []
+        for record in records:
+            hit = next(
+                (i for i, r in self.rows.items() if i not in taken and r == dict(record)), None
+            )
+            if hit:
+                taken.add(hit)
+            found.append(hit)
+        return found
+
+
+FRAME = pd.DataFrame({"Name": [f"n{i}" for i in range(10)], "Code": [f"c{i}" for i in range(10)]})
+
+
+def names(crm: FakeCrm) -> list[str]:
+    return sorted(r["Name"] for r in crm.rows.values())
+
+
+def test_insert_killed_after_a_batch_resumes_without_duplicates(tmp_path: Path):
+    crm = FakeCrm()
+    crm.script = {2: "kill_after"}  # the CRM applied the second batch, the process died
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(Killed):
+        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    assert len(crm.rows) == 6
+    result = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    assert names(crm) == sorted(FRAME["Name"])  # each exactly once
+    assert len(result.frame) == 10 and result.rejects.empty
+    assert result.stats.resumed == 3  # batch 1 from the journal; batch 2 found in the CRM
+    assert set(result.frame["crmId"]) == set(crm.rows)
+    # a third run sends nothing at all
+    calls = crm.calls
+    again = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    assert crm.calls == calls and len(again.frame) == 10
+
+
+def test_dropped_connection_on_insert_is_resolved_in_the_same_run(tmp_path: Path):
+    crm = FakeCrm()
+    crm.script = {1: "drop_after"}
+    result = export_to_crm(crm, "Thing", FRAME, journal=tmp_path / "j", progress=False)
+    assert names(crm) == sorted(FRAME["Name"])
+    assert result.stats.created == 10
+
+
+def test_transient_rows_are_retried_then_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+    crm = FakeCrm()
+    crm.script = {1: "lock"}
+    result = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False)
+    assert len(result.frame) == 10 and result.stats.retries == 3
+    crm = FakeCrm()
+    crm.script = dict.fromkeys(range(1, 30), "lock")
+    result = export_to_crm(crm, "Thing", FRAME, journal=False, max_retries=1, progress=False)
+    assert result.frame.empty and len(result.rejects) == 10
+    assert set(result.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
+
+
+def test_keyed_writes_are_resent_and_rejects_are_not(tmp_path: Path):
+    crm = FakeCrm()
+    frame = FRAME.assign(Name=[*FRAME["Name"][:9], "reject me"])
+    crm.script = {3: "kill_after"}
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(Killed):
+        export_to_crm(crm, "Thing", frame, key="Code", journal=journal, progress=False)
+    result = export_to_crm(crm, "Thing", frame, key="Code", journal=journal, progress=False)
+    assert len(crm.rows) == 9
+    assert list(result.rejects["inputIndex"]) == [9]
+    assert len(result.frame) + len(result.rejects) == 10
+    assert result.journal == journal
+
+
+def test_a_journal_of_another_export_is_refused(tmp_path: Path):
+    crm = FakeCrm()
+    journal = tmp_path / "j.jsonl"
+    export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    with pytest.raises(JournalError, match="another export"):
+        export_to_crm(crm, "Thing", FRAME.head(3), journal=journal, progress=False)
+    with pytest.raises(JournalError, match="op: journal 'insert' vs now 'upsert'"):
+        export_to_crm(crm, "Thing", FRAME, key="Code", journal=journal, progress=False)
+
+
+def test_torn_last_line_is_ignored_and_a_corrupt_journal_refused(tmp_path: Path):
+    crm = FakeCrm()
+    crm.script = {2: "kill_after"}
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(Killed):
+        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    with journal.open("ab") as f:
+        f.write(b'{"t":"done","s":1,"r":[[3,tr')  # killed while writing
+    export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    assert names(crm) == sorted(FRAME["Name"])
+    lines = journal.read_bytes().split(b"\n")
+    lines[2] = b"garbage"
+    journal.write_bytes(b"\n".join(lines))
+    with pytest.raises(JournalError, match="corrupt at line 3"):
+        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+
+
+def test_journal_holds_no_values(tmp_path: Path):
+    crm = FakeCrm()
+    journal = tmp_path / "j.jsonl"
+    export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    text = journal.read_text()
+    assert '"n3"' not in text and '"c3"' not in text
+    opened = Journal.open(journal, {})  # any header: read only what is there
+    assert opened.header["object"] == "Thing" and len(opened.outcomes) == 10
+
+
+def test_delete_resent_after_lost_answer_counts_as_done(tmp_path: Path):
+    crm = FakeCrm()
+    inserted = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False).frame
+    ids = inserted[["crmId"]].rename(columns={"crmId": "Id"})
+    ids.loc[len(ids)] = ["T99999"]  # never existed: a real reject
+    crm.script = {crm.calls + 1: "kill_after"}
+    journal = tmp_path / "d.jsonl"
+    with pytest.raises(Killed):
+        delete_in_crm(crm, "Thing", ids, journal=journal, progress=False)
+    result = delete_in_crm(crm, "Thing", ids, journal=journal, progress=False)
+    assert crm.rows == {}
+    assert result.stats.deleted == 10
+    assert list(result.rejects["errorSymbol"]) == ["NOT_FOUND"]
+
+
+def test_on_error_raise(tmp_path: Path):
+    crm = FakeCrm()
+    frame = FRAME.assign(Name=["reject me", *FRAME["Name"][1:]])
+    with pytest.raises(WriteRejectedError, match="row 0: FIELD_CUSTOM_VALIDATION_EXCEPTION"):
+        export_to_crm(crm, "Thing", frame, journal=False, on_error="raise", progress=False)
+
+    def refuse(batch: WriteBatch) -> list[WriteOutcome]:
+        raise RequestRejectedError("bad", system="fake", operation="write", status=400)
+
+    crm.write = refuse  # type: ignore[method-assign]
+    with pytest.raises(RequestRejectedError):
+        export_to_crm(crm, "Thing", FRAME, journal=False, on_error="raise", progress=False)
+    result = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False)
+    assert len(result.rejects) == 10 and set(result.rejects["errorCode"]) == {"400"}
