@@ -6,6 +6,8 @@ so that a token can be renewed, and every call made through :class:`HttpClient` 
 retries honouring ``Retry-After``, one transparent re-login on ``INVALID_SESSION_ID``).
 REST pages are parsed with orjson into Arrow with an explicit schema, one page at a time;
 Bulk API 2.0 result pages are read by pyarrow's CSV reader (reference/feasibility.md §5).
+Writes (sObject Collections, Bulk API 2.0 ingest) and getDeleted live in
+:mod:`crmframes.connectors.salesforce_writes`, mixed in.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from crmframes.connectors.http import (
     pages_ahead,
     retry_after_seconds,
 )
+from crmframes.connectors.salesforce_writes import SalesforceWrites
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -112,8 +115,8 @@ def _translate(response: requests.Response, operation: str) -> ConnectorError | 
     return RequestRejectedError(message, **common)
 
 
-class SalesforceConnector:
-    """Reads (and, later, writes) a Salesforce org.
+class SalesforceConnector(SalesforceWrites):
+    """Reads and writes a Salesforce org.
 
     Args:
         settings: where and how to connect.
@@ -225,6 +228,9 @@ class SalesforceConnector:
                 ) from exc
             body = orjson.loads(reply.content)
             token, instance = body["access_token"], body.get("instance_url") or self.settings.url
+            # The identity URL ends with the user id (reference §1.1): find_created needs it.
+            identity = str(body.get("id") or "")
+            self._user_id = identity.rstrip("/").rsplit("/", 1)[-1] if "/id/" in identity else None
         self._session.headers["Authorization"] = f"Bearer {token}"
         self.sf = Salesforce(
             instance_url=instance,
@@ -350,6 +356,7 @@ class SalesforceConnector:
                 keys=tuple((n,) for n, f in fields.items() if f.external_id),
                 case_sensitive=False,
                 label=raw.get("label", name),
+                created_field="CreatedDate" if "CreatedDate" in fields else None,
             )
         return self._describes[name]
 

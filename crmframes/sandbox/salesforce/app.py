@@ -15,7 +15,13 @@ import secrets
 from collections.abc import Callable
 
 from crmframes.sandbox.faults import Fault
-from crmframes.sandbox.salesforce.auth import Credentials, Sessions, oauth_token, soap_login
+from crmframes.sandbox.salesforce.auth import (
+    Credentials,
+    Sessions,
+    oauth_token,
+    soap_login,
+    userinfo,
+)
 from crmframes.sandbox.salesforce.bulk import BulkApi
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.rest import RestApi, not_found
@@ -62,6 +68,8 @@ class SalesforceApp:
         path = request.path
         if path.startswith("/services/oauth2/token"):
             return oauth_token(request, self.sessions, self.credentials, self.base_url)
+        if path.rstrip("/") == "/services/oauth2/userinfo" and request.method in ("GET", "POST"):
+            return userinfo(request, self.sessions, self.base_url)
         match = re.fullmatch(r"/services/Soap/u/(?P<version>\d+\.\d)/?", path)
         if match and request.method == "POST":
             return soap_login(

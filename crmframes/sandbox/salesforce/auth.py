@@ -1,4 +1,4 @@
-"""Salesforce sandbox authentication: the OAuth 2.0 token endpoint, SOAP login, sessions.
+"""Salesforce sandbox authentication: OAuth 2.0 token and userinfo endpoints, SOAP login, sessions.
 
 Edge helper of the Salesforce sandbox. Flows (reference/salesforce-api.md §1): client
 credentials (form fields or HTTP Basic, as simple-salesforce sends them), username-password
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from crmframes.sandbox.salesforce.org import INTEGRATION_USERNAME, SalesforceOrg
 from crmframes.sandbox.server import Request, Response
 
-__all__ = ["Credentials", "Sessions", "oauth_token", "soap_login"]
+__all__ = ["Credentials", "Sessions", "oauth_token", "soap_login", "userinfo"]
 
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -214,6 +214,41 @@ def oauth_token(
             return _oauth_error("invalid_grant", "expired access/refresh token")
         return _token_response(request, sessions, creds, base_url)
     return _token_response(request, sessions, creds, base_url, scope="api")
+
+
+def userinfo(request: Request, sessions: Sessions, base_url: str) -> Response:
+    """``GET /services/oauth2/userinfo``: the OpenID Connect claims of the token's user.
+
+    A missing, unknown or expired token gets ``403 Bad_OAuth_Token`` (plain text), as
+    Salesforce answers it.
+    """
+    header = request.header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() not in ("bearer", "oauth") or not sessions.check(token.strip()):
+        return Response.raw(403, b"Bad_OAuth_Token", "text/plain;charset=UTF-8")
+    org = sessions.org
+    user = org.table("User").get(org.integration_user_id) or {}
+    return Response.json(
+        200,
+        {
+            "sub": f"{base_url}/id/{org.org_id}/{org.integration_user_id}",
+            "user_id": org.integration_user_id,
+            "organization_id": org.org_id,
+            "preferred_username": user.get("Username"),
+            "nickname": user.get("Alias"),
+            "name": user.get("Name"),
+            "email": user.get("Email"),
+            "email_verified": True,
+            "given_name": user.get("FirstName"),
+            "family_name": user.get("LastName"),
+            "zoneinfo": "GMT",
+            "active": True,
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "utcOffset": 0,
+        },
+    )
 
 
 def _jwt_bearer(
