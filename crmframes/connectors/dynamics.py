@@ -4,7 +4,8 @@ Edge: msal + requests. Tokens come from msal (client secret, username-password, 
 or a token given as is); every Web API call goes through :class:`HttpClient` (timeouts,
 retries honouring ``Retry-After`` on 429 service protection, one transparent token renewal
 on 401). Pages of up to 5,000 rows follow ``@odata.nextLink`` verbatim and are parsed with
-orjson into Arrow with an explicit schema, one page at a time.
+orjson into Arrow with an explicit schema, one page at a time. Writes, lost inserts and
+deletions live in :mod:`crmframes.connectors.dynamics_writes`, which the connector inherits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import orjson
 import requests
 
 from crmframes.connectors.base import Page, ReadRequest
+from crmframes.connectors.dynamics_writes import DynamicsWrites
 from crmframes.connectors.http import (
     HttpClient,
     RetryPolicy,
@@ -152,8 +154,8 @@ class _MsalHttp:
         """Nothing to close: the connector owns the session."""
 
 
-class DynamicsConnector:
-    """Reads (and, later, writes) a Dataverse environment.
+class DynamicsConnector(DynamicsWrites):
+    """Reads and writes a Dataverse environment.
 
     Args:
         settings: where and how to connect.
@@ -192,6 +194,11 @@ class DynamicsConnector:
         self._account: dict[str, Any] | None = None
         self._describes: dict[str, ObjectSchema] = {}
         self._tables: dict[str, str] | None = None  # logical name -> entity set
+        self._primary_ids: dict[str, str] = {}  # logical name -> primary id column
+        self._navigation: dict[str, dict[tuple[str, str], str]] = {}  # see describe()
+        self._audited: dict[str, bool] = {}  # logical name -> IsAuditEnabled
+        self._user_id: str | None = None  # the caller, from WhoAmI
+        self._lookup_tables: dict[str, str] = {}  # GUID -> the table holding it
         self._authenticate(force=False)
 
     @classmethod
@@ -305,9 +312,15 @@ class DynamicsConnector:
         Dataverse has no uncounted resource to ask, and a clock read earlier cannot be carried
         forward reliably, so an incremental import spends this one call on a fresh reading.
         """
-        self._send("GET", "WhoAmI", operation="read the server time")
+        self._who_am_i()
         assert self.http.last_date is not None
         return self.http.last_date
+
+    def _who_am_i(self) -> str:
+        """Call ``WhoAmI``; remember and return the caller's ``UserId`` (systemuser id)."""
+        body = orjson.loads(self._send("GET", "WhoAmI", operation="call WhoAmI").content)
+        self._user_id = str(body["UserId"]).lower()
+        return self._user_id
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -331,7 +344,7 @@ class DynamicsConnector:
             body = orjson.loads(
                 self._send(
                     "GET",
-                    "EntityDefinitions?$select=LogicalName,EntitySetName",
+                    "EntityDefinitions?$select=LogicalName,EntitySetName,PrimaryIdAttribute",
                     operation="list tables",
                 ).content
             )
@@ -339,6 +352,11 @@ class DynamicsConnector:
                 e["LogicalName"]: e["EntitySetName"]
                 for e in body["value"]
                 if e.get("EntitySetName")
+            }
+            self._primary_ids = {
+                e["LogicalName"]: e["PrimaryIdAttribute"]
+                for e in body["value"]
+                if e.get("PrimaryIdAttribute")
             }
         return sorted(self._tables)
 
@@ -360,15 +378,23 @@ class DynamicsConnector:
         )
 
     def describe(self, object_name: str) -> ObjectSchema:
-        """Describe a table by logical name or entity set (``EntityDefinitions``; two calls, cached)."""
+        """Describe a table by logical name or entity set (``EntityDefinitions``; two calls, cached).
+
+        The lookups' navigation properties (``ManyToOneRelationships``) and whether the table
+        is audited come with the same call; writes and :meth:`read_deleted` need them.
+        """
         name = self._logical(object_name)
         if name in self._describes:
             return self._describes[name]
         key = quote(f"LogicalName='{name}'", safe="=")
+        relationships = (
+            "ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity,"
+            "ReferencingEntityNavigationPropertyName)"
+        )
         body = orjson.loads(
             self._send(
                 "GET",
-                f"EntityDefinitions({key})?$expand=Attributes,Keys",
+                f"EntityDefinitions({key})?$expand=Attributes,Keys,{relationships}",
                 operation=f"describe {name}",
             ).content
         )
@@ -423,7 +449,17 @@ class DynamicsConnector:
             case_sensitive=True,
             label=_label(body.get("DisplayName")) or name,
             entity_set=body["EntitySetName"],
+            created_field="createdon" if "createdon" in fields else None,
         )
+        # (lookup logical name, target table) -> the navigation property @odata.bind names
+        self._navigation[name] = {
+            (r["ReferencingAttribute"], r["ReferencedEntity"]): r[
+                "ReferencingEntityNavigationPropertyName"
+            ]
+            for r in body.get("ManyToOneRelationships") or ()
+            if r.get("ReferencingEntityNavigationPropertyName")
+        }
+        self._audited[name] = bool((body.get("IsAuditEnabled") or {}).get("Value", True))
         self._describes[name] = schema
         return schema
 

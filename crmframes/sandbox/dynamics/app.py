@@ -147,7 +147,7 @@ class DynamicsApp:
     ) -> dict[str, int]:
         """Play CRM users: edit, add and delete records server-side (no API calls counted)."""
         entity = self.org.schema.get(object_name) or self.org.schema.by_set(object_name)
-        if entity is None or not entity.writable:
+        if entity is None or not entity.writable or entity.single_row:
             raise DataverseError(404, "0x80060888", f"no writable table {object_name!r}")
         writer = self.sets.writer
         origin = ("SIMULATE", f"activity {entity.logical_name}")

@@ -149,14 +149,28 @@ class Metadata:
 
     def _entity(self, entity: DvEntity, select: list[str] | None, expand: str) -> dict[str, Any]:
         data = _pick(entity.header(), select)
-        if expand.startswith("Attributes"):
-            inner = re.search(r"\$select=([^;)]*)", expand)
-            data["Attributes"] = [
-                self._attribute(entity, a, _select(inner.group(1) if inner else None), "")
-                for a in entity.attributes
-            ]
-        if expand.startswith("Keys"):
-            data["Keys"] = entity.key_metadata()
+        # ``$expand=Attributes($select=...),Keys,ManyToOneRelationships(...)``: each item.
+        for item in _expand_items(expand):
+            name = item.split("(", 1)[0].strip()
+            inner = re.search(r"\$select=([^;)]*)", item)
+            chosen = _select(inner.group(1) if inner else None)
+            if name == "Attributes":
+                data["Attributes"] = [
+                    self._attribute(entity, a, chosen, "") for a in entity.attributes
+                ]
+            elif name == "Keys":
+                data["Keys"] = [_pick(k, chosen) for k in entity.key_metadata()]
+            elif name == "ManyToOneRelationships":
+                data["ManyToOneRelationships"] = [
+                    _pick(r, chosen) for r in entity.many_to_one_relationships()
+                ]
+            else:
+                raise DataverseError(
+                    400,
+                    "0x80060888",
+                    f"Could not find a property named '{name}' on type "
+                    "'Microsoft.Dynamics.CRM.EntityMetadata'.",
+                ).http()
         return data
 
     def _attribute(

@@ -2,8 +2,9 @@
 
 Edge helper of the Dataverse sandbox (no I/O). It owns the record database and what the
 Web API modules share: the schema, the integration (application) user the API acts as,
-the row-version counter behind ``versionnumber`` and ``@odata.etag``, and the environment
-settings (duplicate detection, session lifetime).
+the row-version counter behind ``versionnumber`` and ``@odata.etag``, the environment
+settings (duplicate detection, session lifetime) and the one ``organization`` row (audit
+settings).
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ class EnvironmentSettings:
             fires when a write sends ``MSCRM.SuppressDuplicateDetection: false``.
         daily_api_limit: requests allowed (service protection beyond it: 429).
         session_seconds: lifetime of an access token.
+        audit_retention_days: the organization's ``auditretentionperiodv2`` when the
+            environment starts (days audit history is kept; -1 forever). Change it later
+            with ``PATCH organizations(<id>)``, as an administrator would.
     """
 
     duplicate_rule: bool = False
     daily_api_limit: int = 100_000
     session_seconds: int = 3600
+    audit_retention_days: int = 90
 
 
 class DataverseOrg:
@@ -96,6 +101,23 @@ class DataverseOrg:
                 }
             ]
         )
+        if "organization" in schema.entities:
+            self.table("organization").load(
+                [
+                    self.blank(schema.entities["organization"])
+                    | {
+                        "organizationid": self.guid("organization"),
+                        "name": "crmframes sandbox",
+                        "isauditenabled": True,
+                        "auditretentionperiodv2": self.settings.audit_retention_days,
+                        "createdon": now,
+                        "modifiedon": now,
+                        "_createdby_value": self.integration_user_id,
+                        "_modifiedby_value": self.integration_user_id,
+                        "versionnumber": self.next_version(),
+                    }
+                ]
+            )
 
     # --- tables, ids, versions -----------------------------------------------------------------
 

@@ -316,9 +316,11 @@ class Writer:
 
     def _take_lock(self, entity: DvEntity, origin: tuple[str, str]) -> None:
         if self.org.faults.take_record(origin[0], origin[1], entity.logical_name) is not None:
+            # Dataverse reports a deadlock as 0x80044150 "Generic SQL error." (0x80044151 is
+            # the SQL timeout), HTTP 500; the same write succeeds when sent again.
             raise DataverseError(
                 500,
-                "0x80044151",
+                "0x80044150",
                 "Generic SQL error. Transaction (Process ID 71) was deadlocked on lock resources with another "
                 "process and has been chosen as the deadlock victim. Rerun the transaction.",
             )

@@ -1,7 +1,7 @@
 """The Dataverse sandbox's tables and columns, as EntityDefinitions and Attributes report them.
 
-Edge helper of the Dataverse sandbox (pure data). Six tables (systemuser, account, contact,
-lead, opportunity, audit) with the columns a marketing sync touches, typed with Dataverse's
+Edge helper of the Dataverse sandbox (pure data). Seven tables (systemuser, account, contact,
+lead, opportunity, audit, and the one-row organization with its audit settings) with the columns a marketing sync touches, typed with Dataverse's
 AttributeTypeCode, MaxLength and RequiredLevel (reference/dataverse-api.md §2-4), the
 lookups with their navigation properties, two alternate keys (``accountnumber`` on account,
 ``crmf_externalid`` on contact) and option sets. Logical names are lower case and exact;
@@ -100,7 +100,9 @@ class DvAttribute:
         """Single-valued navigation property name -> target table, for ``@odata.bind``."""
         if not self.is_lookup:
             return {}
-        if len(self.targets) == 1:
+        # An owner is bound through the one property ``ownerid`` (reference §3.3: its
+        # associatednavigationproperty); the sandbox has no team table to bind to.
+        if len(self.targets) == 1 or self.type == "Owner":
             return {self.logical_name: self.targets[0]}
         return {f"{self.logical_name}_{target}": target for target in self.targets}
 
@@ -181,6 +183,7 @@ class DvEntity:
     custom: bool = False
     audited: bool = True
     writable: bool = True
+    single_row: bool = False  # the organization: one row, updated but never created or deleted
     _by_name: dict[str, DvAttribute] = field(init=False, repr=False, compare=False)
     _by_odata: dict[str, DvAttribute] = field(init=False, repr=False, compare=False)
     _by_navigation: dict[str, tuple[DvAttribute, str]] = field(
@@ -238,6 +241,30 @@ class DvEntity:
             },
             "TableType": "Standard",
         }
+
+    def many_to_one_relationships(self) -> list[dict[str, Any]]:
+        """The lookups as ``EntityDefinitions(...)/ManyToOneRelationships`` reports them.
+
+        ``ReferencingEntityNavigationPropertyName`` is the (case-sensitive) property a
+        client names in ``<nav>@odata.bind`` (reference §5).
+        """
+        return [
+            {
+                "@odata.type": "#Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+                "MetadataId": metadata_id(self.logical_name, "relationship", nav),
+                "SchemaName": f"{target}_{self.logical_name}_{attr.logical_name}",
+                "RelationshipType": "OneToManyRelationship",
+                "ReferencedEntity": target,
+                "ReferencedAttribute": f"{target}id",
+                "ReferencingEntity": self.logical_name,
+                "ReferencingAttribute": attr.logical_name,
+                "ReferencedEntityNavigationPropertyName": f"{target}_{self.logical_name}_{attr.logical_name}",
+                "ReferencingEntityNavigationPropertyName": nav,
+                "IsCustomRelationship": attr.custom,
+            }
+            for attr in self.attributes
+            for nav, target in attr.navigation.items()
+        ]
 
     def key_metadata(self) -> list[dict[str, Any]]:
         """The alternate keys as ``EntityDefinitions(...)/Keys`` reports them."""
@@ -646,6 +673,71 @@ AUDIT = DvEntity(
     writable=False,
 )
 
+ORGANIZATION = DvEntity(
+    "organization",
+    "organizations",
+    "organizationid",
+    "name",
+    1019,
+    "Organization",
+    "Organizations",
+    (
+        DvAttribute(
+            "organizationid",
+            "Uniqueidentifier",
+            "Organization",
+            primary_id=True,
+            valid_for_create=False,
+            valid_for_update=False,
+        ),
+        _text(
+            "name",
+            "Organization Name",
+            160,
+            primary_name=True,
+            required="SystemRequired",
+            valid_for_create=False,
+        ),
+        DvAttribute("isauditenabled", "Boolean", "Is Auditing Enabled", valid_for_create=False),
+        # Days audit rows are kept; -1 keeps them forever (the v2 setting the admin centre writes).
+        _integer("auditretentionperiodv2", "Audit Retention Period Settings V2", -1, 365_000),
+        DvAttribute(
+            "createdon", "DateTime", "Created On", valid_for_create=False, valid_for_update=False
+        ),
+        DvAttribute(
+            "modifiedon", "DateTime", "Modified On", valid_for_create=False, valid_for_update=False
+        ),
+        DvAttribute(
+            "createdby",
+            "Lookup",
+            "Created By",
+            targets=("systemuser",),
+            valid_for_create=False,
+            valid_for_update=False,
+        ),
+        DvAttribute(
+            "modifiedby",
+            "Lookup",
+            "Modified By",
+            targets=("systemuser",),
+            valid_for_create=False,
+            valid_for_update=False,
+        ),
+        DvAttribute(
+            "versionnumber",
+            "BigInt",
+            "Version Number",
+            valid_for_create=False,
+            valid_for_update=False,
+        ),
+    ),
+    audited=False,
+    single_row=True,
+)
+
 SCHEMA = DvSchema(
-    {e.logical_name: e for e in (SYSTEMUSER, ACCOUNT, CONTACT, LEAD, OPPORTUNITY, AUDIT)}
+    {
+        e.logical_name: e
+        for e in (SYSTEMUSER, ACCOUNT, CONTACT, LEAD, OPPORTUNITY, AUDIT, ORGANIZATION)
+    }
 )

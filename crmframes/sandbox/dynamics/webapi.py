@@ -527,6 +527,7 @@ class EntitySets:
     def create(self, request: Request, entity: DvEntity) -> Response:
         """``POST /<set>``: create one record."""
         self._writable(entity)
+        self._creatable(entity, "Create")
         changes = self._changes(entity, request)
         with self.org.db.lock:
             try:
@@ -552,6 +553,16 @@ class EntitySets:
                 405,
                 "0x80040800",
                 f"The '{entity.logical_name}' entity cannot be written through the Web API.",
+            ).http()
+
+    @staticmethod
+    def _creatable(entity: DvEntity, method: str) -> None:
+        # The organization row exists once: it is updated, never created or deleted.
+        if entity.single_row:
+            raise DataverseError(
+                400,
+                "0x80040800",
+                f"The '{method}' method does not support entities of type '{entity.logical_name}'.",
             ).http()
 
     def upsert(self, request: Request, entity: DvEntity, key: Key, key_text: str) -> Response:
@@ -586,6 +597,7 @@ class EntitySets:
                     return self._written(request, entity, record, created=False, url=url)
                 if if_match is not None:
                     raise self.writer.not_found(entity, key)
+                self._creatable(entity, "Create")
                 record_id = key if isinstance(key, str) else None
                 if isinstance(key, dict):
                     changes.values = {**key, **changes.values}
@@ -603,6 +615,7 @@ class EntitySets:
     def delete(self, request: Request, entity: DvEntity, key: Key) -> Response:
         """``DELETE /<set>(<key>)``."""
         self._writable(entity)
+        self._creatable(entity, "Delete")
         with self.org.db.lock:
             existing = self._found(entity, key)
             if_match = request.header("If-Match")
