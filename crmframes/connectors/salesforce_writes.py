@@ -248,6 +248,7 @@ class SalesforceWrites:
                 "PUT",
                 f"{jobs}/{job_id}/batches",
                 operation=f"upload bulk {batch.op} data",
+                idempotent=False,  # sent twice, the rows would be in the job twice
                 data=data,
                 headers={"Content-Type": "text/csv"},
             )

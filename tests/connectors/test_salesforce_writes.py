@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -311,7 +313,29 @@ def test_bulk_insert_matches_duplicate_rows_in_input_order(sb, conn):
         "Bulk-Other",
         "Bulk-Dup",
     ]
-    assert 5 <= used <= 7  # create, upload, close, poll(s), successes, failures
+    log = [(m, t.split("/jobs/ingest")[-1].split("/")[2:]) for m, t, _ in sb.request_log()[-used:]]
+    job = submitted[0].job_id
+    polls = len(log) - 5
+    assert log == [
+        ("POST", []),
+        ("PUT", ["batches"]),
+        ("PATCH", []),
+        *[("GET", [])] * polls,
+        ("GET", ["successfulResults", ""]),
+        ("GET", ["failedResults", ""]),
+    ]
+    assert polls >= 1 and all(job in t for _, t, _ in sb.request_log()[-used + 1 :])
+
+
+def test_bulk_locked_rows_are_transient_outcomes(sb, conn):
+    sb.faults.add("lock_row", "jobs/ingest", times=1)
+    outcomes = conn.write_bulk(
+        WriteBatch("Contact", "insert", ({"LastName": "BLock-A"}, {"LastName": "BLock-B"}))
+    )
+    assert [(o.ok, o.error_symbol, o.transient) for o in outcomes] == [
+        (False, "UNABLE_TO_LOCK_ROW", True),
+        (True, "", False),
+    ]
 
 
 def test_bulk_update_nulls_with_na_and_leaves_absent_fields(sb, conn):
@@ -376,6 +400,23 @@ def test_bulk_batches_over_the_upload_size_are_refused(conn, monkeypatch):
         conn.write_bulk(WriteBatch("Contact", "insert", ({"LastName": "Too big"},)))
 
 
+def test_bulk_job_that_fails_as_a_whole_raises(conn):
+    batch = WriteBatch("Contact", "insert", ({"LastName": "X", "Nope__c": "y"},))
+    with pytest.raises(RequestRejectedError, match="Field name not found : Nope__c"):
+        conn.write_bulk(batch)
+
+
+def test_bulk_upload_lost_aborts_the_job_so_it_can_be_sent_again(sb, conn):
+    jobs: list[BulkJobRef] = []
+    batch = WriteBatch("Contact", "insert", ({"LastName": "Lost-Upload"},))
+    sb.faults.add("drop_after", "PUT .*/batches", times=1)
+    with pytest.raises(UnavailableError) as info:
+        conn.write_bulk(batch, on_submitted=jobs.append)
+    assert info.value.outcome_unknown
+    assert conn.resume_bulk(batch, jobs[0]) is None
+    assert "Lost-Upload" not in set(sb.records("Contact")["LastName"])
+
+
 def test_resume_a_completed_job_gives_the_same_outcomes(sb, conn):
     jobs: list[BulkJobRef] = []
     batch = WriteBatch("Contact", "insert", ({"LastName": "Res-A"}, {"Title": "no name"}))
@@ -383,6 +424,37 @@ def test_resume_a_completed_job_gives_the_same_outcomes(sb, conn):
     count = len(sb.records("Contact"))
     assert conn.resume_bulk(batch, jobs[0]) == outcomes
     assert len(sb.records("Contact")) == count  # nothing sent again
+
+
+def test_resume_a_running_job_waits_for_it(sb, conn):
+    records = tuple({"LastName": f"Run-{i % 3}"} for i in range(20))
+    batch = WriteBatch("Contact", "insert", records)
+    jobs = conn.sf.base_url + "jobs/ingest"
+    job = conn.http.send(
+        "POST", jobs, operation="t", json={"object": "Contact", "operation": "insert"}
+    ).json()["id"]
+    body = "LastName\n" + "".join(f"{r['LastName']}\n" for r in records)
+    conn.http.send("PUT", f"{jobs}/{job}/batches", operation="t", data=body.encode())
+    held, closed = threading.Event(), threading.Event()
+
+    def hold_the_org() -> None:  # the job cannot write a record while this holds the lock
+        with sb.org.db.lock:
+            held.set()
+            closed.wait()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_the_org)
+    holder.start()
+    held.wait()
+    conn.http.send("PATCH", f"{jobs}/{job}", operation="t", json={"state": "UploadComplete"})
+    closed.set()
+    state = conn.http.send("GET", f"{jobs}/{job}", operation="t").json()["state"]
+    outcomes = conn.resume_bulk(batch, BulkJobRef(job, "Contact", "insert"))
+    holder.join()
+    assert state in ("UploadComplete", "InProgress")  # resumed while it was running
+    assert outcomes is not None and all(o.ok and o.created for o in outcomes)
+    stored = sb.records("Contact").set_index("Id")["LastName"]
+    assert [stored[o.id] for o in outcomes] == [r["LastName"] for r in records]
 
 
 class Crash(Exception):
@@ -434,6 +506,22 @@ def test_read_deleted_up_to_now_reads_the_uncovered_minute(sb, conn):
     )
     assert [(r.id, r.deleted_at) for r in found] == [(record, now)]
     assert used == 2  # getDeleted, then queryAll for the minute it has not covered yet
+
+
+def test_read_deleted_splits_windows_over_the_id_limit(sb, conn, monkeypatch):
+    import crmframes.sandbox.salesforce.rest as rest
+
+    ids = insert(conn, *({"LastName": f"Split-{i}"} for i in range(5)))
+    start = sb.clock.advance(minutes=5).replace(second=0, microsecond=0)
+    moments = [start + timedelta(minutes=m, seconds=5) for m in (0, 3, 7, 11, 20)]
+    for record_id, moment in zip(ids, moments, strict=True):
+        sb.clock.set(moment)
+        conn.write(WriteBatch("Contact", "delete", ({"Id": record_id},)))
+    sb.clock.advance(minutes=30)
+    monkeypatch.setattr(rest, "REPLICATION_ID_LIMIT", 2)
+    found, used = calls(sb, conn, lambda: conn.read_deleted("Contact", start, moments[-1]))
+    assert [r.id for r in found] == ids
+    assert used > 3  # refused, then asked again in halves until every part fits
 
 
 def test_read_deleted_past_the_horizon_names_it(sb, conn):
