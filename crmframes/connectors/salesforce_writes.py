@@ -168,8 +168,9 @@ class SalesforceWrites:
         ids = [record_id(r) for r in batch.records]
         outcomes: list[WriteOutcome | None] = [None] * len(ids)
         sendable = [i for i, v in enumerate(ids) if _SENDABLE_ID.fullmatch(v or "")]
+        unsendable = set(range(len(ids))) - set(sendable)  # a comma or blank would break the list
         for i, value in enumerate(ids):
-            if i not in sendable:
+            if i in unsendable:
                 outcomes[i] = WriteOutcome(
                     ok=False,
                     id=value,
