@@ -201,7 +201,10 @@ class Connector(Protocol):
     def write_bulk(
         self, batch: WriteBatch, *, on_submitted: Callable[[BulkJobRef], None] | None = None
     ) -> list[WriteOutcome]:
-        """Write a large batch as one bulk job; call ``on_submitted`` once the CRM holds the data.
+        """Write a large batch as one bulk job; call ``on_submitted`` as soon as the job exists.
+
+        The callback runs after the job is created and before any data is uploaded, so a
+        process that dies at any later point leaves a job id the journal knows about.
 
         Returns one outcome per record, in order (results are matched back to the input
         rows by content, as the CRM echoes them).
