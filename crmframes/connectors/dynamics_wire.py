@@ -16,6 +16,7 @@ import dataclasses
 import email.policy
 import http.client
 import io
+import math
 import numbers
 import re
 import uuid
@@ -319,7 +320,7 @@ def json_value(value: Any, name: str) -> Any:
     """A Python value as Dataverse JSON (reference §3.1): dates ISO, datetimes UTC ``Z``.
 
     Raises:
-        ValueError: a naive datetime.
+        ValueError: a naive datetime, NaN or infinity.
         TypeError: a value of a type JSON cannot carry.
 
     Examples:
@@ -336,7 +337,9 @@ def json_value(value: Any, name: str) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):
         number = float(value)
-        return None if number != number else number  # NaN is a missing value
+        if not math.isfinite(number):
+            raise ValueError(f"{name}: {number} cannot be sent to Dataverse; give None for null")
+        return number
     raise TypeError(f"{name}: Dataverse has no JSON for {type(value).__name__} {value!r}")
 
 

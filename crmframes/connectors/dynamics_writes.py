@@ -165,9 +165,10 @@ class DynamicsWrites:
             TypeError: a value of a type Dataverse has no JSON for.
             ConfigError: the upsert key is not an alternate key of the table.
             UnknownFieldError: a record names a column the table does not have.
-            ConnectorError: the call failed as a whole; an insert batch whose connection
-                was lost raises ``UnavailableError`` with ``outcome_unknown=True`` (use
-                :meth:`find_created`).
+            ConnectorError: the call failed as a whole; an insert or delete batch whose
+                connection was lost raises ``UnavailableError`` with ``outcome_unknown=True``
+                (inserts: use :meth:`find_created`; deletes: send again, ``missing`` then
+                means done).
         """
         _check_op(batch.op)
         if len(batch.records) > WRITE_LIMIT:
@@ -192,7 +193,9 @@ class DynamicsWrites:
             answers = self._batch(
                 parts,
                 operation=f"{batch.op} {schema.name}",
-                idempotent=batch.op != "insert",
+                # Sent again after a lost answer, an insert would create twice and a delete
+                # would read "does not exist": the caller must know (outcome_unknown).
+                idempotent=batch.op not in ("insert", "delete"),
             )
             for number, part in enumerate(parts):
                 answer = answers[number] if number < len(answers) else None
