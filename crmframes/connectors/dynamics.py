@@ -380,12 +380,25 @@ class DynamicsConnector(DynamicsWrites):
     def describe(self, object_name: str) -> ObjectSchema:
         """Describe a table by logical name or entity set (``EntityDefinitions``; two calls, cached).
 
-        The lookups' navigation properties (``ManyToOneRelationships``) and whether the table
-        is audited come with the same call; writes and :meth:`read_deleted` need them.
+        A lower-case name is tried as a logical name first; only when there is no such table
+        does the connector list the tables (one call more) to read an entity set name or to
+        suggest close matches. The lookups' navigation properties (``ManyToOneRelationships``)
+        and whether the table is audited come with the definition; writes and
+        :meth:`read_deleted` need them.
         """
+        if self._tables is None and _LOGICAL_NAME.fullmatch(object_name):
+            if object_name in self._describes:
+                return self._describes[object_name]
+            try:
+                return self._describe(object_name)
+            except NotFoundError:
+                pass  # not a logical name: an entity set name, or a typo
         name = self._logical(object_name)
         if name in self._describes:
             return self._describes[name]
+        return self._describe(name)
+
+    def _describe(self, name: str) -> ObjectSchema:
         key = quote(f"LogicalName='{name}'", safe="=")
         relationships = (
             "ManyToOneRelationships($select=ReferencingAttribute,ReferencedEntity,"
@@ -533,6 +546,7 @@ class DynamicsConnector(DynamicsWrites):
             yield Page(records_to_table(body["value"], fields), total=total, mode="rest")
 
 
+_LOGICAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _NEXT_LINK = re.compile(rb'"@odata\.nextLink"\s*:\s*"([^"]+)"')
 
 

@@ -47,9 +47,11 @@ __all__ = [
     "read_batch",
 ]
 
-# HRESULT -> name, from Microsoft's "Web service error codes" list (powerapps-docs
-# data-service-error-codes.md; 0x80044331 StringLengthTooLong and the throttling names are
-# quoted from it); reference §7 has the situations they mean.
+# HRESULT -> name. Microsoft's "Web service error codes" list (powerapps-docs
+# data-service-error-codes.md) gives StringLengthTooLong, EntityKeyNotDefined, Throttling and
+# the Throttling*Error names; reference §7 gives ObjectDoesNotExist, DuplicateRecord*,
+# InvalidArgument, InvalidDateTime; the rest are descriptive names for codes the reference
+# lists without one (0x80060882, 0x80060888, 0x8006088a, 0x80048d19, the SQL codes).
 _SYMBOLS = {
     "0x80040203": "InvalidArgument",
     "0x80040216": "UnExpected",

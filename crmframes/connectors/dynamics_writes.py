@@ -157,7 +157,8 @@ class DynamicsWrites:
         Records that cannot be sent (an update without a GUID id, a lookup value naming a
         table the column cannot point to) get a failed outcome without a request. A batch
         with bare GUIDs in a multi-target lookup may cost one more call (see the module
-        docstring).
+        docstring), and the first lookup a connector binds lists the tables once (their
+        entity sets, ``EntityDefinitions``).
 
         Raises:
             ValueError: an unknown op, more than 1,000 records, an upsert without a key,

@@ -15,6 +15,7 @@ from crmframes.connectors.dynamics import DynamicsConnector
 from crmframes.errors import (
     ColumnNotFoundError,
     ConfigError,
+    NotFoundError,
     RequestRejectedError,
     UnavailableError,
 )
@@ -34,6 +35,7 @@ def sb() -> Iterator[Sandbox]:
 def conn(sb: Sandbox) -> DynamicsConnector:
     connector: DynamicsConnector = sb.connector()
     connector.describe("contact")
+    connector.objects()  # the entity sets lookups bind to (listed once per connector)
     return connector
 
 
@@ -98,6 +100,16 @@ def test_describe_names_the_created_field_and_the_alternate_key(conn):
     schema = conn.describe("contact")
     assert (schema.created_field, schema.keys) == ("createdon", (("crmf_externalid",),))
     assert schema.fields["crmf_externalid"].external_id is True
+
+
+def test_describe_costs_two_calls_and_still_reads_entity_set_names(sb):
+    fresh: DynamicsConnector = sb.connector()
+    before = sb.api_call_count()
+    fresh.describe("lead")
+    assert sb.api_call_count() - before == 2  # the definition and its option sets
+    assert fresh.describe("opportunities").name == "opportunity"
+    with pytest.raises(NotFoundError, match="did you mean 'contact'"):
+        fresh.describe("contat")
 
 
 @pytest.mark.parametrize(
