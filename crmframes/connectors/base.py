@@ -189,9 +189,9 @@ class Connector(Protocol):
         """Send one batch in one API call; return one outcome per record, in order.
 
         Per-record failures are outcomes. A failure of the whole call raises a
-        ``ConnectorError`` after the HTTP layer's retries; when a non-idempotent call
-        (an insert) lost its connection, the error has ``outcome_unknown=True``: some
-        records may have been created.
+        ``ConnectorError`` after the HTTP layer's retries; when an insert or a delete lost
+        its connection after it was sent, the error has ``outcome_unknown=True``: some
+        records may have been created or deleted (updates and upserts are simply re-sent).
         """
 
     @property

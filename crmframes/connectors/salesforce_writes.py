@@ -123,8 +123,8 @@ class SalesforceWrites:
 
         Insert ``POST composite/sobjects``, update ``PATCH composite/sobjects``, upsert
         ``PATCH composite/sobjects/{Obj}/{key}``, delete ``DELETE composite/sobjects?ids=``.
-        An insert is not retried after a dropped connection (its outcome is unknown); the
-        other operations are idempotent and may be. ``error_code`` is the HTTP status of the
+        An insert or a delete is not retried after a dropped connection (its outcome is
+        unknown: ``outcome_unknown=True``); updates and upserts are idempotent and may be. ``error_code`` is the HTTP status of the
         call (Salesforce has no numeric code per record). A delete id that cannot even be
         put in the URL is a ``MALFORMED_ID`` outcome without being sent.
 
@@ -183,6 +183,9 @@ class SalesforceWrites:
                 "DELETE",
                 base,
                 operation=operation,
+                # sent again after a lost answer, a delete reports its records as already
+                # deleted: the operations must know the first answer was lost
+                idempotent=False,
                 params={"ids": ",".join(ids[i] or "" for i in sendable), "allOrNone": "false"},
                 headers={"Accept": "application/json"},
             )

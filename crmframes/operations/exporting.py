@@ -195,7 +195,9 @@ class _Run:
 
     def find_created(self, indexes: Sequence[int], at: datetime) -> list[tuple[int, WriteOutcome]]:
         records = [self.plan.records[i] for i in indexes]
-        ids = self.conn.find_created(self.plan.object, records, at - CLOCK_SLACK)
+        # ``at`` is this machine's clock; the CRM stamps records with its own: shift by the skew
+        skew = self.conn.server_time() - datetime.now(UTC)
+        ids = self.conn.find_created(self.plan.object, records, at + skew - CLOCK_SLACK)
         return [
             (i, WriteOutcome(ok=True, id=found, created=True))
             for i, found in zip(indexes, ids, strict=True)

@@ -32,6 +32,8 @@ class Crm:
     created: str
     employees: str
     account_name: str
+    external: str  # the upsert key: an external id / alternate key column
+    writes: str  # a fault endpoint pattern matching the batch write calls
     update: Callable[[str, dict[str, Any]], None]
     create: Callable[[dict[str, Any]], str]
 
@@ -55,6 +57,8 @@ def _salesforce(sb: Sandbox) -> Crm:
         "CreatedDate",
         "NumberOfEmployees",
         "Name",
+        "External_Id__c",
+        "composite/sobjects",
         update=lambda record_id, values: sf.Contact.update(record_id, values),
         create=lambda values: sf.Contact.create(values)["id"],
     )
@@ -87,6 +91,8 @@ def _dynamics(sb: Sandbox) -> Crm:
         "createdon",
         "numberofemployees",
         "name",
+        "crmf_externalid",
+        r"\$batch",
         update=update,
         create=create,
     )

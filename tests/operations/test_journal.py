@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ class FakeCrm:
 
     def normalize_id(self, value: object) -> str | None:
         return str(value) if str(value).startswith("T") else None
+
+    def server_time(self) -> datetime:
+        return datetime.now(UTC)
 
     def write_limit(self, op: str, *, bulk: bool = False) -> int:
         return 3

@@ -1,0 +1,193 @@
+"""Export, delete and deleted imports against both sandboxes over HTTPS, checked on the CRM's own records.
+
+Every test ends with the conservation check of DESIGN §4.1 and, for writes, with the
+sandbox's records: each succeeded row is in the CRM exactly once with the values sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crmframes import (
+    CampaignStore,
+    ConfigError,
+    DataError,
+    RequestRejectedError,
+    delete_in_crm,
+    export_to_crm,
+    import_deleted_from_crm,
+    import_from_crm,
+)
+from tests.operations.conftest import Crm
+
+
+def people(crm: Crm, n: int, tag: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            crm.first: [f"Ada{i}" for i in range(n)],
+            crm.last: [f"{tag}{i}" for i in range(n)],
+            crm.email: [f"{tag.lower()}{i}@example.org" for i in range(n)],
+            crm.external: [f"{tag}-{i}" for i in range(n)],
+        }
+    )
+
+
+def in_crm(crm: Crm, column: str, values: list[str]) -> pd.DataFrame:
+    records = crm.records()
+    return records[records[column].isin(values)]
+
+
+def conserved(result, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    assert len(result.frame) + len(result.rejects) == len(df)
+    assert set(result.frame.index).isdisjoint(result.rejects["inputIndex"].tolist())
+
+
+def test_insert_creates_each_row_once_and_rejects_bad_ones(crm: Crm, tmp_path: Path):
+    conn = crm.sandbox.connector()
+    export_to_crm(conn, crm.contact, people(crm, 1, "Taken"), journal=False)
+    df = people(crm, 7, "Ins")
+    df.loc[2, crm.last] = "x" * 300  # over-long: a pre-flight reject, never sent
+    df.loc[4, crm.external] = "Taken-0"  # a unique key already used: the CRM's own reject
+    result = export_to_crm(conn, crm.contact, df, journal=tmp_path / "j")
+    conserved(result, df)
+    assert result.op == "insert"
+    rejects = result.rejects.set_index("inputIndex")
+    assert rejects.loc[2, "errorSymbol"] == "STRING_TOO_LONG"
+    assert 4 in rejects.index and rejects.loc[4, "errorMessage"]
+    stored = in_crm(crm, crm.last, df[crm.last].tolist())
+    assert sorted(stored[crm.external]) == sorted(result.frame[crm.external])
+    assert set(stored[crm.id].str.lower()) == set(result.frame["crmId"].str.lower())
+    assert (result.frame["crmAction"] == "created").all()
+    assert result.stats.batches == 1
+
+
+def test_upsert_by_external_key_creates_and_updates(crm: Crm):
+    conn = crm.sandbox.connector()
+    first = export_to_crm(conn, crm.contact, people(crm, 4, "Up"), key=crm.external, journal=False)
+    assert list(first.frame["crmAction"]) == ["created"] * 4
+    again = people(crm, 6, "Up")
+    again[crm.first] = "Grace"
+    second = export_to_crm(conn, crm.contact, again, key=crm.external, journal=False)
+    assert list(second.frame["crmAction"]) == ["updated"] * 4 + ["created"] * 2
+    stored = in_crm(crm, crm.external, again[crm.external].tolist())
+    assert len(stored) == 6 and set(stored[crm.first]) == {"Grace"}
+
+
+def test_update_by_id_null_versus_leave_unchanged(crm: Crm):
+    conn = crm.sandbox.connector()
+    made = export_to_crm(conn, crm.contact, people(crm, 2, "Nul"), journal=False).frame
+    change = pd.DataFrame({crm.id: made["crmId"], crm.email: [None, None]})
+    export_to_crm(conn, crm.contact, change.iloc[[0]], key=crm.id, journal=False)
+    export_to_crm(conn, crm.contact, change.iloc[[1]], key=crm.id, skip_nulls=True, journal=False)
+    stored = in_crm(crm, crm.external, made[crm.external].tolist()).set_index(crm.external)
+    assert pd.isna(stored.loc["Nul-0", crm.email])
+    assert stored.loc["Nul-1", crm.email] == "nul1@example.org"
+
+
+def test_dry_run_writes_nothing_and_lists_changes(crm: Crm):
+    conn = crm.sandbox.connector()
+    export_to_crm(conn, crm.contact, people(crm, 3, "Dry"), key=crm.external, journal=False)
+    before = crm.records().copy()
+    plan = people(crm, 4, "Dry")
+    plan.loc[1, crm.first] = "Changed"
+    calls = crm.sandbox.api_call_count()
+    log = len(crm.sandbox.request_log())
+    result = export_to_crm(conn, crm.contact, plan, key=crm.external, dry_run=True)
+    sent = crm.sandbox.request_log()[log:]
+    assert sent and all(method == "GET" for method, _, _ in sent)  # reads only
+    assert crm.records().equals(before)
+    assert list(result.frame["crmAction"]) == ["unchanged", "update", "unchanged", "insert"]
+    (change,) = result.changes.itertuples(index=False)
+    assert (change.inputIndex, change.field, change.old, change.new) == (
+        1,
+        crm.first,
+        "Ada1",
+        "Changed",
+    )
+    assert result.dry_run and result.stats.mode == "dry run"
+    assert crm.sandbox.api_call_count() - calls <= 2  # describe may be cached; one read
+
+
+def test_only_changed_sends_only_differences(crm: Crm):
+    conn = crm.sandbox.connector()
+    export_to_crm(conn, crm.contact, people(crm, 5, "Chg"), key=crm.external, journal=False)
+    again = people(crm, 5, "Chg")
+    again.loc[3, crm.first] = "Other"
+    result = export_to_crm(
+        conn, crm.contact, again, key=crm.external, only_changed=True, journal=False
+    )
+    assert result.stats.unchanged == 4 and result.stats.updated == 1
+    assert list(result.frame["crmAction"]) == ["unchanged"] * 3 + ["updated", "unchanged"]
+    with pytest.raises(ConfigError, match="only_changed needs key"):
+        export_to_crm(conn, crm.contact, again, only_changed=True)
+
+
+def test_bad_input_fails_before_any_call(crm: Crm):
+    conn = crm.sandbox.connector()
+    conn.describe(crm.contact)
+    calls = crm.sandbox.api_call_count()
+    df = people(crm, 2, "Bad")
+    with pytest.raises(Exception, match="did you mean"):
+        export_to_crm(conn, crm.contact, df.rename(columns={crm.last: crm.last + "x"}))
+    with pytest.raises(DataError, match="duplicated"):
+        export_to_crm(conn, crm.contact, pd.concat([df, df]), key=crm.external)
+    with pytest.raises(DataError, match="holds numbers"):
+        export_to_crm(conn, crm.contact, df.assign(**{crm.birthdate: [1.5, 2.5]}))
+    assert crm.sandbox.api_call_count() == calls
+
+
+def test_delete_then_import_deleted_then_apply_to_store(crm: Crm, tmp_path: Path):
+    conn = crm.sandbox.connector()
+    made = export_to_crm(conn, crm.contact, people(crm, 5, "Del"), journal=False).frame
+    start = conn.server_time()
+    gone = made.iloc[:3][["crmId"]].rename(columns={"crmId": crm.id})
+    first = delete_in_crm(conn, crm.contact, gone, journal=tmp_path / "d1")
+    assert first.stats.deleted == 3 and first.rejects.empty
+    again = pd.concat([gone.iloc[:1], pd.DataFrame({crm.id: ["nonsense", None]})])
+    second = delete_in_crm(conn, crm.contact, again.reset_index(drop=True), journal=False)
+    conserved(second, again)
+    symbols = list(second.rejects["errorSymbol"])
+    assert symbols[1:] == ["MALFORMED_ID", "MISSING_KEY"] and symbols[0]
+    remaining = in_crm(crm, crm.external, made[crm.external].tolist())
+    assert sorted(remaining[crm.external]) == ["Del-3", "Del-4"]
+
+    crm.sandbox.clock.advance(seconds=5)
+    deleted = import_deleted_from_crm(conn, crm.contact, start=start)
+    ids = set(deleted.frame[crm.id].str.lower())
+    assert set(gone[crm.id].str.lower()) <= ids
+    assert deleted.frame["deletedDate"].dt.tz is not None
+
+    store = CampaignStore(tmp_path / "c.duckdb")
+    store.merge(crm.contact, made.rename(columns={"crmId": crm.id}), key=crm.id)
+    assert store.apply_deletions(crm.contact, deleted) == 3
+    soft = store.read(crm.contact)
+    assert soft["crmDeletedDate"].notna().sum() == 3
+    assert store.apply_deletions(crm.contact, deleted, mode="hard") == 3
+    assert len(store.read(crm.contact)) == 2
+
+
+def test_import_deleted_names_the_horizon(crm: Crm):
+    conn = crm.sandbox.connector()
+    with pytest.raises(RequestRejectedError, match="earliest"):
+        import_deleted_from_crm(conn, crm.contact, start="2020-01-01")
+    with pytest.raises(ConfigError, match="after end"):
+        import_deleted_from_crm(conn, crm.contact, start="2026-11-20", end="2026-11-19")
+
+
+def test_exported_rows_import_back_the_same(crm: Crm):
+    conn = crm.sandbox.connector()
+    df = people(crm, 3, "Rt").assign(**{crm.birthdate: pd.to_datetime(["1990-01-02"] * 3).date})
+    made = export_to_crm(conn, crm.contact, df, journal=False).frame
+    back = import_from_crm(
+        conn,
+        crm.contact,
+        fields=[crm.first, crm.last, crm.birthdate, crm.external],
+        population=made,
+        id_column="crmId",
+        progress=False,
+    ).frame
+    assert sorted(back[crm.external]) == sorted(df[crm.external])
+    assert {str(d) for d in back[crm.birthdate]} == {"1990-01-02"}

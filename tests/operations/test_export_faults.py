@@ -1,0 +1,134 @@
+"""The fault matrix: every fault the sandbox injects, for each write operation, on both CRMs.
+
+Each test checks against the sandbox's own records that every input row is in the CRM
+exactly once or in the rejects (``rows in = succeeded + rejected``), and that the fault
+really fired.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crmframes import delete_in_crm, export_to_crm, import_deleted_from_crm
+from tests.operations.conftest import Crm
+
+FAULTS = {
+    "rate_limited": {"kind": "rate_limited", "times": 2, "retry_after": 0.2},
+    "unavailable": {"kind": "unavailable", "times": 2, "retry_after": 0.2},
+    "dropped_connection": {"kind": "drop_after", "times": 1},
+    "expired_token": {"kind": "session_expired", "times": 1},
+    "locked_rows": {"kind": "lock_row", "times": 3},
+}
+ROWS = 9
+BATCH = 3
+
+
+def frame(crm: Crm, tag: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            crm.last: [f"{tag}{i}" for i in range(ROWS)],
+            crm.external: [f"{tag}-{i}" for i in range(ROWS)],
+        }
+    )
+
+
+def inject(crm: Crm, fault: str, endpoint: str) -> object:
+    spec = dict(FAULTS[fault])
+    kind = spec.pop("kind")
+    if kind == "lock_row":
+        endpoint = crm.contact
+    return crm.sandbox.faults.add(kind, endpoint, **spec)
+
+
+def exactly_once(crm: Crm, df: pd.DataFrame, result) -> None:  # type: ignore[no-untyped-def]
+    assert len(result.frame) + len(result.rejects) == len(df)
+    records = crm.records()
+    counts = records[crm.external].value_counts()
+    for key in result.frame[crm.external]:
+        assert counts.get(key, 0) == 1, f"{key} is in the CRM {counts.get(key, 0)} times"
+    for key in result.rejects[crm.external]:
+        assert counts.get(key, 0) == 0, f"rejected {key} is in the CRM anyway"
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_insert_survives(crm: Crm, fault: str, tmp_path: Path):
+    df = frame(crm, "Fi")
+    conn = crm.sandbox.connector()
+    conn.describe(crm.contact)
+    injected = inject(crm, fault, crm.writes)
+    result = export_to_crm(
+        conn, crm.contact, df, batch_size=BATCH, journal=tmp_path / "j", progress=False
+    )
+    assert injected.fired >= 1  # type: ignore[attr-defined]
+    exactly_once(crm, df, result)
+    assert result.rejects.empty, result.rejects[["errorSymbol", "errorMessage"]]
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_upsert_survives(crm: Crm, fault: str, tmp_path: Path):
+    df = frame(crm, "Fu")
+    conn = crm.sandbox.connector()
+    export_to_crm(conn, crm.contact, df.iloc[:4], key=crm.external, journal=False)
+    injected = inject(crm, fault, crm.writes)
+    result = export_to_crm(
+        conn,
+        crm.contact,
+        df.assign(**{crm.last: "Changed"}),
+        key=crm.external,
+        batch_size=BATCH,
+        journal=tmp_path / "j",
+        progress=False,
+    )
+    assert injected.fired >= 1  # type: ignore[attr-defined]
+    exactly_once(crm, df, result)
+    assert result.rejects.empty
+    stored = crm.records().set_index(crm.external).loc[df[crm.external]]
+    assert set(stored[crm.last]) == {"Changed"}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_delete_survives(crm: Crm, fault: str, tmp_path: Path):
+    df = frame(crm, "Fd")
+    conn = crm.sandbox.connector()
+    made = export_to_crm(conn, crm.contact, df, journal=False).frame
+    ids = made[["crmId"]].rename(columns={"crmId": crm.id}).reset_index(drop=True)
+    injected = inject(crm, fault, crm.writes)
+    result = delete_in_crm(
+        conn, crm.contact, ids, batch_size=BATCH, journal=tmp_path / "j", progress=False
+    )
+    assert injected.fired >= 1  # type: ignore[attr-defined]
+    assert result.stats.deleted == ROWS and result.rejects.empty
+    assert not crm.records()[crm.external].isin(df[crm.external]).any()
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f != "locked_rows"])
+def test_import_deleted_survives(crm: Crm, fault: str):
+    conn = crm.sandbox.connector()
+    made = export_to_crm(conn, crm.contact, frame(crm, "Fx"), journal=False).frame
+    start = conn.server_time()
+    delete_in_crm(conn, crm.contact, made[["crmId"]], key="crmId", journal=False)
+    crm.sandbox.clock.advance(seconds=5)
+    endpoint = "deleted" if crm.name == "salesforce" else "audits"
+    if fault == "dropped_connection":
+        injected = crm.sandbox.faults.add("drop", endpoint)  # a read is simply asked again
+    else:
+        injected = inject(crm, fault, endpoint)
+    deleted = import_deleted_from_crm(conn, crm.contact, start=start)
+    assert injected.fired >= 1  # type: ignore[attr-defined]
+    assert set(deleted.frame[crm.id].str.lower()) == set(made["crmId"].str.lower())
+
+
+def test_persistent_lock_ends_in_rejects_not_an_exception(
+    crm: Crm, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+    df = frame(crm, "Fl")
+    conn = crm.sandbox.connector()
+    crm.sandbox.faults.add("lock_row", crm.contact, times=10_000)
+    result = export_to_crm(conn, crm.contact, df, max_retries=2, journal=False, progress=False)
+    exactly_once(crm, df, result)
+    assert len(result.rejects) == ROWS
+    assert result.rejects["errorMessage"].str.len().min() > 0

@@ -1,0 +1,131 @@
+"""SIGKILL an export at random points, resume it, and find every row in the CRM exactly once.
+
+The sandbox runs in the test process; the export runs in a child process that is killed
+with SIGKILL once the sandbox has served a randomly chosen number of further calls (plus a
+random few milliseconds; every write call is slowed down a little, so kills land inside calls, between a call and its journal line,
+and inside journal writes). Each round resumes with the same journal; after the kills a
+last run completes, and the CRM's own records are checked: ``rows in = succeeded +
+rejected``, each succeeded row present exactly once, each rejected row absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crmframes import Clock, Sandbox, export_to_crm
+from tests.operations.conftest import MAKERS, START
+
+KILLS = 10
+DELAY = 0.04  # every write call is this slow, so that kills land inside calls too
+ROWS = 100  # 25 batches of 4
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def writes(sb: Sandbox) -> int:
+    """Write calls the sandbox has served (collections, bulk jobs, ``$batch``)."""
+    calls = sb.api_calls()
+    return sum(calls.get(family, 0) for family in ("composite", "bulk2", "batch"))
+
+
+def run_child(
+    sb: Sandbox, args: list[str], kill_after_calls: int | None, rng: random.Random
+) -> str | None:
+    env = {**os.environ, **sb.env()}
+    before = writes(sb)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.operations.export_child", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    if kill_after_calls is None:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err.decode()
+        return out.decode()
+    deadline = time.monotonic() + 120
+    while child.poll() is None and writes(sb) - before < kill_after_calls:
+        assert time.monotonic() < deadline, "the export child hung"
+        time.sleep(0.001)
+    time.sleep(rng.uniform(0, 2 * DELAY))
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    return None
+
+
+def journal_state(path: Path) -> tuple[int, int]:
+    """Rows with an outcome, and sends without one, in a journal (torn last line ignored)."""
+    done, sends = 0, set()
+    for line in path.read_bytes().splitlines() if path.exists() else []:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry["t"] == "send":
+            sends.add(entry["s"])
+        elif entry["t"] == "done":
+            sends.discard(entry["s"])
+            done += len(entry["r"])
+    return done, len(sends)
+
+
+@pytest.mark.parametrize("crm_name", ["salesforce", "dynamics"])
+@pytest.mark.parametrize("keyed", [False, True], ids=["insert", "upsert"])
+def test_killed_export_resumes_exactly_once(crm_name: str, keyed: bool, tmp_path: Path):
+    rng = random.Random(f"{crm_name}-{keyed}")
+    with Sandbox(crm_name, data="demo", scale=0.05, clock=Clock(START)) as sb:
+        crm = MAKERS[crm_name](sb)
+        tag = "Ku" if keyed else "Ki"
+        df = pd.DataFrame(
+            {
+                crm.last: [f"{tag}{i}" for i in range(ROWS)],
+                crm.external: [f"{tag}-{i}" for i in range(ROWS)],
+            }
+        )
+        df.loc[5, crm.last] = "x" * 500  # a pre-flight reject
+        frame_path = tmp_path / "frame.parquet"
+        df.to_parquet(frame_path)
+        journal = tmp_path / "export.jsonl"
+        sb.faults.add("slow", crm.writes, every=1, delay=DELAY)
+        args = [crm_name, crm.contact, str(frame_path), str(journal)]
+        if keyed:
+            args.append(crm.external)
+        progress, unknown = [], 0
+        for _ in range(KILLS):
+            run_child(sb, args, kill_after_calls=rng.randint(1, 2), rng=rng)
+            state = journal_state(journal)
+            progress.append(state[0])
+            unknown += state[1]
+        # the kills landed at different points, some while a call was in flight
+        assert len(set(progress)) >= KILLS // 2, progress
+        assert unknown >= 1 and progress[-1] < ROWS, progress
+        summary = json.loads(run_child(sb, args, None, rng) or "{}")
+        assert summary["ok"] + summary["rejected"] == ROWS
+        assert summary["rejected"] == 1
+        records = crm.records()
+        counts = records[crm.external].value_counts()
+        for i, key in enumerate(df[crm.external]):
+            assert counts.get(key, 0) == (0 if i == 5 else 1), f"row {i} ({key})"
+        # in-process, the same journal now sends nothing
+        calls = sb.api_call_count()
+        result = export_to_crm(
+            sb.connector(),
+            crm.contact,
+            df,
+            key=crm.external if keyed else None,
+            journal=journal,
+            batch_size=4,
+            progress=False,
+        )
+        assert len(result.frame) == ROWS - 1 and result.stats.batches == 0
+        assert sb.api_call_count() - calls <= 2  # authentication and describe only
