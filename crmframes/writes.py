@@ -366,11 +366,12 @@ def plan_writes(
         raise TypeError(f"expected a pandas DataFrame, not {type(df).__name__}")
     zone = ZoneInfo(timezone)
     targets, skipped = _targets(df, schema, mapping)
-    if key is not None and key in df.columns and schema.find(key) is not None:
-        if not any(key in (t.column, t.field.name) for t in targets):
-            found = schema.resolve(key)  # the key column, left out as a system column or unmapped
-            targets.insert(0, Target(key, found))
-            skipped = [c for c in skipped if c != key]
+    keyed = key is not None and key in df.columns and schema.find(key) is not None
+    if keyed and not any(key in (t.column, t.field.name) for t in targets):
+        assert key is not None
+        # the key column, left out as a system column or not mapped: it must be sent
+        targets.insert(0, Target(key, schema.resolve(key)))
+        skipped = [c for c in skipped if c != key]
     if not targets:
         raise ConfigError(
             f"nothing to export: no column of the frame maps to a {schema.name} field"
