@@ -1,6 +1,6 @@
 """Run one export in a child process, to be killed at a random point (test_export_kill.py).
 
-Usage: python -m tests.operations.export_child CRM OBJECT FRAME.parquet JOURNAL [KEY]
+Usage: python -m tests.operations.export_child CRM OBJECT FRAME.parquet JOURNAL [KEY|-] [MODE SIZE]
 The connector comes from the environment (``Sandbox.env()``); the export's result is
 printed as one JSON line when it finishes.
 """
@@ -17,12 +17,21 @@ from crmframes import DynamicsConnector, SalesforceConnector, export_to_crm
 
 def main(argv: list[str]) -> int:
     crm, object_name, frame_path, journal = argv[:4]
-    key = argv[4] if len(argv) > 4 else None
+    key = argv[4] if len(argv) > 4 and argv[4] != "-" else None
+    mode = argv[5] if len(argv) > 5 else "batch"
+    size = int(argv[6]) if len(argv) > 6 else 4
     connector = SalesforceConnector if crm == "salesforce" else DynamicsConnector
     conn = connector.from_env()
     df = pd.read_parquet(frame_path)
     result = export_to_crm(
-        conn, object_name, df, key=key, journal=journal, batch_size=4, progress=False
+        conn,
+        object_name,
+        df,
+        key=key,
+        journal=journal,
+        batch_size=size,
+        mode=mode,  # type: ignore[arg-type]
+        progress=False,
     )
     print(
         json.dumps(

@@ -191,3 +191,33 @@ def test_exported_rows_import_back_the_same(crm: Crm):
     ).frame
     assert sorted(back[crm.external]) == sorted(df[crm.external])
     assert {str(d) for d in back[crm.birthdate]} == {"1990-01-02"}
+
+
+def test_bulk_export_on_salesforce_and_auto_switch(crm: Crm, monkeypatch: pytest.MonkeyPatch):
+    conn = crm.sandbox.connector()
+    df = people(crm, 30, "Blk")
+    if crm.name == "dynamics":
+        with pytest.raises(ConfigError, match="no bulk write"):
+            export_to_crm(conn, crm.contact, df, mode="bulk")
+        monkeypatch.setattr("crmframes.operations.exporting.BULK_EXPORT_THRESHOLD", 10)
+        result = export_to_crm(conn, crm.contact, df, journal=False, progress=False)
+        assert result.stats.mode == "batch" and result.stats.batches == 1
+        return
+    conn.describe(crm.contact)
+    calls = conn.api_calls
+    result = export_to_crm(conn, crm.contact, df, mode="bulk", journal=False)
+    assert result.stats.mode == "bulk" and result.stats.batches == 1
+    assert conn.api_calls - calls <= 8  # create, upload, close, poll, three result sets
+    assert (result.frame["crmAction"] == "created").all()
+    stored = in_crm(crm, crm.external, df[crm.external].tolist())
+    assert set(stored[crm.id]) == set(result.frame["crmId"])
+    # upsert through bulk, nulling a field with #N/A and leaving another unchanged
+    change = df.iloc[:5][[crm.external]].assign(**{crm.email: None})
+    monkeypatch.setattr("crmframes.operations.exporting.BULK_EXPORT_THRESHOLD", 3)
+    upserted = export_to_crm(conn, crm.contact, change, key=crm.external, journal=False)
+    assert upserted.stats.mode == "bulk"
+    assert list(upserted.frame["crmAction"]) == ["updated"] * 5
+    stored = in_crm(crm, crm.external, change[crm.external].tolist())
+    assert stored[crm.email].isna().all() and set(stored[crm.first]) == {
+        f"Ada{i}" for i in range(5)
+    }

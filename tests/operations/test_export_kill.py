@@ -129,3 +129,34 @@ def test_killed_export_resumes_exactly_once(crm_name: str, keyed: bool, tmp_path
         )
         assert len(result.frame) == ROWS - 1 and result.stats.batches == 0
         assert sb.api_call_count() - calls <= 2  # authentication and describe only
+
+
+def test_killed_bulk_export_resumes_exactly_once(tmp_path: Path):
+    """Salesforce Bulk API 2.0: kills before, during and after jobs; resumed jobs are collected."""
+    rng = random.Random("bulk")
+    with Sandbox("salesforce", data="demo", scale=0.05, clock=Clock(START)) as sb:
+        crm = MAKERS["salesforce"](sb)
+        df = pd.DataFrame(
+            {
+                crm.last: [f"Kb{i}" for i in range(ROWS)],
+                crm.external: [f"Kb-{i}" for i in range(ROWS)],
+            }
+        )
+        frame_path = tmp_path / "frame.parquet"
+        df.to_parquet(frame_path)
+        journal = tmp_path / "bulk.jsonl"
+        sb.faults.add("slow", "jobs/ingest", every=1, delay=DELAY)
+        args = ["salesforce", crm.contact, str(frame_path), str(journal), "-", "bulk", "25"]
+        jobs = set()
+        for _ in range(6):
+            run_child(sb, args, kill_after_calls=rng.randint(1, 6), rng=rng)
+            jobs |= {
+                json.loads(line)["job"]
+                for line in journal.read_bytes().splitlines()
+                if b'"t":"job"' in line
+            }
+        summary = json.loads(run_child(sb, args, None, rng) or "{}")
+        assert summary == {"ok": ROWS, "rejected": 0, "resumed": summary["resumed"]}
+        assert len(jobs) >= 2  # kills left jobs behind that a later run settled
+        counts = crm.records()[crm.external].value_counts()
+        assert all(counts.get(key, 0) == 1 for key in df[crm.external])
