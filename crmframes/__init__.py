@@ -37,6 +37,7 @@ from crmframes.operations import (
     import_deleted_from_crm,
     import_from_crm,
 )
+from crmframes.reconcile import ReconcileResult, reconcile
 from crmframes.sandbox import Clock, Sandbox
 from crmframes.schema import Field, ObjectSchema
 from crmframes.settings import (
@@ -84,6 +85,7 @@ __all__ = [
     "Password",
     "PermissionDeniedError",
     "RateLimitedError",
+    "ReconcileResult",
     "RequestRejectedError",
     "RetryPolicy",
     "SalesforceConnector",
@@ -100,5 +102,6 @@ __all__ = [
     "export_to_crm",
     "import_deleted_from_crm",
     "import_from_crm",
+    "reconcile",
     "validate",
 ]
