@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -26,6 +25,7 @@ import orjson
 import requests
 
 from crmframes.connectors.base import Page, ReadRequest
+from crmframes.connectors.dynamics_wire import guid
 from crmframes.connectors.dynamics_writes import DynamicsWrites
 from crmframes.connectors.http import (
     HttpClient,
@@ -328,13 +328,7 @@ class DynamicsConnector(DynamicsWrites):
 
     def normalize_id(self, value: object) -> str | None:
         """The lower-case GUID, or None when ``value`` is not a GUID."""
-        if not isinstance(value, str):
-            return None
-        text = value.strip().strip("{}")
-        try:
-            return str(uuid.UUID(text)) if len(text) == 36 else None
-        except ValueError:
-            return None
+        return guid(value)
 
     # --- metadata ----------------------------------------------------------------------------------------
 
