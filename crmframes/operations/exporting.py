@@ -34,15 +34,14 @@ from tqdm.auto import tqdm
 from crmframes.connectors.base import (
     BulkJobRef,
     Connector,
-    ReadRequest,
     WriteBatch,
     WriteOutcome,
 )
 from crmframes.errors import ConfigError, ConnectorError, WriteRejectedError
-from crmframes.filters import F
 from crmframes.frames import reject_frame
 from crmframes.operations.journal import Journal, PendingSend, default_journal_path
-from crmframes.writes import MappingSpec, PlannedWrites, canonical, plan_deletes, plan_writes
+from crmframes.operations.preview import compare
+from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
 
 __all__ = [
     "BULK_EXPORT_THRESHOLD",
@@ -497,68 +496,6 @@ def _action(op: str, outcome: WriteOutcome) -> str:
     return "created" if outcome.created else "updated"
 
 
-def _current(
-    conn: Connector, plan: PlannedWrites, indexes: Sequence[int]
-) -> dict[int, dict[str, Any]]:
-    """The CRM's current values of the mapped fields for the keyed rows, by plan index."""
-    schema = conn.describe(plan.object)
-    key = plan.key
-    if key is None:
-        return {}
-    names = tuple(dict.fromkeys([schema.id_field, key, *(t.field.name for t in plan.targets)]))
-    wanted: dict[str, int] = {}
-    for i in indexes:
-        value = plan.records[i][key]
-        wanted[str(value).lower()] = i
-    found: dict[int, dict[str, Any]] = {}
-    values = [plan.records[i][key] for i in indexes]
-    size = max(1, conn.id_chunk_size)
-    for start in range(0, len(values), size):
-        chunk = values[start : start + size]
-        request = ReadRequest(plan.object, names, where=F(key).isin(chunk), mode="rest")
-        for page in conn.read(request):
-            for row in page.table.to_pylist():
-                index = wanted.get(str(row.get(key)).lower())
-                if index is not None:
-                    found[index] = row
-    return found
-
-
-def _compare(
-    conn: Connector, plan: PlannedWrites
-) -> tuple[dict[int, tuple[str, str | None]], pd.DataFrame]:
-    """What an export would do to each planned row: insert, update, unchanged or missing."""
-    current = _current(conn, plan, range(len(plan.positions)))
-    id_field = conn.describe(plan.object).id_field
-    actions: dict[int, tuple[str, str | None]] = {}
-    changes: list[dict[str, Any]] = []
-    for index, record in enumerate(plan.records):
-        row = current.get(index)
-        if row is None:
-            actions[index] = ("missing" if plan.op == "update" else "insert", None)
-            continue
-        crm_id = row.get(id_field)
-        diff = [
-            (name, row.get(name), value)
-            for name, value in record.items()
-            if name != plan.key and canonical(value) != canonical(row.get(name))
-        ]
-        actions[index] = ("update" if diff else "unchanged", crm_id)
-        for name, old, new in diff:
-            changes.append(
-                {
-                    "inputIndex": plan.positions[index],
-                    "crmId": crm_id,
-                    "field": name,
-                    "old": canonical(old),
-                    "new": canonical(new),
-                }
-            )
-    columns = ["inputIndex", "crmId", "field", "old", "new"]
-    frame = pd.DataFrame(changes, columns=columns).astype({"inputIndex": "Int64"})
-    return actions, frame
-
-
 def export_to_crm(
     conn: Connector,
     object: str,
@@ -631,7 +568,7 @@ def export_to_crm(
                 i: ("insert", None) for i in range(len(plan.positions))
             }
         else:
-            actions, changes = _compare(conn, plan)
+            actions, changes = compare(conn, plan)
         if dry_run:
             return _result(
                 conn,
