@@ -10,7 +10,9 @@ frame, so that nothing is dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -25,6 +27,7 @@ __all__ = [
     "Conversion",
     "Converted",
     "convert_page",
+    "gc_paused",
     "records_to_table",
     "reject_frame",
     "to_pandas",
@@ -51,6 +54,23 @@ def wire_schema(fields: Sequence[Field]) -> pa.Schema:
     return pa.schema([pa.field(f.name, wire_type(f)) for f in fields])
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a page of JSON records is parsed and converted.
+
+    A 2,000-record page is ~30,000 new dicts and strings that refcounting frees anyway; the
+    collector would scan them several times meanwhile (measured: orjson parsing a page
+    4.8x slower with it on). No cycles are made here, so nothing is leaked.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def records_to_table(records: list[dict[str, Any]], fields: Sequence[Field]) -> pa.Table:
     """Build a page of wire values from JSON records, column by column.
 
@@ -59,7 +79,23 @@ def records_to_table(records: list[dict[str, Any]], fields: Sequence[Field]) -> 
     comprehension and building typed Arrow arrays is ~7x faster than ``Table.from_pylist``
     (measured: 1.5 ms against 11.5 ms for 2,000 records x 12 fields). A column holding a
     value of the wrong JSON type becomes text, for :func:`convert_page` to reject.
+
+    The fast path converts the whole page at once into one Arrow struct (nested for
+    dotted names; keys the fields do not name, like ``attributes``, are ignored), about
+    2.5x faster again than the per-column lists; a page pyarrow cannot type that way
+    takes the per-column path.
     """
+    if records:
+        tree = _tree(fields)
+        try:
+            whole = pa.array(records, type=_as_struct(tree))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            pass
+        else:
+            return pa.Table.from_arrays(
+                [pc.struct_field(whole, _indexes(tree, f.name)) for f in fields],
+                schema=wire_schema(fields),
+            )
     columns = []
     for f in fields:
         if "." in f.name:
@@ -84,6 +120,33 @@ def records_to_table(records: list[dict[str, Any]], fields: Sequence[Field]) -> 
         if all(c.type == wire_type(f) for c, f in zip(columns, fields, strict=True))
         else pa.Table.from_arrays(columns, names=[f.name for f in fields])
     )
+
+
+def _tree(fields: Sequence[Field]) -> dict[str, Any]:
+    """The members of a page's record struct: one per field, nested for dotted names."""
+    tree: dict[str, Any] = {}
+    for f in fields:
+        *parents, leaf = f.name.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = wire_type(f)
+    return tree
+
+
+def _as_struct(tree: dict[str, Any]) -> pa.StructType:
+    return pa.struct([(k, _as_struct(v) if isinstance(v, dict) else v) for k, v in tree.items()])
+
+
+def _indexes(tree: dict[str, Any], name: str) -> list[int]:
+    """The path of member indexes to a field inside the struct of :func:`_tree`."""
+    node: Any = tree
+    path = []
+    for part in name.split("."):
+        keys = list(node)
+        path.append(keys.index(part))
+        node = node[part]
+    return path
 
 
 def _walk(record: dict[str, Any], path: list[str]) -> Any:

@@ -44,7 +44,7 @@ from crmframes.errors import (
     UnavailableError,
 )
 from crmframes.filters import F
-from crmframes.frames import records_to_table
+from crmframes.frames import gc_paused, records_to_table
 from crmframes.odata import build_query
 from crmframes.schema import Field, FieldKind, ObjectSchema
 from crmframes.settings import (
@@ -533,11 +533,13 @@ class DynamicsConnector(DynamicsWrites):
             ).content
 
         for raw in pages_ahead(fetch(url), _next_link, fetch):
-            body = orjson.loads(raw)
+            with gc_paused():
+                body = orjson.loads(raw)
+                table = records_to_table(body["value"], fields)
             count = body.get("@odata.count")
             if total is None and isinstance(count, int) and count < PAGE_SIZE:
                 total = count
-            yield Page(records_to_table(body["value"], fields), total=total, mode="rest")
+            yield Page(table, total=total, mode="rest")
 
 
 _LOGICAL_NAME = re.compile(r"[a-z][a-z0-9_]*")

@@ -46,7 +46,7 @@ from crmframes.errors import (
     RequestRejectedError,
     UnavailableError,
 )
-from crmframes.frames import records_to_table
+from crmframes.frames import gc_paused, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
 from crmframes.settings import (
     AccessToken,
@@ -443,10 +443,10 @@ class SalesforceConnector(SalesforceWrites):
             ).content
 
         for raw in pages_ahead(first, _next_records_url, fetch):
-            body = orjson.loads(raw)
-            yield Page(
-                records_to_table(body["records"], fields), total=body["totalSize"], mode="rest"
-            )
+            with gc_paused():
+                body = orjson.loads(raw)
+                table = records_to_table(body["records"], fields)
+            yield Page(table, total=body["totalSize"], mode="rest")
 
     def _bulk(self, soql: str, fields: list[Field], include_deleted: bool) -> Iterator[Page]:
         base = self.sf.base_url + "jobs/query"
