@@ -52,7 +52,7 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     default="campaign.duckdb",
     show_default=True,
-    help="The campaign store (a DuckDB file) to import into.",
+    help="The campaign store (a DuckDB file); export journals go beside it.",
 )
 @click.option(
     "--scale",
@@ -63,9 +63,11 @@ def main() -> None:
 )
 @click.option("--no-progress", is_flag=True, help="Do not show progress bars.")
 def demo(store_path: str, scale: float, no_progress: bool) -> None:
-    """Import contacts from the Dynamics 365 sandbox into a campaign store, incrementally.
+    """Sync contacts both ways between the Dynamics 365 sandbox and a campaign store.
 
-    Run it twice: the second run imports only the contacts changed since the first.
+    Imports contacts incrementally and merges them, exports the campaign's corrections
+    (with rejects and a journal), deletes contacts in the CRM and marks the deletions in
+    the store. Run it twice: the second run picks up where the first stopped.
     """
     from crmframes.demo import run_demo
 
