@@ -1,0 +1,66 @@
+"""Specs: each operation's settings as a checked object that round-trips to YAML, and jobs of them.
+
+Pure. :class:`ImportSpec`, :class:`ExportSpec`, :class:`DeleteSpec`, :class:`DeletedSpec`,
+:class:`DedupeSpec` and :class:`MergeSpec` hold the arguments of their operation under the
+same names, plus what a job step needs in the campaign store. A :class:`Job` is a named
+account, a store and a list of steps; :func:`crmframes.runner.run_job` runs it and
+``crmframes run job.yaml`` does so from the shell. Accounts live in an accounts file whose
+secrets are references (environment, keyring, file), never values.
+
+Examples:
+    >>> spec = ExportSpec.from_dict({"object": "Contact", "source": "contacts", "key": "Id"})
+    >>> spec.source.table, spec.key, spec.mode
+    ('contacts', 'Id', 'auto')
+"""
+
+from __future__ import annotations
+
+from crmframes.specs.accounts import (
+    Account,
+    Accounts,
+    AuthSpec,
+    DynamicsAccount,
+    SalesforceAccount,
+    SandboxAccount,
+    SandboxActivity,
+    SecretRef,
+    parse_accounts,
+)
+from crmframes.specs.job import Job
+from crmframes.specs.steps import (
+    STEP_KINDS,
+    AutoIndexSpec,
+    DedupeSpec,
+    DeletedSpec,
+    DeleteSpec,
+    ExportSpec,
+    ImportSpec,
+    MergeSpec,
+    Source,
+    StepSpec,
+    WriteBack,
+)
+
+__all__ = [
+    "STEP_KINDS",
+    "Account",
+    "Accounts",
+    "AuthSpec",
+    "AutoIndexSpec",
+    "DedupeSpec",
+    "DeleteSpec",
+    "DeletedSpec",
+    "DynamicsAccount",
+    "ExportSpec",
+    "ImportSpec",
+    "Job",
+    "MergeSpec",
+    "SalesforceAccount",
+    "SandboxAccount",
+    "SandboxActivity",
+    "SecretRef",
+    "Source",
+    "StepSpec",
+    "WriteBack",
+    "parse_accounts",
+]

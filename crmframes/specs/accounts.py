@@ -1,0 +1,287 @@
+"""External accounts: the CRMs a job can connect to, with secrets held only by reference.
+
+Pure: parses the accounts file's text; resolving the references (environment, keyring,
+files) and connecting happen in :mod:`crmframes.accounts`. An accounts file maps names to
+accounts::
+
+    production:
+      crm: salesforce
+      url: https://acme.my.salesforce.com
+      auth:
+        flow: client_credentials
+        client_id: 3MVG9...
+        client_secret: {env: ACME_SF_SECRET}
+    dataverse:
+      crm: dynamics
+      url: https://acme.crm4.dynamics.com
+      tenant_id: acme.onmicrosoft.com
+      auth:
+        flow: password
+        client_id: 51f81489-12ee-4a9e-aaae-a2591f45987d
+        username: sync@acme.com
+        password: {keyring: "crmframes:sync@acme.com"}
+    offline:
+      sandbox: {crm: dynamics, data: demo, scale: 1}
+
+A secret (``client_secret``, ``password``, ``security_token``, ``private_key``, ``token``)
+is ``{env: VARIABLE}``, ``{keyring: "service:username"}`` or ``{file: path}``; written in
+clear it is an error naming its place, and the message never repeats it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BeforeValidator, Strict, model_validator
+
+from crmframes.errors import ConfigError
+from crmframes.specs.document import Document, Loc, parse_yaml, suggest, validate_model
+from crmframes.specs.fields import Count, Name, Number, Spec, invalid
+
+__all__ = [
+    "SECRET_FIELDS",
+    "Account",
+    "Accounts",
+    "AuthSpec",
+    "DynamicsAccount",
+    "SalesforceAccount",
+    "SandboxAccount",
+    "SandboxActivity",
+    "SecretRef",
+    "account_to_dict",
+    "parse_account",
+    "parse_accounts",
+]
+
+Flow = Literal["client_credentials", "password", "jwt", "access_token", "device_code"]
+SECRET_FIELDS = ("client_secret", "password", "security_token", "private_key", "token")
+# flow -> (keys it needs, keys it may have)
+_FLOW_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "client_credentials": (("client_id", "client_secret"), ()),
+    "password": (("client_id", "username", "password"), ("client_secret", "security_token")),
+    "jwt": (("client_id", "username", "private_key"), ("audience",)),
+    "access_token": (("token",), ()),
+    "device_code": (("client_id",), ()),
+}
+_LITERAL_SECRET = (
+    "a secret cannot be written in the file: write {env: VARIABLE}, "
+    "{keyring: 'service:username'} or {file: path}"
+)
+
+
+class SecretRef(Spec):
+    """Where a secret is read from: exactly one of an environment variable, the keyring, a file.
+
+    Attributes:
+        env: the environment variable holding it.
+        keyring: ``"service:username"`` of a system keyring entry.
+        file: a file holding it (trailing newlines dropped), e.g. a private key.
+    """
+
+    env: Name | None = None
+    keyring: Name | None = None
+    file: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping | SecretRef):
+            raise ValueError(_LITERAL_SECRET)  # never repeat the value: it may be the secret
+        return data
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Self:
+        given = [name for name in ("env", "keyring", "file") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("a secret reference is exactly one of env, keyring or file")
+        if self.keyring is not None and ":" not in self.keyring.strip(":"):
+            raise invalid("keyring", "a keyring entry is written 'service:username'")
+        return self
+
+    def __str__(self) -> str:
+        if self.env is not None:
+            return f"environment variable {self.env}"
+        if self.keyring is not None:
+            return f"keyring entry {self.keyring!r}"
+        return f"file {self.file}"
+
+
+class AuthSpec(Spec):
+    """How to sign in: the flow and its settings (secrets by reference)."""
+
+    flow: Flow = "client_credentials"
+    client_id: Name | None = None
+    client_secret: SecretRef | None = None
+    username: Name | None = None
+    password: SecretRef | None = None
+    security_token: SecretRef | None = None
+    private_key: SecretRef | None = None
+    audience: Name | None = None
+    token: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _flow_keys(self) -> Self:
+        needs, may = _FLOW_KEYS[self.flow]
+        for name in needs:
+            if getattr(self, name) is None:
+                raise ValueError(f"flow {self.flow!r} needs {name}")
+        for name in type(self).model_fields:
+            if name != "flow" and name not in needs + may and getattr(self, name) is not None:
+                raise invalid(name, f"{name} is not used by flow {self.flow!r}")
+        return self
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError(f"should start with https:// (got {value!r}); CRMs only speak HTTPS")
+    return value.rstrip("/")
+
+
+def _version(value: Any) -> Any:
+    return f"{value:.1f}" if isinstance(value, float) else value  # api_version: 59.0 unquoted
+
+
+Url = Annotated[Name, AfterValidator(_https)]
+
+
+class SalesforceAccount(Spec):
+    """A Salesforce org (see :class:`~crmframes.SalesforceSettings`)."""
+
+    crm: Literal["salesforce"]
+    url: Url
+    auth: AuthSpec
+    api_version: Annotated[Name, BeforeValidator(_version)] = "59.0"
+    ca_file: Name | None = None
+    timeout: Number = 120.0
+
+    @model_validator(mode="after")
+    def _flow(self) -> Self:
+        if self.auth.flow == "device_code":
+            raise invalid("auth", "Salesforce has no device_code flow here; use another flow")
+        return self
+
+
+class DynamicsAccount(Spec):
+    """A Dynamics 365 / Dataverse environment (see :class:`~crmframes.DynamicsSettings`)."""
+
+    crm: Literal["dynamics"]
+    url: Url
+    tenant_id: Name
+    auth: AuthSpec
+    authority: Url | None = None
+    ca_file: Name | None = None
+    timeout: Number = 120.0
+
+    @model_validator(mode="after")
+    def _flow(self) -> Self:
+        if self.auth.flow == "jwt":
+            raise invalid("auth", "jwt is a Salesforce flow; Dynamics takes the others")
+        return self
+
+
+class SandboxActivity(Spec):
+    """What the sandbox's users change in one object before the job runs."""
+
+    updates: Count = 0
+    creates: Count = 0
+    deletes: Count = 0
+    seed: Annotated[int, Strict()] | None = None
+
+
+class SandboxAccount(Spec):
+    """The built-in offline sandbox, started for the job and thrown away after it.
+
+    Attributes:
+        crm: which CRM it emulates.
+        data: ``demo`` (the demo org) or ``empty``.
+        scale: multiplies the demo org's record counts.
+        simulate: per object, edits, creations and deletions its users make first, so an
+            incremental import or a deletions import has something to find.
+    """
+
+    crm: Literal["salesforce", "dynamics"] = "dynamics"
+    data: Literal["demo", "empty"] = "demo"
+    scale: Number = 1.0
+    simulate: dict[Name, SandboxActivity] | None = None
+
+
+Account = SalesforceAccount | DynamicsAccount | SandboxAccount
+
+
+def account_to_dict(account: Account) -> dict[str, Any]:
+    """Return an account as the plain data of its YAML."""
+    if isinstance(account, SandboxAccount):
+        return {"sandbox": account.to_dict()}
+    return account.to_dict() | {"crm": account.crm}
+
+
+def parse_account(data: Any, doc: Document, loc: Loc = ()) -> Account:
+    """Validate one account found at ``loc`` of ``doc``.
+
+    Raises:
+        ConfigError: one line naming the place; secrets are never quoted.
+    """
+    if isinstance(data, Mapping) and "sandbox" in data:
+        for key in data:
+            if key != "sandbox":
+                raise doc.error((*loc, key), "a sandbox account holds only the sandbox key")
+        return validate_model(SandboxAccount, data["sandbox"] or {}, doc, (*loc, "sandbox"))
+    if not isinstance(data, Mapping):
+        raise doc.error(loc, "an account is a mapping (crm, url, auth, ...) or sandbox: {...}")
+    crm = data.get("crm")
+    models: dict[Any, type[SalesforceAccount | DynamicsAccount]] = {
+        "salesforce": SalesforceAccount,
+        "dynamics": DynamicsAccount,
+    }
+    if crm is None:
+        raise doc.error(
+            loc,
+            "missing required key 'crm' (salesforce or dynamics; sandbox: {...} for the sandbox)",
+        )
+    if crm not in models:
+        hint = suggest(crm, models)
+        raise doc.error((*loc, "crm"), f"should be 'salesforce' or 'dynamics', not {crm!r}{hint}")
+    hidden: Callable[[Loc], bool] = lambda place: "auth" in place  # noqa: E731
+    return validate_model(models[crm], data, doc, loc, hide_input=hidden)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The accounts of one accounts file, by name, with where each was written."""
+
+    accounts: dict[str, Account]
+    doc: Document
+
+    def find(self, name: str) -> Account:
+        """Return the account called ``name``.
+
+        Raises:
+            ConfigError: no such account (the message lists the names, or says the file is empty).
+        """
+        if name in self.accounts:
+            return self.accounts[name]
+        names = ", ".join(map(repr, self.accounts)) or "none"
+        raise ConfigError(
+            f"unknown account {name!r}{suggest(name, self.accounts)}; "
+            f"{self.doc.source} names: {names}"
+        )
+
+
+def parse_accounts(text: str, source: str = "<string>") -> Accounts:
+    """Parse the text of an accounts file.
+
+    Raises:
+        ConfigError: broken YAML or a bad account, naming the place.
+    """
+    doc = parse_yaml(text, source)
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, Mapping):
+        raise doc.error((), "an accounts file maps account names to accounts")
+    accounts: dict[str, Account] = {}
+    for name, body in data.items():
+        if not isinstance(name, str):
+            raise doc.error((name,), f"an account name is text, not {name!r}")
+        accounts[name] = parse_account(body, doc, (name,))
+    return Accounts(accounts, doc)

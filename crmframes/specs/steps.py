@@ -1,0 +1,355 @@
+"""The settings of each operation as a spec: what one step of a job does, checked before it runs.
+
+Pure. A spec holds the arguments of its operation under the same names
+(:class:`ImportSpec` ↔ ``import_from_crm``, :class:`ExportSpec` ↔ ``export_to_crm``, ...)
+plus what a job step needs around it in the campaign store: the table an import merges
+into, the rows an export sends (:class:`Source`: a table, a SQL query or a file), the table
+deletions are applied to. Filters are written in the dict form of :mod:`crmframes.filters`.
+
+Examples:
+    >>> spec = ImportSpec(object="contact", fields=["lastname"], table="contact")
+    >>> print(spec.to_yaml(), end="")
+    object: contact
+    fields:
+    - lastname
+    table: contact
+    >>> ImportSpec.from_yaml(spec.to_yaml()) == spec
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BeforeValidator, model_validator
+
+from crmframes.errors import FilterError
+from crmframes.filters import validate
+from crmframes.specs.fields import (
+    Conversion,
+    Count,
+    Duration,
+    FieldList,
+    Filter,
+    Flag,
+    Moment,
+    Name,
+    Names,
+    OptionPart,
+    OrderBy,
+    PositiveInt,
+    Spec,
+    TimeZone,
+    invalid,
+)
+
+__all__ = [
+    "STEP_KINDS",
+    "AutoIndexSpec",
+    "DedupeSpec",
+    "DeleteSpec",
+    "DeletedSpec",
+    "ExportSpec",
+    "ImportSpec",
+    "MergeSpec",
+    "Source",
+    "StepSpec",
+    "WriteBack",
+]
+
+ReadMode = Literal["auto", "rest", "bulk"]
+WriteMode = Literal["auto", "batch", "bulk"]
+OnError = Literal["reject", "raise"]
+DeletionMode = Literal["soft", "hard"]
+
+
+class Source(Spec):
+    """Rows read from the campaign store (or a file) for a step.
+
+    Exactly one of ``table``, ``query`` and ``file``. ``source: contact`` is short for
+    ``source: {table: contact}``.
+
+    Attributes:
+        table: a store table.
+        columns: the table's columns to read (all by default).
+        where: a SQL condition on the table, e.g. ``"emailaddress1" IS NOT NULL``.
+        query: one DuckDB SQL query on the store.
+        file: a CSV or Parquet file (by its suffix), relative to the working directory.
+    """
+
+    table: Name | None = None
+    columns: Names | None = None
+    where: Name | None = None
+    query: Name | None = None
+    file: Name | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        return {"table": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Self:
+        given = [name for name in ("table", "query", "file") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a source is exactly one of table, query or file"
+                + (f", not {' and '.join(given)}" if given else "")
+            )
+        for name in ("columns", "where"):
+            if getattr(self, name) is not None and self.table is None:
+                raise invalid(name, f"{name} only goes with table")
+        return self
+
+
+class AutoIndexSpec(Spec):
+    """The automatic index: an option ``LASTIMPORT_<instance>_<activity>`` in the store.
+
+    Attributes:
+        activity: the name of the step (``import_contacts``).
+        instance: the name of the account / CRM instance.
+        fields: last-modified fields to use instead of the CRM's defaults.
+    """
+
+    activity: OptionPart
+    instance: OptionPart = "default"
+    fields: Names | None = None
+
+    @property
+    def option_name(self) -> str:
+        """``LASTIMPORT_<instance>_<activity>``, as :class:`~crmframes.AutoIndex` names it."""
+        return f"LASTIMPORT_{self.instance}_{self.activity}"
+
+
+class WriteBack(Spec):
+    """Where an export writes the CRM ids back: a column of its source table.
+
+    Attributes:
+        key: the source table's identity column, to find the rows again.
+        column: the column receiving the CRM id (added if missing).
+    """
+
+    key: Name
+    column: Name = "crmId"
+
+
+def _mapping(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for column, target in value.items():
+        if isinstance(target, list | tuple) and len(target) == 2 and target[1] == "default":
+            target = target[0]
+        out[column] = tuple(target) if isinstance(target, list) else target
+    return out
+
+
+WriteMapping = Annotated[dict[Name, Name | tuple[Name, Conversion]], BeforeValidator(_mapping)]
+
+
+class ImportSpec(Spec):
+    """Import from the CRM (``import_from_crm``), then merge into a store table.
+
+    Attributes:
+        object: the CRM object (``Contact``, ``contact``).
+        fields: field names, or ``name: conversion`` (``default``, ``date_only``,
+            ``no_offset``, ``raw``); all fields when absent.
+        where: a filter in the dict form of :func:`crmframes.filters.from_dict`.
+        order_by: fields, ``field: desc`` or ``[field, desc]``.
+        auto_index: import only what changed since the last run (the watermark lives in the
+            store and moves only with the merged rows).
+        population: rows whose ``id_column`` holds the ids of the records to fetch.
+        id_column: the column of ``population`` holding the CRM ids.
+        timezone, mode, limit, strict: as for ``import_from_crm``.
+        table: the store table to merge into; the object's name when absent.
+    """
+
+    kind: ClassVar[str] = "import"
+
+    object: Name
+    fields: FieldList | None = None
+    where: Filter | None = None
+    order_by: OrderBy | None = None
+    auto_index: AutoIndexSpec | None = None
+    population: Source | None = None
+    id_column: Name | None = None
+    timezone: TimeZone = "UTC"
+    mode: ReadMode = "auto"
+    limit: Count | None = None
+    strict: Flag = False
+    table: Name | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.where is not None:
+            try:
+                validate(self.where, strict=self.strict)
+            except FilterError as exc:
+                raise invalid("where", str(exc)) from None
+        if (self.population is None) != (self.id_column is None):
+            name = "id_column" if self.population is not None else "population"
+            raise ValueError(f"population and id_column go together: add {name}")
+        return self
+
+    @property
+    def target(self) -> str:
+        """The store table the records are merged into."""
+        return self.table or self.object
+
+
+class ExportSpec(Spec):
+    """Export rows of the store to the CRM (``export_to_crm``).
+
+    Attributes:
+        object: the CRM object.
+        source: the rows to send.
+        mapping: ``column: field`` or ``column: [field, conversion]``; same names when absent.
+        key: the column identifying records: the id ⇒ update, an external id / alternate key
+            ⇒ upsert, absent ⇒ insert.
+        journal: the journal file; absent for the default one, ``false`` for none.
+        write_back: after a real run, write the CRM ids into the source table.
+        batch_size, mode, dry_run, only_changed, skip_nulls, timezone, on_error,
+            max_retries: as for ``export_to_crm``.
+    """
+
+    kind: ClassVar[str] = "export"
+
+    object: Name
+    source: Source
+    mapping: WriteMapping | None = None
+    key: Name | None = None
+    journal: Name | Literal[False] | None = None
+    batch_size: PositiveInt | None = None
+    mode: WriteMode = "auto"
+    dry_run: Flag = False
+    only_changed: Flag = False
+    skip_nulls: Flag = False
+    timezone: TimeZone = "UTC"
+    on_error: OnError = "reject"
+    max_retries: Count = 4
+    write_back: WriteBack | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.only_changed and self.key is None:
+            raise invalid("only_changed", "only_changed needs key: without it every row is new")
+        if self.write_back is not None and self.source.table is None:
+            raise invalid("write_back", "write_back needs a source table to write into")
+        return self
+
+
+class DeleteSpec(Spec):
+    """Delete in the CRM the records named by rows of the store (``delete_in_crm``).
+
+    Attributes:
+        object: the CRM object.
+        source: the rows naming the records.
+        key: the column holding the CRM ids (the object's id field by default).
+        journal, batch_size, mode, on_error, max_retries: as for ``delete_in_crm``.
+    """
+
+    kind: ClassVar[str] = "delete"
+
+    object: Name
+    source: Source
+    key: Name | None = None
+    journal: Name | Literal[False] | None = None
+    batch_size: PositiveInt | None = None
+    mode: WriteMode = "batch"
+    on_error: OnError = "reject"
+    max_retries: Count = 4
+
+
+class DeletedSpec(Spec):
+    """Import the records deleted in the CRM (``import_deleted_from_crm``) and apply them.
+
+    The window ends at ``end`` (the CRM's clock when absent) and starts at ``start``, or
+    ``lookback`` before the end; with ``auto_index`` a later run starts where the last one
+    ended (the option is written once the deletions are applied).
+
+    Attributes:
+        object: the CRM object.
+        start: the window's start (included), an ISO date or date and time.
+        end: the window's end (included).
+        lookback: the window's length instead of ``start``: ``7d``, ``12h``, ``1d12h``.
+        timezone: the zone of naive ``start`` / ``end`` values.
+        auto_index: continue from the last run (``start`` / ``lookback`` serve the first).
+        table: the store table to apply the deletions to; none to only count them.
+        apply: ``soft`` stamps ``crmDeletedDate``, ``hard`` removes the rows.
+        key: the id column of the table (the object's id field by default).
+    """
+
+    kind: ClassVar[str] = "deleted"
+
+    object: Name
+    start: Moment | None = None
+    end: Moment | None = None
+    lookback: Duration | None = None
+    timezone: TimeZone = "UTC"
+    auto_index: AutoIndexSpec | None = None
+    table: Name | None = None
+    apply: DeletionMode = "soft"
+    key: Name | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.start is None and self.lookback is None:
+            raise ValueError("give the window's start: start (a date) or lookback (e.g. 7d)")
+        if self.start is not None and self.lookback is not None:
+            raise invalid("lookback", "give start or lookback, not both")
+        return self
+
+
+class DedupeSpec(Spec):
+    """Remove duplicate rows from a store table (``CampaignStore.dedupe``).
+
+    Attributes:
+        table: the store table.
+        on: the columns whose (normalised) values make two rows duplicates.
+        keep: which row of a cluster survives: a rule name (``recent``, ...) or a
+            one-key mapping (e.g. ``{max: modifiedon}``), as ``deduplicate`` takes it.
+        modified: the last-modified column (for ``recent``).
+        key: the table's identity column.
+        merge: field groups filled from the removed rows, as ``deduplicate`` takes them.
+        fuzzy: fuzzy matching settings, as ``deduplicate`` takes them.
+        dry_run: count, remove nothing.
+    """
+
+    kind: ClassVar[str] = "dedupe"
+
+    table: Name
+    on: Names
+    keep: Name | dict[Name, Any] = "recent"
+    modified: Name | None = None
+    key: Name | None = None
+    merge: list[Any] | dict[Name, Any] | None = None
+    fuzzy: dict[Name, Any] | list[Any] | Flag | None = None
+    dry_run: Flag = False
+
+
+class MergeSpec(Spec):
+    """Merge rows (from the store or a file) into a store table (``CampaignStore.merge``).
+
+    Attributes:
+        table: the table to merge into (created if missing).
+        source: the rows.
+        key: the identity column(s).
+        modified: the last-modified column; older rows never overwrite newer ones.
+        dry_run: count, write nothing.
+    """
+
+    kind: ClassVar[str] = "merge"
+
+    table: Name
+    source: Source
+    key: Names
+    modified: Name | None = None
+    dry_run: Flag = False
+
+
+StepSpec = ImportSpec | ExportSpec | DeleteSpec | DeletedSpec | DedupeSpec | MergeSpec
+STEP_KINDS: dict[str, type[StepSpec]] = {
+    spec.kind: spec
+    for spec in (ImportSpec, ExportSpec, DeleteSpec, DeletedSpec, DedupeSpec, MergeSpec)
+}
+"""Each step's key in a job file, and its spec."""
