@@ -158,5 +158,54 @@ def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None
         click.echo("sandbox stopped")
 
 
+@main.command()
+@click.argument("job_file", metavar="JOB.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The accounts file (default: $CRMFRAMES_ACCOUNTS or ~/.config/crmframes/accounts.yaml).",
+)
+@click.option("--dry-run", is_flag=True, help="Write nothing to the CRM or the store; count only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--store", "store_path", default=None, help="Use this store file instead of the job's."
+)
+@click.option("--no-progress", is_flag=True, help="Do not show step lines and progress bars.")
+def run(
+    job_file: str,
+    accounts_file: str | None,
+    dry_run: bool,
+    as_json: bool,
+    store_path: str | None,
+    no_progress: bool,
+) -> None:
+    """Run the steps of a job file against its account and campaign store.
+
+    A job names an account (from the accounts file, or the built-in sandbox) and lists
+    steps: import, export, delete, deleted, dedupe, merge. The report gives each step's
+    counts, rejects by errorSymbol, API calls and time. Exit codes: 0 done, 1 a step
+    failed, 2 a configuration error (the message names the file, line and key).
+    """
+    from crmframes.runner import run_job
+
+    report = run_job(
+        job_file,
+        dry_run=dry_run,
+        progress=not no_progress,
+        accounts=accounts_file,
+        store=store_path,
+    )
+    if as_json:
+        sys.stdout.write(orjson.dumps(report.to_dict()).decode() + "\n")
+    else:
+        click.echo(str(report))
+    if report.exception is not None:
+        click.echo(f"crmframes: {report.error}", err=True)
+        code = EXIT_CONFIG if isinstance(report.exception, ConfigError) else EXIT_ERROR
+        click.get_current_context().exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
