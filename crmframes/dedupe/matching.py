@@ -1,0 +1,534 @@
+"""Find duplicate rows: normalised exact keys, fuzzy names within blocks, clusters by union-find.
+
+Pure: pandas, numpy and rapidfuzz; no I/O.
+
+Each ``on`` group is a rule "these columns all match"; any rule that links two rows puts them
+in one cluster, and clusters are closed transitively (if A matches B by email and B matches C
+by name and birthdate, A, B and C are one cluster). Columns are compared after their
+normaliser (:mod:`crmframes.dedupe.normalize`); a null never matches.
+
+A group with ``fuzzy`` columns compares those by similarity instead of equality. Its other
+columns must still be equal, and they are the blocks: only rows that agree on them (and on
+the first letter of one of the fuzzy columns, or on a ``block`` key) are ever compared, so
+the work grows with the rows rather than with their square. Scores come from rapidfuzz,
+pair by pair in C (``process.cpdist``); a group's score is the mean of its fuzzy columns'
+similarities, and a pair matches at ``threshold`` or above. A ``first_name`` column also
+rates a nickname as equal to each of its formal names (``Ted`` = Edward = Theodore).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, cast
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
+
+from crmframes.dedupe.nicknames import formal_names
+from crmframes.dedupe.normalize import Normalizer, resolve_normalizer
+from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
+
+__all__ = [
+    "CLUSTER_ID",
+    "MATCH_REASON",
+    "BlockSpec",
+    "MatchPlan",
+    "OnSpec",
+    "Scorer",
+    "column_error",
+    "find_duplicates",
+    "match_rows",
+    "plan_matching",
+]
+
+CLUSTER_ID: Final = "clusterId"
+MATCH_REASON: Final = "matchReason"
+
+OnSpec = str | Sequence[str | Sequence[str]]
+BlockKey = str | Callable[[pd.DataFrame], pd.Series]
+BlockSpec = BlockKey | Sequence[BlockKey | Sequence[BlockKey]]
+Scorer = Literal["jaro_winkler", "levenshtein", "osa", "indel"]
+NormalizerSpec = str | Normalizer
+
+_SCORERS: Final[dict[str, Callable[..., float]]] = {
+    "jaro_winkler": JaroWinkler.normalized_similarity,  # typos in short names; prefixes count
+    "levenshtein": Levenshtein.normalized_similarity,
+    "osa": OSA.normalized_similarity,  # Levenshtein where a transposition costs one
+    "indel": Indel.normalized_similarity,  # rapidfuzz's fuzz.ratio / 100
+}
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One ``on`` rule: all its columns match (the fuzzy ones by similarity)."""
+
+    exact: tuple[str, ...]
+    fuzzy: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """The checked arguments of :func:`find_duplicates`, ready to run on a frame."""
+
+    groups: tuple[_Group, ...]
+    normalizers: Mapping[str, tuple[str, Normalizer]]
+    passes: tuple[tuple[BlockKey, ...], ...] | None
+    threshold: float
+    scorer: Scorer
+    max_pairs: int
+
+
+def find_duplicates(
+    df: pd.DataFrame,
+    *,
+    on: OnSpec,
+    fuzzy: str | Sequence[str] | None = None,
+    block: BlockSpec | None = None,
+    normalizers: Mapping[str, NormalizerSpec] | None = None,
+    threshold: float = 0.9,
+    scorer: Scorer = "jaro_winkler",
+    max_pairs: int = 25_000_000,
+) -> pd.DataFrame:
+    """Find rows that describe the same record; return the frame with a cluster id per row.
+
+    Args:
+        df: the rows to search (any index; it is kept).
+        on: the match rules. A column name, or a list of names that must all match (one
+            rule), or a list of rules where any one links two rows:
+            ``on=["Email", ["FirstName", "LastName", "Birthdate"]]``. In a list of rules a
+            bare name is a rule of one column.
+        fuzzy: columns compared by similarity instead of equality, in every rule that
+            contains them (e.g. ``["FirstName", "LastName"]``). The rule's other columns
+            must still be equal.
+        block: for rules with fuzzy columns, which rows to compare: a column (or a function
+            ``df -> Series`` of keys), a list of them that must all be equal, or a list of
+            such keys where agreeing on any one is enough. Rows must also agree on the
+            rule's exact columns. Default: the first letter of one of the fuzzy columns.
+        normalizers: per column, a built-in normaliser's name (``"email"``, ``"phone"``,
+            ``"name"``, ``"first_name"``, ``"text"``, ``"date"``, ``"exact"``) or a function
+            ``Series -> Series``. Columns not named get one from their name and dtype
+            (:func:`~crmframes.dedupe.normalize.infer_normalizer`).
+        threshold: the lowest mean similarity (0 to 1) at which a fuzzy rule matches.
+        scorer: the string similarity: ``"jaro_winkler"`` (default, good for names),
+            ``"levenshtein"``, ``"osa"`` (a transposition costs one edit) or ``"indel"``.
+        max_pairs: the most candidate pairs one fuzzy rule may compare; past it a
+            :class:`DataError` asks for a more selective ``block`` instead of running out
+            of memory.
+
+    Returns:
+        A copy of ``df`` with ``clusterId`` (Int64: 0, 1, ... numbered by each cluster's
+        first row; null for a row that matches no other) and ``matchReason`` (the rules
+        that linked the row, e.g. ``"Email"`` or ``"FirstName+LastName+Birthdate fuzzy
+        0.93"``, joined by ``"; "``; null when there is none). An empty frame gives an
+        empty frame with both columns.
+
+    Raises:
+        ColumnNotFoundError: a column in ``on``, ``fuzzy``, ``block`` or ``normalizers``
+            is not in ``df`` (the message suggests close names).
+        ConfigError: an empty or malformed rule, a fuzzy column in no rule, an unknown
+            normaliser or scorer, a threshold outside (0, 1].
+        DataError: a fuzzy rule would compare more than ``max_pairs`` pairs.
+
+    Examples:
+        >>> df = pd.DataFrame({"Email": ["A@x.com", " a@X.com", "b@y.com"]})
+        >>> found = find_duplicates(df, on="Email")
+        >>> found["clusterId"].tolist(), found["matchReason"].tolist()
+        ([0, 0, <NA>], ['Email', 'Email', nan])
+    """
+    plan = plan_matching(
+        df,
+        on=on,
+        fuzzy=fuzzy,
+        block=block,
+        normalizers=normalizers,
+        threshold=threshold,
+        scorer=scorer,
+        max_pairs=max_pairs,
+    )
+    clusters, reasons = match_rows(df, plan)
+    return df.assign(**{CLUSTER_ID: clusters, MATCH_REASON: reasons})
+
+
+def plan_matching(
+    df: pd.DataFrame,
+    *,
+    on: OnSpec,
+    fuzzy: str | Sequence[str] | None,
+    block: BlockSpec | None,
+    normalizers: Mapping[str, NormalizerSpec] | None,
+    threshold: float,
+    scorer: Scorer,
+    max_pairs: int,
+) -> MatchPlan:
+    """Check and normalise :func:`find_duplicates`' arguments against ``df``, before any work."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, not {type(df).__name__}")
+    rules = _rules(on, "on")
+    fuzzy_columns = _names(fuzzy, "fuzzy")
+    given = dict(normalizers or {})
+    passes = None if block is None else _block_passes(block)
+    for column in [c for rule in rules for c in rule] + fuzzy_columns + list(given):
+        _require(df, column)
+    for key in [k for keys in passes or () for k in keys if isinstance(k, str)]:
+        _require(df, key)
+    for column in fuzzy_columns:
+        if not any(column in rule for rule in rules):
+            raise ConfigError(
+                f"fuzzy column {column!r} is in no on= rule, so it would compare nothing; "
+                f"add it to one, e.g. on=[..., [{column!r}, 'Birthdate']]"
+            )
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise TypeError(f"threshold must be a number, not {type(threshold).__name__}")
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"threshold must be in (0, 1], not {threshold!r}; e.g. 0.9")
+    if scorer not in _SCORERS:
+        raise ConfigError(f"unknown scorer {scorer!r}; choose one of: {', '.join(_SCORERS)}")
+    if isinstance(max_pairs, bool) or not isinstance(max_pairs, int) or max_pairs < 1:
+        raise ConfigError(f"max_pairs must be a positive int, not {max_pairs!r}")
+    used = {c for rule in rules for c in rule} | {
+        k for keys in passes or () for k in keys if isinstance(k, str)
+    }
+    resolved = {c: resolve_normalizer(c, df[c], given.get(c)) for c in sorted(used | set(given))}
+    groups = tuple(
+        _Group(
+            exact=tuple(c for c in rule if c not in fuzzy_columns),
+            fuzzy=tuple(c for c in rule if c in fuzzy_columns),
+            label="+".join(rule),
+        )
+        for rule in rules
+    )
+    return MatchPlan(groups, resolved, passes, float(threshold), scorer, max_pairs)
+
+
+def match_rows(df: pd.DataFrame, plan: MatchPlan) -> tuple[pd.Series, pd.Series]:
+    """Run a plan on ``df``; return the ``clusterId`` and ``matchReason`` columns."""
+    n = len(df)
+    normalised = _Normalised(df, plan.normalizers)
+    lefts, rights, scores = [], [], []
+    for group in plan.groups:
+        if group.fuzzy:
+            left, right, score = _fuzzy_links(df, normalised, group, plan)
+        else:
+            left, right = _exact_links(normalised, group.exact)
+            score = np.ones(len(left))
+        lefts.append(left)
+        rights.append(right)
+        scores.append(score)
+    all_left = np.concatenate(lefts) if lefts else np.empty(0, np.int64)
+    all_right = np.concatenate(rights) if rights else np.empty(0, np.int64)
+    roots = _components(n, all_left, all_right)
+    sizes = np.bincount(roots, minlength=n)
+    in_cluster = sizes[roots] >= 2
+    ids = np.full(n, -1, dtype=np.int64)
+    if in_cluster.any():  # roots are each cluster's first row, so this numbers by first row
+        ids[in_cluster] = np.unique(roots[in_cluster], return_inverse=True)[1]
+    clusters = pd.array(np.where(ids >= 0, ids, 0), dtype="Int64")
+    clusters[ids < 0] = pd.NA
+    reasons = _reasons(n, plan.groups, lefts, rights, scores)
+    return pd.Series(clusters, index=df.index), pd.Series(reasons, index=df.index, dtype="str")
+
+
+def column_error(df: pd.DataFrame, column: str) -> ColumnNotFoundError:
+    """A ColumnNotFoundError for ``column`` whose message suggests close column names."""
+    available = [str(c) for c in df.columns]
+    error = ColumnNotFoundError(column, available)
+    folded = {c.lower(): c for c in available}
+    close = difflib.get_close_matches(column.lower(), list(folded), n=3, cutoff=0.6)
+    if close:
+        error.args = (f"{error}; did you mean {', '.join(repr(folded[c]) for c in close)}?",)
+    return error
+
+
+# --- arguments --------------------------------------------------------------------------------
+
+
+def _rules(on: OnSpec, argument: str) -> list[tuple[str, ...]]:
+    """Normalise ``on`` to a list of rules (tuples of column names), duplicates dropped."""
+    if isinstance(on, str):
+        return [(on,)]
+    if not isinstance(on, Sequence) or not on:
+        raise ConfigError(
+            f"{argument}= must name a column, a list of columns or a list of rules, not {on!r}; "
+            f"e.g. {argument}=['Email', ['FirstName', 'LastName', 'Birthdate']]"
+        )
+    items: list[Any] = list(on)
+    rules = [items] if all(isinstance(i, str) for i in items) else items
+    out: list[tuple[str, ...]] = []
+    for rule in rules:
+        columns = (rule,) if isinstance(rule, str) else tuple(_names(rule, argument))
+        if not columns:
+            raise ConfigError(f"{argument}= has an empty rule; every rule names a column")
+        if len(set(columns)) != len(columns):
+            raise ConfigError(f"{argument}= rule {list(columns)!r} names a column twice")
+        if set(columns) not in [set(r) for r in out]:
+            out.append(columns)
+    return out
+
+
+def _names(value: str | Sequence[str] | None, argument: str) -> list[str]:
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{argument}= must be a column name or a list of names, not {value!r}")
+    return list(names)
+
+
+def _block_passes(block: BlockSpec) -> tuple[tuple[BlockKey, ...], ...]:
+    """Normalise ``block`` to passes: each a tuple of keys that must all be equal."""
+    if isinstance(block, str) or callable(block):
+        return ((block,),)
+    if not isinstance(block, Sequence) or not block:
+        raise ConfigError(f"block= must name a column, a function or a list of them, not {block!r}")
+    items = list(block)
+    if all(isinstance(i, str) or callable(i) for i in items):
+        passes = [tuple(items)]
+    else:
+        passes = [(i,) if isinstance(i, str) or callable(i) else tuple(i) for i in items]
+    for keys in passes:
+        if not keys or not all(isinstance(k, str) or callable(k) for k in keys):
+            raise ConfigError(f"block= keys must be column names or functions, not {keys!r}")
+    return tuple(cast(tuple[BlockKey, ...], keys) for keys in passes)
+
+
+def _require(df: pd.DataFrame, column: object) -> None:
+    if not isinstance(column, str):
+        raise TypeError(f"column names must be strings, not {column!r}")
+    if column not in df.columns:
+        raise column_error(df, column)
+
+
+# --- linking ----------------------------------------------------------------------------------
+
+
+class _Normalised:
+    """Normalised columns and their integer codes, each computed once per run."""
+
+    def __init__(self, df: pd.DataFrame, normalizers: Mapping[str, tuple[str, Normalizer]]):
+        self._df = df
+        self._normalizers = normalizers
+        self._values: dict[str, pd.Series] = {}
+        self._codes: dict[str, np.ndarray] = {}
+
+    def kind(self, column: str) -> str:
+        return self._normalizers[column][0]
+
+    def values(self, column: str) -> pd.Series:
+        if column not in self._values:
+            result = self._normalizers[column][1](self._df[column])
+            if not isinstance(result, pd.Series) or len(result) != len(self._df):
+                raise DataError(
+                    f"the normaliser of column {column!r} must return a Series of "
+                    f"{len(self._df):,} values, not {type(result).__name__}"
+                )
+            self._values[column] = result.reset_index(drop=True)
+        return self._values[column]
+
+    def codes(self, column: str) -> np.ndarray:
+        if column not in self._codes:
+            self._codes[column] = _codes(self.values(column))
+        return self._codes[column]
+
+
+def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Integer codes of equal values, in order of first appearance; -1 for nulls."""
+    return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def _combine(parts: list[np.ndarray]) -> np.ndarray:
+    """Codes of the tuples of several code arrays; -1 where any part is -1."""
+    out = parts[0]
+    for part in parts[1:]:
+        valid = (out >= 0) & (part >= 0)
+        merged = np.full(len(out), -1, dtype=np.int64)
+        merged[valid] = _codes(out[valid] * (int(part.max()) + 1) + part[valid])
+        out = merged
+    return out
+
+
+def _exact_links(normalised: _Normalised, columns: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """Link every row to the first row with the same key: a star per key."""
+    codes = _combine([normalised.codes(c) for c in columns])
+    rows = np.flatnonzero(codes >= 0)
+    _, first = np.unique(codes[rows], return_index=True)
+    first_row = np.empty(int(codes.max()) + 1 if rows.size else 0, dtype=np.int64)
+    first_row[codes[rows[first]]] = rows[first]
+    targets = first_row[codes[rows]]
+    linked = rows != targets
+    return rows[linked], targets[linked]
+
+
+def _fuzzy_links(
+    df: pd.DataFrame, normalised: _Normalised, group: _Group, plan: MatchPlan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs within blocks, scored; return the pairs at or above the threshold."""
+    n = len(df)
+    exact = [normalised.codes(c) for c in group.exact]
+    present = np.ones(n, dtype=bool)
+    for column in group.fuzzy:
+        present &= normalised.codes(column) >= 0
+    lefts, rights = [], []
+    for keys in _pass_keys(df, normalised, group, plan):
+        codes = _combine([*exact, *keys]) if exact else _combine(keys)
+        codes = np.where(present, codes, -1)
+        total = _pair_count(codes)
+        if total > plan.max_pairs:
+            raise DataError(
+                f"the fuzzy rule {group.label!r} would compare {total:,} pairs (over "
+                f"max_pairs={plan.max_pairs:,}); its blocks are too large: give a more "
+                "selective block=, e.g. a postal code or a birthdate, or an exact column in "
+                "the rule"
+            )
+        left, right = _pairs_within(codes)
+        lefts.append(left)
+        rights.append(right)
+    left = np.concatenate(lefts)
+    right = np.concatenate(rights)
+    if len(lefts) > 1 and left.size:  # the passes overlap: keep each pair once
+        unique = np.unique(left * n + right)
+        left, right = unique // n, unique % n
+    score = np.zeros(left.size)
+    for column in group.fuzzy:
+        score += _similarity(normalised, column, left, right, plan.scorer)
+    score /= len(group.fuzzy)
+    keep = score >= plan.threshold - 1e-9
+    return left[keep], right[keep], score[keep]
+
+
+def _pass_keys(
+    df: pd.DataFrame, normalised: _Normalised, group: _Group, plan: MatchPlan
+) -> list[list[np.ndarray]]:
+    """The key codes of each blocking pass of a fuzzy group."""
+    if plan.passes is None:  # one pass per fuzzy column: its first letter
+        return [
+            [_codes(normalised.values(c).astype("str").str[:1].to_numpy())] for c in group.fuzzy
+        ]
+    passes = []
+    for keys in plan.passes:
+        parts = []
+        for key in keys:
+            if isinstance(key, str):
+                parts.append(normalised.codes(key))
+                continue
+            values = key(df)
+            if not isinstance(values, pd.Series) or len(values) != len(df):
+                raise DataError(
+                    f"a block= function must return a Series of {len(df):,} keys, "
+                    f"not {type(values).__name__}"
+                )
+            parts.append(_codes(values.to_numpy()))
+        passes.append(parts)
+    return passes
+
+
+def _pair_count(codes: np.ndarray) -> int:
+    sizes = np.bincount(codes[codes >= 0])
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _pairs_within(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of rows with the same code (-1: none), left < right, vectorised."""
+    rows = np.flatnonzero(codes >= 0)
+    order = rows[np.argsort(codes[rows], kind="stable")]
+    sorted_codes = codes[order]
+    if order.size < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, order.size])
+    block = np.repeat(np.arange(starts.size), sizes)
+    later = sizes[block] - 1 - (np.arange(order.size) - starts[block])  # rows after this one
+    first = np.repeat(np.arange(order.size), later)
+    step = np.arange(first.size) - np.repeat(np.cumsum(later) - later, later)
+    left, right = order[first], order[first + 1 + step]
+    return np.minimum(left, right), np.maximum(left, right)
+
+
+def _similarity(
+    normalised: _Normalised, column: str, left: np.ndarray, right: np.ndarray, scorer: Scorer
+) -> np.ndarray:
+    """Similarity (0 to 1) of the column's normalised values for each pair."""
+    if not left.size:
+        return np.zeros(0)
+    text = normalised.values(column).astype("str").to_numpy(dtype=object)
+    scores = process.cpdist(
+        text[left], text[right], scorer=_SCORERS[scorer], workers=-1, dtype=np.float64
+    )
+    scores = np.asarray(scores, dtype=np.float64)
+    if normalised.kind(column) == "first_name":
+        scores = np.where(_nickname_equal(text, left, right), 1.0, scores)
+    return scores
+
+
+def _nickname_equal(text: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether the two names of each pair may be one name (a nickname and a formal name)."""
+    formal = formal_names()
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    tokens: dict[str, int] = {}
+    meanings = [  # per distinct name: itself and the formal names it may stand for
+        [tokens.setdefault(o, len(tokens)) for o in sorted({str(u), *formal.get(str(u), ())})]
+        for u in uniques
+    ]
+    width = max((len(m) for m in meanings), default=1)
+    table = np.full((len(meanings) + 1, width), -1, dtype=np.int64)  # last row: null
+    for i, m in enumerate(meanings):
+        table[i, : len(m)] = m
+    a, b = table[codes[left]], table[codes[right]]
+    equal = np.zeros(left.size, dtype=bool)
+    for i in range(width):
+        for j in range(width):
+            equal |= (a[:, i] == b[:, j]) & (a[:, i] >= 0)
+    return equal
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Union-find over the links, vectorised: each row's root is its cluster's first row.
+
+    Hook and compress: every root reached by a link is hooked under the smallest root it is
+    linked to, then paths are halved until every row points at its root; repeat until both
+    ends of every link share a root. A parent is never larger than its row, so there are no
+    cycles, and each round at least halves the roots that links still join.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    while left.size:
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+        a, b = parent[left], parent[right]
+        apart = a != b
+        left, right, a, b = left[apart], right[apart], a[apart], b[apart]
+        np.minimum.at(parent, np.maximum(a, b), np.minimum(a, b))
+    return parent
+
+
+def _reasons(
+    n: int,
+    groups: Sequence[_Group],
+    lefts: list[np.ndarray],
+    rights: list[np.ndarray],
+    scores: list[np.ndarray],
+) -> np.ndarray:
+    """Per row, the rules that linked it (with the best fuzzy score), joined by "; "."""
+    reasons = np.full(n, "", dtype=object)
+    for group, left, right, score in zip(groups, lefts, rights, scores, strict=True):
+        best = np.full(n, -1.0)
+        np.maximum.at(best, left, score)
+        np.maximum.at(best, right, score)
+        linked = best >= 0
+        if not linked.any():
+            continue
+        text = np.full(n, group.label, dtype=object)
+        partial = linked & (best < 1 - 1e-9)
+        if partial.any():  # floor: a score shown as 1.00 is always an exact match
+            shown = np.char.mod("%.2f", np.floor(best[partial] * 100) / 100)
+            text[partial] = group.label + " fuzzy " + shown.astype(object)
+        joiner = np.where(reasons[linked] == "", "", "; ").astype(object)
+        reasons[linked] = reasons[linked] + joiner + text[linked]
+    reasons[reasons == ""] = None
+    return reasons

@@ -1,0 +1,322 @@
+"""Normalise match columns so that equal people get equal keys: emails, phones, names, dates.
+
+Pure: pandas and the standard library. A normaliser takes a column (a Series) and returns a
+Series of the same length whose equal values mean "the same"; a null means "no value" and
+never matches anything. The built-in ones, by name:
+
+============  ==================================================================================
+``email``     trimmed, lower case, spaces and a ``mailto:`` prefix removed; null without ``@``
+``phone``     the national number's digits: separators, an extension, a ``(0)``, the country
+              code (after ``+`` or ``00``) and a trunk ``0`` dropped; the last 9 digits kept;
+              null under 6 digits. ``+44 (0)117 704 1390`` and ``0117 704 1390`` meet.
+``name``      accents removed (NFKD, and ``ł ø ß æ ı ...``), case folded, apostrophes and dots
+              dropped, hyphens as spaces, whitespace collapsed: ``" O'Brien-Núñez"`` ->
+              ``"obrien nunez"``
+``first_name`` ``name``, then a nickname with one formal name becomes it (``Bill`` ->
+              ``william``; :mod:`crmframes.dedupe.nicknames`)
+``text``      trimmed, case folded (Unicode NFKC), whitespace collapsed; accents kept
+``date``      the calendar day (timestamps keep their own zone's day; strings are ISO 8601)
+``exact``     the value as it is
+============  ==================================================================================
+
+Every built-in except ``exact`` treats an empty or blank string as null. When no normaliser
+is given for a column, :func:`infer_normalizer` picks one from its name and dtype.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable, Mapping
+from types import MappingProxyType
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from crmframes.dedupe.nicknames import nickname_map
+from crmframes.errors import ConfigError
+
+__all__ = [
+    "NORMALIZERS",
+    "Normalizer",
+    "NormalizerName",
+    "infer_normalizer",
+    "normalize_date",
+    "normalize_email",
+    "normalize_exact",
+    "normalize_first_name",
+    "normalize_name",
+    "normalize_phone",
+    "normalize_text",
+    "resolve_normalizer",
+]
+
+Normalizer = Callable[[pd.Series], pd.Series]
+NormalizerName = Literal["email", "phone", "name", "first_name", "text", "date", "exact"]
+
+# Letters NFKD does not decompose into a base letter and a combining mark (lower case).
+_SPECIAL: Final = {
+    "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ı": "i", "þ": "th", "ð": "d"
+}  # fmt: skip
+_DROPPED: Final = "['’`´.]"  # O'Brien = OBrien, J.R. = JR
+_SPACED: Final = "[-‐‑–—_,/]"  # Jean-Luc = Jean Luc
+# Whitespace spelled out: RE2's \s (Arrow's regex engine) knows ASCII spaces only.
+_SPACES: Final = "[ \t\n\r\f\v\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+# ITU-T E.164 country codes of two digits; 1 and 7 have one, all others three.
+_TWO_DIGIT_CODES: Final = pa.array(
+    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "  # noqa: SIM905
+    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split()
+)
+_PHONE_KEPT_DIGITS: Final = 9  # a national number's last 9 digits: formats differ before them
+_PHONE_MIN_DIGITS: Final = 6
+_EXTENSION: Final = "(?i)[ \t]*(?:ext\\.?|extension|x|#)[ \t]*[0-9]{1,6}[ \t]*$"
+
+
+def normalize_email(series: pd.Series) -> pd.Series:
+    """Normalise email addresses: trimmed, lower case, no spaces; null when there is no ``@``.
+
+    Examples:
+        >>> normalize_email(pd.Series([" John.Smith@ACME.com", "mailto:a@b.org", "n/a"])).tolist()
+        ['john.smith@acme.com', 'a@b.org', nan]
+    """
+    text = pc.replace_substring_regex(pc.utf8_lower(_arrow(series)), _SPACES, "")
+    text = pc.utf8_trim(pc.replace_substring_regex(text, "^mailto:", ""), "<>")
+    return _series(pc.if_else(pc.match_substring(text, "@"), text, None), series.index)
+
+
+def normalize_phone(series: pd.Series) -> pd.Series:
+    """Normalise phone numbers to the last digits of the national number.
+
+    Examples:
+        >>> normalize_phone(
+        ...     pd.Series(["+44 (0)117 704 1390", "0117 704 1390", "(415) 555-0132 ext. 12"])
+        ... ).tolist()
+        ['177041390', '177041390', '155550132']
+    """
+    text = pc.replace_substring_regex(_arrow(series), _EXTENSION, "")
+    text = pc.utf8_trim_whitespace(pc.replace_substring(text, "(0)", ""))
+    plus, zeros = pc.starts_with(text, "+"), pc.starts_with(text, "00")
+    digits = _digits(text)
+    digits = pc.if_else(zeros, pc.utf8_slice_codeunits(digits, 2), digits)
+    one = pc.is_in(pc.utf8_slice_codeunits(digits, 0, 1), pa.array(["1", "7"]))
+    two = pc.is_in(pc.utf8_slice_codeunits(digits, 0, 2), _TWO_DIGIT_CODES)
+    code = pc.if_else(one, 1, pc.if_else(two, 2, 3))  # the country code's length
+    international = pc.or_(plus, zeros)
+    national = digits
+    for length in (1, 2, 3):
+        dropped = pc.and_(international, pc.equal(code, length))
+        national = pc.if_else(dropped, pc.utf8_slice_codeunits(digits, length), national)
+    # a trunk 0 (national formats; Italy keeps it after the country code) is not dialled abroad
+    national = pc.if_else(
+        pc.starts_with(national, "0"), pc.utf8_slice_codeunits(national, 1), national
+    )
+    kept = pc.utf8_slice_codeunits(national, -_PHONE_KEPT_DIGITS)
+    long_enough = pc.greater_equal(pc.utf8_length(national), _PHONE_MIN_DIGITS)
+    return _series(pc.if_else(long_enough, kept, None), series.index)
+
+
+def normalize_name(series: pd.Series) -> pd.Series:
+    """Normalise personal or company names: no accents, case folded, whitespace collapsed.
+
+    Examples:
+        >>> normalize_name(pd.Series(["  José  GARCÍA", "O'Brien-Núñez", "Łukasz Müller"])).tolist()
+        ['jose garcia', 'obrien nunez', 'lukasz muller']
+    """
+    return _per_unique(series, _fold_name)
+
+
+def normalize_first_name(series: pd.Series) -> pd.Series:
+    """Normalise given names like :func:`normalize_name`, then map nicknames to formal names.
+
+    Examples:
+        >>> normalize_first_name(pd.Series(["Bill", "WILLIAM", "Chris", "Pepe"])).tolist()
+        ['william', 'william', 'chris', 'jose']
+    """
+
+    def fold(names: pa.Array) -> pa.Array:
+        folded = _fold_name(names).to_pylist()
+        return pa.array([_NICKNAMES.get(name, name) for name in folded], pa.large_string())
+
+    return _per_unique(series, fold)
+
+
+def normalize_text(series: pd.Series) -> pd.Series:
+    """Normalise free text: Unicode NFKC, lower case (ß as ss), whitespace collapsed.
+
+    Examples:
+        >>> normalize_text(pd.Series([" Main  Street ", "MAIN STREET", "Straße"])).tolist()
+        ['main street', 'main street', 'strasse']
+    """
+    return _per_unique(series, _fold_text)
+
+
+def normalize_date(series: pd.Series) -> pd.Series:
+    """Normalise dates and timestamps to the calendar day; unparseable strings become null.
+
+    Examples:
+        >>> normalize_date(pd.Series(["1990-05-17", "1990-05-17T23:10:00Z", "17/05/1990"])).tolist()
+        [Timestamp('1990-05-17 00:00:00'), Timestamp('1990-05-17 00:00:00'), NaT]
+    """
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None).dt.floor("D")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.dt.floor("D")
+    text = _text(series).str.strip()
+    # a date-only string is a day in no zone: read the text's own day, not its UTC one
+    day = text.str[:10].where(text.str.match(r"^\d{4}-\d{2}-\d{2}"))
+    return pd.to_datetime(day, errors="coerce", format="%Y-%m-%d")
+
+
+def normalize_exact(series: pd.Series) -> pd.Series:
+    """Return the column unchanged: values must be equal as they are.
+
+    Examples:
+        >>> normalize_exact(pd.Series([1, 2])).tolist()
+        [1, 2]
+    """
+    return series
+
+
+NORMALIZERS: Final[Mapping[str, Normalizer]] = MappingProxyType(
+    {
+        "email": normalize_email,
+        "phone": normalize_phone,
+        "name": normalize_name,
+        "first_name": normalize_first_name,
+        "text": normalize_text,
+        "date": normalize_date,
+        "exact": normalize_exact,
+    }
+)
+
+_FIRST_NAMES: Final = frozenset({"firstname", "givenname", "forename", "first", "preferredname"})
+
+
+def infer_normalizer(column: Hashable, series: pd.Series) -> NormalizerName:
+    """Pick the built-in normaliser for a column from its name, then its dtype.
+
+    The name is compared lower case with non-letters removed, so ``EmailAddress``,
+    ``emailaddress1`` and ``email_address`` read alike: ``email`` when it contains "email";
+    ``phone`` when it contains "phone", "mobile", "fax" or starts with "tel"; ``first_name``
+    for first/given names (``FirstName``, ``firstname``, ``first_name``, ``GivenName``);
+    ``name`` when it ends in "name"; ``date`` for a datetime dtype or a name containing
+    "date" or "birth"; ``text`` for other strings; ``exact`` for everything else.
+
+    Examples:
+        >>> s = pd.Series(["x"])
+        >>> [infer_normalizer(c, s) for c in ("emailaddress1", "MobilePhone", "FirstName")]
+        ['email', 'phone', 'first_name']
+        >>> [infer_normalizer(c, s) for c in ("LastName", "Birthdate", "City")]
+        ['name', 'date', 'text']
+    """
+    name = re.sub(r"[^a-z]", "", str(column).lower())
+    if "email" in name:
+        return "email"
+    if any(part in name for part in ("phone", "mobile", "fax")) or name.startswith("tel"):
+        return "phone"
+    if name in _FIRST_NAMES:
+        return "first_name"
+    if name.endswith("name"):
+        return "name"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or "date" in name or "birth" in name:
+        return "date"
+    if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
+        return "text"
+    return "exact"
+
+
+def resolve_normalizer(
+    column: Hashable, series: pd.Series, given: str | Normalizer | None
+) -> tuple[str, Normalizer]:
+    """Return ``(name, function)`` for a column: the given one, or the inferred one.
+
+    A callable is named after its ``__name__`` (``"custom"`` for a lambda).
+
+    Raises:
+        ConfigError: ``given`` is a string that names no built-in normaliser.
+        TypeError: ``given`` is neither a string, a callable nor None.
+    """
+    if given is None:
+        name = infer_normalizer(column, series)
+        return name, NORMALIZERS[name]
+    if isinstance(given, str):
+        if given not in NORMALIZERS:
+            raise ConfigError(
+                f"unknown normaliser {given!r} for column {column!r}; built-in ones are: "
+                f"{', '.join(NORMALIZERS)} (or pass a function Series -> Series)"
+            )
+        return given, NORMALIZERS[given]
+    if callable(given):
+        label = getattr(given, "__name__", "custom")
+        return ("custom" if label == "<lambda>" else label), given
+    raise TypeError(
+        f"the normaliser for column {column!r} must be a name or a function, "
+        f"not {type(given).__name__}"
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+_NICKNAMES: Final = nickname_map()
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """The column as strings, trimmed; blank strings and missing values are null."""
+    text = series if pd.api.types.is_string_dtype(series.dtype) else series.astype("str")
+    text = text.astype("str").str.strip()
+    return text.where(text != "")
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """The column as an Arrow string array, trimmed, blanks as nulls."""
+    array = pa.array(_text(series).array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _series(text: pa.Array, index: pd.Index) -> pd.Series:
+    """Back to a pandas string column; an empty string is null."""
+    result = pd.Series(pd.array(text, dtype="str"), index=index)
+    return result.where(result != "")
+
+
+def _per_unique(series: pd.Series, fold: Callable[[pa.Array], pa.Array]) -> pd.Series:
+    """Fold each distinct value once: names and cities repeat a lot."""
+    codes, uniques = pd.factorize(_text(series))
+    folded = pd.array(fold(pa.array(uniques.array, pa.large_string())), dtype="str")
+    result = pd.Series(folded.take(codes, allow_fill=True), index=series.index)
+    return result.where(result != "")
+
+
+def _fold_name(names: pa.Array) -> pa.Array:
+    text = pc.utf8_normalize(names, form="NFKD")
+    text = pc.utf8_lower(pc.replace_substring_regex(text, r"\p{Mn}+", ""))
+    for letter, plain in _SPECIAL.items():
+        text = pc.replace_substring(text, letter, plain)
+    text = pc.replace_substring_regex(text, _DROPPED, "")
+    return _collapse(pc.replace_substring_regex(text, _SPACED, " "))
+
+
+def _fold_text(text: pa.Array) -> pa.Array:
+    folded = pc.utf8_lower(pc.utf8_normalize(text, form="NFKC"))
+    return _collapse(pc.replace_substring(folded, "ß", "ss"))
+
+
+def _collapse(text: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SPACES + "+", " "))
+
+
+def _digits(text: pa.Array) -> pa.Array:
+    """Keep the ASCII digits of each string, on the raw UTF-8 bytes (no regex needed)."""
+    text = text.cast(pa.large_string())
+    if text.offset:  # a slice: rebase so the buffers start at the first value
+        text = pc.take(text, pa.array(np.arange(len(text))))
+    validity, offsets, data = text.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[: len(text) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)[: ends[-1]] if data else np.empty(0, np.uint8)
+    digit = (raw >= ord("0")) & (raw <= ord("9"))  # UTF-8 continuation bytes are >= 0x80
+    kept = np.concatenate([[0], np.cumsum(digit, dtype=np.int64)])[ends]
+    return pa.LargeStringArray.from_buffers(
+        len(text), pa.py_buffer(kept), pa.py_buffer(raw[digit].tobytes()), validity
+    )
