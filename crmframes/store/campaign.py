@@ -26,6 +26,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crmframes.dedupe import DedupeResult
+from crmframes.dedupe.matching import BlockSpec, NormalizerSpec, OnSpec, Scorer
+from crmframes.dedupe.survivors import KeepSpec
 from crmframes.errors import ColumnNotFoundError, ConfigError, DataError, StoreError
 from crmframes.store import sql as q
 from crmframes.store.checks import (
@@ -41,6 +44,7 @@ from crmframes.store.checks import (
     normalise_order_by,
 )
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
+from crmframes.store.duplicates import dedupe_table
 from crmframes.store.merge import MergeResult, Watermarked
 from crmframes.store.options import StoreOptions
 from crmframes.store.session import Session
@@ -304,6 +308,74 @@ class CampaignStore:
                         f"FROM {gone} d WHERE {match}"
                     )
             return int(count)
+
+    def dedupe(
+        self,
+        table: str,
+        *,
+        on: OnSpec,
+        keep: KeepSpec = "recent",
+        key: str | None = None,
+        modified: str | None = None,
+        merge: str | Sequence[str | Sequence[str]] | None = None,
+        fuzzy: str | Sequence[str] | None = None,
+        block: BlockSpec | None = None,
+        normalizers: Mapping[str, NormalizerSpec] | None = None,
+        threshold: float = 0.9,
+        scorer: Scorer = "jaro_winkler",
+        max_pairs: int = 25_000_000,
+        dry_run: bool = False,
+    ) -> DedupeResult:
+        """Delete duplicate rows of a table, keeping one per cluster, in one transaction.
+
+        Reads the table, runs :func:`~crmframes.dedupe.deduplicate`, then writes the
+        fields ``merge`` filled into the survivors and deletes the removed rows. On any
+        error, or with ``dry_run``, nothing is written.
+
+        Args:
+            table: the table.
+            on: the match rules (see :func:`~crmframes.dedupe.find_duplicates`).
+            keep: the survivorship rule(s) (see :func:`~crmframes.dedupe.deduplicate`).
+            key: the id column that names survivors in ``removed.survivorKey`` (default:
+                the row's position in the table as read).
+            modified: the last-modified column for ``keep="recent"``.
+            merge: field groups to fill in survivors from their duplicates.
+            fuzzy: columns compared by similarity.
+            block: which rows fuzzy rules compare.
+            normalizers: per-column normalisers.
+            threshold: the lowest similarity a fuzzy rule accepts.
+            scorer: the string similarity of fuzzy rules.
+            max_pairs: the most pairs one fuzzy rule may compare.
+            dry_run: decide and report, write nothing.
+
+        Returns:
+            The :class:`~crmframes.dedupe.DedupeResult`, with ``table`` and ``dry_run`` set.
+
+        Raises:
+            ColumnNotFoundError: a column named by the arguments is not in the table.
+            ConfigError: a malformed rule or argument (nothing read past the table).
+            StoreError: no such table, a read-only store (unless ``dry_run``), or DuckDB
+                failed (rolled back).
+        """
+        options = {
+            "on": on,
+            "keep": keep,
+            "key": key,
+            "modified": modified,
+            "merge": merge,
+            "fuzzy": fuzzy,
+            "block": block,
+            "normalizers": normalizers,
+            "threshold": threshold,
+            "scorer": scorer,
+            "max_pairs": max_pairs,
+        }
+        if not dry_run:
+            self._session.require_writable(f"dedupe {table!r}")
+        with self._session.lock:
+            name = self._require_table(table)
+            dtypes = self._recorded_dtypes(name)
+            return dedupe_table(self._session, name, dtypes, dry_run=dry_run, options=options)
 
     def to_parquet(self, table: str, path: str | os.PathLike[str]) -> Path:
         """Write a whole table to a Parquet file (timestamps stay UTC-adjusted).

@@ -101,9 +101,13 @@ class Session:
             con.register(name, table)
         try:
             yield
-        finally:
-            with self._translated(f"unregister {name}"):
+        except BaseException:
+            # inside a failed transaction DuckDB refuses even this: keep the first error
+            with suppress(StoreError), self._translated(f"unregister {name}"):
                 con.unregister(name)
+            raise
+        with self._translated(f"unregister {name}"):
+            con.unregister(name)
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[None]:

@@ -44,6 +44,7 @@ __all__ = [
     "create_options_table",
     "create_table",
     "dedupe",
+    "delete_by_rowid",
     "delete_option",
     "delete_updated",
     "describe",
@@ -59,8 +60,10 @@ __all__ = [
     "select",
     "select_dtypes",
     "select_options",
+    "select_with_rowid",
     "table_columns",
     "triage",
+    "update_by_rowid",
     "upsert_option",
 ]
 
@@ -280,6 +283,28 @@ def insert_all(table: str, source: str) -> str:
 def drop_temporary(name: str) -> str:
     """Drop one of the merge's temporary tables."""
     return f"DROP TABLE IF EXISTS {_temporary(name)}"
+
+
+# --- dedupe ----------------------------------------------------------------------------
+
+
+def select_with_rowid(table: str) -> str:
+    """Select a whole table with each row's rowid first, as ``ROWID``."""
+    return f"SELECT rowid AS {quote(ROWID)}, * FROM {quote(table)}"
+
+
+def update_by_rowid(table: str, source: str, columns: Sequence[str]) -> str:
+    """Set ``columns`` of the rows whose rowid is in ``source`` to ``source``'s values."""
+    assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in columns)
+    return (
+        f"UPDATE {quote(table)} SET {assignments} FROM {quote(source)} AS s "
+        f"WHERE {quote(table)}.rowid = s.{quote(ROWID)}"
+    )
+
+
+def delete_by_rowid(table: str, source: str) -> str:
+    """Delete the rows whose rowid is in ``source``'s ``ROWID`` column."""
+    return f"DELETE FROM {quote(table)} WHERE rowid IN (SELECT {quote(ROWID)} FROM {quote(source)})"
 
 
 # --- reads -----------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""Deduplicate a stored table in place: read it, keep one row per cluster, write back at once.
+
+Edge: DuckDB, through :class:`~crmframes.store.session.Session`. The table is read with
+each row's rowid inside one transaction; :func:`~crmframes.dedupe.deduplicate` decides (pure);
+then the filled survivors are updated and the removed rows deleted, by rowid, in the same
+transaction. A dry run or any error rolls it all back, so the table is either deduplicated
+whole or untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from crmframes.dedupe import DedupeResult, deduplicate
+from crmframes.dedupe.survivors import SURVIVOR_KEY
+from crmframes.errors import StoreError
+from crmframes.store import sql as q
+from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow
+from crmframes.store.session import Session
+
+__all__ = ["dedupe_table"]
+
+_UPDATES = "__crmframes_dedupe_updates"
+_REMOVED = "__crmframes_dedupe_removed"
+
+
+def dedupe_table(
+    session: Session,
+    table: str,
+    dtypes: Mapping[str, str],
+    *,
+    dry_run: bool,
+    options: Mapping[str, Any],
+) -> DedupeResult:
+    """Deduplicate ``table`` with :func:`deduplicate` ``options``, in one transaction.
+
+    Args:
+        session: the store's session; the caller holds its lock.
+        table: the stored table's name, as the catalogue spells it.
+        dtypes: the pandas dtypes its columns were merged with (so the frame reads back
+            as it was merged).
+        dry_run: decide and return, write nothing.
+        options: keyword arguments for :func:`deduplicate` (``on``, ``keep``, ``key``, ...).
+
+    Raises:
+        StoreError: the table has a column named ``rowid``, or DuckDB failed (rolled back).
+    """
+    columns = [column for column, _ in session.columns(table)]
+    if any(column.lower() == "rowid" for column in columns):
+        raise StoreError(
+            f"table {table!r} has a column named 'rowid', which hides DuckDB's row ids that "
+            "dedupe writes by; rename it first"
+        )
+    with session.transaction(commit=not dry_run):
+        stored = session.execute(q.select_with_rowid(table), fetch="arrow")
+        rowids = stored.column(q.ROWID).to_numpy()
+        frame = arrow_to_frame(stored.drop_columns([q.ROWID]), dtypes)
+        result = deduplicate(frame, **options)  # index = position in ``stored``
+        if not dry_run:
+            _update_filled(session, table, result, rowids, options.get("key"))
+            if len(result.removed):
+                gone = pa.table({q.ROWID: rowids[result.removed.index.to_numpy()]})
+                with session.registered(_REMOVED, gone):
+                    session.execute(q.delete_by_rowid(table, _REMOVED))
+    return replace(result, table=table, dry_run=dry_run)
+
+
+def _update_filled(
+    session: Session, table: str, result: DedupeResult, rowids: np.ndarray, key: str | None
+) -> None:
+    """Write the fields ``merge`` filled into the survivors' stored rows."""
+    if not len(result.filled):
+        return
+    fields = [str(f) for f in dict.fromkeys(result.filled["field"])]
+    names = set(result.filled[SURVIVOR_KEY])
+    survivors = result.survivors
+    labels = survivors.index if key is None else survivors[key]
+    changed = survivors[labels.isin(names)]
+    batch = frame_to_arrow(changed[fields].reset_index(drop=True))
+    batch = batch.append_column(q.ROWID, pa.array(rowids[changed.index.to_numpy()]))
+    with session.registered(_UPDATES, batch):
+        session.execute(q.update_by_rowid(table, _UPDATES, fields))
