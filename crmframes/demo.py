@@ -238,9 +238,9 @@ class DemoReport:
         return [
             "Run it again in this folder: the import reads what changed since "
             f"{end}, the export the next",
-            "phone numbers the store still needs (each export's journal is named after the "
-            "rows it sends, so",
-            "the same rows are never sent twice), and deletions are read from "
+            "phone numbers the store still needs (with a journal of its own; a row already "
+            "written is",
+            "known by its content and never sent twice), and deletions are read from "
             f"{self.deleted.end:%Y/%m/%d %H:%M:%S} on.",
         ]
 
@@ -296,6 +296,9 @@ def run_demo(
             contacts = store.read("contact")
 
             corrections = plan_corrections(contacts)
+            # this run's journal, beside the store; a re-run of this export with it resumes
+            stamp = re.sub(r"\D", "", result.variables.get("crmEndDate", "")) or "first"
+            journal = Path(store.path + ".journals") / f"contact-corrections-{stamp}.jsonl"
 
             def export() -> ExportResult:
                 return export_to_crm(
@@ -304,7 +307,7 @@ def run_demo(
                     corrections,
                     key="contactid",
                     skip_nulls=True,  # an empty cell leaves the CRM's value as it is
-                    journal=store,  # beside the store: campaign.duckdb.journals/
+                    journal=journal,
                     progress=progress,
                 )
 

@@ -97,16 +97,23 @@ class PlannedWrites:
     rejects: list[Rejected] = field(default_factory=list)
     skipped_columns: list[str] = field(default_factory=list)
 
-    def fingerprint(self) -> str:
-        """A digest of what is to be sent: the same frame, object, operation and key give the same."""
-        digest = hashlib.sha256()
-        head = [self.object, self.op, self.key, [t.field.name for t in self.targets]]
-        digest.update(orjson.dumps(head))
-        for position, record in zip(self.positions, self.records, strict=True):
-            digest.update(orjson.dumps([position, record], default=str))
-        for reject in self.rejects:
-            digest.update(orjson.dumps([reject.position, reject.symbol]))
-        return digest.hexdigest()
+    def target(self) -> str:
+        """What the writes go to: the object, the operation, the key and the mapped fields."""
+        head = [self.object, self.op, self.key, sorted(t.field.name for t in self.targets)]
+        return hashlib.sha256(orjson.dumps(head)).hexdigest()
+
+    def row_digests(self) -> list[str]:
+        """A digest of each record's content, whatever its position in the frame.
+
+        The journal records outcomes by these, so an export re-run with rows added, removed,
+        reordered or fixed still recognises the rows that were already written.
+        """
+        return [
+            hashlib.sha256(orjson.dumps(r, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[
+                :32
+            ]
+            for r in self.records
+        ]
 
 
 # --- mapping and key -------------------------------------------------------------------------
@@ -284,7 +291,7 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
         if f.length and len(text) > f.length:
             raise _Bad(
                 "STRING_TOO_LONG",
-                f"{f.name}: {len(text)} characters, the most is {f.length}",
+                f"{len(text)} characters, the most is {f.length}",
             )
         return text
     if f.kind in ("integer", "number"):

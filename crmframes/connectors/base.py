@@ -156,6 +156,7 @@ class Connector(Protocol):
     """What every CRM connector offers the operations."""
 
     system: str  # "salesforce" or "dynamics"
+    instance: str  # the org's URL, which export journals are tied to
     id_chunk_size: int  # ids per query when fetching a population of records
 
     def describe(self, object_name: str) -> ObjectSchema:

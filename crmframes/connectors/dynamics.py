@@ -306,6 +306,11 @@ class DynamicsConnector(DynamicsWrites):
         """Web API calls made so far (token requests are not counted)."""
         return self.http.calls
 
+    @property
+    def instance(self) -> str:
+        """The org's URL: what a journal is tied to (no credentials in it)."""
+        return self.settings.url.rstrip("/")
+
     def server_time(self) -> datetime:
         """The environment's clock, from the ``Date`` header of a ``WhoAmI`` call (one API call).
 

@@ -254,6 +254,11 @@ class SalesforceConnector(SalesforceWrites):
         """REST and Bulk calls made so far (token requests are not API calls)."""
         return self.http.calls
 
+    @property
+    def instance(self) -> str:
+        """The org's URL: what a journal is tied to (no credentials in it)."""
+        return self.settings.url.rstrip("/")
+
     def server_time(self) -> datetime:
         """The org's clock, from the ``Date`` header of the (uncounted) versions resource."""
         instance = self.sf.base_url.split("/services/")[0]

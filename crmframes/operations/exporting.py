@@ -18,12 +18,13 @@ still fails becomes a reject with the CRM's error. ``rows in = succeeded + rejec
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -151,6 +152,7 @@ class _Run:
     on_error: OnError
     max_retries: int
     journal: Journal | None
+    digests: list[str] = field(default_factory=list)  # by plan index: the journal's row names
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
     lost_deletes: set[int] = field(default_factory=set)  # plan indexes sent with unknown outcome
     batches: int = 0
@@ -168,9 +170,11 @@ class _Run:
 
     # --- resolving calls of unknown outcome ----------------------------------------------------
 
-    def resolve(self, pending: PendingSend) -> None:
-        """Settle a send of an earlier run whose outcome the journal does not know."""
-        todo = [i for i in pending.positions if i not in self.outcomes]
+    def resolve(self, pending: PendingSend, todo: list[int]) -> None:
+        """Settle a send of an earlier run whose outcome the journal does not know.
+
+        ``todo`` are the plan indexes of its rows that have no outcome yet.
+        """
         results: list[tuple[int, WriteOutcome]] = []
         if todo and pending.job and self.conn.supports_bulk_write:
             ref = BulkJobRef(pending.job, self.plan.object, self.plan.op)
@@ -207,7 +211,7 @@ class _Run:
 
     def record(self, send: int | None, results: list[tuple[int, WriteOutcome]]) -> None:
         if self.journal is not None and send is not None:
-            self.journal.done(send, [(self.plan.positions[i], o) for i, o in results])
+            self.journal.done(send, [(self.digests[i], o) for i, o in results])
         for index, outcome in results:
             self.outcomes[index] = outcome
         if self.bar is not None:
@@ -221,7 +225,7 @@ class _Run:
             attempt += 1
             at = datetime.now(UTC)
             send = (
-                self.journal.send([self.plan.positions[i] for i in todo], at)
+                self.journal.send([self.digests[i] for i in todo], at)
                 if self.journal is not None
                 else None
             )
@@ -310,20 +314,40 @@ def _error_outcome(exc: ConnectorError, *, transient: bool) -> WriteOutcome:
 # --- the public operations ------------------------------------------------------------------------
 
 
-def _journal_path(journal: JournalArg, plan: PlannedWrites, fingerprint: str) -> Path | None:
+def _journal_path(
+    journal: JournalArg, plan: PlannedWrites, target: str
+) -> tuple[Path | None, bool]:
+    """The journal file, and whether it is a default one (retired once the export is done)."""
     if journal is False:
-        return None
+        return None, False
     if journal is None:
-        return default_journal_path(None, plan.object, plan.op, fingerprint)
+        return default_journal_path(None, plan.object, plan.op, target), True
     store_path = getattr(journal, "path", None)
     if isinstance(store_path, str) and hasattr(journal, "merge"):  # a CampaignStore
         folder = None if store_path == ":memory:" else Path(store_path + ".journals")
-        return default_journal_path(folder, plan.object, plan.op, fingerprint)
+        return default_journal_path(folder, plan.object, plan.op, target), True
     if isinstance(journal, str | os.PathLike):
-        return Path(journal)
+        return Path(journal), False
     raise TypeError(
         "journal must be None (the default file), False (none), a path, or a CampaignStore"
     )
+
+
+def _assign(run: _Run, journal: Journal, todo: list[int]) -> list[tuple[PendingSend, list[int]]]:
+    """Give the journal's outcomes and unknown sends to this plan's rows, by content digest."""
+    free: dict[str, list[int]] = {}
+    for index in todo:
+        free.setdefault(run.digests[index], []).append(index)
+    for digest, outcomes in journal.outcomes.items():
+        for outcome in outcomes:
+            if free.get(digest):
+                run.outcomes[free[digest].pop(0)] = outcome
+    run.resumed = len(run.outcomes)
+    pending = []
+    for unknown in journal.unknown:
+        indexes = [free[d].pop(0) for d in unknown.rows if free.get(d)]
+        pending.append((unknown, indexes))
+    return pending
 
 
 def _run(
@@ -352,33 +376,27 @@ def _run(
     limit = conn.write_limit(plan.op, bulk=bulk)
     if batch_size is not None and not (isinstance(batch_size, int) and 0 < batch_size <= limit):
         raise ConfigError(f"batch_size must be between 1 and {limit:,} for {conn.system}")
-    fingerprint = plan.fingerprint()
-    path = _journal_path(journal, plan, fingerprint)
+    instance = str(getattr(conn, "instance", ""))
+    target = hashlib.sha256(f"{instance}\n{plan.target()}".encode()).hexdigest()
+    path, retire = _journal_path(journal, plan, target)
     header = {
         "operation": "delete" if plan.op == "delete" else "export",
         "system": conn.system,
+        "instance": instance,
         "object": plan.object,
         "op": plan.op,
         "key": plan.key,
-        "fingerprint": fingerprint,
-        "rows": len(df),
+        "target": target,
         "created": datetime.now(UTC).isoformat(),
     }
     opened = Journal.open(path, header) if path is not None else None
     run = _Run(conn, plan, bulk, batch_size or limit, on_error, max_retries, opened)
+    run.digests = plan.row_digests()
+    finished = False
     try:
         if opened is not None:
-            index_of = {p: i for i, p in enumerate(plan.positions)}
-            run.outcomes.update(
-                {index_of[p]: o for p, o in opened.outcomes.items() if p in index_of}
-            )
-            run.resumed = len(run.outcomes)
-            for pending in list(opened.unknown):
-                run.resolve(
-                    replace(
-                        pending, positions=[index_of[p] for p in pending.positions if p in index_of]
-                    )
-                )
+            for pending, indexes in _assign(run, opened, todo):
+                run.resolve(pending, indexes)
         remaining = [i for i in todo if i not in run.outcomes]
         run.bar = tqdm(
             total=len(todo),
@@ -389,10 +407,13 @@ def _run(
         )
         for start in range(0, len(remaining), run.size):
             run.send(remaining[start : start + run.size])
+        finished = True
     finally:
         if run.bar is not None:
             run.bar.close()
         if opened is not None:
+            if finished and retire:
+                opened.retire()
             opened.close()
     return run
 
@@ -612,6 +633,7 @@ def _write(
     **options: Any,
 ) -> ExportResult:
     run = _run(conn, df, plan, skip=set(unchanged or ()), **options)
+    unchanged = {i: v for i, v in (unchanged or {}).items() if i not in run.outcomes}
     return _result(
         conn,
         df,

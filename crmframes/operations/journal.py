@@ -3,18 +3,21 @@
 Orchestration helper (file I/O). A journal is a JSON-lines file, appended to and fsynced
 before and after every call that writes to the CRM:
 
-- a ``header`` line: which export this is (system, object, operation, key, and the
-  fingerprint of the planned records), so that a journal is never applied to another export;
-- a ``send`` line before each call: the row positions it carries and when it left;
+- a ``header`` line: where the writes go (system, org, object, operation, key, mapped
+  fields), so that a journal is never applied to another export;
+- a ``send`` line before each call: the rows it carries and when it left;
 - a ``job`` line when the CRM accepted a bulk job for a send (its id, to collect results later);
 - a ``done`` line after each call: the final outcome of each row (rows of the send that are
   not listed were definitely not applied — a transient failure — and are sent again).
 
-A ``send`` without its ``done`` is a call whose outcome is unknown (the process died, or the
-connection was lost): :class:`Journal` reports them as :attr:`Journal.unknown`, and the
-export resolves them before anything is re-sent. A torn last line (the process was killed
-while writing it) is ignored. The journal holds row positions, CRM ids and the CRM's error
-messages — never credentials, tokens or the records' values.
+Rows are named by a digest of their content (:meth:`crmframes.writes.PlannedWrites.row_digests`),
+not by position: a re-run with rows fixed, added, removed or reordered still recognises
+what was written (identical rows are counted as a multiset). A ``send`` without its ``done``
+is a call whose outcome is unknown (the process died, or the connection was lost):
+:class:`Journal` reports them as :attr:`Journal.unknown`, and the export resolves them
+before anything is re-sent. A torn last line (the process was killed while writing it) is
+ignored. The journal holds digests, CRM ids and the CRM's error messages — never
+credentials, tokens or the records' values.
 """
 
 from __future__ import annotations
@@ -34,31 +37,35 @@ from crmframes.errors import JournalError
 __all__ = ["DEFAULT_JOURNAL_DIR", "Journal", "PendingSend", "default_journal_path"]
 
 DEFAULT_JOURNAL_DIR = Path(".crmframes") / "journals"
-VERSION = 1
-_HEADER_KEYS = ("operation", "system", "object", "op", "key", "fingerprint")
+VERSION = 2
+_HEADER_KEYS = ("operation", "system", "instance", "object", "op", "key", "target")
 
 
 def default_journal_path(
-    folder: str | os.PathLike[str] | None, object_name: str, op: str, fingerprint: str
+    folder: str | os.PathLike[str] | None, object_name: str, op: str, target: str
 ) -> Path:
-    """Where an export's journal lives by default: named by what it sends, so a re-run finds it."""
+    """Where an export's journal lives by default: one per org, object, operation and mapping.
+
+    Named by where the writes go, not by the rows: an export that failed, was fixed and
+    is run again finds its journal.
+    """
     base = Path(folder) if folder is not None else DEFAULT_JOURNAL_DIR
-    return base / f"{object_name}-{op}-{fingerprint[:20]}.jsonl"
+    return base / f"{object_name}-{op}-{target[:16]}.jsonl"
 
 
 @dataclass
 class PendingSend:
-    """A call whose outcome the journal does not know."""
+    """A call whose outcome the journal does not know: the digests of its rows."""
 
     send: int
-    positions: list[int]
+    rows: list[str]
     at: datetime
     job: str | None = None
 
 
-def _outcome_row(position: int, o: WriteOutcome) -> list[Any]:
+def _outcome_row(row: str, o: WriteOutcome) -> list[Any]:
     return [
-        position,
+        row,
         o.ok,
         o.id,
         o.created,
@@ -71,9 +78,9 @@ def _outcome_row(position: int, o: WriteOutcome) -> list[Any]:
     ]
 
 
-def _outcome(row: list[Any]) -> tuple[int, WriteOutcome]:
-    position, ok, id_, created, symbol, message, code, fields, transient, missing = row
-    return int(position), WriteOutcome(
+def _outcome(row: list[Any]) -> tuple[str, WriteOutcome]:
+    digest, ok, id_, created, symbol, message, code, fields, transient, missing = row
+    return str(digest), WriteOutcome(
         ok=bool(ok),
         id=id_,
         created=created,
@@ -92,13 +99,13 @@ class Journal:
 
     Attributes:
         path: the file.
-        outcomes: the final outcome of each row position that has one.
+        outcomes: the final outcomes, by row digest (a list: identical rows each have one).
         unknown: the sends whose outcome is unknown, oldest first.
     """
 
     path: Path
     header: dict[str, Any]
-    outcomes: dict[int, WriteOutcome] = field(default_factory=dict)
+    outcomes: dict[str, list[WriteOutcome]] = field(default_factory=dict)
     unknown: list[PendingSend] = field(default_factory=list)
     _next_send: int = 0
     _file: Any = field(default=None, repr=False)
@@ -139,11 +146,11 @@ class Journal:
             described = ", ".join(
                 f"{k}: journal {found.get(k)!r} vs now {self.header.get(k)!r}"
                 for k in different
-                if k != "fingerprint"
+                if k != "target"
             )
             raise JournalError(
                 f"journal {self.path} belongs to another export ("
-                + (described or "the frame, mapping or key differ")
+                + (described or "the mapped fields differ")
                 + "); pass another journal path, or delete this file to start afresh"
             )
         self.header = found
@@ -152,7 +159,7 @@ class Journal:
             kind, send = entry.get("t"), int(entry.get("s", -1))
             if kind == "send":
                 sends[send] = PendingSend(
-                    send, [int(p) for p in entry["p"]], datetime.fromisoformat(entry["at"])
+                    send, [str(d) for d in entry["d"]], datetime.fromisoformat(entry["at"])
                 )
                 self._next_send = max(self._next_send, send + 1)
             elif kind == "job" and send in sends:
@@ -160,8 +167,8 @@ class Journal:
             elif kind == "done":
                 sends.pop(send, None)
                 for row in entry["r"]:
-                    position, outcome = _outcome(row)
-                    self.outcomes[position] = outcome
+                    digest, outcome = _outcome(row)
+                    self.outcomes.setdefault(digest, []).append(outcome)
         self.unknown = sorted(sends.values(), key=lambda s: s.send)
 
     def _append(self, entry: dict[str, Any]) -> None:
@@ -171,23 +178,24 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
 
-    def send(self, positions: Iterable[int], at: datetime | None = None) -> int:
-        """Record that a call carrying ``positions`` is about to leave; return its send number."""
+    def send(self, rows: Iterable[str], at: datetime | None = None) -> int:
+        """Record that a call carrying ``rows`` (digests) is about to leave; return its number."""
         number = self._next_send
         self._next_send += 1
         moment = (at or datetime.now(UTC)).isoformat()
-        self._append({"t": "send", "s": number, "p": list(positions), "at": moment})
+        self._append({"t": "send", "s": number, "d": list(rows), "at": moment})
         return number
 
     def job(self, send: int, job_id: str) -> None:
         """Record the bulk job that carries ``send``."""
         self._append({"t": "job", "s": send, "job": job_id})
 
-    def done(self, send: int, results: Iterable[tuple[int, WriteOutcome]]) -> None:
-        """Record the final outcomes of ``send`` (rows not listed will be sent again)."""
+    def done(self, send: int, results: Iterable[tuple[str, WriteOutcome]]) -> None:
+        """Record the final outcomes of ``send`` by row digest (rows not listed are sent again)."""
         final = list(results)
-        self._append({"t": "done", "s": send, "r": [_outcome_row(p, o) for p, o in final]})
-        self.outcomes.update(final)
+        self._append({"t": "done", "s": send, "r": [_outcome_row(d, o) for d, o in final]})
+        for digest, outcome in final:
+            self.outcomes.setdefault(digest, []).append(outcome)
 
     def resolved(self, pending: PendingSend) -> None:
         """Forget ``pending`` once its outcome is known (its ``done`` line is written)."""
@@ -198,6 +206,21 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def retire(self) -> Path:
+        """Close and move a finished journal into ``done/`` beside it; return its new path.
+
+        A retired journal no longer makes a later, identical export a no-op; it stays on
+        disk as the record of what was sent.
+        """
+        self.close()
+        folder = self.path.parent / "done"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = folder / f"{self.path.stem}-{stamp}{self.path.suffix}"
+        os.replace(self.path, target)
+        self.path = target
+        return target
 
     def __enter__(self) -> Journal:
         return self

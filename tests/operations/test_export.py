@@ -15,7 +15,9 @@ from crmframes import (
     CampaignStore,
     ConfigError,
     DataError,
+    JournalError,
     RequestRejectedError,
+    Sandbox,
     delete_in_crm,
     export_to_crm,
     import_deleted_from_crm,
@@ -123,6 +125,29 @@ def test_only_changed_sends_only_differences(crm: Crm):
     assert list(result.frame["crmAction"]) == ["unchanged"] * 3 + ["updated", "unchanged"]
     with pytest.raises(ConfigError, match="only_changed needs key"):
         export_to_crm(conn, crm.contact, again, only_changed=True)
+
+
+def test_only_changed_with_a_finished_journal(crm: Crm, tmp_path: Path):
+    conn = crm.sandbox.connector()
+    df = people(crm, 3, "Ojf")
+    journal = tmp_path / "j.jsonl"
+    export_to_crm(conn, crm.contact, df, key=crm.external, journal=journal)
+    again = export_to_crm(
+        conn, crm.contact, df, key=crm.external, journal=journal, only_changed=True
+    )
+    assert len(again.frame) == 3 and again.rejects.empty
+    assert again.stats.unchanged == 3 and again.stats.batches == 0
+
+
+def test_journals_are_tied_to_their_org(crm: Crm, tmp_path: Path):
+    df = people(crm, 2, "Org")
+    journal = tmp_path / "j.jsonl"
+    export_to_crm(crm.sandbox.connector(), crm.contact, df, journal=journal)
+    with (
+        Sandbox(crm.name, data="demo", scale=0.05) as other,
+        pytest.raises(JournalError, match="instance"),
+    ):
+        export_to_crm(other.connector(), crm.contact, df, journal=journal)
 
 
 def test_bad_input_fails_before_any_call(crm: Crm):

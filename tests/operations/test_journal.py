@@ -41,6 +41,7 @@ class FakeCrm:
     """A connector whose writes land in a dict; ``script`` says what happens to each call."""
 
     system = "fake"
+    instance = "https://fake.example"
     id_chunk_size = 100
     supports_bulk_write = False
 
@@ -188,10 +189,33 @@ def test_a_journal_of_another_export_is_refused(tmp_path: Path):
     crm = FakeCrm()
     journal = tmp_path / "j.jsonl"
     export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
-    with pytest.raises(JournalError, match="another export"):
-        export_to_crm(crm, "Thing", FRAME.head(3), journal=journal, progress=False)
+    calls = crm.calls
+    subset = export_to_crm(crm, "Thing", FRAME.iloc[::-1].head(3), journal=journal, progress=False)
+    assert crm.calls == calls and subset.stats.resumed == 3  # rows are known by content
     with pytest.raises(JournalError, match="op: journal 'insert' vs now 'upsert'"):
         export_to_crm(crm, "Thing", FRAME, key="Code", journal=journal, progress=False)
+    other = FakeCrm()
+    other.instance = "https://other.example"
+    with pytest.raises(JournalError, match=r"instance: journal 'https://fake\.example'"):
+        export_to_crm(other, "Thing", FRAME, journal=journal, progress=False)
+
+
+def test_fix_and_rerun_with_the_default_journal_sends_only_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    crm = FakeCrm()
+    frame = FRAME.assign(Name=[*FRAME["Name"][:7], "reject me", *FRAME["Name"][8:]])
+    with pytest.raises(WriteRejectedError):
+        export_to_crm(crm, "Thing", frame, on_error="raise", progress=False)
+    assert len(crm.rows) == 8  # the batch of the rejected row went through
+    fixed = frame.assign(Name=FRAME["Name"])  # the user fixes row 7 and runs again
+    result = export_to_crm(crm, "Thing", fixed, progress=False)
+    assert names(crm) == sorted(FRAME["Name"])  # nothing twice
+    assert result.stats.resumed == 8 and result.stats.created == 10
+    # the finished default journal is retired: a later export is a new export
+    assert result.journal is not None and result.journal.parent.name == "done"
+    assert not list((tmp_path / ".crmframes" / "journals").glob("*.jsonl"))
 
 
 def test_torn_last_line_is_ignored_and_a_corrupt_journal_refused(tmp_path: Path):
@@ -226,8 +250,8 @@ def test_journal_holds_no_values(tmp_path: Path):
         "object",
         "op",
         "key",
-        "fingerprint",
-        "rows",
+        "target",
+        "instance",
         "created",
     }
     opened = Journal.open(journal, header)
