@@ -258,6 +258,54 @@ def test_deletions_in_the_crm_are_imported_and_applied(crm, tmp_path):
         assert "LASTIMPORT_default_deleted" in campaign.options
 
 
+def test_reconcile_finds_the_store_changes_and_an_export_sends_them(crm, tmp_path):
+    store = str(tmp_path / "campaign.duckdb")
+    key, phone = crm["id"], crm["phone"]
+    changed = f"SELECT {key}, '{PHONE}' AS {phone} FROM contacts ORDER BY {key} LIMIT 3"
+    reconcile = {
+        "reconcile": {
+            "object": crm["object"],
+            "fields": [phone],
+            "source": {"table": "contacts", "columns": [key, phone]},
+            "key": key,
+            "save": {"differences": "diffs", "only_crm": "new_in_crm"},
+        }
+    }
+    corrections = f"SELECT {key}, {phone} FROM contacts WHERE {key} IN (SELECT {key} FROM diffs)"
+    steps = [
+        {"import": {"object": crm["object"], "fields": [phone], "table": "contacts"}},
+        {"merge": {"table": "contacts", "source": {"query": changed}, "key": key}},
+        reconcile,
+        {
+            "export": {
+                "object": crm["object"],
+                "source": {"query": corrections},
+                "key": key,
+                "journal": False,
+            }
+        },
+        reconcile,
+    ]
+    job = Job.from_dict({"name": "fix", "account": sandbox(crm), "store": store, "steps": steps})
+    report = run_job(job, progress=False)
+    assert report.ok, report.error
+    rows = report.steps[0].counts["imported"]
+    first, last = report.steps[2].counts, report.steps[4].counts
+    assert first == {
+        "store rows": rows,
+        "CRM rows": rows,
+        "identical": rows - 3,
+        "different": 3,
+        "only in store": 0,
+        "only in CRM": 0,
+    }
+    assert report.steps[3].counts == {"rows": 3, "updated": 3}
+    assert last["different"] == 0 and last["identical"] == rows
+    with CampaignStore(store) as campaign:
+        assert "diffs" not in campaign.tables()  # replaced by the last run: nothing differs
+        assert "new_in_crm" not in campaign.tables()
+
+
 def test_a_failing_step_stops_the_job_and_is_reported(tmp_path):
     job = Job.from_dict(
         {
@@ -279,8 +327,6 @@ def test_a_failing_step_stops_the_job_and_is_reported(tmp_path):
 
 
 def test_dedupe_step_removes_duplicates_in_the_store(tmp_path):
-    if not hasattr(CampaignStore, "dedupe"):
-        pytest.skip("CampaignStore.dedupe has not landed yet")
     store = tmp_path / "campaign.duckdb"
     people = tmp_path / "people.csv"
     people.write_text("id,email,m\n1,a@x.test,1\n2,A@X.test ,2\n3,b@x.test,3\n")
@@ -291,14 +337,32 @@ def test_dedupe_step_removes_duplicates_in_the_store(tmp_path):
             "store": str(store),
             "steps": [
                 {"merge": {"table": "people", "source": {"file": str(people)}, "key": "id"}},
-                {"dedupe": {"table": "people", "on": "email", "key": "id", "modified": "m"}},
+                {
+                    "dedupe": {
+                        "table": "people",
+                        "on": "email",
+                        "key": "id",
+                        "modified": "m",
+                        "removed_table": "duplicates",
+                    }
+                },
             ],
         }
     )
     report = run_job(job, progress=False)
     assert report.ok, report.error
+    assert report.steps[1].counts["removed"] == 1
+    assert report.steps[1].notes == ["1 removed rows kept in duplicates"]
     with CampaignStore(store) as campaign:
         assert sorted(campaign.read("people")["id"].tolist()) == [2, 3]
+        removed = campaign.read("duplicates")
+        assert removed[["id", "survivorKey"]].astype("str").to_dict("list") == {
+            "id": ["1"],
+            "survivorKey": ["2"],
+        }
+    dry = run_job(job, dry_run=True, progress=False)  # the store now has nothing to remove
+    assert dry.ok and dry.steps[1].status == "dry run"
+    assert dry.steps[1].counts["removed"] == 0
 
 
 # --- the command line -----------------------------------------------------------------------

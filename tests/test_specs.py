@@ -21,6 +21,8 @@ from crmframes.specs import (
     ImportSpec,
     Job,
     MergeSpec,
+    ReconcileSpec,
+    ReconcileTables,
     SandboxAccount,
     SecretRef,
     Source,
@@ -132,6 +134,43 @@ def test_deleted_dates_read_from_yaml_text_and_values():
     }
 
 
+def test_dedupe_spec_reads_keep_rules_in_yaml_and_python_forms():
+    spec = DedupeSpec.from_yaml(
+        "table: contact\n"
+        "on: [emailaddress1, [firstname, lastname]]\n"
+        "keep: [{priority: {leadsourcecode: [1, 2]}}, {max: modifiedon}, complete]\n"
+    )
+    assert spec.on == ["emailaddress1", ["firstname", "lastname"]]  # 'on' is no boolean here
+    assert spec.keep == [("priority", "leadsourcecode", (1, 2)), ("max", "modifiedon"), "complete"]
+    assert DedupeSpec(table="t", on="e", keep=("max", "m")).to_dict()["keep"] == {"max": "m"}
+    assert DedupeSpec(table="t", on="e", keep=["first"]).keep == "first"
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        ("max", "keep rule 'max' needs a column: write {max: column}"),
+        ("{maxx: modifiedon}", "unknown keep method 'maxx' (did you mean 'max'?)"),
+        ("[recnt]", "unknown keep method 'recnt' (did you mean 'recent'?)"),
+        ("{priority: [a]}", "write a priority rule as {priority: {column: [best, next, ...]}}"),
+        ("[]", "keep is a rule or a non-empty list of rules"),
+    ],
+)
+def test_dedupe_spec_refuses_bad_keep_rules(keep, message):
+    with pytest.raises(ConfigError) as info:
+        DedupeSpec.from_yaml(f"table: t\non: e\nkeep: {keep}\n", source="j.yaml")
+    assert str(info.value) == f"j.yaml:3: keep: {message}"
+
+
+def test_yaml_booleans_are_only_true_and_false():
+    assert parse_yaml("a: on\nb: no\nc: true\nd: False\n").data == {
+        "a": "on",
+        "b": "no",
+        "c": True,
+        "d": False,
+    }
+
+
 def test_auto_index_spec_names_its_option_as_auto_index_does():
     assert AutoIndexSpec(activity="imp", instance="prod").option_name == "LASTIMPORT_prod_imp"
 
@@ -184,12 +223,27 @@ SPECS = [
     DedupeSpec(table="contact", on="emailaddress1"),
     DedupeSpec(
         table="contact",
-        on=["lastname", "firstname"],
-        keep={"max": "modifiedon"},
+        on=["emailaddress1", ["lastname", "firstname"]],
+        keep=[("priority", "leadsourcecode", [1, 2]), {"max": "modifiedon"}, "complete"],
         key="contactid",
-        merge=[{"fields": ["telephone1"]}],
-        fuzzy={"lastname": 0.9},
+        merge=[["address1_city", "address1_postalcode"], "telephone1"],
+        fuzzy=["lastname"],
+        block=["address1_postalcode"],
+        normalizers={"telephone1": "phone"},
+        threshold=0.85,
+        scorer="osa",
+        max_pairs=1000,
+        removed_table="contact_duplicates",
         dry_run=True,
+    ),
+    ReconcileSpec(
+        object="contact",
+        source=Source(table="contact", columns=["contactid", "telephone1"]),
+        key="contactid",
+        fields=["telephone1"],
+        where=F("statecode") == 0,
+        columns=["telephone1"],
+        save=ReconcileTables(differences="diffs", only_store="gone", only_crm="new"),
     ),
     MergeSpec(table="contact", source=Source(table="staging"), key=["a", "b"], modified="m"),
 ]
@@ -322,7 +376,7 @@ def test_specs_round_trip_any_filter_fields_order_and_window(where, fields, orde
             "- export:",
             "- exprot:",
             "job.yaml:9: steps[1].exprot: unknown step 'exprot' (did you mean 'export'?); "
-            "steps are import, export, delete, deleted, dedupe, merge",
+            "steps are import, export, delete, deleted, dedupe, merge, reconcile",
         ),
         (
             "fields: [firstname, lastname]",

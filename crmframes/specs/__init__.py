@@ -1,8 +1,8 @@
 """Specs: each operation's settings as a checked object that round-trips to YAML, and jobs of them.
 
 Pure. :class:`ImportSpec`, :class:`ExportSpec`, :class:`DeleteSpec`, :class:`DeletedSpec`,
-:class:`DedupeSpec` and :class:`MergeSpec` hold the arguments of their operation under the
-same names, plus what a job step needs in the campaign store. A :class:`Job` is a named
+:class:`DedupeSpec`, :class:`MergeSpec` and :class:`ReconcileSpec` hold the arguments of
+their operation under the same names, plus what a job step needs in the campaign store. A :class:`Job` is a named
 account, a store and a list of steps; :func:`crmframes.runner.run_job` runs it and
 ``crmframes run job.yaml`` does so from the shell. Accounts live in an accounts file whose
 secrets are references (environment, keyring, file), never values.
@@ -36,6 +36,8 @@ from crmframes.specs.steps import (
     ExportSpec,
     ImportSpec,
     MergeSpec,
+    ReconcileSpec,
+    ReconcileTables,
     Source,
     StepSpec,
     WriteBack,
@@ -55,6 +57,8 @@ __all__ = [
     "ImportSpec",
     "Job",
     "MergeSpec",
+    "ReconcileSpec",
+    "ReconcileTables",
     "SalesforceAccount",
     "SandboxAccount",
     "SandboxActivity",

@@ -8,6 +8,7 @@ parent, for a missing key) was written, and the path of keys and list positions 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
@@ -32,6 +33,24 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _MAX_NODES = 200_000  # aliases can make a small file a huge tree; lines past this are not kept
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader with YAML 1.2's booleans: only true and false.
+
+    YAML 1.1 also reads on, off, yes and no as booleans, which would turn a dedupe step's
+    ``on:`` key into ``True`` (and the country code NO into False).
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 @dataclass(frozen=True)
@@ -98,12 +117,14 @@ def suggest(word: object, choices: Iterable[str]) -> str:
 def parse_yaml(text: str, source: str = "<string>") -> Document:
     """Load YAML text with the safe loader, keeping the line of every key and list item.
 
+    Booleans are YAML 1.2's: ``true`` and ``false`` only (``on``, ``yes``, ``no`` are text).
+
     Raises:
         ConfigError: broken YAML or a key written twice in one mapping, as
             ``source:line:column: ...`` (the offending line's text is never quoted: it may
             hold a secret).
     """
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {(): 1}
@@ -134,7 +155,7 @@ def dump_yaml(data: Any) -> str:
     every non-ASCII character is escaped.
     """
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    if yaml.safe_load(text) == data:
+    if yaml.load(text, Loader=_Loader) == data:
         return text
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=False, default_flow_style=False)
 
@@ -230,7 +251,7 @@ def _real_path(loc: Loc, data: Any) -> Loc:
         elif isinstance(current, BaseModel) and isinstance(part, str) and hasattr(current, part):
             out.append(part)
             current = getattr(current, part)
-        elif last and isinstance(current, Mapping):
+        elif last and isinstance(current, Mapping) and not _is_member_tag(str(part)):
             out.append(part)  # a missing key
         elif isinstance(part, str) and not _is_member_tag(part):
             out.append(part)

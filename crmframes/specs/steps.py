@@ -1,7 +1,8 @@
 """The settings of each operation as a spec: what one step of a job does, checked before it runs.
 
 Pure. A spec holds the arguments of its operation under the same names
-(:class:`ImportSpec` ↔ ``import_from_crm``, :class:`ExportSpec` ↔ ``export_to_crm``, ...)
+(:class:`ImportSpec` ↔ ``import_from_crm``, :class:`ExportSpec` ↔ ``export_to_crm``,
+:class:`DedupeSpec` ↔ ``CampaignStore.dedupe``, :class:`ReconcileSpec` ↔ ``reconcile``, ...)
 plus what a job step needs around it in the campaign store: the table an import merges
 into, the rows an export sends (:class:`Source`: a table, a SQL query or a file), the table
 deletions are applied to. Filters are written in the dict form of :mod:`crmframes.filters`.
@@ -19,12 +20,14 @@ Examples:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, Self
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, Strict, model_validator
 
 from crmframes.errors import FilterError
 from crmframes.filters import validate
+from crmframes.specs.document import suggest
 from crmframes.specs.fields import (
     Conversion,
     Count,
@@ -52,6 +55,8 @@ __all__ = [
     "ExportSpec",
     "ImportSpec",
     "MergeSpec",
+    "ReconcileSpec",
+    "ReconcileTables",
     "Source",
     "StepSpec",
     "WriteBack",
@@ -131,6 +136,14 @@ class WriteBack(Spec):
 
     key: Name
     column: Name = "crmId"
+
+
+class ReconcileTables(Spec):
+    """The store tables a reconcile step writes what it found into (each replaced per run)."""
+
+    differences: Name | None = None
+    only_store: Name | None = None
+    only_crm: Name | None = None
 
 
 def _mapping(value: Any) -> Any:
@@ -300,31 +313,156 @@ class DeletedSpec(Spec):
         return self
 
 
+KeepMethod = Literal["recent", "complete", "first", "last", "min", "max", "priority", "notnull"]
+_KEEP_NEEDS_COLUMN = ("min", "max", "priority", "notnull")  # as crmframes.dedupe's KeepRule
+NormalizerName = Literal["email", "phone", "name", "first_name", "text", "date", "exact"]
+Scorer = Literal["jaro_winkler", "levenshtein", "osa", "indel"]
+Rules = Name | list[Name | Annotated[list[Name], Field(min_length=1)]]
+
+
+def _keep_rule(item: Any) -> Any:
+    """One keep rule in the form ``deduplicate`` takes: a name or a tuple."""
+    if (isinstance(item, Mapping) and len(item) == 1) or (isinstance(item, tuple) and item):
+        method = next(iter(item)) if isinstance(item, Mapping) else item[0]
+        if method not in get_args(KeepMethod):
+            raise ValueError(
+                f"unknown keep method {method!r}{suggest(method, get_args(KeepMethod))}"
+            )
+    if isinstance(item, str):
+        if item not in get_args(KeepMethod):
+            raise ValueError(f"unknown keep method {item!r}{suggest(item, get_args(KeepMethod))}")
+        if item in _KEEP_NEEDS_COLUMN:
+            raise ValueError(f"keep rule {item!r} needs a column: write {{{item}: column}}")
+        return item
+    if isinstance(item, Mapping) and len(item) == 1:
+        ((method, value),) = item.items()
+        if method == "priority":
+            if not (isinstance(value, Mapping) and len(value) == 1):
+                raise ValueError("write a priority rule as {priority: {column: [best, next, ...]}}")
+            ((column, values),) = value.items()
+            if not isinstance(values, list | tuple) or not values:
+                raise ValueError(f"priority values of {column!r} are a non-empty list")
+            return ("priority", column, tuple(values))
+        return (method, value)
+    if isinstance(item, tuple) and 2 <= len(item) <= 3:
+        return item if len(item) == 2 else (item[0], item[1], tuple(item[2]))
+    raise ValueError(
+        "a keep rule is a method (recent, complete, first, last), {min|max|recent|notnull: "
+        f"column}} or {{priority: {{column: [values]}}}}, not {item!r}"
+    )
+
+
+def _keep(value: Any) -> Any:
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("keep is a rule or a non-empty list of rules")
+        rules = [_keep_rule(item) for item in value]
+        return rules[0] if len(rules) == 1 else rules
+    return _keep_rule(value)
+
+
+def _dump_keep(value: Any) -> Any:
+    def one(rule: Any) -> Any:
+        if isinstance(rule, str):
+            return rule
+        if rule[0] == "priority":
+            return {"priority": {rule[1]: list(rule[2])}}
+        return {rule[0]: rule[1]}
+
+    return [one(rule) for rule in value] if isinstance(value, list) else one(value)
+
+
+KeepRuleValue = (
+    KeepMethod | tuple[KeepMethod, Name] | tuple[Literal["priority"], Name, tuple[Any, ...]]
+)
+Keep = Annotated[
+    KeepRuleValue | list[KeepRuleValue],
+    BeforeValidator(_keep),
+    PlainSerializer(_dump_keep, when_used="json"),
+]
+
+
 class DedupeSpec(Spec):
-    """Remove duplicate rows from a store table (``CampaignStore.dedupe``).
+    """Remove duplicate rows from a store table (``CampaignStore.dedupe`` / ``deduplicate``).
 
     Attributes:
         table: the store table.
-        on: the columns whose (normalised) values make two rows duplicates.
-        keep: which row of a cluster survives: a rule name (``recent``, ...) or a
-            one-key mapping (e.g. ``{max: modifiedon}``), as ``deduplicate`` takes it.
-        modified: the last-modified column (for ``recent``).
-        key: the table's identity column.
-        merge: field groups filled from the removed rows, as ``deduplicate`` takes them.
-        fuzzy: fuzzy matching settings, as ``deduplicate`` takes them.
+        on: the match rules: a column, a list of columns that must all match, or a list of
+            rules any one of which links two rows (``[email, [firstname, lastname]]``).
+        keep: which row of a cluster survives: ``recent``, ``complete``, ``first``,
+            ``last``, ``{min: column}``, ``{max: column}``, ``{recent: column}``,
+            ``{notnull: column}``, ``{priority: {column: [best, next]}}``, or a list of them
+            (later ones break ties).
+        modified, key, merge, fuzzy, block, normalizers, threshold, scorer, max_pairs:
+            as for ``deduplicate``.
+        removed_table: a store table receiving the removed rows (with ``survivorKey``), e.g.
+            for a later delete step; replaced by each run.
         dry_run: count, remove nothing.
     """
 
     kind: ClassVar[str] = "dedupe"
 
     table: Name
-    on: Names
-    keep: Name | dict[Name, Any] = "recent"
+    on: Rules
+    keep: Keep = "recent"
     modified: Name | None = None
     key: Name | None = None
-    merge: list[Any] | dict[Name, Any] | None = None
-    fuzzy: dict[Name, Any] | list[Any] | Flag | None = None
+    merge: Rules | None = None
+    fuzzy: Names | None = None
+    block: Rules | None = None
+    normalizers: dict[Name, NormalizerName] | None = None
+    threshold: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.9
+    scorer: Scorer = "jaro_winkler"
+    max_pairs: PositiveInt = 25_000_000
+    removed_table: Name | None = None
     dry_run: Flag = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.removed_table is not None and self.key is None:
+            raise invalid("removed_table", "removed_table needs key: the rows' identity column")
+        return self
+
+
+class ReconcileSpec(Spec):
+    """Compare rows of the store with the same records freshly read from the CRM (``reconcile``).
+
+    The CRM side is imported (``object``, ``fields``, ``where``) but not merged; the store
+    side is ``source``. ``save`` keeps what was found in store tables, replaced by each
+    run, so later steps can act on it (export the store's values of the differing records).
+
+    Attributes:
+        object: the CRM object.
+        source: the store rows (the left side).
+        key: the identity column(s), named alike on both sides.
+        fields: the CRM fields to read (all when absent).
+        where: a filter on the CRM side.
+        columns: the columns to compare (those both sides have, by default).
+        timezone: the zone of naive timestamps.
+        save: store tables for ``differences`` (key, field, store and CRM values as text),
+            ``only_store`` and ``only_crm`` (the rows on one side only).
+    """
+
+    kind: ClassVar[str] = "reconcile"
+
+    object: Name
+    source: Source
+    key: Names
+    fields: FieldList | None = None
+    where: Filter | None = None
+    columns: Names | None = None
+    timezone: TimeZone = "UTC"
+    mode: ReadMode = "auto"
+    save: ReconcileTables | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.where is not None:
+            try:
+                validate(self.where)
+            except FilterError as exc:
+                raise invalid("where", str(exc)) from None
+        return self
 
 
 class MergeSpec(Spec):
@@ -347,9 +485,13 @@ class MergeSpec(Spec):
     dry_run: Flag = False
 
 
-StepSpec = ImportSpec | ExportSpec | DeleteSpec | DeletedSpec | DedupeSpec | MergeSpec
+StepSpec = (
+    ImportSpec | ExportSpec | DeleteSpec | DeletedSpec | DedupeSpec | MergeSpec | ReconcileSpec
+)
 STEP_KINDS: dict[str, type[StepSpec]] = {
     spec.kind: spec
-    for spec in (ImportSpec, ExportSpec, DeleteSpec, DeletedSpec, DedupeSpec, MergeSpec)
-}
+    for spec in (
+        ImportSpec, ExportSpec, DeleteSpec, DeletedSpec, DedupeSpec, MergeSpec, ReconcileSpec
+    )
+}  # fmt: skip
 """Each step's key in a job file, and its spec."""

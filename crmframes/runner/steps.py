@@ -1,238 +1,46 @@
-"""Run a job: connect to its account, open its store, run its steps in order, and report.
+"""Run one step of a job, by kind, with the campaign store as the place steps hand data over.
 
-Orchestration. Steps hand data to each other through the campaign store: an import merges
-into a table (its automatic index moves with the rows), a dedupe cleans a table, an export
-or a delete reads its rows from a table, a query or a file, a deletions import applies what
-the CRM deleted to a table. The first step that fails stops the job; the report says what
-each step did (counts, rejects by ``errorSymbol``, API calls, seconds) and why it stopped.
-
-A dry run writes nothing to the CRM or the store: imports read the CRM and merge as dry
-runs (the watermark stays), exports run with ``dry_run=True``, deletes and dedupes only
-count, and a store file is opened read-only (a missing one is not created). Later steps
-therefore see the store as it was: a table an earlier step would have created is missing,
-and the step reading it is reported as skipped.
+Orchestration: each kind calls its operation (imported when the step runs) with the spec's
+settings, reads its rows from the store (a table, a query) or a file, writes what it
+produced back to the store, and fills the step's report: counts, rejects by
+``errorSymbol``, notes. In a dry run nothing is written to the CRM or the store.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from crmframes.accounts import connect, load_accounts
 from crmframes.errors import ConfigError, CrmframesError, StoreError
+from crmframes.runner.report import JobReport, StepReport
 from crmframes.specs import (
     DedupeSpec,
     DeletedSpec,
     DeleteSpec,
     ExportSpec,
     ImportSpec,
-    Job,
     MergeSpec,
-    SandboxAccount,
+    ReconcileSpec,
     Source,
     StepSpec,
 )
-from crmframes.specs.accounts import Account, Accounts
-from crmframes.specs.document import Loc
 from crmframes.store import CampaignStore
 
-__all__ = ["JobReport", "StepReport", "load_job", "run_job"]
-
-Status = Literal["ok", "dry run", "skipped", "failed"]
+__all__ = ["RUNNERS", "StepContext", "label"]
 
 
 @dataclass
-class StepReport:
-    """What one step did.
+class StepContext:
+    """What every step of one run shares: the connector, the store, the run's options."""
 
-    Attributes:
-        index: the step's position, from 1.
-        kind: ``import``, ``export``, ``delete``, ``deleted``, ``dedupe`` or ``merge``.
-        label: what the step works on, e.g. ``import contact → contact``.
-        status: ``ok``, ``dry run``, ``skipped`` (nothing to read in a dry run, or an
-            earlier step failed) or ``failed``.
-        counts: rows read and what happened to them, by name, in order.
-        rejects: rejected rows by ``errorSymbol``.
-        api_calls: CRM API calls the step made.
-        seconds: wall time.
-        notes: the window of an import, why a step was skipped, ...
-        error: the one-line error of a failed step.
-    """
-
-    index: int
-    kind: str
-    label: str
-    status: Status = "ok"
-    counts: dict[str, int] = field(default_factory=dict)
-    rejects: dict[str, int] = field(default_factory=dict)
-    api_calls: int = 0
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def rejected(self) -> int:
-        """How many rows were rejected."""
-        return sum(self.rejects.values())
-
-    def summary(self) -> str:
-        """Return the counts as one phrase: ``5,000 imported, 4,990 inserted, 10 updated``."""
-        return ", ".join(f"{n:,} {name}" for name, n in self.counts.items()) or "-"
-
-
-@dataclass
-class JobReport:
-    """What a job did, step by step; ``str()`` is a table, :meth:`to_dict` is JSON-able.
-
-    Attributes:
-        job: the job's name.
-        account: the account's name (or what an inline account is); never a secret.
-        store: the store file.
-        dry_run: whether nothing was written.
-        steps: one report per step, in order.
-        seconds: wall time.
-        error: the error that stopped the job, if one did.
-        exception: that error itself (not serialised).
-    """
-
-    job: str
-    account: str
-    store: str
-    dry_run: bool
-    steps: list[StepReport] = field(default_factory=list)
-    seconds: float = 0.0
-    error: str | None = None
-    exception: CrmframesError | None = field(default=None, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every step ran (or was skipped in a dry run) without error."""
-        return self.error is None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain data (``crmframes run --json`` prints it)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("exception", "steps")}
-        out["ok"] = self.ok
-        out["seconds"] = round(self.seconds, 3)
-        out["steps"] = [asdict(step) | {"seconds": round(step.seconds, 3)} for step in self.steps]
-        return out
-
-    def __str__(self) -> str:
-        mode = " (dry run: nothing written)" if self.dry_run else ""
-        head = f"job {self.job!r} on {self.account}, store {self.store}{mode}"
-        rows = [("#", "step", "status", "result", "rejected", "API calls", "seconds")]
-        for s in self.steps:
-            rows.append(
-                (
-                    str(s.index),
-                    s.label,
-                    s.status,
-                    s.summary(),
-                    f"{s.rejected:,}",
-                    str(s.api_calls),
-                    f"{s.seconds:.2f}",
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = [head]
-        for row in rows:
-            cells = [
-                cell.rjust(w) if i in (0, 4, 5, 6) else cell.ljust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            ]
-            lines.append("  " + "  ".join(cells).rstrip())
-        for s in self.steps:
-            if s.rejects:
-                shown = ", ".join(f"{symbol} {n:,}" for symbol, n in s.rejects.items())
-                lines.append(f"  rejects of step {s.index}: {shown}")
-            lines.extend(f"  step {s.index}: {note}" for note in s.notes)
-        ending = f"failed: {self.error}" if self.error else "done"
-        lines.append(f"{ending} in {self.seconds:.2f} s")
-        return "\n".join(lines)
-
-
-def load_job(path: str | os.PathLike[str]) -> Job:
-    """Read and check a job file.
-
-    Raises:
-        ConfigError: the file cannot be read, or a one-line error naming the place of the
-            first mistake in it (``job.yaml:12: steps[2].export: unknown key ...``).
-    """
-    target = Path(path)
-    try:
-        text = target.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
-        raise ConfigError(f"{target}: cannot read the job file: {reason}") from None
-    return Job.from_yaml(text, source=str(path))
-
-
-def run_job(
-    job: Job | str | os.PathLike[str],
-    *,
-    dry_run: bool = False,
-    progress: bool = True,
-    accounts: Accounts | str | os.PathLike[str] | None = None,
-    store: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> JobReport:
-    """Run a job's steps in order against its account and store, and report what they did.
-
-    Args:
-        job: a :class:`~crmframes.specs.Job`, or the path of a job file.
-        dry_run: write nothing to the CRM or the store (see the module docs).
-        progress: print each step as it starts and ends (stderr) and show progress bars.
-        accounts: the accounts (or the accounts file) a named account is looked up in; by
-            default ``$CRMFRAMES_ACCOUNTS`` or ``~/.config/crmframes/accounts.yaml``.
-        store: a store file to use instead of the job's.
-        environ: the environment secrets are read from (``os.environ`` by default).
-
-    Returns:
-        The report. A step that fails stops the job: ``report.ok`` is False,
-        ``report.error`` says why in one line and the later steps are ``skipped``.
-
-    Raises:
-        ConfigError: the job file is invalid, the account is unknown, or a secret cannot
-            be read (before any step runs).
-        SandboxError: a sandbox account's sandbox cannot start.
-    """
-    if not isinstance(job, Job):
-        job = load_job(job)
-    account, label, place = _account(job, accounts, environ)
-    report = JobReport(job=job.name, account=label, store=store or job.store, dry_run=dry_run)
-    started = time.perf_counter()
-    with (
-        connect(account, place=place, environ=environ) as conn,
-        _open_store(report.store, dry_run=dry_run) as campaign,
-    ):
-        context = _Context(conn, campaign, dry_run, progress, len(job.steps))
-        for index, spec in enumerate(job.steps, start=1):
-            step = StepReport(index=index, kind=spec.kind, label=_label(spec))
-            report.steps.append(step)
-            if report.error is not None:
-                step.status = "skipped"
-                step.notes.append("not run: an earlier step failed")
-                continue
-            context.run(spec, step, report)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-# --- running one step -----------------------------------------------------------------------
-
-
-@dataclass
-class _Context:
     conn: Any
     store: CampaignStore
     dry_run: bool
@@ -240,11 +48,12 @@ class _Context:
     total: int
 
     def run(self, spec: StepSpec, step: StepReport, report: JobReport) -> None:
+        """Run one step, filling its report; a crmframes error fails the step and the job."""
         self.say(f"[{step.index}/{self.total}] {step.label} ...")
         calls = self.conn.api_calls
         started = time.perf_counter()
         try:
-            _RUNNERS[spec.kind](spec, self, step)
+            RUNNERS[spec.kind](spec, self, step)
             if step.status == "ok" and self.dry_run:
                 step.status = "dry run"
         except CrmframesError as exc:
@@ -262,6 +71,7 @@ class _Context:
         )
 
     def say(self, text: str) -> None:
+        """Print a progress line on stderr (when progress is on), between progress bars."""
         if self.progress:
             from tqdm.auto import tqdm
 
@@ -285,7 +95,7 @@ class _Context:
         return _read_file(Path(str(source.file)))
 
 
-def _import(spec: ImportSpec, ctx: _Context, step: StepReport) -> None:
+def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
     from crmframes.operations import AutoIndex, import_from_crm
 
     population = None
@@ -330,7 +140,7 @@ def _import(spec: ImportSpec, ctx: _Context, step: StepReport) -> None:
         )
 
 
-def _export(spec: ExportSpec, ctx: _Context, step: StepReport) -> None:
+def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
     from crmframes.operations import export_to_crm
 
     df = ctx.read(spec.source, step)
@@ -384,7 +194,7 @@ def _export(spec: ExportSpec, ctx: _Context, step: StepReport) -> None:
         step.notes.append(f"CRM ids written to {spec.source.table}.{wb.column}")
 
 
-def _delete(spec: DeleteSpec, ctx: _Context, step: StepReport) -> None:
+def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
     df = ctx.read(spec.source, step)
     if df is None:
         return
@@ -414,7 +224,7 @@ def _delete(spec: DeleteSpec, ctx: _Context, step: StepReport) -> None:
     step.rejects = _by_symbol(result.rejects)
 
 
-def _deleted(spec: DeletedSpec, ctx: _Context, step: StepReport) -> None:
+def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
     from crmframes.operations import AutoIndex, import_deleted_from_crm
     from crmframes.operations.autoindex import format_option
 
@@ -454,26 +264,72 @@ def _deleted(spec: DeletedSpec, ctx: _Context, step: StepReport) -> None:
         ctx.store.options[index.option_name] = format_option(result.end)
 
 
-def _dedupe(spec: DedupeSpec, ctx: _Context, step: StepReport) -> None:
-    dedupe: Callable[..., Any] | None = getattr(ctx.store, "dedupe", None)
-    if dedupe is None:  # pragma: no cover - until CampaignStore.dedupe lands
-        raise ConfigError("this version of crmframes has no CampaignStore.dedupe")
+def _dedupe(spec: DedupeSpec, ctx: StepContext, step: StepReport) -> None:
     if _stored(ctx.store, spec.table) is None and ctx.dry_run:
         step.status = "skipped"
         step.notes.append(f"nothing to read in a dry run: table {spec.table!r} does not exist yet")
         return
+    passed = ("keep", "modified", "key", "merge", "fuzzy", "block", "normalizers", "threshold")
     options = {
         name: getattr(spec, name)
-        for name in ("modified", "key", "merge", "fuzzy")
-        if getattr(spec, name) is not None
+        for name in (*passed, "scorer", "max_pairs")
+        if getattr(spec, name) != DedupeSpec.model_fields[name].default
     }
-    result = dedupe(
-        spec.table, on=spec.on, keep=spec.keep, dry_run=ctx.dry_run or spec.dry_run, **options
-    )
+    dry_run = ctx.dry_run or spec.dry_run
+    result = ctx.store.dedupe(spec.table, on=spec.on, dry_run=dry_run, **options)
     step.counts = _counts_of(result)
+    removed = getattr(result, "removed", None)
+    if spec.removed_table is not None and isinstance(removed, pd.DataFrame) and not dry_run:
+        _replace(ctx.store, spec.removed_table, removed, [str(spec.key)])
+        step.notes.append(f"{len(removed):,} removed rows kept in {spec.removed_table}")
 
 
-def _merge(spec: MergeSpec, ctx: _Context, step: StepReport) -> None:
+def _reconcile(spec: ReconcileSpec, ctx: StepContext, step: StepReport) -> None:
+    from crmframes.operations import import_from_crm
+    from crmframes.reconcile import reconcile
+
+    left = ctx.read(spec.source, step)
+    if left is None:
+        return
+    right = import_from_crm(
+        ctx.conn,
+        spec.object,
+        fields=spec.fields,
+        where=spec.where,
+        timezone=spec.timezone,
+        mode=spec.mode,
+        progress=ctx.progress,
+    )
+    result = reconcile(
+        left, right.frame, key=spec.key, columns=spec.columns, timezone=spec.timezone
+    )
+    c = result.counts
+    step.counts = {
+        "store rows": c["left"],
+        "CRM rows": c["right"],
+        "identical": c["identical"],
+        "different": c["different"],
+        "only in store": c["only_left"],
+        "only in CRM": c["only_right"],
+    }
+    step.rejects = _by_symbol(right.rejects)
+    if spec.save is None or ctx.dry_run:
+        return
+    differences = result.differences.rename(columns={"left": "store", "right": "crm"})
+    for column in ("store", "crm"):  # values of every type in one column: kept as text
+        differences[column] = differences[column].map(_text).astype("str")
+    outputs = (
+        (spec.save.differences, differences, [*spec.key, "field"]),
+        (spec.save.only_store, result.only_left, spec.key),
+        (spec.save.only_crm, result.only_right, spec.key),
+    )
+    for table, frame, key in outputs:
+        if table is not None:
+            _replace(ctx.store, table, frame, key)
+            step.notes.append(f"{len(frame):,} rows saved in {table}")
+
+
+def _merge(spec: MergeSpec, ctx: StepContext, step: StepReport) -> None:
     df = ctx.read(spec.source, step)
     if df is None:
         return
@@ -489,7 +345,8 @@ def _merge(spec: MergeSpec, ctx: _Context, step: StepReport) -> None:
     )
 
 
-_RUNNERS: dict[str, Callable[[Any, _Context, StepReport], None]] = {
+RUNNERS: dict[str, Callable[[Any, StepContext, StepReport], None]] = {
+    "reconcile": _reconcile,
     "import": _import,
     "export": _export,
     "delete": _delete,
@@ -499,41 +356,26 @@ _RUNNERS: dict[str, Callable[[Any, _Context, StepReport], None]] = {
 }
 
 
-# --- private helpers ------------------------------------------------------------------------
-
-
-def _account(
-    job: Job, accounts: Accounts | str | os.PathLike[str] | None, environ: Mapping[str, str] | None
-) -> tuple[Account, str, Callable[[Loc], str]]:
-    if not isinstance(job.account, str):
-        account = job.account
-        if isinstance(account, SandboxAccount):
-            label = f"sandbox ({account.crm}, {account.data} data)"
-        else:
-            label = f"{account.crm} at {account.url}"
-        return account, label, lambda loc: job.place(("account", *loc))
-    found = accounts if isinstance(accounts, Accounts) else load_accounts(accounts, environ=environ)
-    try:
-        account = found.find(job.account)
-    except ConfigError as exc:
-        raise ConfigError(f"{job.place(('account',))}: {exc}") from None
-    name = job.account
-    return account, repr(name), lambda loc: found.doc.place((name, *loc))
-
-
-@contextmanager
-def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
-    if dry_run and (path == ":memory:" or not Path(path).exists()):
-        store = CampaignStore(":memory:")  # a dry run creates no file
-    else:
-        store = CampaignStore(path, read_only=dry_run)
-    with store:
-        yield store
-
-
 def _stored(store: CampaignStore, table: str) -> str | None:
     wanted = table.lower()
     return next((name for name in store.tables() if name.lower() == wanted), None)
+
+
+def _replace(store: CampaignStore, table: str, frame: pd.DataFrame, key: list[str]) -> None:
+    """Make ``table`` hold exactly ``frame`` (gone when the frame is empty)."""
+    from crmframes.store.sql import quote
+
+    existing = _stored(store, table)
+    if existing is not None:
+        store.sql(f"DROP TABLE {quote(existing)}")
+    if len(frame):
+        store.merge(table, frame.reset_index(drop=True), key=key)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
+        return None
+    return value.isoformat() if isinstance(value, datetime | pd.Timestamp) else str(value)
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -546,7 +388,7 @@ def _read_file(path: Path) -> pd.DataFrame:
         raise ConfigError(f"source file {path}: no such file")
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype_backend="pyarrow")
+            return pd.read_csv(path)
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"source file {path}: cannot be read: {exc}") from exc
@@ -558,7 +400,8 @@ def _aware(moment: datetime | date, zone: ZoneInfo) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
 
-def _label(spec: StepSpec) -> str:
+def label(spec: StepSpec) -> str:
+    """Say in a few words what a step works on: ``import contact → contact``."""
     if isinstance(spec, ImportSpec):
         return f"import {spec.object} → {spec.target}"
     if isinstance(spec, ExportSpec):
@@ -568,8 +411,10 @@ def _label(spec: StepSpec) -> str:
     if isinstance(spec, DeletedSpec):
         return f"import deleted {spec.object}" + (f" → {spec.table}" if spec.table else "")
     if isinstance(spec, DedupeSpec):
-        return f"dedupe {spec.table} on {', '.join(spec.on)}"
-    return f"merge {_source_label(spec.source)} → {spec.table}"
+        return f"dedupe {spec.table}"
+    if isinstance(spec, MergeSpec):
+        return f"merge {_source_label(spec.source)} → {spec.table}"
+    return f"reconcile {_source_label(spec.source)} with {spec.object}"
 
 
 def _source_label(source: Source) -> str:

@@ -1,0 +1,124 @@
+"""Run a job: connect to its account, open its store, run its steps in order, and report.
+
+Orchestration. The first step that fails stops the job; the report says what each step
+did and why it stopped. A dry run opens an existing store read-only and does not create a
+missing one (see :mod:`crmframes.runner`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from crmframes.accounts import connect, load_accounts
+from crmframes.errors import ConfigError
+from crmframes.runner.report import JobReport, StepReport
+from crmframes.runner.steps import StepContext, label
+from crmframes.specs import Job, SandboxAccount
+from crmframes.specs.accounts import Account, Accounts
+from crmframes.specs.document import Loc
+from crmframes.store import CampaignStore
+
+__all__ = ["load_job", "run_job"]
+
+
+def load_job(path: str | os.PathLike[str]) -> Job:
+    """Read and check a job file.
+
+    Raises:
+        ConfigError: the file cannot be read, or a one-line error naming the place of the
+            first mistake in it (``job.yaml:12: steps[2].export: unknown key ...``).
+    """
+    target = Path(path)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
+        raise ConfigError(f"{target}: cannot read the job file: {reason}") from None
+    return Job.from_yaml(text, source=str(path))
+
+
+def run_job(
+    job: Job | str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    progress: bool = True,
+    accounts: Accounts | str | os.PathLike[str] | None = None,
+    store: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> JobReport:
+    """Run a job's steps in order against its account and store, and report what they did.
+
+    Args:
+        job: a :class:`~crmframes.specs.Job`, or the path of a job file.
+        dry_run: write nothing to the CRM or the store (see the module docs).
+        progress: print each step as it starts and ends (stderr) and show progress bars.
+        accounts: the accounts (or the accounts file) a named account is looked up in; by
+            default ``$CRMFRAMES_ACCOUNTS`` or ``~/.config/crmframes/accounts.yaml``.
+        store: a store file to use instead of the job's.
+        environ: the environment secrets are read from (``os.environ`` by default).
+
+    Returns:
+        The report. A step that fails stops the job: ``report.ok`` is False,
+        ``report.error`` says why in one line and the later steps are ``skipped``.
+
+    Raises:
+        ConfigError: the job file is invalid, the account is unknown, or a secret cannot
+            be read (before any step runs).
+        SandboxError: a sandbox account's sandbox cannot start.
+    """
+    if not isinstance(job, Job):
+        job = load_job(job)
+    account, shown, place = _account(job, accounts, environ)
+    report = JobReport(job=job.name, account=shown, store=store or job.store, dry_run=dry_run)
+    started = time.perf_counter()
+    with (
+        connect(account, place=place, environ=environ) as conn,
+        _open_store(report.store, dry_run=dry_run) as campaign,
+    ):
+        context = StepContext(conn, campaign, dry_run, progress, len(job.steps))
+        for index, spec in enumerate(job.steps, start=1):
+            step = StepReport(index=index, kind=spec.kind, label=label(spec))
+            report.steps.append(step)
+            if report.error is not None:
+                step.status = "skipped"
+                step.notes.append("not run: an earlier step failed")
+                continue
+            context.run(spec, step, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- private helpers ------------------------------------------------------------------------
+
+
+def _account(
+    job: Job, accounts: Accounts | str | os.PathLike[str] | None, environ: Mapping[str, str] | None
+) -> tuple[Account, str, Callable[[Loc], str]]:
+    if not isinstance(job.account, str):
+        account = job.account
+        if isinstance(account, SandboxAccount):
+            shown = f"sandbox ({account.crm}, {account.data} data)"
+        else:
+            shown = f"{account.crm} at {account.url}"
+        return account, shown, lambda loc: job.place(("account", *loc))
+    found = accounts if isinstance(accounts, Accounts) else load_accounts(accounts, environ=environ)
+    try:
+        account = found.find(job.account)
+    except ConfigError as exc:
+        raise ConfigError(f"{job.place(('account',))}: {exc}") from None
+    name = job.account
+    return account, repr(name), lambda loc: found.doc.place((name, *loc))
+
+
+@contextmanager
+def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
+    if dry_run and (path == ":memory:" or not Path(path).exists()):
+        store = CampaignStore(":memory:")  # a dry run creates no file
+    else:
+        store = CampaignStore(path, read_only=dry_run)
+    with store:
+        yield store
