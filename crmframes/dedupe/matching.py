@@ -62,6 +62,9 @@ _SCORERS: Final[dict[str, Callable[..., float]]] = {
 }
 
 
+_PARALLEL_PAIRS: Final = 20_000
+
+
 @dataclass(frozen=True)
 class _Group:
     """One ``on`` rule: all its columns match (the fuzzy ones by similarity)."""
@@ -307,32 +310,46 @@ def _require(df: pd.DataFrame, column: object) -> None:
 
 
 class _Normalised:
-    """Normalised columns and their integer codes, each computed once per run."""
+    """Normalised columns, coded as integers over their distinct values, computed once a run."""
 
     def __init__(self, df: pd.DataFrame, normalizers: Mapping[str, tuple[str, Normalizer]]):
         self._df = df
         self._normalizers = normalizers
-        self._values: dict[str, pd.Series] = {}
-        self._codes: dict[str, np.ndarray] = {}
+        self._coded: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._derived: dict[tuple[str, str], np.ndarray] = {}
 
     def kind(self, column: str) -> str:
         return self._normalizers[column][0]
 
-    def values(self, column: str) -> pd.Series:
-        if column not in self._values:
+    def _code(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        if column not in self._coded:
             result = self._normalizers[column][1](self._df[column])
             if not isinstance(result, pd.Series) or len(result) != len(self._df):
                 raise DataError(
                     f"the normaliser of column {column!r} must return a Series of "
                     f"{len(self._df):,} values, not {type(result).__name__}"
                 )
-            self._values[column] = result.reset_index(drop=True)
-        return self._values[column]
+            codes, uniques = pd.factorize(result, use_na_sentinel=True)
+            self._coded[column] = (np.asarray(codes, dtype=np.int64), uniques)
+        return self._coded[column]
 
     def codes(self, column: str) -> np.ndarray:
-        if column not in self._codes:
-            self._codes[column] = _codes(self.values(column))
-        return self._codes[column]
+        """Equal normalised values share a code (first appearance first); null is -1."""
+        return self._code(column)[0]
+
+    def texts(self, column: str) -> np.ndarray:
+        """The distinct normalised values as strings (an object array), by code."""
+        if (column, "texts") not in self._derived:
+            uniques = self._code(column)[1]
+            self._derived[column, "texts"] = np.array([str(u) for u in uniques], dtype=object)
+        return self._derived[column, "texts"]
+
+    def initials(self, column: str) -> np.ndarray:
+        """Codes of each row's first character; -1 for nulls."""
+        if (column, "initials") not in self._derived:
+            first = _codes(np.array([t[:1] for t in self.texts(column)] + [None], dtype=object))
+            self._derived[column, "initials"] = first[self.codes(column)]
+        return self._derived[column, "initials"]
 
 
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -405,9 +422,7 @@ def _pass_keys(
 ) -> list[list[np.ndarray]]:
     """The key codes of each blocking pass of a fuzzy group."""
     if plan.passes is None:  # one pass per fuzzy column: its first letter
-        return [
-            [_codes(normalised.values(c).astype("str").str[:1].to_numpy())] for c in group.fuzzy
-        ]
+        return [[normalised.initials(c)] for c in group.fuzzy]
     passes = []
     for keys in plan.passes:
         parts = []
@@ -451,37 +466,38 @@ def _pairs_within(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _similarity(
     normalised: _Normalised, column: str, left: np.ndarray, right: np.ndarray, scorer: Scorer
 ) -> np.ndarray:
-    """Similarity (0 to 1) of the column's normalised values for each pair."""
+    """Similarity (0 to 1) of the column's normalised values for each pair (both non-null)."""
     if not left.size:
         return np.zeros(0)
-    text = normalised.values(column).astype("str").to_numpy(dtype=object)
+    codes, texts = normalised.codes(column), normalised.texts(column)
+    a, b = codes[left], codes[right]
+    workers = -1 if a.size >= _PARALLEL_PAIRS else 1  # threads cost more than small jobs
     scores = process.cpdist(
-        text[left], text[right], scorer=_SCORERS[scorer], workers=-1, dtype=np.float64
+        texts[a], texts[b], scorer=_SCORERS[scorer], workers=workers, dtype=np.float64
     )
     scores = np.asarray(scores, dtype=np.float64)
     if normalised.kind(column) == "first_name":
-        scores = np.where(_nickname_equal(text, left, right), 1.0, scores)
+        scores = np.where(_nickname_equal(texts, a, b), 1.0, scores)
     return scores
 
 
-def _nickname_equal(text: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Whether the two names of each pair may be one name (a nickname and a formal name)."""
+def _nickname_equal(names: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether names ``a`` and ``b`` (codes into ``names``) may be one name: nickname, formal."""
     formal = formal_names()
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
     tokens: dict[str, int] = {}
     meanings = [  # per distinct name: itself and the formal names it may stand for
-        [tokens.setdefault(o, len(tokens)) for o in sorted({str(u), *formal.get(str(u), ())})]
-        for u in uniques
+        [tokens.setdefault(o, len(tokens)) for o in sorted({name, *formal.get(name, ())})]
+        for name in names
     ]
     width = max((len(m) for m in meanings), default=1)
-    table = np.full((len(meanings) + 1, width), -1, dtype=np.int64)  # last row: null
+    table = np.full((len(meanings), width), -1, dtype=np.int64)
     for i, m in enumerate(meanings):
         table[i, : len(m)] = m
-    a, b = table[codes[left]], table[codes[right]]
-    equal = np.zeros(left.size, dtype=bool)
+    left, right = table[a], table[b]
+    equal = np.zeros(a.size, dtype=bool)
     for i in range(width):
         for j in range(width):
-            equal |= (a[:, i] == b[:, j]) & (a[:, i] >= 0)
+            equal |= (left[:, i] == right[:, j]) & (left[:, i] >= 0)
     return equal
 
 

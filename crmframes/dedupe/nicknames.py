@@ -15,7 +15,9 @@ your data needs more.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -145,7 +147,8 @@ NICKNAMES: Final = MappingProxyType(
 )
 
 
-def formal_names() -> dict[str, frozenset[str]]:
+@functools.cache
+def formal_names() -> Mapping[str, frozenset[str]]:
     """Return short form -> the formal names it may stand for, folded (no accents, lower case).
 
     Examples:
@@ -156,7 +159,7 @@ def formal_names() -> dict[str, frozenset[str]]:
     for formal, shorts in NICKNAMES.items():
         for short in shorts:
             formal_of.setdefault(_fold(short), set()).add(_fold(formal))
-    return {short: frozenset(formals) for short, formals in formal_of.items()}
+    return MappingProxyType({short: frozenset(f) for short, f in formal_of.items()})
 
 
 def nickname_map() -> dict[str, str]:
