@@ -60,6 +60,11 @@ def test_normalize_phone_meets_across_formats(one, other):
     assert first.isdigit() and 6 <= len(first) <= 9
 
 
+def test_normalize_phone_reads_numbers_stored_as_floats():
+    phones = pd.Series([4155550132.0, np.nan, 14155550132.0])  # read from a CSV with nulls
+    assert NORMALIZERS["phone"](phones).tolist() == ["155550132", np.nan, "155550132"]
+
+
 def test_normalize_phone_without_enough_digits_is_null():
     assert normalised("phone", ["123", "ext. 4", "", None, "n/a"]) == [np.nan] * 5
 

@@ -5,7 +5,15 @@ import pathlib
 import crmframes
 
 PACKAGE = pathlib.Path(crmframes.__file__).parent
-PURE_MODULES = ["errors.py", "settings.py"]
+PURE_MODULES = [
+    "errors.py",
+    "settings.py",
+    "dedupe/__init__.py",
+    "dedupe/matching.py",
+    "dedupe/nicknames.py",
+    "dedupe/normalize.py",
+    "dedupe/survivors.py",
+]
 IO_LIBRARIES = {
     "socket",
     "ssl",

@@ -127,8 +127,9 @@ def find_duplicates(
         A copy of ``df`` with ``clusterId`` (Int64: 0, 1, ... numbered by each cluster's
         first row; null for a row that matches no other) and ``matchReason`` (the rules
         that linked the row, e.g. ``"Email"`` or ``"FirstName+LastName+Birthdate fuzzy
-        0.93"``, joined by ``"; "``; null when there is none). An empty frame gives an
-        empty frame with both columns.
+        0.93"`` with the best score of its fuzzy links, joined by ``"; "`` in ``on``
+        order; null when there is none); columns of those names are replaced. An empty
+        frame gives an empty frame with both columns.
 
     Raises:
         ColumnNotFoundError: a column in ``on``, ``fuzzy``, ``block`` or ``normalizers``
@@ -154,7 +155,7 @@ def find_duplicates(
         max_pairs=max_pairs,
     )
     clusters, reasons = match_rows(df, plan)
-    return df.assign(**{CLUSTER_ID: clusters, MATCH_REASON: reasons})
+    return df.assign(**{CLUSTER_ID: clusters.array, MATCH_REASON: reasons.array})
 
 
 def plan_matching(

@@ -264,6 +264,11 @@ _NICKNAMES: Final = nickname_map()
 
 def _text(series: pd.Series) -> pd.Series:
     """The column as strings, trimmed; blank strings and missing values are null."""
+    if pd.api.types.is_float_dtype(series.dtype):  # 4155550132.0 (a CSV column with nulls)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        known = values[~np.isnan(values)]
+        if np.array_equal(known, np.floor(known)) and np.all(np.abs(known) < 2**53):
+            series = series.astype("Int64")
     text = series if pd.api.types.is_string_dtype(series.dtype) else series.astype("str")
     text = text.astype("str").str.strip()
     return text.where(text != "")
