@@ -302,8 +302,9 @@ def test_reconcile_finds_the_store_changes_and_an_export_sends_them(crm, tmp_pat
     assert report.steps[3].counts == {"rows": 3, "updated": 3}
     assert last["different"] == 0 and last["identical"] == rows
     with CampaignStore(store) as campaign:
-        assert "diffs" not in campaign.tables()  # replaced by the last run: nothing differs
-        assert "new_in_crm" not in campaign.tables()
+        assert len(campaign.read("diffs")) == 0  # replaced by the last run: nothing differs
+        assert list(campaign.read("diffs").columns) == [key, "field", "store", "crm"]
+        assert len(campaign.read("new_in_crm")) == 0
 
 
 def test_a_failing_step_stops_the_job_and_is_reported(tmp_path):
@@ -430,6 +431,77 @@ def test_cli_configuration_errors_are_one_line_with_exit_code_2(tmp_path, text, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.output
     assert lines[0].startswith(f"crmframes: configuration error: {tmp_path}/{message}")
+
+
+def test_cli_a_missing_secret_or_job_file_exits_2_naming_it(tmp_path, dv):
+    auth = {"client_id": "x", "client_secret": {"env": "CRMFRAMES_TEST_UNSET"}}
+    accounts = accounts_file(tmp_path, dv, auth)
+    job = write_job(tmp_path / "job.yaml", named_job(tmp_path))
+    result = CliRunner().invoke(main, ["run", str(job), "--accounts", str(accounts)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        "dv.auth.client_secret: environment variable CRMFRAMES_TEST_UNSET is not set"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    missing = CliRunner().invoke(main, ["run", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2
+    assert missing.stderr.strip().endswith("nope.yaml: cannot read the job file: no such file")
+
+
+SEED = """\
+name: seed-workflow
+account:
+  sandbox: {crm: dynamics, scale: 0.3, simulate: {contact: {updates: 5, creates: 2, deletes: 2, seed: 7}}}
+store: STORE
+steps:
+  - import:
+      object: contact
+      fields: [firstname, lastname, emailaddress1, telephone1, jobtitle]
+      auto_index: {activity: import_contacts, instance: sandbox}
+  - dedupe:
+      table: contact
+      on: [emailaddress1, [firstname, lastname]]
+      modified: modifiedon
+      key: contactid
+      merge: [telephone1, jobtitle]
+      removed_table: contact_duplicates
+  - delete:
+      object: contact
+      source: {table: contact_duplicates, columns: [contactid]}
+      journal: false
+  - reconcile:
+      object: contact
+      fields: [telephone1, jobtitle]
+      source: {table: contact, columns: [contactid, telephone1, jobtitle]}
+      key: contactid
+      save: {differences: contact_corrections}
+  - export:
+      object: contact
+      source:
+        query: >-
+          SELECT contactid, telephone1, jobtitle FROM contact
+          WHERE contactid IN (SELECT contactid FROM contact_corrections)
+      key: contactid
+      journal: false
+  - deleted:
+      object: contact
+      lookback: 1d
+      auto_index: {activity: deleted_contacts, instance: sandbox}
+      table: contact
+"""
+
+
+def test_the_seed_workflow_runs_from_one_file(tmp_path):
+    job = Job.from_yaml(SEED.replace("STORE", str(tmp_path / "c.duckdb")), source="seed.yaml")
+    report = run_job(job, progress=False)
+    assert report.ok, report.error
+    imported, dedupe, delete, reconcile, export, deleted = (s.counts for s in report.steps)
+    assert dedupe["removed"] > 0 and dedupe["filled"] > 0
+    assert delete == {"rows": dedupe["removed"], "deleted": dedupe["removed"]}
+    assert reconcile["different"] == dedupe["filled"]  # the store's filled survivors
+    assert export == {"rows": dedupe["filled"], "updated": dedupe["filled"]}
+    assert deleted["deleted in CRM"] == dedupe["removed"] + 2  # + the sandbox users' deletions
+    assert imported["imported"] == dedupe["rows"]
 
 
 def test_cli_a_failing_step_exits_1_after_the_report(tmp_path):

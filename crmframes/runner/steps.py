@@ -362,7 +362,12 @@ def _stored(store: CampaignStore, table: str) -> str | None:
 
 
 def _replace(store: CampaignStore, table: str, frame: pd.DataFrame, key: list[str]) -> None:
-    """Make ``table`` hold exactly ``frame`` (gone when the frame is empty)."""
+    """Make ``table`` hold exactly ``frame``; an empty frame leaves an empty table.
+
+    An empty table still exists, so a later step reading it finds no rows rather than an
+    error. A merge creates no table from no rows: one placeholder row (text columns) is
+    merged and deleted again.
+    """
     from crmframes.store.sql import quote
 
     existing = _stored(store, table)
@@ -370,6 +375,10 @@ def _replace(store: CampaignStore, table: str, frame: pd.DataFrame, key: list[st
         store.sql(f"DROP TABLE {quote(existing)}")
     if len(frame):
         store.merge(table, frame.reset_index(drop=True), key=key)
+        return
+    row = {c: pd.Series(["-" if c in key else None], dtype="str") for c in map(str, frame.columns)}
+    store.merge(table, pd.DataFrame(row), key=key)
+    store.sql(f"DELETE FROM {quote(table)}")
 
 
 def _text(value: Any) -> str | None:
