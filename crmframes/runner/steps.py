@@ -189,8 +189,8 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
         # only rows still in the table: a merge would insert a key it does not hold
         stored = ctx.store.read(spec.source.table, columns=[wb.key])[wb.key]
         ids = ids[ids[wb.key].isin(stored)]
-        merged = ctx.store.merge(spec.source.table, ids, key=wb.key)
-        step.counts["ids written back"] = merged.updated
+        ctx.store.merge(spec.source.table, ids, key=wb.key)
+        step.counts["ids written back"] = len(ids)
         step.notes.append(f"CRM ids written to {spec.source.table}.{wb.column}")
 
 
