@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -85,7 +85,8 @@ def import_deleted_from_crm(
         conn: a connector.
         object: the object's API name.
         start: the window's start; a naive value is read in ``timezone``.
-        end: the window's end; None for the CRM's current time.
+        end: the window's end; None for the CRM's current time (to the end of the current
+            second: the CRM's clock is read from its HTTP ``Date`` header).
         timezone: the zone of naive ``start`` / ``end`` values.
 
     Returns:
@@ -101,7 +102,8 @@ def import_deleted_from_crm(
     zone = ZoneInfo(timezone)
     schema = conn.describe(object)
     begin = _moment(start, "start", zone)
-    finish = conn.server_time() if end is None else _moment(end, "end", zone)
+    # the CRM's clock comes to the second (HTTP Date): the current second is included whole
+    finish = conn.server_time() + timedelta(seconds=1) if end is None else _moment(end, "end", zone)
     if begin > finish:
         raise ConfigError(
             f"start ({begin:%Y-%m-%d %H:%M:%S}) is after end ({finish:%Y-%m-%d %H:%M:%S})"

@@ -103,8 +103,9 @@ class ExportStats:
             )
             if n
         )
+        resumed = f" ({self.resumed:,} already done per the journal)" if self.resumed else ""
         return (
-            f"{self.rows:,} rows: {done or 'none written'}, {self.rejected:,} rejected; "
+            f"{self.rows:,} rows: {done or 'none written'}{resumed}, {self.rejected:,} rejected; "
             f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
         )
 

@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -238,7 +238,7 @@ class CampaignStore:
         deleted: pd.DataFrame | Any,
         *,
         key: str | None = None,
-        mode: str = "soft",
+        mode: Literal["soft", "hard"] = "soft",
         column: str = "crmDeletedDate",
     ) -> int:
         """Apply records deleted in the CRM to a table, in one transaction.
