@@ -6,6 +6,7 @@ The public surface is re-exported here; everything else is private to its module
 from __future__ import annotations
 
 from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConnector
+from crmframes.dedupe import DedupeResult, deduplicate, find_duplicates
 from crmframes.errors import (
     AuthenticationError,
     ColumnNotFoundError,
@@ -38,6 +39,7 @@ from crmframes.operations import (
     import_from_crm,
 )
 from crmframes.reconcile import ReconcileResult, reconcile
+from crmframes.runner import JobReport, run_job
 from crmframes.sandbox import Clock, Sandbox
 from crmframes.schema import Field, ObjectSchema
 from crmframes.settings import (
@@ -49,6 +51,16 @@ from crmframes.settings import (
     Password,
     SalesforceSettings,
     Secret,
+)
+from crmframes.specs import (
+    DedupeSpec,
+    DeletedSpec,
+    DeleteSpec,
+    ExportSpec,
+    ImportSpec,
+    Job,
+    MergeSpec,
+    ReconcileSpec,
 )
 from crmframes.store import CampaignStore, MergeResult
 
@@ -66,26 +78,36 @@ __all__ = [
     "ConnectorError",
     "CrmframesError",
     "DataError",
+    "DedupeResult",
+    "DedupeSpec",
+    "DeleteSpec",
     "DeletedResult",
+    "DeletedSpec",
     "DeviceCode",
     "DynamicsConnector",
     "DynamicsSettings",
     "ExportResult",
+    "ExportSpec",
     "ExportStats",
     "F",
     "Field",
     "FilterError",
     "ImportResult",
+    "ImportSpec",
     "ImportStats",
+    "Job",
+    "JobReport",
     "JournalError",
     "JwtBearer",
     "MergeResult",
+    "MergeSpec",
     "NotFoundError",
     "ObjectSchema",
     "Password",
     "PermissionDeniedError",
     "RateLimitedError",
     "ReconcileResult",
+    "ReconcileSpec",
     "RequestRejectedError",
     "RetryPolicy",
     "SalesforceConnector",
@@ -97,11 +119,14 @@ __all__ = [
     "UnavailableError",
     "WriteRejectedError",
     "__version__",
+    "deduplicate",
     "delete_in_crm",
     "evaluate",
     "export_to_crm",
+    "find_duplicates",
     "import_deleted_from_crm",
     "import_from_crm",
     "reconcile",
+    "run_job",
     "validate",
 ]
