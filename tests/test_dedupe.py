@@ -52,6 +52,8 @@ def test_normalize_email_trims_lowercases_and_drops_non_addresses():
         ("+39 06 1234 5678", "06 1234 5678"),
         ("415-555-0132 ext. 12", "4155550132"),
         ("+41\u00a031 882 82 36", "031/882 82 36"),
+        ("+353 91 458 6740", "091 458 6740"),
+        ("0033 (0)1 26 54 72 23", "+33 1 26 54 72 23"),
     ],
 )
 def test_normalize_phone_meets_across_formats(one, other):
@@ -66,7 +68,8 @@ def test_normalize_phone_reads_numbers_stored_as_floats():
 
 
 def test_normalize_phone_without_enough_digits_is_null():
-    assert normalised("phone", ["123", "ext. 4", "", None, "n/a"]) == [np.nan] * 5
+    values = ["123", "ext. 4", "", None, "n/a", "+", "00", "+1 555 01", "1-800-FLOWERS"]
+    assert normalised("phone", values) == [np.nan] * len(values)
 
 
 def test_normalize_name_folds_accents_case_punctuation_and_spaces():
@@ -200,6 +203,19 @@ def test_find_duplicates_never_matches_nulls_or_blanks():
     found = find_duplicates(df, on=["Email", "Phone"])
     assert found["clusterId"].isna().all()
     assert found["matchReason"].isna().all()
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZERS))
+def test_normalizers_take_all_null_and_empty_columns(name):
+    values = normalised(name, [None, None])
+    assert len(values) == 2 and all(pd.isna(v) for v in values)
+    assert normalised(name, []) == []
+
+
+def test_find_duplicates_with_an_all_null_rule_finds_nothing():
+    df = pd.DataFrame({"FirstName": [None, None], "LastName": [np.nan, np.nan]})
+    found = find_duplicates(df, on=[["FirstName", "LastName"]], fuzzy="LastName")
+    assert found["clusterId"].isna().all()
 
 
 def test_find_duplicates_keeps_the_index_and_leaves_the_input_alone():

@@ -25,11 +25,12 @@ from typing import Any, Final, Literal, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
 from crmframes.dedupe.nicknames import formal_names
-from crmframes.dedupe.normalize import Normalizer, resolve_normalizer
+from crmframes.dedupe.normalize import Normalizer, encode, resolve_normalizer
 from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
 
 __all__ = [
@@ -234,7 +235,7 @@ def match_rows(df: pd.DataFrame, plan: MatchPlan) -> tuple[pd.Series, pd.Series]
     clusters = pd.array(np.where(ids >= 0, ids, 0), dtype="Int64")
     clusters[ids < 0] = pd.NA
     reasons = _reasons(n, plan.groups, lefts, rights, scores)
-    return pd.Series(clusters, index=df.index), pd.Series(reasons, index=df.index, dtype="str")
+    return pd.Series(clusters, index=df.index), pd.Series(reasons, index=df.index)
 
 
 def column_error(df: pd.DataFrame, column: str) -> ColumnNotFoundError:
@@ -316,13 +317,13 @@ class _Normalised:
     def __init__(self, df: pd.DataFrame, normalizers: Mapping[str, tuple[str, Normalizer]]):
         self._df = df
         self._normalizers = normalizers
-        self._coded: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._coded: dict[str, tuple[np.ndarray, pa.Array | pd.Index]] = {}
         self._derived: dict[tuple[str, str], np.ndarray] = {}
 
     def kind(self, column: str) -> str:
         return self._normalizers[column][0]
 
-    def _code(self, column: str) -> tuple[np.ndarray, pd.Index]:
+    def _code(self, column: str) -> tuple[np.ndarray, pa.Array | pd.Index]:
         if column not in self._coded:
             result = self._normalizers[column][1](self._df[column])
             if not isinstance(result, pd.Series) or len(result) != len(self._df):
@@ -330,8 +331,7 @@ class _Normalised:
                     f"the normaliser of column {column!r} must return a Series of "
                     f"{len(self._df):,} values, not {type(result).__name__}"
                 )
-            codes, uniques = pd.factorize(result, use_na_sentinel=True)
-            self._coded[column] = (np.asarray(codes, dtype=np.int64), uniques)
+            self._coded[column] = encode(result)
         return self._coded[column]
 
     def codes(self, column: str) -> np.ndarray:
@@ -342,7 +342,8 @@ class _Normalised:
         """The distinct normalised values as strings (an object array), by code."""
         if (column, "texts") not in self._derived:
             uniques = self._code(column)[1]
-            self._derived[column, "texts"] = np.array([str(u) for u in uniques], dtype=object)
+            values = uniques.to_pylist() if isinstance(uniques, pa.Array) else uniques.tolist()
+            self._derived[column, "texts"] = np.array([str(u) for u in values], dtype=object)
         return self._derived[column, "texts"]
 
     def initials(self, column: str) -> np.ndarray:
@@ -530,22 +531,28 @@ def _reasons(
     lefts: list[np.ndarray],
     rights: list[np.ndarray],
     scores: list[np.ndarray],
-) -> np.ndarray:
+) -> pd.api.extensions.ExtensionArray:
     """Per row, the rules that linked it (with the best fuzzy score), joined by "; "."""
-    reasons = np.full(n, "", dtype=object)
-    for group, left, right, score in zip(groups, lefts, rights, scores, strict=True):
+    bests = []
+    linked = np.zeros(n, dtype=bool)
+    for left, right, score in zip(lefts, rights, scores, strict=True):
         best = np.full(n, -1.0)
         np.maximum.at(best, left, score)
         np.maximum.at(best, right, score)
-        linked = best >= 0
-        if not linked.any():
-            continue
-        text = np.full(n, group.label, dtype=object)
-        partial = linked & (best < 1 - 1e-9)
+        bests.append(best)
+        linked |= best >= 0
+    rows = np.flatnonzero(linked)  # only the linked rows get text: often a small share
+    reasons = np.full(rows.size, "", dtype=object)
+    for group, best in zip(groups, bests, strict=True):
+        score = best[rows]
+        text = np.where(score >= 0, group.label, "").astype(object)
+        partial = (score >= 0) & (score < 1 - 1e-9)
         if partial.any():  # floor: a score shown as 1.00 is always an exact match
-            shown = np.char.mod("%.2f", np.floor(best[partial] * 100) / 100)
+            shown = np.char.mod("%.2f", np.floor(score[partial] * 100) / 100)
             text[partial] = group.label + " fuzzy " + shown.astype(object)
-        joiner = np.where(reasons[linked] == "", "", "; ").astype(object)
-        reasons[linked] = reasons[linked] + joiner + text[linked]
-    reasons[reasons == ""] = None
-    return reasons
+        joiner = np.where((reasons != "") & (text != ""), "; ", "").astype(object)
+        reasons = reasons + joiner + text
+    position = np.full(n, -1, dtype=np.int64)
+    position[rows] = np.arange(rows.size)
+    texts = pa.array(reasons.tolist(), pa.large_string())
+    return pd.array(texts.take(pa.array(position, mask=position < 0)), dtype="str")
