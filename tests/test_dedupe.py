@@ -396,6 +396,7 @@ def test_deduplicate_keeps_the_most_recent_by_default():
     }
     assert result.counts == {"rows": 5, "clusters": 1, "survivors": 3, "removed": 2, "filled": 0}
     assert str(result) == ("deduplicated 5 rows: 1 clusters, 2 removed, 3 kept, 0 survivors filled")
+    assert repr(result).startswith("<DedupeResult: deduplicated 5 rows")
 
 
 @pytest.mark.parametrize(

@@ -156,6 +156,9 @@ class DedupeResult:
         )
         return text + (" (dry run: nothing written)" if self.dry_run else "")
 
+    def __repr__(self) -> str:  # the frames are attributes: a notebook shows the summary
+        return f"<DedupeResult: {self}>"
+
 
 def deduplicate(
     df: pd.DataFrame,
