@@ -1,12 +1,15 @@
-"""``crmframes demo``: the seed workflow both ways on the Dynamics 365 sandbox, with a report.
+"""``crmframes demo``: the whole seed workflow on the Dynamics 365 sandbox, with a report.
 
-Orchestration. Starts the Dataverse sandbox, lets its users change a few contacts, imports
-contacts with the automatic index into a campaign store on disk and merges them; exports
-the campaign side's corrections back (updates by ``contactid``, with a journal beside the
-store, and two rows the CRM cannot take); deletes contacts in the CRM, imports the deletions
-since the last run and marks them in the store. Run it twice in the same folder: the
-second run imports only what changed, exports only the corrections the store still needs,
-and reads deletions from where the first run stopped.
+Orchestration. Starts the Dataverse sandbox and lets its users change a few contacts; then,
+as the seed workflow does: imports contacts with the automatic index into a campaign store
+on disk and merges them; applies the campaign side's own edits (phone numbers written one
+way, and two edits the CRM cannot take); deletes duplicate contacts — in the store, keeping
+one per cluster and filling its empty field groups from the others, and in the CRM;
+reconciles the store with the CRM; exports the differences back (updates by ``contactid``,
+journaled); imports the deletions made in the CRM and marks them in the store. Run it twice
+in the same folder: the second run imports only what changed, exports only what differs,
+and reads deletions from where the first run stopped. ``examples/seed_workflow.yaml`` is the
+same workflow as a job file for ``crmframes run``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from crmframes.dedupe import DedupeResult, KeepRule
 from crmframes.operations import (
     AutoIndex,
     DeletedResult,
@@ -32,6 +37,7 @@ from crmframes.operations import (
     import_from_crm,
 )
 from crmframes.operations.autoindex import format_option, parse_option
+from crmframes.reconcile import ReconcileResult, reconcile
 from crmframes.sandbox import Clock, Sandbox
 from crmframes.store import CampaignStore, MergeResult
 
@@ -48,6 +54,40 @@ CONTACT_FIELDS = [
     "address1_country",
     "_parentcustomerid_value",
     "donotemail",
+    "crmf_externalid",
+    "mobilephone",
+    "address1_line1",
+    "address1_postalcode",
+]
+# who is the same person: any rule links two contacts (names compared fuzzily, nicknames known)
+DUPLICATE_RULES: list[str | list[str]] = [
+    "emailaddress1",
+    ["firstname", "lastname", "telephone1"],
+    ["firstname", "lastname", "mobilephone"],
+    ["firstname", "lastname", "address1_line1", "address1_postalcode"],
+    ["firstname", "lastname", "birthdate", "address1_postalcode"],
+]
+FUZZY = ["firstname", "lastname"]
+KEEP: list[str | tuple[Any, ...] | KeepRule] = [
+    "complete",
+    "recent",
+]  # the most complete contact; the most recent breaks ties
+MERGE = [  # field groups a survivor takes whole from a duplicate when its own is incomplete
+    ["telephone1"],
+    ["mobilephone"],
+    ["jobtitle"],
+    ["emailaddress1"],
+    ["address1_line1", "address1_postalcode", "address1_city", "address1_country"],
+]
+RECONCILED = [  # the fields the store and the CRM are compared on, and corrected
+    "telephone1",
+    "mobilephone",
+    "jobtitle",
+    "emailaddress1",
+    "address1_line1",
+    "address1_postalcode",
+    "address1_city",
+    "address1_country",
     "crmf_externalid",
 ]
 CORRECTIONS = 20  # phone numbers the campaign side corrects per run
@@ -79,14 +119,14 @@ def normalise_phone(text: object) -> str | None:
 
 
 def plan_corrections(contacts: pd.DataFrame, *, count: int = CORRECTIONS) -> pd.DataFrame:
-    """The campaign side's corrections to export: ``count`` phone numbers and two bad rows.
+    """The campaign side's own edits: ``count`` phone numbers and two the CRM cannot take.
 
     ``contacts`` is the store's contact table. The phone numbers of North American contacts
     not yet written as ``+1 NNN NNN NNNN`` are normalised, the first ``count`` by external id;
     then one contact gets a city the CRM column cannot hold (an address pasted whole: refused
     before sending) and one the external id of another contact (the CRM refuses it: the
-    alternate key must stay unique). Null cells mean "leave unchanged" (export them with
-    ``skip_nulls=True``). Contacts marked deleted are left alone.
+    alternate key must stay unique). Null cells mean "leave unchanged". Contacts marked
+    deleted are left alone.
 
     Examples:
         >>> contacts = pd.DataFrame({
@@ -134,11 +174,14 @@ class DemoReport:
         merged: the import's merge into the store.
         activity: what the CRM's users did before the import (``updated``, ``created``).
         total: contacts in the store after the merge.
-        corrections: the frame exported (see :func:`plan_corrections`).
-        export: the export of the corrections.
+        corrections: the campaign side's edits (see :func:`plan_corrections`).
+        dedupe: the duplicates removed from the store.
+        duplicates_deleted: the removed duplicates deleted in the CRM.
+        reconciled: the store against the CRM, before the export.
+        sent: the differences exported (one row per contact, the store's values).
+        export: the export of the differences.
         again: the same export run a second time with the same journal.
-        written_back: the accepted corrections merged into the store.
-        erased: the campaign side's ``delete_in_crm`` of one contact.
+        after: the store against the CRM after the export.
         crm_deletes: what the CRM's users deleted (``deleted``).
         deleted: the deletions imported from the CRM.
         applied: store rows marked deleted.
@@ -153,10 +196,13 @@ class DemoReport:
     activity: dict[str, int]
     total: int
     corrections: pd.DataFrame
+    dedupe: DedupeResult
+    duplicates_deleted: ExportResult
+    reconciled: ReconcileResult
+    sent: pd.DataFrame
     export: ExportResult
     again: ExportResult
-    written_back: MergeResult
-    erased: ExportResult
+    after: ReconcileResult
     crm_deletes: dict[str, int]
     deleted: DeletedResult
     applied: int
@@ -171,6 +217,8 @@ class DemoReport:
                 "(the sandbox starts afresh from its demo org on every run; the store keeps "
                 "what earlier runs did)",
                 *self._import_lines(),
+                *self._dedupe_lines(),
+                *self._reconcile_lines(),
                 *self._export_lines(),
                 *self._deletion_lines(),
                 f"in all               {self.api_calls} API calls, {self.seconds:.2f} s",
@@ -188,33 +236,59 @@ class DemoReport:
             f"{self.activity['created']} created since the sandbox started",
             f"  window             {window} to {variables.get('crmEndDate', '')} (excluded)",
             f"  imported           {stats.rows:,} rows in {stats.pages} page(s), "
-            f"{stats.rejected:,} rejected",
-            f"  rejects            {_by_symbol(self.result.rejects)}",
+            f"{stats.rejected:,} rejected ({_by_symbol(self.result.rejects)})",
             f"  API calls          {stats.api_calls} in {stats.seconds:.2f} s",
             f"  merged             {merged.inserted:,} inserted, {merged.updated:,} updated, "
             f"{merged.unchanged:,} unchanged into table 'contact' of {self.store}",
             f"  store now holds    {self.total:,} contacts",
         ]
 
+    def _dedupe_lines(self) -> list[str]:
+        counts, deleted = self.dedupe.counts, self.duplicates_deleted.stats
+        filled = self.dedupe.filled
+        return [
+            "2. delete duplicate contacts (email, or fuzzy names + phone / address / birthdate)",
+            f"  clusters           {counts.get('clusters', 0):,} groups of the same person, "
+            f"{counts.get('removed', 0):,} duplicates removed from the store, one kept each",
+            f"  survivors filled   {len(filled):,} field(s) taken from their duplicates "
+            f"({', '.join(sorted(set(filled['field']))) if len(filled) else 'none'})",
+            f"  deleted in the CRM {deleted.deleted:,} ({deleted.rejected:,} rejected: "
+            f"{_by_symbol(self.duplicates_deleted.rejects)}); {deleted.api_calls} API calls",
+        ]
+
+    def _reconcile_lines(self) -> list[str]:
+        before, after = self.reconciled.counts, self.after.counts
+        fields = self.reconciled.summary
+        differing = ", ".join(
+            f"{r.field}: {r.different}" for r in fields.itertuples() if r.different
+        )
+        df = self.corrections
+        return [
+            "3. reconcile the store with the CRM",
+            f"  campaign edits     {df['telephone1'].notna().sum()} phone numbers written "
+            f"+1 NNN NNN NNNN, {df['address1_city'].notna().sum()} city, "
+            f"{df['crmf_externalid'].notna().sum()} external id (in the store)",
+            f"  compared           {before['matched']:,} contacts on {len(fields)} fields: "
+            f"{before['identical']:,} identical, {before['different']:,} different",
+            f"  differences        {differing or 'none'}",
+            f"  one side only      {before['only_left']:,} only in the store, "
+            f"{before['only_right']:,} only in the CRM",
+            f"  after the export   {after['different']:,} different (the rejects below)",
+        ]
+
     def _export_lines(self) -> list[str]:
         export, again, stats = self.export, self.again, self.export.stats
-        df = self.corrections
         rejects = export.rejects
         before = rejects[rejects["errorCode"].isna()]  # refused by crmframes, never sent
         by_crm = rejects[rejects["errorCode"].notna()]
         return [
-            "2. export the campaign's corrections: update by contactid, skip_nulls=True",
-            f"  corrections        {df['telephone1'].notna().sum()} phone numbers written "
-            f"+1 NNN NNN NNNN, {df['address1_city'].notna().sum()} city, "
-            f"{df['crmf_externalid'].notna().sum()} external id",
+            "4. export the differences back: update by contactid, skip_nulls=True",
             f"  exported           {stats.created:,} created, {stats.updated:,} updated, "
             f"{stats.rejected:,} rejected; {stats.batches} $batch call(s)",
             f"  rejects            before sending: {_by_symbol(before)}; "
             f"by the CRM: {_by_symbol(by_crm)}",
             f"  API calls          {stats.api_calls} in {stats.seconds:.2f} s",
             f"  journal            {export.journal}",
-            f"  store              {self.written_back.updated:,} corrected phone numbers "
-            f"written back; the {stats.rejected} rejects wait to be fixed",
             f"  sent again         {again.stats.batches} calls: the journal holds the outcome of "
             f"the {again.stats.resumed} rows sent, none goes twice",
         ]
@@ -223,25 +297,23 @@ class DemoReport:
         deleted = self.deleted
         window = f"{deleted.start:%Y/%m/%d %H:%M:%S} to {deleted.end:%Y/%m/%d %H:%M:%S}"
         return [
-            "3. deletions",
-            f"  deleted in the CRM {self.erased.stats.deleted} by crmframes (delete_in_crm), "
-            f"{self.crm_deletes['deleted']} by the CRM's users",
+            "5. import deletions",
+            f"  deleted in the CRM {self.crm_deletes['deleted']} by the CRM's users, "
+            f"{self.duplicates_deleted.stats.deleted} duplicates by crmframes",
             f"  imported           {len(deleted.frame)} deleted contacts, {window} (both included)",
             f"  applied            {self.applied} contacts marked deleted (crmDeletedDate) in "
             "table 'contact'",
-            f"  API calls          {self.erased.stats.api_calls + deleted.api_calls} in "
-            f"{self.erased.stats.seconds + deleted.seconds:.2f} s",
+            f"  API calls          {deleted.api_calls} in {deleted.seconds:.2f} s",
         ]
 
     def _next_run_lines(self) -> list[str]:
         end = self.result.variables.get("crmEndDate", "")
         return [
             "Run it again in this folder: the import reads what changed since "
-            f"{end}, the export the next",
-            "phone numbers the store still needs (with a journal of its own; a row already "
-            "written is",
-            "known by its content and never sent twice), and deletions are read from "
-            f"{self.deleted.end:%Y/%m/%d %H:%M:%S} on.",
+            f"{end}, the export what differs",
+            "then (with a journal of its own; a row already written is known by its content "
+            "and never sent twice),",
+            f"and deletions are read from {self.deleted.end:%Y/%m/%d %H:%M:%S} on.",
         ]
 
 
@@ -257,6 +329,30 @@ def _demo_sandbox(sandbox: Sandbox | None, scale: float) -> Iterator[Sandbox]:
         return
     with Sandbox("dynamics", data="demo", scale=scale, clock=Clock()) as started:
         yield started
+
+
+def _live(contacts: pd.DataFrame) -> pd.DataFrame:
+    if "crmDeletedDate" in contacts.columns:
+        return contacts[contacts["crmDeletedDate"].isna()]
+    return contacts
+
+
+def _edit_store(store: CampaignStore, corrections: pd.DataFrame) -> None:
+    """Write the campaign side's edits into the store, column by column (nulls: no edit)."""
+    for column in corrections.columns.drop("contactid"):
+        edits = corrections[["contactid", column]].dropna()
+        if len(edits):
+            store.merge("contact", edits, key="contactid")
+
+
+def _differences_to_send(reconciled: ReconcileResult) -> pd.DataFrame:
+    """One row per contact that differs, with the store's values of its differing fields."""
+    diff = reconciled.differences
+    if diff.empty:
+        return pd.DataFrame({"contactid": pd.Series(dtype="str")})
+    wide = diff.pivot(index="contactid", columns="field", values="left").reset_index()
+    wide.columns.name = None
+    return wide.astype("str")
 
 
 def run_demo(
@@ -288,23 +384,56 @@ def run_demo(
         sb.clock.set(datetime.now(UTC))
         conn = sb.connector()
         try:
+            # 1. import the contacts that changed, merge them
             index = AutoIndex(store, activity="import_contacts", instance="sandbox")
             result = import_from_crm(
                 conn, "contact", fields=CONTACT_FIELDS, auto_index=index, progress=progress
             )
             merged = store.merge("contact", result)
-            contacts = store.read("contact")
+            total = len(store.read("contact", columns=["contactid"]))
 
-            corrections = plan_corrections(contacts)
-            # this run's journal, beside the store; a re-run of this export with it resumes
+            # 2. delete duplicates: in the store (survivors filled), then in the CRM
+            dedupe = store.dedupe(
+                "contact",
+                on=DUPLICATE_RULES,
+                fuzzy=FUZZY,
+                keep=KEEP,
+                key="contactid",
+                merge=MERGE,
+            )
             stamp = re.sub(r"\D", "", result.variables.get("crmEndDate", "")) or "first"
-            journal = Path(store.path + ".journals") / f"contact-corrections-{stamp}.jsonl"
+            journals = Path(store.path + ".journals")
+            duplicates_deleted = delete_in_crm(
+                conn,
+                "contact",
+                dedupe.removed[["contactid"]],
+                journal=journals / f"contact-duplicates-{stamp}.jsonl",
+                progress=progress,
+            )
+
+            # the campaign side edits some contacts in the store
+            corrections = plan_corrections(store.read("contact"))
+            _edit_store(store, corrections)
+
+            # 3. reconcile the store with the CRM
+            def compare() -> ReconcileResult:
+                crm = import_from_crm(
+                    conn, "contact", fields=["contactid", *RECONCILED], progress=progress
+                )
+                ours = _live(store.read("contact", columns=["contactid", *RECONCILED]))
+                return reconcile(ours, crm.frame, key="contactid", columns=RECONCILED)
+
+            reconciled = compare()
+
+            # 4. export the differences; a re-run of the same export with its journal sends nothing
+            sent = _differences_to_send(reconciled)
+            journal = journals / f"contact-corrections-{stamp}.jsonl"
 
             def export() -> ExportResult:
                 return export_to_crm(
                     conn,
                     "contact",
-                    corrections,
+                    sent,
                     key="contactid",
                     skip_nulls=True,  # an empty cell leaves the CRM's value as it is
                     journal=journal,
@@ -313,14 +442,9 @@ def run_demo(
 
             first = export()
             again = export()  # a re-executed cell, a restarted job: the journal answers
-            accepted = first.frame[first.frame["telephone1"].notna()]
-            written_back = store.merge(
-                "contact", accepted[["contactid", "telephone1"]], key="contactid"
-            )
+            after = compare()
 
-            erased = delete_in_crm(
-                conn, "contact", _to_erase(contacts, corrections), journal=store, progress=progress
-            )
+            # 5. import what the CRM's users deleted since the last run, mark it in the store
             crm_deletes = sb.simulate_activity("contact", updates=0, creates=0, deletes=2)
             # Deletions since the last run; on the first, since this import began (what was
             # deleted before it never reached the store). The sandbox is new on every run
@@ -331,7 +455,6 @@ def run_demo(
             deleted = import_deleted_from_crm(conn, "contact", start=start)
             applied = store.apply_deletions("contact", deleted, mode="soft")
             store.options[DELETED_OPTION] = format_option(deleted.end)  # after the rows
-            total = len(contacts)
         finally:
             conn.close()
         return DemoReport(
@@ -342,22 +465,16 @@ def run_demo(
             activity=activity,
             total=total,
             corrections=corrections,
+            dedupe=dedupe,
+            duplicates_deleted=duplicates_deleted,
+            reconciled=reconciled,
+            sent=sent,
             export=first,
             again=again,
-            written_back=written_back,
-            erased=erased,
+            after=after,
             crm_deletes=crm_deletes,
             deleted=deleted,
             applied=applied,
             api_calls=sb.api_call_count() - calls,
             seconds=time.perf_counter() - started,
         )
-
-
-def _to_erase(contacts: pd.DataFrame, corrections: pd.DataFrame) -> pd.DataFrame:
-    """The contact the campaign side deletes in the CRM: the last by external id left."""
-    live = contacts[contacts["crmf_externalid"].notna()]
-    if "crmDeletedDate" in live.columns:
-        live = live[live["crmDeletedDate"].isna()]
-    live = live[~live["contactid"].isin(corrections["contactid"])]
-    return live.sort_values("crmf_externalid").tail(1)[["contactid"]].reset_index(drop=True)

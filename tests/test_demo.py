@@ -1,5 +1,6 @@
 """`crmframes demo`: the seed workflow both ways, run twice, checked against the CRM's records."""
 
+import re
 import time
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from click.testing import CliRunner
 
 from crmframes import CampaignStore, Sandbox
 from crmframes.cli import main
-from crmframes.demo import DemoReport, normalise_phone, plan_corrections, run_demo
+from crmframes.demo import RECONCILED, DemoReport, normalise_phone, plan_corrections, run_demo
 
 
 def run(store: Path) -> tuple[DemoReport, pd.DataFrame]:
@@ -18,72 +19,94 @@ def run(store: Path) -> tuple[DemoReport, pd.DataFrame]:
         return report, sb.records("contact")
 
 
+def check_dedupe(report: DemoReport, crm: pd.DataFrame) -> set[str]:
+    """Duplicates left the store and the CRM together; survivors stayed."""
+    removed = set(report.dedupe.removed["contactid"].str.lower())
+    assert report.duplicates_deleted.stats.deleted == len(removed)
+    assert report.duplicates_deleted.rejects.empty
+    assert removed.isdisjoint(crm["contactid"].str.lower())
+    survivors = set(report.dedupe.removed["survivorKey"].str.lower())
+    survivors -= set(report.deleted.frame["contactid"].str.lower())  # the CRM's users' deletes
+    assert survivors <= set(crm["contactid"].str.lower())
+    with CampaignStore(report.store, read_only=True) as store:
+        stored = set(store.read("contact")["contactid"].str.lower())
+    assert removed.isdisjoint(stored) and survivors <= stored
+    return removed
+
+
 def check_export(report: DemoReport, crm: pd.DataFrame) -> None:
-    export, sent = report.export, report.corrections
-    assert (export.stats.updated, export.stats.created, export.stats.rejected) == (20, 0, 2)
-    assert len(export.frame) + len(export.rejects) == len(sent) == 22
+    export, sent = report.export, report.sent
+    assert len(export.frame) + len(export.rejects) == len(sent)
+    assert export.stats.updated == len(sent) - export.stats.rejected >= 20
     rejects = export.rejects.set_index("errorSymbol")
-    assert sorted(rejects.index) == ["DuplicateRecordEntityKey", "STRING_TOO_LONG"]
-    # each accepted correction is in the CRM, each reject is not (unless deleted since)
-    by_id = crm.set_index("contactid").reindex(sent["contactid"])
+    assert {"DuplicateRecordEntityKey", "STRING_TOO_LONG"} <= set(rejects.index)
+    # every accepted difference is now in the CRM as the store has it; each reject is not
+    by_id = crm.set_index("contactid")
     deleted = set(report.deleted.frame["contactid"])
     for row in export.frame.itertuples():
-        assert by_id.loc[row.contactid, "telephone1"] == row.telephone1 or row.contactid in deleted
-    too_long = rejects.loc["STRING_TOO_LONG"]
-    assert by_id.loc[too_long["contactid"], "address1_city"] != too_long["address1_city"]
-    taken = rejects.loc["DuplicateRecordEntityKey"]
-    assert by_id.loc[taken["contactid"], "crmf_externalid"] != taken["crmf_externalid"]
+        if row.contactid not in deleted and isinstance(row.telephone1, str):
+            assert by_id.loc[row.contactid, "telephone1"] == row.telephone1
+    taken = rejects.loc[["DuplicateRecordEntityKey"]].iloc[0]
+    if taken["contactid"] not in deleted:  # (the CRM's users may have deleted it since)
+        assert by_id.loc[taken["contactid"], "crmf_externalid"] != taken["crmf_externalid"]
     assert crm["crmf_externalid"].dropna().is_unique
+    # after the export only the rejected rows still differ
+    assert report.after.counts["different"] == export.stats.rejected
     # the same export again, same journal: nothing sent, every outcome from the journal
-    assert report.again.stats.batches == 0 and report.again.stats.resumed == 21
+    assert report.again.stats.batches == 0
+    assert report.again.stats.resumed == len(sent) - 1  # the pre-flight reject was never sent
     assert report.again.frame["crmId"].tolist() == export.frame["crmId"].tolist()
-    assert report.written_back.updated == 20
 
 
-def check_deletions(report: DemoReport, crm: pd.DataFrame) -> set[str]:
-    """The deletions imported are exactly the stored contacts the CRM no longer has."""
+def check_deletions(report: DemoReport, crm: pd.DataFrame, removed: set[str]) -> set[str]:
+    """The deletions imported are the duplicates crmframes deleted and the CRM users' ones."""
     gone = set(report.deleted.frame["contactid"].str.lower())
-    assert len(gone) == 3 == report.erased.stats.deleted + report.crm_deletes["deleted"]
-    assert len(crm) == 1005 - 3  # the demo org's 1,000 contacts, 5 created this run, 3 deleted
+    assert removed <= gone and len(gone - removed) == report.crm_deletes["deleted"] == 2
     assert gone.isdisjoint(crm["contactid"].str.lower())
     with CampaignStore(report.store, read_only=True) as store:
         stored = store.read("contact")
     marked = stored[stored["contactid"].str.lower().isin(gone)]
-    assert len(marked) == report.applied == 3 and marked["crmDeletedDate"].notna().all()
-    return gone
+    assert len(marked) == report.applied == 2 and marked["crmDeletedDate"].notna().all()
+    return gone - removed
 
 
-def test_demo_runs_both_ways_then_picks_up_where_it_stopped(tmp_path: Path):
+def test_demo_runs_the_seed_workflow_then_picks_up_where_it_stopped(tmp_path: Path):
     store = tmp_path / "campaign.duckdb"
     first, crm = run(store)
     assert first.result.variables["crmStartImport"] == ""
-    assert (
-        first.result.stats.rows == first.merged.inserted == 1005
-    )  # 1,000 demo contacts + 5 created
+    assert first.result.stats.rows == first.merged.inserted == 1005  # 1,000 + 5 created
+    removed = check_dedupe(first, crm)
+    assert 30 <= len(removed) <= 120  # the demo org plants ~6% duplicates
+    assert first.reconciled.counts["only_left"] == first.reconciled.counts["only_right"] == 0
+    # the campaign edits, and fields the dedupe filled in survivors from their duplicates
+    fields = set(first.reconciled.differences["field"])
+    assert {"telephone1", "address1_city", "crmf_externalid"} <= fields <= set(RECONCILED)
+    filled = len(first.dedupe.filled)
+    assert len(first.reconciled.differences) == 22 + filled
     check_export(first, crm)
-    gone = check_deletions(first, crm)
+    marked = check_deletions(first, crm, removed)
+    assert len(crm) == 1005 - len(removed) - 2
 
     time.sleep(2.1)  # the demo's CRM users act 2 s before its import: let the first window close
     second, crm = run(store)
     assert second.result.variables["crmStartImport"] == first.result.variables["crmEndDate"]
-    assert (second.merged.inserted, second.merged.updated) == (5, 25)
-    assert second.total == 1010
-    # the store holds the first run's corrections, so the second exports the next ones
-    # (and again any the import brought back: the new sandbox has the old numbers)
+    assert second.merged.inserted + second.merged.updated == 30  # 25 edited + 5 created
+    check_dedupe(second, crm)
     check_export(second, crm)
+    # the store holds the first run's phone corrections, so the second edits the next ones
+    # (and again any the import brought back: the new sandbox has the old numbers)
     phones = set(second.corrections["contactid"][:20]) - set(second.result.frame["contactid"])
     assert phones and phones.isdisjoint(first.corrections["contactid"][:20])
     assert second.export.journal != first.export.journal
-    gone |= check_deletions(second, crm)
+    marked |= check_deletions(second, crm, set(second.dedupe.removed["contactid"].str.lower()))
     assert second.deleted.start >= first.deleted.end.replace(microsecond=0)
     with CampaignStore(store, read_only=True) as opened:
         stored = opened.read("contact")
-    assert set(stored.loc[stored["crmDeletedDate"].notna(), "contactid"].str.lower()) == gone
+    assert set(stored.loc[stored["crmDeletedDate"].notna(), "contactid"].str.lower()) == marked
     text = str(second)
-    assert "5 inserted, 25 updated" in text and "API calls" in text
-    assert "0 created, 20 updated, 2 rejected" in text
-    assert "STRING_TOO_LONG: 1" in text and "DuplicateRecordEntityKey: 1" in text
-    assert "3 deleted contacts" in text and "3 contacts marked deleted" in text
+    assert "API calls" in text and "groups of the same person" in text
+    assert "STRING_TOO_LONG" in text and "DuplicateRecordEntityKey: 1" in text
+    assert "2 contacts marked deleted" in text
 
 
 def test_normalise_phone_writes_north_american_numbers_one_way():
@@ -123,4 +146,5 @@ def test_demo_command_prints_the_report(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "imported           505 rows" in result.output
-    assert "20 updated, 2 rejected" in result.output
+    assert re.search(r"0 created, \d+ updated, 2 rejected", result.output)
+    assert "duplicates removed from the store" in result.output
