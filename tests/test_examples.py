@@ -1,0 +1,30 @@
+"""The shipped job files run as they are, with `crmframes run`, twice in the same folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crmframes.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_seed_workflow_runs_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)  # the job's store is relative to the working folder
+    job = str(EXAMPLES / "seed_workflow.yaml")
+    dry = CliRunner().invoke(main, ["run", job, "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert not (tmp_path / "campaign.duckdb").exists()  # a dry run creates nothing
+    reports = []
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["run", job, "--json"])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(result.stdout))
+    first, second = ([s["kind"] for s in r["steps"]] for r in reports)
+    assert first == second == ["import", "dedupe", "delete", "reconcile", "export", "deleted"]
+    assert all(s["status"] == "ok" for r in reports for s in r["steps"])
+    assert "client_secret" not in json.dumps(reports)
