@@ -19,7 +19,11 @@ record's CRM id (or error) in hand; logging in and crmframes' describe happen be
   crmframes: ``export_to_crm`` over ``$batch`` (1,000 per call).
 - The journal's cost: the crmframes batch export with ``journal=False`` and with a journal
   file (fsynced before and after each call), alternated ``--repeat`` times each; the overhead
-  is taken on the medians (the best times are printed too).
+  is taken on the medians (the best times and every run are printed too). The
+  "crmframes batch" / "$batch" line of the table is the median journaled run.
+- Each other method runs once; the one-by-one baselines run on ``--sample`` records and their
+  100k time is extrapolated (printed as such). simple-salesforce's bulk2 polls every
+  ``--bulk2-wait`` s (0.5; its default, 5 s, would only slow the baseline down).
 
 API calls are counted by the connector (``conn.api_calls``) and by the sandbox (its counter,
 by family, read over the server process's stdin/stdout, so the read itself is no API call).
