@@ -176,14 +176,72 @@ def batch_body(boundary: str, requests: Sequence[BatchRequest], prefix: str) -> 
     return b"".join(chunks)
 
 
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+
+
 def read_batch(content_type: str, content: bytes) -> list[BatchAnswer] | None:
-    """The answers of a ``$batch`` response, changesets flattened; None if not multipart."""
-    message = _PARSER.parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + content
-    )
-    if not message.is_multipart():
+    """The answers of a ``$batch`` response, changesets flattened; None if not multipart.
+
+    The body is split on its boundaries directly: the parts of a ``$batch`` answer are
+    ``application/http`` (binary, one HTTP response each) or a changeset (a nested
+    ``multipart/mixed``), and the standard library's MIME parser spent a third of a
+    1,000-record write's client time on them. Anything else falls back to that parser.
+    """
+    boundary = _BOUNDARY.search(content_type or "")
+    if not content_type.lower().startswith("multipart/") or boundary is None:
         return None
-    return [_read_answer(mime) for mime in _leaves(message)]
+    try:
+        return list(_split_answers(content, boundary[1].encode("latin-1")))
+    except ValueError:
+        message = _PARSER.parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + content
+        )
+        if not message.is_multipart():
+            return None
+        return [_read_answer(mime) for mime in _leaves(message)]
+
+
+def _split_answers(content: bytes, boundary: bytes) -> Iterator[BatchAnswer]:
+    """The answers in one multipart body (recursing into changesets)."""
+    delimiter = b"--" + boundary
+    chunks = content.split(delimiter)
+    if len(chunks) < 3:
+        raise ValueError("not a multipart body")
+    for chunk in chunks[1:-1]:  # before the first delimiter: preamble; after "--": epilogue
+        head, sep, body = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, body = chunk.lstrip(b"\n").partition(b"\n\n")
+        if not sep:
+            raise ValueError("a part without headers")
+        headers = _headers(head)
+        kind = headers.get("Content-Type") or ""
+        nested = _BOUNDARY.search(kind)
+        if kind.lower().startswith("multipart/") and nested:
+            yield from _split_answers(body, nested[1].encode("latin-1"))
+        else:
+            yield _answer(body.rstrip(b"\r\n"))
+
+
+def _headers(block: bytes) -> Message:
+    message = Message()
+    for line in block.decode("latin-1").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            message[name.strip()] = value.strip()
+    return message
+
+
+def _answer(payload: bytes) -> BatchAnswer:
+    payload = payload.lstrip(b"\r\n")
+    line, _, rest = payload.partition(b"\n")
+    words = line.decode("latin-1").split(" ", 2)  # HTTP/1.1 204 No Content
+    status = int(words[1]) if len(words) > 1 and words[1].isdigit() else 500
+    head, sep, body = rest.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = rest.partition(b"\n\n")
+    if not sep:  # headers only
+        head, body = rest, b""
+    return BatchAnswer(status, _headers(head), body.strip())
 
 
 def outcome(

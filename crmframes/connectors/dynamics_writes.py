@@ -275,10 +275,11 @@ class DynamicsWrites:
         self, schema: ObjectSchema, record: Mapping[str, Any], *, skip: Sequence[str]
     ) -> dict[str, Any] | WriteOutcome:
         body: dict[str, Any] = {}
+        fields = schema.fields
         for name, value in record.items():
             if name in skip:
                 continue
-            column = self.field(schema.name, name)
+            column = fields.get(name) or self.field(schema.name, name)
             if column.kind != "reference":
                 body[column.name] = json_value(value, column.name)
                 continue

@@ -71,7 +71,9 @@ BULK_WRITE_LIMIT = 100_000  # records per Bulk API 2.0 ingest job written by crm
 BULK_UPLOAD_BYTES = 100_000_000  # raw CSV per job: Salesforce takes 150 MB base64, ~100 MB raw
 CLOCK_SLACK = timedelta(seconds=2)  # find_created looks this much before ``since``
 DELETED_DAYS = 15  # Salesforce keeps deletions (the recycle bin) about this long
-POLL_FIRST, POLL_CAP = 0.05, 5.0  # seconds between job polls: doubling from the first to the cap
+# seconds between job polls: growing by half from the first to the cap (a job of 100,000
+# rows takes seconds; doubling to 5 s left up to 3 s idle after it finished)
+POLL_FIRST, POLL_GROWTH, POLL_CAP = 0.1, 1.5, 2.0
 POLL_LIMIT = 4 * 3600.0  # seconds a bulk job may take before crmframes stops waiting
 TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 _SENDABLE_ID = re.compile(r"[A-Za-z0-9]{1,64}")
@@ -341,7 +343,7 @@ class SalesforceWrites:
                 )
             time.sleep(wait)
             waited += wait
-            wait = min(wait * 2, POLL_CAP)
+            wait = min(wait * POLL_GROWTH, POLL_CAP)
 
     def _job_results(self, job_id: str, which: str) -> tuple[list[str], list[list[str]]]:
         reply = self.http.send(

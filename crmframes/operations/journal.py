@@ -1,7 +1,7 @@
 """The export journal (DESIGN §4.6): a durable record of what was sent and what came back, per row.
 
-Orchestration helper (file I/O). A journal is a JSON-lines file, appended to and fsynced
-before and after every call that writes to the CRM:
+Orchestration helper (file I/O). A journal is a JSON-lines file, appended to before and
+after every call that writes to the CRM:
 
 - a ``header`` line: where the writes go (system, org, object, operation, key, mapped
   fields), so that a journal is never applied to another export;
@@ -9,6 +9,10 @@ before and after every call that writes to the CRM:
 - a ``job`` line when the CRM accepted a bulk job for a send (its id, to collect results later);
 - a ``done`` line after each call: the final outcome of each row (rows of the send that are
   not listed were definitely not applied — a transient failure — and are sent again).
+
+``send`` and ``job`` lines are fsynced before the call leaves; ``done`` lines are flushed
+and reach the disk with the next fsync (losing one in a machine crash only makes its call
+read as unknown, which is settled without duplicates).
 
 Rows are named by a digest of their content (:meth:`crmframes.writes.PlannedWrites.row_digests`),
 not by position: a re-run with rows fixed, added, removed or reordered still recognises
@@ -171,12 +175,21 @@ class Journal:
                     self.outcomes.setdefault(digest, []).append(outcome)
         self.unknown = sorted(sends.values(), key=lambda s: s.send)
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _append(self, entry: dict[str, Any], *, durable: bool = True) -> None:
+        """Append one line; ``durable`` waits until it is on disk (fsync).
+
+        ``send`` and ``job`` lines must be on disk before the call they announce: a crash
+        after the call would otherwise leave no trace of it. A ``done`` line is only
+        flushed to the operating system (a killed process loses nothing); if a machine
+        crash loses it, its send reads as unknown and is settled as such, and the next
+        ``send``'s fsync writes it anyway — one fsync per call instead of two.
+        """
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the export
         self._file.write(orjson.dumps(entry) + b"\n")
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if durable:
+            os.fsync(self._file.fileno())
 
     def send(self, rows: Iterable[str], at: datetime | None = None) -> int:
         """Record that a call carrying ``rows`` (digests) is about to leave; return its number."""
@@ -193,7 +206,9 @@ class Journal:
     def done(self, send: int, results: Iterable[tuple[str, WriteOutcome]]) -> None:
         """Record the final outcomes of ``send`` by row digest (rows not listed are sent again)."""
         final = list(results)
-        self._append({"t": "done", "s": send, "r": [_outcome_row(d, o) for d, o in final]})
+        self._append(
+            {"t": "done", "s": send, "r": [_outcome_row(d, o) for d, o in final]}, durable=False
+        )
         for digest, outcome in final:
             self.outcomes.setdefault(digest, []).append(outcome)
 
@@ -202,8 +217,9 @@ class Journal:
         self.unknown = [u for u in self.unknown if u.send != pending.send]
 
     def close(self) -> None:
-        """Close the file (the journal stays on disk)."""
+        """Close the file, on disk (the journal stays)."""
         if self._file is not None:
+            os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
 
