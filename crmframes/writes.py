@@ -313,6 +313,77 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
     return _datetime(value, conversion, zone)
 
 
+def _column_values(series: pd.Series, target: Target, zone: ZoneInfo) -> list[Any]:
+    """A column's wire values (a :class:`_Bad` where one cannot be converted).
+
+    The usual dtypes take vectorised paths (text, numbers, booleans, timestamps); any
+    other column, and the ``raw`` conversion, go value by value through :func:`wire_value`
+    (same results, ~10x slower).
+    """
+    f, dtype, conversion = target.field, series.dtype, target.conversion
+    nulls = series.isna().to_numpy(dtype=bool)
+    if conversion != "raw":
+        if f.is_text and isinstance(dtype, pd.StringDtype):
+            values: list[Any] = series.astype(object).where(~nulls, None).tolist()
+            if f.length:
+                too_long = (series.str.len() > f.length).to_numpy(dtype=bool, na_value=False)
+                for i in np.flatnonzero(too_long):
+                    values[i] = _Bad(
+                        "STRING_TOO_LONG",
+                        f"{len(values[i])} characters, the most is {f.length}",
+                    )
+            return values
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if f.kind in ("integer", "number") and numeric:
+            floats = series.to_numpy(dtype="float64", na_value=np.nan)
+            values = [None if n else v for v, n in zip(floats.tolist(), nulls, strict=True)]
+            bad = ~nulls & ~np.isfinite(floats)
+            if f.kind == "integer":
+                whole = ~nulls & ~bad & (floats != np.floor(np.where(bad | nulls, 0, floats)))
+                values = [None if v is None else int(v) for v in values]
+                for i in np.flatnonzero(whole):
+                    values[i] = _Bad("INVALID_VALUE", f"{floats[i]!r} is not a whole number")
+            for i in np.flatnonzero(bad):
+                values[i] = _Bad("INVALID_VALUE", f"{floats[i]!r} is not a finite number")
+            return values
+        if f.kind == "boolean" and pd.api.types.is_bool_dtype(dtype):
+            return [None if n else bool(v) for v, n in zip(series.tolist(), nulls, strict=True)]
+        if f.kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(dtype):
+            return _timestamps(series, nulls, target, zone)
+    values = series.tolist()
+    out: list[Any] = []
+    for value in values:
+        try:
+            out.append(wire_value(value, target, zone))
+        except _Bad as bad:
+            out.append(bad)
+    return out
+
+
+def _localize(series: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Naive wall-clock times read in ``zone`` as ``datetime.replace(tzinfo=zone)`` reads them."""
+    ambiguous = np.ones(len(series), dtype=bool)  # fold=0: the first of a repeated hour
+    return series.dt.tz_localize(zone, ambiguous=ambiguous, nonexistent="shift_forward")
+
+
+def _timestamps(series: pd.Series, nulls: Any, target: Target, zone: ZoneInfo) -> list[Any]:
+    aware = isinstance(series.dtype, pd.DatetimeTZDtype)
+    if target.field.kind == "date":
+        local = series.dt.tz_convert(zone) if aware else series
+        return [None if n else d for d, n in zip(local.dt.date.tolist(), nulls, strict=True)]
+    if target.conversion == "date_only":
+        local = series.dt.tz_convert(zone) if aware else series
+        moments = local.dt.normalize()
+        moments = _localize(moments, zone) if not aware else moments
+    elif target.conversion == "no_offset":
+        moments = series.dt.tz_localize(None) if aware else series
+        moments = moments.dt.tz_localize("UTC")
+    else:
+        moments = series if aware else _localize(series, zone)
+    utc = moments.dt.tz_convert("UTC")
+    return [None if n else t.to_pydatetime() for t, n in zip(utc.tolist(), nulls, strict=True)]
+
+
 # --- plans -----------------------------------------------------------------------------------
 
 
@@ -398,23 +469,20 @@ def plan_writes(
     keys: dict[int, str] | None = None
     if key_target is not None:
         keys = _key_values(df, key_target.column, op == "update", normalize_id, plan)
-    columns = [df[t.column].tolist() for t in targets]
+    sent = [t for t in targets if t is not key_target]
+    columns = [_column_values(df[t.column], t, zone) for t in sent]
+    names = [t.field.name for t in sent]
     for position in range(len(df)):
         if keys is not None and position not in keys:
             continue
         record: dict[str, Any] = {}
         problems: list[tuple[Target, _Bad]] = []
-        for target, values in zip(targets, columns, strict=True):
-            if target is key_target:
-                continue
-            try:
-                value = wire_value(values[position], target, zone)
-            except _Bad as bad:
-                problems.append((target, bad))
-                continue
-            if value is None and skip_nulls:
-                continue
-            record[target.field.name] = value
+        for target, name, values in zip(sent, names, columns, strict=True):
+            value = values[position]
+            if isinstance(value, _Bad):
+                problems.append((target, value))
+            elif value is not None or not skip_nulls:
+                record[name] = value
         if problems:
             plan.rejects.append(
                 Rejected(

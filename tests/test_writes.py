@@ -200,3 +200,28 @@ def test_canonical_forms():
     assert canonical(date(2024, 1, 2)) == "2024-01-02"
     assert canonical(np.nan) is None and canonical(None) is None
     assert same_values({"a": 1, "b": "x"}, {"a": 1.0, "b": "x", "c": 9}, ["a", "b"])
+
+
+@pytest.mark.parametrize("conversion", ["default", "date_only", "no_offset"])
+def test_vectorised_columns_equal_value_by_value(conversion: str):
+    from zoneinfo import ZoneInfo
+
+    from crmframes.writes import Target, _Bad, _column_values
+
+    zone = ZoneInfo("Europe/Paris")
+    naive = pd.Series(pd.to_datetime(["2024-10-27 02:30", "2024-03-01 10:00", None]))
+    frames = {
+        "LastSeen": [naive, naive.dt.tz_localize("America/New_York")],
+        "Birthdate": [naive],
+        "LastName": [pd.Series(["Ng", None, "x" * 11], dtype="str")],
+        "NumberOfKids": [pd.Series([1.0, np.nan, 2.5]), pd.Series([1, 2, 3])],
+        "Score": [pd.Series([1.5, np.inf, np.nan])],
+        "DoNotCall": [pd.Series([True, False, True])],
+    }
+    for name, columns in frames.items():
+        target = Target(name, SCHEMA.fields[name], conversion)  # type: ignore[arg-type]
+        for column in columns:
+            fast = _column_values(column, target, zone)
+            slow = _column_values(column.astype(object), target, zone)  # value by value
+            shape = [type(v) if isinstance(v, _Bad) else v for v in fast]
+            assert shape == [type(v) if isinstance(v, _Bad) else v for v in slow], name
