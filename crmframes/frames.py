@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from crmframes.schema import Field
 
@@ -28,6 +29,7 @@ __all__ = [
     "Converted",
     "convert_page",
     "gc_paused",
+    "json_page",
     "records_to_table",
     "reject_frame",
     "to_pandas",
@@ -52,6 +54,43 @@ def wire_type(field: Field) -> pa.DataType:
 def wire_schema(fields: Sequence[Field]) -> pa.Schema:
     """The Arrow schema of a page of wire values."""
     return pa.schema([pa.field(f.name, wire_type(f)) for f in fields])
+
+
+def json_page(
+    raw: bytes, array: str, fields: Sequence[Field], extra: Mapping[str, pa.DataType] | None = None
+) -> tuple[pa.Table, dict[str, Any]] | None:
+    """Parse one JSON page (``{"records": [...], ...}``) straight into Arrow, or None.
+
+    pyarrow's JSON reader parses the page with an explicit schema — the records' fields
+    (nested for dotted names; other keys such as ``attributes`` or annotations ignored)
+    and the ``extra`` top-level keys wanted (``totalSize``) — without making a Python
+    object per value: ~8x faster than ``orjson`` + :func:`records_to_table` on a
+    2,000-record page. None when the page does not fit that schema (a value of another
+    JSON type, a body over several lines): the caller then takes the general path, which
+    turns such values into text for :func:`convert_page` to reject.
+    """
+    wanted = dict(extra or {})
+    tree = _tree(fields)
+    schema = pa.schema([(array, pa.list_(_as_struct(tree))), *wanted.items()])
+    try:
+        table = pajson.read_json(
+            pa.BufferReader(raw),
+            read_options=pajson.ReadOptions(block_size=len(raw) + 64, use_threads=False),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    column = table.column(array)
+    if table.num_rows != 1 or column.null_count:
+        return None
+    records = column.combine_chunks().flatten()
+    page = pa.Table.from_arrays(
+        [pc.struct_field(records, _indexes(tree, f.name)) for f in fields],
+        schema=wire_schema(fields),
+    )
+    return page, {name: table.column(name)[0].as_py() for name in wanted}
 
 
 @contextmanager

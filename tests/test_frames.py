@@ -112,3 +112,47 @@ def test_an_empty_reject_frame_still_has_every_column():
         [], symbols=[], messages=[], codes=[], fields=[], indexes=[], columns=["Id"]
     )
     assert list(frame.columns) == ["Id", *REJECT_COLUMNS] and frame.empty
+
+
+def test_json_page_reads_what_records_to_table_reads():
+    import orjson
+    import pyarrow as pa
+
+    from crmframes.frames import json_page, records_to_table
+
+    fields = [
+        Field("Id", "id"),
+        Field("NumberOfEmployees", "integer"),
+        Field("Score", "number"),
+        Field("Active", "boolean"),
+        Field("Account.Name", "string"),
+        Field("Account.Owner.Alias", "string"),
+    ]
+    records = [
+        {
+            "attributes": {"type": "Contact"},
+            "Id": "003A",
+            "NumberOfEmployees": 12,
+            "Score": 1.5,
+            "Active": True,
+            "Account": {"attributes": {}, "Name": "Acme", "Owner": {"Alias": "zz"}},
+        },
+        {"Id": "003B", "NumberOfEmployees": None, "Score": 2, "Active": None, "Account": None},
+        {
+            "Id": "003C",
+            "NumberOfEmployees": 3,
+            "Score": None,
+            "Active": False,
+            "Account": {"Name": 'Ünïcode "q"', "Owner": None},
+        },
+    ]
+    raw = orjson.dumps({"totalSize": 3, "done": True, "records": records})
+    fast = json_page(raw, "records", fields, {"totalSize": pa.int64()})
+    assert fast is not None
+    assert fast[1] == {"totalSize": 3}
+    assert fast[0].equals(records_to_table(records, fields))
+    # a value of another JSON type: the general path (which makes it text to reject)
+    bad = orjson.dumps({"records": [{**records[0], "NumberOfEmployees": "twelve"}]})
+    assert json_page(bad, "records", fields) is None
+    empty = json_page(orjson.dumps({"value": []}), "value", fields)
+    assert empty is not None and empty[0].num_rows == 0

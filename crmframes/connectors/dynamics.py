@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import msal
 import orjson
+import pyarrow as pa
 import requests
 
 from crmframes.connectors.base import Page, ReadRequest
@@ -44,7 +45,7 @@ from crmframes.errors import (
     UnavailableError,
 )
 from crmframes.filters import F
-from crmframes.frames import gc_paused, records_to_table
+from crmframes.frames import gc_paused, json_page, records_to_table
 from crmframes.odata import build_query
 from crmframes.schema import Field, FieldKind, ObjectSchema
 from crmframes.settings import (
@@ -538,10 +539,14 @@ class DynamicsConnector(DynamicsWrites):
             ).content
 
         for raw in pages_ahead(fetch(url), _next_link, fetch):
-            with gc_paused():
-                body = orjson.loads(raw)
-                table = records_to_table(body["value"], fields)
-            count = body.get("@odata.count")
+            fast = json_page(raw, "value", fields, {"@odata.count": pa.int64()})
+            if fast is not None:
+                table, count = fast[0], fast[1]["@odata.count"]
+            else:
+                with gc_paused():
+                    body = orjson.loads(raw)
+                    table = records_to_table(body["value"], fields)
+                count = body.get("@odata.count")
             if total is None and isinstance(count, int) and count < PAGE_SIZE:
                 total = count
             yield Page(table, total=total, mode="rest")

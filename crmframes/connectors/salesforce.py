@@ -46,7 +46,7 @@ from crmframes.errors import (
     RequestRejectedError,
     UnavailableError,
 )
-from crmframes.frames import gc_paused, records_to_table
+from crmframes.frames import gc_paused, json_page, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
 from crmframes.settings import (
     AccessToken,
@@ -448,6 +448,10 @@ class SalesforceConnector(SalesforceWrites):
             ).content
 
         for raw in pages_ahead(first, _next_records_url, fetch):
+            fast = json_page(raw, "records", fields, {"totalSize": pa.int64()})
+            if fast is not None:
+                yield Page(fast[0], total=fast[1]["totalSize"], mode="rest")
+                continue
             with gc_paused():
                 body = orjson.loads(raw)
                 table = records_to_table(body["records"], fields)
