@@ -134,11 +134,17 @@ def json_record(batch: WriteBatch, record: Mapping[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"attributes": {"type": batch.object}}
     for name, raw in record.items():
+        if type(raw) is str and (batch.op != "update" or name.lower() != "id"):  # most values
+            out[name] = raw
+            continue
         value = plain_value(raw, f"{batch.object}.{name}")
         key = "id" if name.lower() == "id" and batch.op == "update" else name
         plain = value is None or isinstance(value, bool | int | float | str)
         out[key] = value if plain else wire_text(value)
     return out
+
+
+_ABSENT = object()
 
 
 def csv_rows(batch: WriteBatch) -> tuple[list[str], list[list[str]]]:
@@ -155,11 +161,14 @@ def csv_rows(batch: WriteBatch) -> tuple[list[str], list[list[str]]]:
     for record in batch.records:
         row = []
         for name in names:
-            if name not in record:
+            value = record.get(name, _ABSENT)
+            if type(value) is str and value:  # most cells: text as it is
+                row.append(value)
+            elif value is _ABSENT:
                 row.append("")  # an empty cell leaves the field as it is
-                continue
-            value = plain_value(record[name], f"{batch.object}.{name}")
-            row.append(NULL_CELL if value is None or value == "" else wire_text(value))
+            else:
+                value = plain_value(value, f"{batch.object}.{name}")
+                row.append(NULL_CELL if value is None or value == "" else wire_text(value))
         rows.append(row)
     return names, rows
 
