@@ -44,7 +44,7 @@ from crmframes.store.checks import (
     normalise_order_by,
 )
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
-from crmframes.store.duplicates import dedupe_table
+from crmframes.store.duplicates import check_clusters, dedupe_table
 from crmframes.store.merge import MergeResult, Watermarked
 from crmframes.store.options import StoreOptions
 from crmframes.store.session import Session
@@ -313,7 +313,8 @@ class CampaignStore:
         self,
         table: str,
         *,
-        on: OnSpec,
+        on: OnSpec | None = None,
+        clusters: pd.DataFrame | None = None,
         keep: KeepSpec = "recent",
         key: str | None = None,
         modified: str | None = None,
@@ -335,6 +336,10 @@ class CampaignStore:
         Args:
             table: the table.
             on: the match rules (see :func:`~crmframes.dedupe.find_duplicates`).
+            clusters: instead of ``on``, clusters decided (and reviewed) beforehand: a frame
+                with ``key`` and ``clusterId`` columns, such as an edited
+                :func:`~crmframes.dedupe.find_duplicates` result. Stored rows it does not
+                name, or names with a null ``clusterId``, are left alone.
             keep: the survivorship rule(s) (see :func:`~crmframes.dedupe.deduplicate`).
             key: the id column that names survivors in ``removed.survivorKey`` (default:
                 the row's position in the table as read).
@@ -357,6 +362,10 @@ class CampaignStore:
             StoreError: no such table, a read-only store (unless ``dry_run``), or DuckDB
                 failed (rolled back).
         """
+        if (on is None) == (clusters is None):
+            raise ConfigError("dedupe needs on= (match rules) or clusters= (reviewed clusters)")
+        if clusters is not None:
+            clusters = check_clusters(clusters, key)
         options = {
             "on": on,
             "keep": keep,
@@ -375,7 +384,9 @@ class CampaignStore:
         with self._session.lock:
             name = self._require_table(table)
             dtypes = self._recorded_dtypes(name)
-            return dedupe_table(self._session, name, dtypes, dry_run=dry_run, options=options)
+            return dedupe_table(
+                self._session, name, dtypes, dry_run=dry_run, options=options, clusters=clusters
+            )
 
     def to_parquet(self, table: str, path: str | os.PathLike[str]) -> Path:
         """Write a whole table to a Parquet file (timestamps stay UTC-adjusted).

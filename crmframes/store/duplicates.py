@@ -14,16 +14,18 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from crmframes.dedupe import DedupeResult, deduplicate
+from crmframes.dedupe.matching import CLUSTER_ID
 from crmframes.dedupe.survivors import SURVIVOR_KEY
-from crmframes.errors import StoreError
+from crmframes.errors import ColumnNotFoundError, ConfigError, StoreError
 from crmframes.store import sql as q
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow
 from crmframes.store.session import Session
 
-__all__ = ["dedupe_table"]
+__all__ = ["check_clusters", "dedupe_table"]
 
 _UPDATES = "__crmframes_dedupe_updates"
 _REMOVED = "__crmframes_dedupe_removed"
@@ -36,6 +38,7 @@ def dedupe_table(
     *,
     dry_run: bool,
     options: Mapping[str, Any],
+    clusters: pd.DataFrame | None = None,
 ) -> DedupeResult:
     """Deduplicate ``table`` with :func:`deduplicate` ``options``, in one transaction.
 
@@ -46,6 +49,8 @@ def dedupe_table(
             as it was merged).
         dry_run: decide and return, write nothing.
         options: keyword arguments for :func:`deduplicate` (``on``, ``keep``, ``key``, ...).
+        clusters: reviewed clusters (``key`` and ``clusterId``; see :func:`check_clusters`)
+            used instead of ``on``.
 
     Raises:
         StoreError: the table has a column named ``rowid``, or DuckDB failed (rolled back).
@@ -60,6 +65,13 @@ def dedupe_table(
         stored = session.execute(q.select_with_rowid(table), fetch="arrow")
         rowids = stored.column(q.ROWID).to_numpy()
         frame = arrow_to_frame(stored.drop_columns([q.ROWID]), dtypes)
+        if clusters is not None:
+            key = str(options["key"])
+            if key not in frame.columns:
+                raise ColumnNotFoundError(key, [str(c) for c in frame.columns])
+            ids = clusters.set_index(key)[CLUSTER_ID]
+            frame[CLUSTER_ID] = frame[key].map(ids).astype("Int64")
+            options = {**options, "on": None}
         result = deduplicate(frame, **options)  # index = position in ``stored``
         if not dry_run:
             _update_filled(session, table, result, rowids, options.get("key"))
@@ -68,6 +80,30 @@ def dedupe_table(
                 with session.registered(_REMOVED, gone):
                     session.execute(q.delete_by_rowid(table, _REMOVED))
     return replace(result, table=table, dry_run=dry_run)
+
+
+def check_clusters(clusters: pd.DataFrame, key: str | None) -> pd.DataFrame:
+    """Reviewed clusters as ``dedupe`` takes them: ``key`` and ``clusterId``, one row per key.
+
+    Raises:
+        ConfigError: no ``key`` given, or a key listed twice.
+        ColumnNotFoundError: ``key`` or ``clusterId`` is not a column of ``clusters``.
+    """
+    if not isinstance(clusters, pd.DataFrame):
+        raise TypeError("clusters must be a DataFrame with the key and clusterId columns")
+    if key is None:
+        raise ConfigError("clusters= needs key=: the id column that names the stored rows")
+    for column in (key, CLUSTER_ID):
+        if column not in clusters.columns:
+            raise ColumnNotFoundError(column, [str(c) for c in clusters.columns])
+    picked = clusters[[key, CLUSTER_ID]].dropna(subset=[key])
+    twice = picked[key].duplicated(keep=False)
+    if twice.any():
+        raise ConfigError(
+            f"clusters lists {picked.loc[twice, key].nunique()} key(s) more than once, e.g. "
+            f"{picked.loc[twice, key].iloc[0]!r}: each row belongs to one cluster"
+        )
+    return picked
 
 
 def _update_filled(

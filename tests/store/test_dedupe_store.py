@@ -148,3 +148,28 @@ def test_dedupe_refuses_a_table_with_a_rowid_column(store):
     store.merge("Odd", pd.DataFrame({"Id": ["a"], "rowid": [1]}), key="Id")
     with pytest.raises(StoreError, match="column named 'rowid'"):
         store.dedupe("Odd", on="Id")
+
+
+def test_dedupe_applies_reviewed_clusters(store):
+    from crmframes.dedupe import find_duplicates
+
+    found = find_duplicates(store.read("Contact"), on="Email")
+    reviewed = found.copy()
+    # the reviewer splits c4 off Ann's cluster: a different Ann at the same address
+    reviewed.loc[reviewed["Id"] == "c4", "clusterId"] = pd.NA
+    result = store.dedupe("Contact", clusters=reviewed, key="Id", keep="recent")
+    assert sorted(result.removed["Id"]) == ["c1", "c3"]
+    assert sorted(table(store)["Id"]) == ["c2", "c4", "c5"]
+
+
+def test_dedupe_clusters_are_checked_before_anything_is_written(store):
+    found = pd.DataFrame({"Id": ["c1", "c1"], "clusterId": [0, 1]})
+    with pytest.raises(ConfigError, match=r"on= .* or clusters="):
+        store.dedupe("Contact", on="Email", clusters=found, key="Id")
+    with pytest.raises(ConfigError, match="needs key="):
+        store.dedupe("Contact", clusters=found)
+    with pytest.raises(ConfigError, match="more than once"):
+        store.dedupe("Contact", clusters=found, key="Id")
+    with pytest.raises(ColumnNotFoundError):
+        store.dedupe("Contact", clusters=found.rename(columns={"clusterId": "cluster"}), key="Id")
+    assert sorted(table(store)["Id"]) == ["c1", "c2", "c3", "c4", "c5"]
