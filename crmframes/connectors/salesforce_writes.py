@@ -262,7 +262,7 @@ class SalesforceWrites:
         except ConnectorError:
             self._abort_if_open(job_id)
             raise
-        info = self._wait_for_job(job_id)
+        info = self._wait_for_job(job_id, len(rows))
         return self._bulk_outcomes(job_id, info, batch.op, header, rows)
 
     def resume_bulk(self, batch: WriteBatch, job: BulkJobRef) -> list[WriteOutcome] | None:
@@ -290,7 +290,7 @@ class SalesforceWrites:
             self._abort_if_open(job.job_id)
             return None
         if info["state"] not in TERMINAL:
-            info = self._wait_for_job(job.job_id)
+            info = self._wait_for_job(job.job_id, len(batch.records))
         if info["state"] == "Aborted" and not int(info.get("numberRecordsProcessed") or 0):
             return None
         header, rows = csv_rows(batch)
@@ -328,12 +328,27 @@ class SalesforceWrites:
         except ConnectorError:  # the job stays Open; Salesforce closes stale jobs itself
             pass
 
-    def _wait_for_job(self, job_id: str) -> dict[str, Any]:
+    def _wait_for_job(self, job_id: str, total: int) -> dict[str, Any]:
+        """Poll until the job ends: paced by its progress once it reports some.
+
+        Salesforce updates ``numberRecordsProcessed`` while a job runs; from the rate
+        seen since the first poll that reported progress, the next poll is timed for
+        when the rest should be done (within ``POLL_FIRST`` .. ``POLL_CAP``), so the
+        wait after the job ends stays short without polling more often than needed.
+        """
         wait, waited = POLL_FIRST, 0.0
+        first: tuple[float, int] | None = None  # (when, processed) at the first progress
         while True:
             info = self._job_info(job_id)
             if info["state"] in TERMINAL:
                 return info
+            now, done = time.monotonic(), int(info.get("numberRecordsProcessed") or 0)
+            if first is None and done:
+                first = (now, done)
+            elif first is not None and done > first[1] and now > first[0]:
+                rate = (done - first[1]) / (now - first[0])
+                remaining = max(total - done, 0) / rate
+                wait = min(max(remaining * 1.05 + 0.05, POLL_FIRST), POLL_CAP)
             if waited >= POLL_LIMIT:
                 raise ConnectorError(
                     f"bulk job {job_id} is still {info['state']} after {POLL_LIMIT / 3600:g} "
@@ -343,7 +358,8 @@ class SalesforceWrites:
                 )
             time.sleep(wait)
             waited += wait
-            wait = min(wait * POLL_GROWTH, POLL_CAP)
+            if first is None or done <= first[1]:
+                wait = min(wait * POLL_GROWTH, POLL_CAP)
 
     def _job_results(self, job_id: str, which: str) -> tuple[list[str], list[list[str]]]:
         reply = self.http.send(
