@@ -145,6 +145,12 @@ class Journal:
         if not entries or entries[0].get("t") != "header":
             raise JournalError(f"{self.path} is not a crmframes export journal")
         found = entries[0]
+        if found.get("v") != VERSION:
+            raise JournalError(
+                f"journal {self.path} is in format {found.get('v')!r}, this crmframes writes "
+                f"{VERSION}; finish that export with the version that started it, or delete "
+                "the file to start afresh"
+            )
         different = [k for k in _HEADER_KEYS if found.get(k) != self.header.get(k)]
         if different:
             described = ", ".join(

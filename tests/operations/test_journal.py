@@ -287,3 +287,10 @@ def test_on_error_raise(tmp_path: Path):
         export_to_crm(crm, "Thing", FRAME, journal=False, on_error="raise", progress=False)
     result = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False)
     assert len(result.rejects) == 10 and set(result.rejects["errorCode"]) == {"400"}
+
+
+def test_a_journal_of_another_format_is_refused(tmp_path: Path):
+    journal = tmp_path / "j.jsonl"
+    journal.write_text('{"t":"header","v":1,"object":"Thing"}\n{"t":"send","s":0,"p":[0]}\n')
+    with pytest.raises(JournalError, match="format 1"):
+        export_to_crm(FakeCrm(), "Thing", FRAME, journal=journal, progress=False)
