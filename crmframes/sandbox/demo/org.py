@@ -24,14 +24,12 @@ data does not change with the numpy version or the CPU.
 
 from __future__ import annotations
 
-import gc
 import math
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from crmframes.frames import gc_paused
 from crmframes.sandbox.demo.reference import (
     BASE_COUNTS,
     SEED,
@@ -127,7 +125,7 @@ def generate_demo_org(scale: float = 1.0, *, seed: int = SEED) -> DemoOrg:
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed}")
-    with _collector_paused():
+    with gc_paused():
         emails: set[str] = set()  # taken addresses: different people never share one
         users = _users(_Draw(seed, 1))
         accounts, acc = _accounts(_Draw(seed, 2), counts["accounts"])
@@ -137,19 +135,3 @@ def generate_demo_org(scale: float = 1.0, *, seed: int = SEED) -> DemoOrg:
         leads = _leads(_Draw(seed, 5), counts["leads"], acc, emails)
         opportunities = _opportunities(_Draw(seed, 6), counts["opportunities"], acc)
     return DemoOrg(users, accounts, contacts, leads, opportunities, duplicates)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector, restoring its previous state afterwards.
-
-    Generating builds a few lists with millions of references and no cycles: each full
-    collection would walk all of them again (seconds at ``scale=200``) and free nothing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
