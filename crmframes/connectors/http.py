@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import tenacity
@@ -223,10 +223,13 @@ class HttpClient:
         logger.info("%s: retrying after %s (attempt %d)", self.system, exc, state.attempt_number)
 
 
+P = TypeVar("P")
+
+
 def pages_ahead(
-    first: bytes, next_url: Callable[[bytes], str | None], fetch: Callable[[str], bytes]
-) -> Iterator[bytes]:
-    """Yield page bodies, fetching the next page in a worker while the caller parses this one.
+    first: P, next_url: Callable[[P], str | None], fetch: Callable[[str], P]
+) -> Iterator[P]:
+    """Yield pages, fetching the next page in a worker while the caller parses this one.
 
     Paging is a chain (each page names the next), so the CRM's work and the network are
     overlapped with the caller's parsing instead of adding up. One request is in flight at

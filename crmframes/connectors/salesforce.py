@@ -12,11 +12,11 @@ Writes (sObject Collections, Bulk API 2.0 ingest) and getDeleted live in
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -489,33 +489,31 @@ class SalesforceConnector(SalesforceWrites):
             time.sleep(wait)
             wait = min(wait * 2, 5.0)
         total = int(info.get("numberRecordsProcessed") or 0)
-        locator = ""
         names = [f.name for f in fields]
-        while True:
-            params = {"maxRecords": str(BULK_PAGE)} | ({"locator": locator} if locator else {})
+        options = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        )
+
+        def fetch(locator: str) -> tuple[bytes, str | None]:
             reply = self.http.send(
                 "GET",
                 f"{base}/{job}/results",
                 operation="bulk query results",
-                params=params,
+                params={"maxRecords": str(BULK_PAGE)} | ({"locator": locator} if locator else {}),
                 headers={"Accept": "text/csv"},
             )
+            following = reply.headers.get("Sforce-Locator", "null")
+            return reply.content, None if not following or following == "null" else following
+
+        for body, _ in pages_ahead(fetch(""), itemgetter(1), fetch):
             table = (
-                pacsv.read_csv(
-                    io.BytesIO(reply.content),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types=dict.fromkeys(names, pa.string()),
-                        strings_can_be_null=True,
-                        quoted_strings_can_be_null=True,
-                    ),
-                )
-                if reply.content.strip()
+                pacsv.read_csv(pa.BufferReader(body), convert_options=options)
+                if body and not body.isspace()
                 else pa.table({n: pa.array([], pa.string()) for n in names})
             )
             yield Page(table.select(names), total=total, mode="bulk")
-            locator = reply.headers.get("Sforce-Locator", "null")
-            if not locator or locator == "null":
-                return
 
     def url_for(self, path: str) -> str:
         """An absolute REST URL under the versioned base (``sobjects/Contact/`` ...)."""

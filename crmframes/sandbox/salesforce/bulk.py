@@ -79,7 +79,7 @@ class _Job:
     failures: list[list[str]] = field(default_factory=list)
     unprocessed: list[list[str]] = field(default_factory=list)
     plan: QueryPlan | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    results: pa.Table | None = None  # the whole result, rendered as text columns
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def aborted(self) -> bool:
@@ -465,8 +465,9 @@ class BulkApi:
         assert job.plan is not None
         records = self.org.scan(job.object, include_deleted=job.operation == "queryAll")
         rows = job.plan.execute(records, self.org, now=self.org.clock.now())
+        results = self._results(job.plan, rows)
         with job.lock:
-            job.rows = rows
+            job.results = results
             job.processed = len(rows)
             job.seconds = time.perf_counter() - started
             job.modstamp = self.org.now_wire()
@@ -492,43 +493,65 @@ class BulkApi:
             offset = int(base64.urlsafe_b64decode(locator.encode()).decode()) if locator else 0
         except ValueError as exc:
             raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator or maxRecords") from exc
-        if limit <= 0 or not 0 <= offset <= len(job.rows):
+        results = job.results
+        assert results is not None
+        if limit <= 0 or not 0 <= offset <= results.num_rows:
             raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator or maxRecords")
-        assert job.plan is not None
-        end = min(offset + limit, len(job.rows))
-        body = self._csv_page(job, job.rows[offset:end])
+        end = min(offset + limit, results.num_rows)
+        body = self._csv_page(job, results.slice(offset, end - offset))
         next_locator = (
-            base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(job.rows) else "null"
+            base64.urlsafe_b64encode(str(end).encode()).decode()
+            if end < results.num_rows
+            else "null"
         )
         headers = {"Sforce-NumberOfRecords": str(end - offset), "Sforce-Locator": next_locator}
         return Response.raw(200, body, "text/csv", headers)
 
-    def _csv_page(self, job: _Job, rows: list[dict[str, Any]]) -> bytes:
-        """One results page, written column by column by Arrow's CSV writer.
+    def _results(self, plan: QueryPlan, rows: list[dict[str, Any]]) -> pa.Table:
+        """The job's whole result as text columns, rendered once as Salesforce does at job time.
 
-        Values are double-quoted and nulls left empty (reference §8.2); datetimes end in Z.
+        Plain fields are read from the records in one pass of Arrow's struct conversion; parent
+        fields (``Account.Name``) go through the plan's flat projection. Datetimes end in Z
+        (reference §8.2).
         """
-        assert job.plan is not None
-        names = list(job.plan.columns)
-        columns: list[Any]
-        if all("." not in name for name in names):  # plain fields: read each column in one pass
-            columns = [[record.get(name) for record in rows] for name in names]
-        else:
-            flat, org = job.plan.project_flat, self.org
+        names = list(plan.columns)
+        arrays: list[pa.Array]
+        struct = self._struct_type(plan) if all("." not in name for name in names) else None
+        try:
+            if struct is None:
+                raise TypeError("parent fields")
+            arrays = pa.array(rows, type=struct).flatten() if rows else []
+        except (TypeError, pa.ArrowException):  # parent fields, or values of unexpected types
+            flat, org = plan.project_flat, self.org
             values = [flat(record, org) for record in rows]
-            columns = list(zip(*values, strict=True)) if values else [()] * len(names)
-        datetimes = set(self._datetime_columns(job.plan))
-        arrays = []
-        for index, column in enumerate(columns):
-            array = pa.array(column)
-            if array.type != pa.string():
-                array = array.cast(pa.string())
+            arrays = [pa.array(column) for column in zip(*values, strict=True)]
+        if not arrays:
+            arrays = [pa.nulls(0, pa.string()) for _ in names]
+        datetimes = set(self._datetime_columns(plan))
+        texts = []
+        for index, array in enumerate(arrays):
+            text = array if array.type == pa.string() else array.cast(pa.string())
             if index in datetimes:
-                array = pc.replace_substring_regex(array, r"\+0000$", "Z")
-            arrays.append(array)
+                text = pc.replace_substring_regex(text, r"\+0000$", "Z")
+            texts.append(text)
+        return pa.Table.from_arrays(texts, names=names)
+
+    def _struct_type(self, plan: QueryPlan) -> pa.StructType:
+        types = {"boolean": pa.bool_(), "int": pa.int64(), "long": pa.int64()}
+        numbers = ("double", "currency", "percent")
+        fields = []
+        for name in plan.columns:
+            f = plan.object.field(name)
+            kind = f.type if f is not None else "string"
+            fields.append((name, types.get(kind, pa.float64() if kind in numbers else pa.string())))
+        return pa.struct(fields)
+
+    @staticmethod
+    def _csv_page(job: _Job, page: pa.Table) -> bytes:
+        """One results page: values double-quoted, nulls left empty (reference §8.2)."""
         buffer = io.BytesIO()
         pacsv.write_csv(
-            pa.Table.from_arrays(arrays, names=names),
+            page,
             buffer,
             pacsv.WriteOptions(
                 quoting_style="all_valid",
