@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import requests
 import tenacity
+import urllib3
 
 from crmframes.errors import ConnectorError, UnavailableError
 
@@ -122,6 +123,7 @@ class HttpClient:
         counted: bool = True,
         idempotent: bool = True,
         renewable: bool = True,
+        large: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
         """Send one request; return the response when it succeeded.
@@ -134,6 +136,8 @@ class HttpClient:
             idempotent: whether it is safe to send again after a dropped connection (a
                 write is not: its outcome is unknown and the caller must decide).
             renewable: whether a 401 may renew the session (not for token requests).
+            large: the answer is large (a Bulk results page): read it in one piece, not in
+                requests' 10 KB chunks joined at the end (half the memory, less time).
             **kwargs: passed to ``requests.Session.request``.
 
         Raises:
@@ -155,7 +159,14 @@ class HttpClient:
                 for attempt in retrying:
                     with attempt:
                         return self._once(
-                            method, url, operation, counted, idempotent, renew=renew, **kwargs
+                            method,
+                            url,
+                            operation,
+                            counted,
+                            idempotent,
+                            renew=renew,
+                            large=large,
+                            **kwargs,
                         )
             except _Reauthenticated:
                 renew = False
@@ -169,10 +180,13 @@ class HttpClient:
         idempotent: bool,
         *,
         renew: bool,
+        large: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(
+                method, url, timeout=self.timeout, stream=large, **kwargs
+            )
         except requests.Timeout as exc:
             raise UnavailableError(
                 f"no answer within {self.timeout:g} s",
@@ -208,6 +222,17 @@ class HttpClient:
         error = self.translate(response, operation)
         if error is not None:
             raise error
+        if large:
+            try:
+                response._content = response.raw.read(decode_content=True)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise UnavailableError(
+                    f"the connection failed while reading the answer: {exc}",
+                    system=self.system,
+                    operation=operation,
+                    retryable=idempotent,
+                    outcome_unknown=not idempotent,
+                ) from exc
         return response
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
@@ -241,6 +266,7 @@ def pages_ahead(
             url = next_url(body)
             ahead = pool.submit(fetch, url) if url else None
             yield body
+            del body  # not held while the next page arrives
             if ahead is None:
                 return
             body = ahead.result()

@@ -496,24 +496,29 @@ class SalesforceConnector(SalesforceWrites):
             quoted_strings_can_be_null=True,
         )
 
-        def fetch(locator: str) -> tuple[bytes, str | None]:
+        def fetch(locator: str) -> tuple[pa.Table, str | None]:
+            # Runs ahead in a worker: the page is parsed there (Arrow's reader releases the
+            # GIL) and its text dropped before the caller gets the table.
             reply = self.http.send(
                 "GET",
                 f"{base}/{job}/results",
                 operation="bulk query results",
                 params={"maxRecords": str(BULK_PAGE)} | ({"locator": locator} if locator else {}),
                 headers={"Accept": "text/csv"},
+                large=True,
             )
             following = reply.headers.get("Sforce-Locator", "null")
-            return reply.content, None if not following or following == "null" else following
-
-        for body, _ in pages_ahead(fetch(""), itemgetter(1), fetch):
+            body = reply.content
             table = (
-                pacsv.read_csv(pa.BufferReader(body), convert_options=options)
+                pacsv.read_csv(pa.BufferReader(body), convert_options=options).select(names)
                 if body and not body.isspace()
                 else pa.table({n: pa.array([], pa.string()) for n in names})
             )
-            yield Page(table.select(names), total=total, mode="bulk")
+            return table, None if not following or following == "null" else following
+
+        for table, _ in pages_ahead(fetch(""), itemgetter(1), fetch):
+            yield Page(table, total=total, mode="bulk")
+            del table  # not held while the next page arrives
 
     def url_for(self, path: str) -> str:
         """An absolute REST URL under the versioned base (``sobjects/Contact/`` ...)."""

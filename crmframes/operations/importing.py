@@ -261,6 +261,7 @@ def import_from_crm(
                     )
                 if bar is not None:
                     bar.update(page.table.num_rows)
+                del page, converted  # the page's wire text goes before the next one comes
     finally:
         if bar is not None:
             bar.close()

@@ -50,6 +50,7 @@ class Table:
         self.bin: dict[str, Record] = {}
         self._unique = dict(unique)
         self._index: dict[str, dict[Any, str]] = {f: {} for f in unique}
+        self.version = 0  # moves on every change of the live records (caches compare it)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -86,6 +87,7 @@ class Table:
         self.check_unique(record)
         self.rows[record_id] = record
         self._index_add(record)
+        self.version += 1
         self._db._log(lambda: self._undo_insert(record_id))
 
     def replace(self, record: Record) -> Record:
@@ -96,6 +98,7 @@ class Table:
         self._index_remove(old)
         self.rows[record_id] = record
         self._index_add(record)
+        self.version += 1
         self._db._log(lambda: self._undo_replace(old))
         return old
 
@@ -104,6 +107,7 @@ class Table:
         old = self.rows.pop(record_id)
         self._index_remove(old)
         self.bin[record_id] = tombstone
+        self.version += 1
         self._db._log(lambda: self._undo_delete(old))
         return old
 
@@ -111,6 +115,7 @@ class Table:
         """Hard-delete a live record (no recycle bin); return it."""
         old = self.rows.pop(record_id)
         self._index_remove(old)
+        self.version += 1
         self._db._log(lambda: self._undo_remove(old))
         return old
 
@@ -126,6 +131,7 @@ class Table:
         for record in records:
             self.rows[record[self.key]] = record
             self._index_add(record)
+        self.version += 1
 
     def _index_add(self, record: Record) -> None:
         for field, case_sensitive in self._unique.items():
@@ -141,20 +147,24 @@ class Table:
 
     def _undo_insert(self, record_id: str) -> None:
         self._index_remove(self.rows.pop(record_id))
+        self.version += 1
 
     def _undo_replace(self, old: Record) -> None:
         self._index_remove(self.rows[old[self.key]])
         self.rows[old[self.key]] = old
         self._index_add(old)
+        self.version += 1
 
     def _undo_remove(self, old: Record) -> None:
         self.rows[old[self.key]] = old
         self._index_add(old)
+        self.version += 1
 
     def _undo_delete(self, old: Record) -> None:
         self.bin.pop(old[self.key], None)
         self.rows[old[self.key]] = old
         self._index_add(old)
+        self.version += 1
 
 
 class Database:

@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from crmframes.sandbox.salesforce.columns import BulkColumns, render_texts
 from crmframes.sandbox.salesforce.ids import IdFactory
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.records import Origin, RecordError, WriteOutcome
@@ -129,6 +129,7 @@ class BulkApi:
         self._jobs: dict[str, _Job] = {}
         self._ids = IdFactory("750")
         self._lock = threading.Lock()
+        self.columns = BulkColumns(org.db)
 
     def add_routes(self, router: Router, v: str) -> None:
         """Register the ``/jobs/...`` routes under the versioned prefix ``v``."""
@@ -463,9 +464,15 @@ class BulkApi:
                 return
             job.state = "InProgress"
         assert job.plan is not None
-        records = self.org.scan(job.object, include_deleted=job.operation == "queryAll")
-        rows = job.plan.execute(records, self.org, now=self.org.clock.now())
-        results = self._results(job.plan, rows)
+        try:
+            records = self.org.scan(job.object, include_deleted=job.operation == "queryAll")
+            rows = job.plan.execute(records, self.org, now=self.org.clock.now())
+            results = self._results(job.plan, rows)
+        except Exception as exc:  # a sandbox bug: fail the job as Salesforce would, not hang it
+            with job.lock:
+                job.state, job.error_message = "Failed", f"InternalServerError: {exc!r}"
+                job.modstamp = self.org.now_wire()
+            raise
         with job.lock:
             job.results = results
             job.processed = len(rows)
@@ -508,43 +515,25 @@ class BulkApi:
         return Response.raw(200, body, "text/csv", headers)
 
     def _results(self, plan: QueryPlan, rows: list[dict[str, Any]]) -> pa.Table:
-        """The job's whole result as text columns, rendered once as Salesforce does at job time.
+        """The job's whole result as text columns, rendered at job time as Salesforce does.
 
-        Plain fields are read from the records in one pass of Arrow's struct conversion; parent
-        fields (``Account.Name``) go through the plan's flat projection. Datetimes end in Z
-        (reference §8.2).
+        Plain fields come from the org's rendered columns (sandbox/salesforce/columns.py);
+        parent fields (``Account.Name``) and rows those columns do not hold are read through
+        the plan's flat projection.
         """
         names = list(plan.columns)
-        arrays: list[pa.Array]
-        struct = self._struct_type(plan) if all("." not in name for name in names) else None
-        try:
-            if struct is None:
-                raise TypeError("parent fields")
-            arrays = pa.array(rows, type=struct).flatten() if rows else []
-        except (TypeError, pa.ArrowException):  # parent fields, or values of unexpected types
-            flat, org = plan.project_flat, self.org
-            values = [flat(record, org) for record in rows]
-            arrays = [pa.array(column) for column in zip(*values, strict=True)]
-        if not arrays:
-            arrays = [pa.nulls(0, pa.string()) for _ in names]
-        datetimes = set(self._datetime_columns(plan))
-        texts = []
-        for index, array in enumerate(arrays):
-            text = array if array.type == pa.string() else array.cast(pa.string())
-            if index in datetimes:
-                text = pc.replace_substring_regex(text, r"\+0000$", "Z")
-            texts.append(text)
-        return pa.Table.from_arrays(texts, names=names)
-
-    def _struct_type(self, plan: QueryPlan) -> pa.StructType:
-        types = {"boolean": pa.bool_(), "int": pa.int64(), "long": pa.int64()}
-        numbers = ("double", "currency", "percent")
-        fields = []
-        for name in plan.columns:
-            f = plan.object.field(name)
-            kind = f.type if f is not None else "string"
-            fields.append((name, types.get(kind, pa.float64() if kind in numbers else pa.string())))
-        return pa.struct(fields)
+        if all("." not in name for name in names):
+            table = self.columns.render(plan.object, names, rows)
+            if table is not None:
+                return table
+        flat, org = plan.project_flat, self.org
+        values = [flat(record, org) for record in rows]
+        columns = list(zip(*values, strict=True)) if values else [()] * len(names)
+        kinds = self._kinds(plan)
+        return pa.Table.from_arrays(
+            [render_texts(column, kind) for column, kind in zip(columns, kinds, strict=True)],
+            names=names,
+        )
 
     @staticmethod
     def _csv_page(job: _Job, page: pa.Table) -> bytes:
@@ -561,18 +550,18 @@ class BulkApi:
         )
         return buffer.getvalue()
 
-    def _datetime_columns(self, plan: QueryPlan) -> list[int]:
-        found = []
-        for index, path in enumerate(plan.columns):
+    def _kinds(self, plan: QueryPlan) -> list[str]:
+        """The describe type of each selected path's last field (``string`` if unknown)."""
+        kinds = []
+        for path in plan.columns:
             obj: SfObject | None = plan.object
             parts = path.split(".")
             for part in parts[:-1]:
                 lookup = obj.relationship(part) if obj else None
                 obj = self.org.schema.get(lookup.reference_to[0]) if lookup else None
             f = obj.field(parts[-1]) if obj else None
-            if f is not None and f.type == "datetime":
-                found.append(index)
-        return found
+            kinds.append(f.type if f is not None else "string")
+        return kinds
 
     @staticmethod
     def _write_csv(job: _Job, lines: list[list[Any]], *, quote_all: bool) -> str:
