@@ -11,9 +11,8 @@ frame, so that nothing is dropped silently.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import pandas as pd
@@ -198,12 +197,25 @@ def _walk(record: dict[str, Any], path: list[str]) -> Any:
     return value
 
 
-@dataclass
 class Converted:
-    """A converted page: the good rows typed, the bad rows as rejects (wire values as text)."""
+    """A converted page: the good rows typed, the bad rows as rejects (wire values as text).
 
-    table: pa.Table
-    rejects: pd.DataFrame
+    The reject frame is built when first asked for: most pages have no reject, and an
+    empty frame costs more than converting a 5,000-row page.
+    """
+
+    def __init__(self, table: pa.Table, rejected: int, rejects: Callable[[], pd.DataFrame]) -> None:
+        self.table = table
+        self.rejected = rejected  # how many rows were rejected
+        self._rejects = rejects
+        self._frame: pd.DataFrame | None = None
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        """The rejected rows (DESIGN §4.1 columns, then the fields' wire values as text)."""
+        if self._frame is None:
+            self._frame = self._rejects()
+        return self._frame
 
 
 def _typed_target(field: Field, conversion: Conversion, timezone: str) -> pa.DataType | None:
@@ -290,46 +302,56 @@ def convert_page(
         The typed good rows, and a reject frame (see :func:`reject_frame`).
     """
     bad: dict[int, list[tuple[str, str]]] = {}
+    typed: list[pa.Array] = []
     for f in fields:
         column = table.column(f.name)
         conversion = conversions.get(f.name, "default")
         try:
-            _cast(column, f, conversion, timezone)
+            typed.append(_cast(column, f, conversion, timezone))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             for row, value in enumerate(column.to_pylist()):
                 if value is not None and not _value_ok(value, f, conversion, timezone):
                     bad.setdefault(row, []).append(
                         (f.name, f"{f.name}: {value!r} is not a valid {f.kind}")
                     )
-    good = table
-    rejected = pa.table({n: pa.array([], pa.string()) for n in table.column_names})
-    if bad:
-        mask = pa.array([row not in bad for row in range(table.num_rows)])
-        good = table.filter(mask)
-        rejected = table.filter(pc.invert(mask))
-    typed = pa.Table.from_arrays(
+    names = [f.name for f in fields]
+    if not bad:  # every column cast in the first pass
+        return Converted(pa.Table.from_arrays(typed, names=names), 0, lambda: _no_rejects(names))
+    mask = pa.array([row not in bad for row in range(table.num_rows)])
+    good = table.filter(mask)
+    rejected = table.filter(pc.invert(mask))
+    typed_good = pa.Table.from_arrays(
         [
             _cast(good.column(f.name), f, conversions.get(f.name, "default"), timezone)
             for f in fields
         ],
-        names=[f.name for f in fields],
+        names=names,
     )
     rows = sorted(bad)
-    rejects = reject_frame(
-        [
-            {name: _text(value) for name, value in zip(rejected.column_names, values, strict=True)}
-            for values in zip(
-                *(rejected.column(n).to_pylist() for n in rejected.column_names), strict=True
-            )
-        ],
-        symbols=["INVALID_VALUE"] * len(rows),
-        messages=["; ".join(message for _, message in bad[row]) for row in rows],
-        codes=[None] * len(rows),
-        fields=[",".join(name for name, _ in bad[row]) for row in rows],
-        indexes=[first_index + row for row in rows],
-        columns=[f.name for f in fields],
+
+    def rejects() -> pd.DataFrame:
+        return reject_frame(
+            [
+                {name: _text(v) for name, v in zip(rejected.column_names, values, strict=True)}
+                for values in zip(
+                    *(rejected.column(n).to_pylist() for n in rejected.column_names), strict=True
+                )
+            ],
+            symbols=["INVALID_VALUE"] * len(rows),
+            messages=["; ".join(message for _, message in bad[row]) for row in rows],
+            codes=[None] * len(rows),
+            fields=[",".join(name for name, _ in bad[row]) for row in rows],
+            indexes=[first_index + row for row in rows],
+            columns=names,
+        )
+
+    return Converted(typed_good, len(rows), rejects)
+
+
+def _no_rejects(columns: Sequence[str]) -> pd.DataFrame:
+    return reject_frame(
+        [], symbols=[], messages=[], codes=[], fields=[], indexes=[], columns=columns
     )
-    return Converted(typed, rejects)
 
 
 def _text(value: Any) -> Any:

@@ -535,7 +535,7 @@ class DynamicsConnector(DynamicsWrites):
 
         def fetch(link: str) -> bytes:
             return self._send(
-                "GET", link, operation=f"query {schema.name}", headers=headers
+                "GET", link, operation=f"query {schema.name}", headers=headers, large=True
             ).content
 
         for raw in pages_ahead(fetch(url), _next_link, fetch):

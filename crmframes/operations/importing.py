@@ -246,7 +246,7 @@ def import_from_crm(
                 )
                 rows += page.table.num_rows
                 pieces.append(converted.table)
-                if len(converted.rejects):
+                if converted.rejected:
                     rejects.append(converted.rejects)
                 if (
                     progress

@@ -50,16 +50,20 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _as_text(array: pa.Array, kind: str) -> pa.Array:
+    text = array if array.type == pa.string() else array.cast(pa.string())
+    if kind == "datetime":
+        text = pc.replace_substring_regex(text, r"\+0000$", "Z")
+    return text
+
+
 def render_texts(values: Sequence[Any], kind: str) -> pa.Array:
     """One column's wire values as Bulk CSV text (``kind`` is the field's describe type)."""
     try:
         array = pa.array(values, type=_arrow_type(kind))
     except (TypeError, pa.ArrowException):  # a value of another type: render it as it is
         array = pa.array([_text(value) for value in values], type=pa.string())
-    text = array if array.type == pa.string() else array.cast(pa.string())
-    if kind == "datetime":
-        text = pc.replace_substring_regex(text, r"\+0000$", "Z")
-    return text
+    return _as_text(array, kind)
 
 
 class _Copy:
@@ -84,13 +88,24 @@ class _Copy:
         found = np.fromiter((position.get(id(row), -1) for row in rows), np.int64, len(rows))
         return None if len(found) and int(found.min()) < 0 else found
 
-    def column(self, obj: SfObject, name: str) -> pa.Array:
-        text = self.texts.get(name)
-        if text is None:
-            f = obj.field(name)
-            text = render_texts([r.get(name) for r in self.records], f.type if f else "string")
-            self.texts[name] = text
-        return text
+    def columns(self, obj: SfObject, names: Sequence[str]) -> list[pa.Array]:
+        """The text columns ``names`` (plain fields of ``obj``), rendering the missing ones."""
+        kinds = {f.name: f.type for f in map(obj.field, names) if f is not None}
+        missing = [name for name in dict.fromkeys(names) if name not in self.texts]
+        if len(missing) > 1:  # all at once: Arrow reads the records' values in one pass
+            struct = pa.struct([(n, _arrow_type(kinds.get(n, "string"))) for n in missing])
+            try:
+                arrays = pa.array(self.records, type=struct).flatten()
+            except (TypeError, pa.ArrowException):  # a value of another type somewhere
+                pass
+            else:
+                for name, array in zip(missing, arrays, strict=True):
+                    self.texts[name] = _as_text(array, kinds.get(name, "string"))
+        for name in missing:
+            if name not in self.texts:
+                values = [record.get(name) for record in self.records]
+                self.texts[name] = render_texts(values, kinds.get(name, "string"))
+        return [self.texts[name] for name in names]
 
 
 class BulkColumns:
@@ -127,7 +142,7 @@ class BulkColumns:
         if not whole and indexes is None:
             return None
         with self._lock:  # two jobs may render the same column
-            columns = [copy.column(obj, name) for name in names]
+            columns = copy.columns(obj, names)
         if indexes is not None:
             columns = [column.take(indexes) for column in columns]
         return pa.Table.from_arrays(columns, names=list(names))
@@ -138,6 +153,4 @@ class BulkColumns:
             if obj.name in self._db and len(self._db[obj.name]) >= min_rows:
                 copy = self._copy(obj.name)
                 with self._lock:
-                    for f in obj.fields:
-                        if f.type not in COMPOUND:
-                            copy.column(obj, f.name)
+                    copy.columns(obj, [f.name for f in obj.fields if f.type not in COMPOUND])
