@@ -16,7 +16,7 @@ have created is missing, and the step reading it is reported as skipped.
 
 from __future__ import annotations
 
-from crmframes.runner.jobs import load_job, run_job
+from crmframes.runner.jobs import load_job, run_job, run_step
 from crmframes.runner.report import JobReport, StepReport
 
-__all__ = ["JobReport", "StepReport", "load_job", "run_job"]
+__all__ = ["JobReport", "StepReport", "load_job", "run_job", "run_step"]

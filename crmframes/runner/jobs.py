@@ -12,17 +12,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from crmframes.accounts import connect, load_accounts
 from crmframes.errors import ConfigError
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.steps import StepContext, label
-from crmframes.specs import Job, SandboxAccount
+from crmframes.specs import Job, SandboxAccount, StepSpec
 from crmframes.specs.accounts import Account, Accounts
 from crmframes.specs.document import Loc
 from crmframes.store import CampaignStore
 
-__all__ = ["load_job", "run_job"]
+__all__ = ["load_job", "run_job", "run_step"]
 
 
 def load_job(path: str | os.PathLike[str]) -> Job:
@@ -122,3 +123,33 @@ def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
         store = CampaignStore(path, read_only=dry_run)
     with store:
         yield store
+
+
+def run_step(
+    spec: StepSpec,
+    conn: Any,
+    store: CampaignStore,
+    *,
+    dry_run: bool = False,
+    progress: bool = False,
+) -> tuple[JobReport, Any]:
+    """Run one step with a connector and a store already open (a widget's Run button).
+
+    The step runs exactly as in a job. Returns the report and the operation's result (an
+    import or export result; None for the other kinds).
+
+    Raises:
+        CrmframesError: the step failed (the report is not returned then).
+    """
+    report = JobReport(
+        job=f"one {spec.kind} step", account=repr(conn), store=store.path, dry_run=dry_run
+    )
+    context = StepContext(conn, store, dry_run, progress, 1)
+    step = StepReport(index=1, kind=spec.kind, label=label(spec))
+    report.steps.append(step)
+    started = time.perf_counter()
+    context.run(spec, step, report)
+    report.seconds = time.perf_counter() - started
+    if report.exception is not None:
+        raise report.exception
+    return report, context.result

@@ -39,13 +39,18 @@ __all__ = ["RUNNERS", "StepContext", "label"]
 
 @dataclass
 class StepContext:
-    """What every step of one run shares: the connector, the store, the run's options."""
+    """What every step of one run shares: the connector, the store, the run's options.
+
+    ``result`` is the last step's operation result (an import or export result), for a
+    caller that runs one step and wants its frames (the widgets do).
+    """
 
     conn: Any
     store: CampaignStore
     dry_run: bool
     progress: bool
     total: int
+    result: Any = None
 
     def run(self, spec: StepSpec, step: StepReport, report: JobReport) -> None:
         """Run one step, filling its report; a crmframes error fails the step and the job."""
@@ -122,6 +127,7 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
         strict=spec.strict,
         progress=ctx.progress,
     )
+    ctx.result = result
     merged = ctx.store.merge(spec.target, result, dry_run=ctx.dry_run)
     step.counts = _nonzero(
         {"imported": result.stats.rows},
@@ -168,10 +174,13 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
         max_retries=spec.max_retries,
         progress=ctx.progress,
     )
+    ctx.result = result
     step.rejects = _by_symbol(result.rejects)
     if dry_run:
         would = result.frame["crmAction"].value_counts().to_dict() if len(result.frame) else {}
-        step.counts = {"rows": len(df)} | {f"would {a}": int(n) for a, n in would.items()}
+        step.counts = {"rows": len(df)} | {
+            (f"would {a}" if a != "unchanged" else "unchanged"): int(n) for a, n in would.items()
+        }
         step.status = "dry run"
         return
     s = result.stats

@@ -1,0 +1,376 @@
+"""The import and export forms: pick, check, see the spec, run it.
+
+Presentation. A form is built on an open connector and campaign store. Its controls build
+the same spec a job file holds; **Show spec** prints that spec as YAML (paste it into a
+job), **Run** hands it to :func:`crmframes.runner.run_step` — the step runs exactly as
+``crmframes run`` would run it — and prints the step's report. Every button is a method
+(:meth:`~ImportForm.spec`, :meth:`~ImportForm.run`, :meth:`~ImportForm.load`), so a form
+can be driven from code and tested without a browser. A click's text, or its error, goes
+to the form's output area (and :attr:`message`); an error is never raised out of a click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, get_args
+
+import ipywidgets as w
+from IPython.display import display
+
+from crmframes.errors import ConfigError, CrmframesError
+from crmframes.runner import JobReport, run_step
+from crmframes.schema import Field, ObjectSchema
+from crmframes.specs import AutoIndexSpec, ExportSpec, ImportSpec, Source
+from crmframes.specs.fields import Conversion
+from crmframes.store import CampaignStore
+from crmframes.widgets.editors import FilterRows, OrderRows
+
+__all__ = ["ExportForm", "ImportForm"]
+
+CONVERSIONS: tuple[str, ...] = get_args(Conversion)
+NOT_SENT = "(not sent)"
+NO_KEY = "(none: insert)"
+_WIDE = w.Layout(width="420px")
+_LABELS = {"description_width": "140px"}
+
+
+class _Form:
+    """What both forms share: the object list, the output area and the two buttons."""
+
+    title = ""
+
+    def __init__(self, conn: Any, store: CampaignStore, object_name: str | None) -> None:
+        self.conn = conn
+        self.store = store
+        self.schema: ObjectSchema | None = None
+        self.report: JobReport | None = None
+        self.result: Any = None
+        self.message = ""  # what the output area shows after the last click
+        self.object = w.Dropdown(
+            options=conn.objects(), value=None, description="CRM object", style=_LABELS
+        )
+        self.output = w.Output()
+        show = w.Button(description="Show spec", icon="file-text")
+        run = w.Button(description="Run", icon="play", button_style="primary")
+        show.on_click(lambda _: self._shown(lambda: self.spec().to_yaml().rstrip()))
+        run.on_click(lambda _: self._shown(lambda: str(self.run()[0])))
+        self.buttons = w.HBox([show, run])
+        self.object.observe(lambda change: self._chose(change["new"]), names="value")
+        if object_name is not None:
+            self.object.value = self._known_object(object_name)
+
+    def _known_object(self, name: str) -> str:
+        for option in self.object.options:
+            if str(option).lower() == name.lower():
+                return str(option)
+        raise ConfigError(f"the CRM has no object {name!r}")
+
+    def _chose(self, name: str | None) -> None:
+        self.schema = None if name is None else self.conn.describe(name)
+        self._fill()
+
+    def _fill(self) -> None:
+        raise NotImplementedError
+
+    def _schema(self) -> ObjectSchema:
+        if self.schema is None:
+            raise ConfigError("choose a CRM object first")
+        return self.schema
+
+    def _shown(self, action: Callable[[], str]) -> None:
+        """Do what a button does; put its text, or its error, in the output area."""
+        try:
+            text = action()
+        except (CrmframesError, ValueError) as exc:  # pydantic's errors are ValueErrors
+            text = f"error: {' '.join(str(exc).split())}"
+        self.message = text
+        self.output.outputs = ()
+        self.output.append_stdout(text + "\n")
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)  # type: ignore[no-untyped-call]
+
+    @property
+    def widget(self) -> w.Widget:
+        """The whole form (displaying the form displays this)."""
+        return w.VBox(
+            [w.HTML(f"<b>{self.title}</b>"), *self._controls(), self.buttons, self.output]
+        )
+
+    def _controls(self) -> list[w.Widget]:
+        raise NotImplementedError
+
+    def spec(self) -> Any:
+        """The spec the controls describe."""
+        raise NotImplementedError
+
+    def run(self) -> tuple[JobReport, Any]:
+        """Run the spec as one job step; return its report and the operation's result.
+
+        Raises:
+            CrmframesError: the step failed.
+        """
+        self.report, self.result = run_step(self.spec(), self.conn, self.store)
+        return self.report, self.result
+
+
+class ImportForm(_Form):
+    """Import from the CRM into a store table: fields and conversions, filter, order, index.
+
+    Args:
+        conn: an open connector.
+        store: the campaign store the import merges into.
+        object: the object to start with.
+
+    Examples:
+        >>> form = ImportForm(sb.connector(), store, object="contact")  # doctest: +SKIP
+        >>> form.pick(["lastname", "emailaddress1"]); form.filter.add("lastname", "==", "Smith")
+        >>> form.run()  # the same as the spec's step in a job                # doctest: +SKIP
+    """
+
+    title = "Import from the CRM"
+
+    def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
+        self.picks: dict[str, tuple[w.Checkbox, w.Dropdown]] = {}
+        self._fields = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
+        self.filter = FilterRows()
+        self.order = OrderRows()
+        self.auto_index = w.Checkbox(description="automatic index: only what changed since")
+        self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
+        self.mode = w.Dropdown(
+            options=["auto", "rest", "bulk"], description="read mode", style=_LABELS
+        )
+        self.limit = w.BoundedIntText(
+            value=0, min=0, max=10**9, description="limit (0: none)", style=_LABELS
+        )
+        self.table = w.Text(description="store table", style=_LABELS, layout=_WIDE)
+        super().__init__(conn, store, object)
+
+    def _controls(self) -> list[w.Widget]:
+        return [
+            self.object,
+            w.HTML("fields (none ticked: every field; the id and last-modified are always read)"),
+            self._fields,
+            w.HTML("filter"),
+            self.filter.widget,
+            w.HTML("order by"),
+            self.order.widget,
+            w.HBox([self.auto_index, self.activity]),
+            self.mode,
+            self.limit,
+            self.table,
+        ]
+
+    def _fill(self) -> None:
+        schema = self.schema
+        fields: dict[str, Field] = dict(schema.fields) if schema else {}
+        self.picks = {}
+        rows = []
+        for name, f in fields.items():
+            tick = w.Checkbox(description=f"{name} ({f.kind})", indent=False, layout=_WIDE)
+            conversion = w.Dropdown(
+                options=CONVERSIONS,
+                value="default",
+                layout=w.Layout(
+                    width="120px", display="" if f.kind in ("date", "datetime") else "none"
+                ),
+            )
+            self.picks[name] = (tick, conversion)
+            rows.append(w.HBox([tick, conversion]))
+        self._fields.children = tuple(rows)
+        self.filter.set_fields(fields)
+        self.order.set_fields(fields)
+        name = schema.name if schema else ""
+        self.table.value = name
+        self.activity.value = f"import_{name.lower()}" if name else ""
+
+    def pick(self, fields: list[str] | dict[str, str]) -> None:
+        """Tick these fields (only these), with a conversion each when given a dict.
+
+        Raises:
+            ConfigError: a field the object does not have.
+        """
+        wanted = dict.fromkeys(fields, "default") if isinstance(fields, list) else dict(fields)
+        unknown = [name for name in wanted if name not in self.picks]
+        if unknown:
+            raise ConfigError(f"{self._schema().name} has no field {', '.join(map(repr, unknown))}")
+        for name, (tick, conversion) in self.picks.items():
+            tick.value = name in wanted
+            conversion.value = wanted.get(name, "default")
+
+    def spec(self) -> ImportSpec:
+        """The :class:`~crmframes.ImportSpec` the controls describe.
+
+        Raises:
+            ConfigError: no object, or a filter value that does not fit its field.
+            ValueError: the spec does not validate (pydantic says where).
+        """
+        schema = self._schema()
+        fields = {
+            name: str(conversion.value)
+            for name, (tick, conversion) in self.picks.items()
+            if tick.value
+        }
+        index = AutoIndexSpec(activity=str(self.activity.value)) if self.auto_index.value else None
+        return ImportSpec.model_validate(
+            {
+                "object": schema.name,
+                "fields": fields or None,
+                "where": self.filter.to_dict(),
+                "order_by": self.order.value(),
+                "auto_index": index,
+                "mode": self.mode.value,
+                "limit": int(self.limit.value) or None,
+                "table": str(self.table.value) or None,
+            }
+        )
+
+    def load(self, spec: ImportSpec) -> None:
+        """Set the controls from a spec (one read from a job file, say).
+
+        Raises:
+            ConfigError: the spec has what the form cannot show (a population, a nested
+                filter), or names what the CRM does not have.
+        """
+        if spec.population is not None:
+            raise ConfigError("the form has no population; run this spec in a job instead")
+        self.object.value = self._known_object(spec.object)
+        self.pick(dict(spec.fields or {}))
+        self.filter.load(spec.where)
+        self.order.load(list(spec.order_by or []))
+        self.auto_index.value = spec.auto_index is not None
+        if spec.auto_index is not None:
+            self.activity.value = spec.auto_index.activity
+        self.mode.value = spec.mode
+        self.limit.value = spec.limit or 0
+        self.table.value = spec.target
+
+
+class ExportForm(_Form):
+    """Export a store table to the CRM: column → field mapping, key, mode, dry run.
+
+    Args:
+        conn: an open connector.
+        store: the campaign store holding the rows.
+        object: the CRM object to start with.
+        table: the store table to start with.
+    """
+
+    title = "Export to the CRM"
+
+    def __init__(
+        self,
+        conn: Any,
+        store: CampaignStore,
+        *,
+        object: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        self.mapping: dict[str, w.Dropdown] = {}
+        self.source = w.Dropdown(
+            options=store.tables(), value=None, description="store table", style=_LABELS
+        )
+        self.where = w.Text(
+            description="rows where (SQL)",
+            placeholder='"emailaddress1" IS NOT NULL',
+            style=_LABELS,
+            layout=_WIDE,
+        )
+        self._mapping = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
+        self.key = w.Dropdown(options=[NO_KEY], description="key", style=_LABELS)
+        self.mode = w.Dropdown(
+            options=["auto", "batch", "bulk"], description="write mode", style=_LABELS
+        )
+        self.dry_run = w.Checkbox(value=True, description="dry run (send nothing)")
+        self.only_changed = w.Checkbox(description="only rows that differ from the CRM")
+        self.skip_nulls = w.Checkbox(description="leave fields unchanged where the value is null")
+        self.source.observe(lambda _: self._fill(), names="value")
+        super().__init__(conn, store, object)
+        if table is not None:
+            self.source.value = table
+
+    def _controls(self) -> list[w.Widget]:
+        return [
+            self.object,
+            self.source,
+            self.where,
+            w.HTML("mapping: store column → CRM field"),
+            self._mapping,
+            self.key,
+            self.mode,
+            self.dry_run,
+            self.only_changed,
+            self.skip_nulls,
+        ]
+
+    def _columns(self) -> list[str]:
+        if self.source.value is None:
+            return []
+        return list(self.store.read(str(self.source.value), where="FALSE").columns)
+
+    def _fill(self) -> None:
+        schema = self.schema
+        writable = (
+            sorted(n for n, f in schema.fields.items() if f.createable or f.updateable)
+            if schema
+            else []
+        )
+        by_lower = {name.lower(): name for name in writable}
+        self.mapping = {}
+        rows = []
+        columns = self._columns()
+        for column in columns:
+            choice = w.Dropdown(
+                options=[NOT_SENT, *writable],
+                value=by_lower.get(column.lower(), NOT_SENT),
+                layout=w.Layout(width="260px"),
+            )
+            self.mapping[column] = choice
+            rows.append(w.HBox([w.Label(column, layout=w.Layout(width="220px")), choice]))
+        self._mapping.children = tuple(rows)
+        self.key.options = [NO_KEY, *columns]
+        self.key.value = NO_KEY
+
+    def map(self, mapping: dict[str, str | None]) -> None:
+        """Send these columns to these fields (None: not sent); other columns keep theirs.
+
+        Raises:
+            ConfigError: a column the table does not have, or a field that cannot be written.
+        """
+        for column, field in mapping.items():
+            if column not in self.mapping:
+                raise ConfigError(f"the table has no column {column!r}")
+            target = NOT_SENT if field is None else field
+            if target not in self.mapping[column].options:
+                raise ConfigError(f"{field!r} is not a writable field of {self._schema().name}")
+            self.mapping[column].value = target
+
+    def spec(self) -> ExportSpec:
+        """The :class:`~crmframes.ExportSpec` the controls describe.
+
+        Raises:
+            ConfigError: no object or table, or nothing mapped.
+            ValueError: the spec does not validate (pydantic says where).
+        """
+        schema = self._schema()
+        if self.source.value is None:
+            raise ConfigError("choose the store table to export")
+        mapping = {c: str(d.value) for c, d in self.mapping.items() if d.value != NOT_SENT}
+        key = None if self.key.value == NO_KEY else str(self.key.value)
+        if key is not None and key not in mapping:
+            raise ConfigError(f"the key column {key!r} must be mapped to a CRM field")
+        if not mapping:
+            raise ConfigError("map at least one column to a CRM field")
+        where = str(self.where.value).strip() or None
+        return ExportSpec.model_validate(
+            {
+                "object": schema.name,
+                "source": Source(table=str(self.source.value), where=where),
+                "mapping": mapping,
+                "key": key,
+                "mode": self.mode.value,
+                "dry_run": bool(self.dry_run.value),
+                "only_changed": bool(self.only_changed.value),
+                "skip_nulls": bool(self.skip_nulls.value),
+            }
+        )

@@ -1,0 +1,144 @@
+"""The ipywidgets forms, driven from code against the sandboxes (no browser needed)."""
+
+from datetime import date
+
+import pytest
+
+from crmframes import CampaignStore, ConfigError, F, ImportSpec, import_from_crm
+from crmframes.schema import Field
+from crmframes.widgets import ExportForm, ImportForm, typed_value
+
+
+@pytest.fixture
+def store(tmp_path):
+    with CampaignStore(tmp_path / "campaign.duckdb") as campaign:
+        yield campaign
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("42", "integer", 42),
+        ("1.5", "number", 1.5),
+        ("3", "number", 3),
+        ("TRUE", "boolean", True),
+        ("0", "boolean", False),
+        ("2024-01-31", "date", {"date": "2024-01-31"}),
+        ("2024-01-31T10:00:00Z", "datetime", {"datetime": "2024-01-31T10:00:00+00:00"}),
+        ("O'Brien \\ ü", "string", "O'Brien \\ ü"),
+    ],
+)
+def test_filter_values_are_typed_by_field_kind(text, kind, expected):
+    assert typed_value(text, Field("f", kind)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        ("many", "integer", "'many' is not a whole number"),
+        ("maybe", "boolean", "is not true or false"),
+        ("31/01/2024", "date", "is not a date such as 2024-01-31"),
+        ("2024-01-31T10:00:00", "datetime", "has no offset"),
+    ],
+)
+def test_bad_filter_values_are_clear_errors(text, kind, message):
+    with pytest.raises(ConfigError, match=message):
+        typed_value(text, Field("f", kind))
+
+
+def test_import_form_builds_the_spec_a_job_holds_and_runs_it(dv_demo, store):
+    conn = dv_demo.connector()
+    form = ImportForm(conn, store, object="CONTACT")
+    assert form.object.value == "contact" and form.table.value == "contact"
+    form.pick({"lastname": "default", "emailaddress1": "default", "birthdate": "default"})
+    form.filter.add("address1_city", "==", "Paris")
+    form.filter.add("birthdate", ">", "1970-01-01")
+    form.order.add("lastname", "desc")
+    form.auto_index.value = True
+    spec = form.spec()
+    assert spec == ImportSpec(
+        object="contact",
+        fields=["lastname", "emailaddress1", "birthdate"],
+        where=(F("address1_city") == "Paris") & (F("birthdate") > date(1970, 1, 1)),
+        order_by=[("lastname", "desc")],
+        auto_index={"activity": "import_contact"},
+        table="contact",
+    )
+    assert ImportSpec.from_yaml(spec.to_yaml()) == spec
+
+    report, result = form.run()
+    expected = import_from_crm(
+        conn, "contact", fields=["lastname", "emailaddress1", "birthdate"], where=spec.where
+    )
+    assert report.ok and report.steps[0].counts["imported"] == len(expected.frame) > 0
+    assert sorted(result.frame["contactid"]) == sorted(expected.frame["contactid"])
+    assert list(result.frame["lastname"]) == sorted(result.frame["lastname"], reverse=True)
+    assert len(store.read("contact")) == len(expected.frame)
+    assert "LASTIMPORT_default_import_contact" in store.options
+
+    again, _ = form.run()  # the automatic index: nothing changed since
+    assert again.steps[0].counts["imported"] == 0
+
+
+def test_import_form_loads_a_spec_back(demo_sandbox, store):
+    spec = ImportSpec(
+        object="Contact",
+        fields={"LastName": "default", "CreatedDate": "date_only"},
+        where=(F("LastName") == "O'Brien") | F("Email").isin(["a@x.org", "b@x.org"]),
+        order_by=[("CreatedDate", "desc"), ("LastName", "asc")],
+        mode="rest",
+        limit=50,
+        table="sf_contacts",
+    )
+    form = ImportForm(demo_sandbox.connector(), store)
+    form.load(spec)
+    assert form.spec() == spec
+    with pytest.raises(ConfigError, match="nests conditions"):
+        form.load(
+            spec.model_copy(update={"where": (F("A") == 1) & ((F("B") == 2) | (F("C") == 3))})
+        )
+
+
+def test_form_errors_show_in_the_form_and_never_escape_a_click(dv_demo, store):
+    form = ImportForm(dv_demo.connector(), store)
+    with pytest.raises(ConfigError, match="choose a CRM object first"):
+        form.spec()
+    form.object.value = "contact"
+    form.filter.add("donotemail", "==", "perhaps")
+    run = form.buttons.children[1]
+    run.click()  # what the browser does
+    assert form.message == "error: donotemail: 'perhaps' is not true or false"
+    assert form.output.outputs[-1]["text"] == form.message + "\n"
+    assert store.tables() == []
+    form.filter.remove(form.filter.rows[0])
+    form.buttons.children[0].click()  # Show spec
+    assert form.message.startswith("object: contact")
+    with pytest.raises(ConfigError, match="no field 'nope'"):
+        form.pick(["nope"])
+    with pytest.raises(ConfigError, match="no object 'Nope'"):
+        ImportForm(dv_demo.connector(), store, object="Nope")
+
+
+def test_export_form_maps_columns_and_runs_a_dry_run_then_the_export(dv, store):
+    conn = dv.connector()
+    imported = import_from_crm(conn, "contact", fields=["lastname", "jobtitle"], limit=20)
+    store.merge("contact", imported)
+    form = ExportForm(conn, store, object="contact", table="contact")
+    assert form.mapping["lastname"].value == "lastname"  # same names are mapped at once
+    assert form.mapping["modifiedon"].value == "(not sent)"  # not writable
+    form.map({"lastname": None, "jobtitle": "jobtitle"})
+    form.key.value = "contactid"
+    form.map({"contactid": "contactid"})
+    with pytest.raises(ConfigError, match="writable field"):
+        form.map({"jobtitle": "createdon"})
+    store.sql("UPDATE contact SET jobtitle = coalesce(jobtitle, '') || ' (edited)'")
+
+    spec = form.spec()
+    assert spec.dry_run and spec.mapping == {"jobtitle": "jobtitle", "contactid": "contactid"}
+    report, result = form.run()
+    assert report.steps[0].counts == {"rows": 20, "would update": 20}
+    form.dry_run.value = False
+    report, result = form.run()
+    assert report.ok and result.stats.updated == 20
+    sent = dv.records("contact").set_index("contactid").loc[list(imported.frame["contactid"])]
+    assert all(title.endswith(" (edited)") for title in sent["jobtitle"])
