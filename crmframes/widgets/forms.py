@@ -32,6 +32,14 @@ NOT_SENT = "(not sent)"
 NO_KEY = "(none: insert)"
 _WIDE = w.Layout(width="420px")
 _LABELS = {"description_width": "140px"}
+_TICK: dict[str, Any] = {"indent": False, "layout": w.Layout(width="420px")}
+
+
+def _list_layout(column: int) -> w.Layout:
+    """A scrolling grid of rows (grid rows keep their height where a VBox squashes them)."""
+    return w.Layout(
+        grid_template_columns=f"repeat(auto-fill, {column}px)", max_height="300px", overflow="auto"
+    )
 
 
 class _Form:
@@ -132,10 +140,14 @@ class ImportForm(_Form):
 
     def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
         self.picks: dict[str, tuple[w.Checkbox, w.Dropdown]] = {}
-        self._fields = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
+        self._fields = w.GridBox(layout=_list_layout(430))
         self.filter = FilterRows()
         self.order = OrderRows()
-        self.auto_index = w.Checkbox(description="automatic index: only what changed since")
+        self.auto_index = w.Checkbox(
+            description="automatic index (only what changed)",
+            indent=False,
+            layout=w.Layout(width="300px"),
+        )
         self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
         self.mode = w.Dropdown(
             options=["auto", "rest", "bulk"], description="read mode", style=_LABELS
@@ -167,13 +179,14 @@ class ImportForm(_Form):
         self.picks = {}
         rows = []
         for name, f in fields.items():
-            tick = w.Checkbox(description=f"{name} ({f.kind})", indent=False, layout=_WIDE)
+            tick = w.Checkbox(
+                description=f"{name} ({f.kind})", indent=False, layout=w.Layout(width="300px")
+            )
+            shown = "visible" if f.kind in ("date", "datetime") else "hidden"
             conversion = w.Dropdown(
                 options=CONVERSIONS,
                 value="default",
-                layout=w.Layout(
-                    width="120px", display="" if f.kind in ("date", "datetime") else "none"
-                ),
+                layout=w.Layout(width="110px", visibility=shown),
             )
             self.picks[name] = (tick, conversion)
             rows.append(w.HBox([tick, conversion]))
@@ -276,14 +289,16 @@ class ExportForm(_Form):
             style=_LABELS,
             layout=_WIDE,
         )
-        self._mapping = w.VBox(layout=w.Layout(max_height="260px", overflow="auto"))
+        self._mapping = w.GridBox(layout=_list_layout(480))
         self.key = w.Dropdown(options=[NO_KEY], description="key", style=_LABELS)
         self.mode = w.Dropdown(
             options=["auto", "batch", "bulk"], description="write mode", style=_LABELS
         )
-        self.dry_run = w.Checkbox(value=True, description="dry run (send nothing)")
-        self.only_changed = w.Checkbox(description="only rows that differ from the CRM")
-        self.skip_nulls = w.Checkbox(description="leave fields unchanged where the value is null")
+        self.dry_run = w.Checkbox(value=True, description="dry run (send nothing)", **_TICK)
+        self.only_changed = w.Checkbox(description="only rows that differ from the CRM", **_TICK)
+        self.skip_nulls = w.Checkbox(
+            description="leave a field unchanged where the value is null", **_TICK
+        )
         self.source.observe(lambda _: self._fill(), names="value")
         super().__init__(conn, store, object)
         if table is not None:
@@ -326,7 +341,7 @@ class ExportForm(_Form):
                 layout=w.Layout(width="260px"),
             )
             self.mapping[column] = choice
-            rows.append(w.HBox([w.Label(column, layout=w.Layout(width="220px")), choice]))
+            rows.append(w.HBox([w.Label(column, layout=w.Layout(width="200px")), choice]))
         self._mapping.children = tuple(rows)
         self.key.options = [NO_KEY, *columns]
         self.key.value = NO_KEY
