@@ -188,25 +188,13 @@ class HttpClient:
                 method, url, timeout=self.timeout, stream=large, **kwargs
             )
         except requests.Timeout as exc:
-            raise UnavailableError(
-                f"no answer within {self.timeout:g} s",
-                system=self.system,
-                operation=operation,
-                retryable=idempotent,
-                outcome_unknown=not idempotent,
-            ) from exc
+            raise self._lost(f"no answer within {self.timeout:g} s", operation, idempotent) from exc
         except requests.exceptions.SSLError as exc:
             raise ConnectorError(
                 f"TLS failed: {exc}; check the CA file", system=self.system, operation=operation
             ) from exc
         except requests.ConnectionError as exc:
-            raise UnavailableError(
-                f"connection failed: {exc}",
-                system=self.system,
-                operation=operation,
-                retryable=idempotent,
-                outcome_unknown=not idempotent,
-            ) from exc
+            raise self._lost(f"connection failed: {exc}", operation, idempotent) from exc
         if counted:
             self.calls += 1
         date = response.headers.get("Date")
@@ -223,17 +211,22 @@ class HttpClient:
         if error is not None:
             raise error
         if large:
-            try:
+            try:  # requests' own cache of the body, which .content returns
                 response._content = response.raw.read(decode_content=True)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise UnavailableError(
-                    f"the connection failed while reading the answer: {exc}",
-                    system=self.system,
-                    operation=operation,
-                    retryable=idempotent,
-                    outcome_unknown=not idempotent,
-                ) from exc
+                message = f"the connection failed while reading the answer: {exc}"
+                raise self._lost(message, operation, idempotent) from exc
         return response
+
+    def _lost(self, message: str, operation: str, idempotent: bool) -> UnavailableError:
+        """A call whose answer did not arrive: sent again only if it is idempotent."""
+        return UnavailableError(
+            message,
+            system=self.system,
+            operation=operation,
+            retryable=idempotent,
+            outcome_unknown=not idempotent,
+        )
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None

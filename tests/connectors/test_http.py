@@ -1,0 +1,77 @@
+"""The HTTP client's large-body reads: one piece, and a body cut short is retried like a lost call."""
+
+import io
+
+import pytest
+import requests
+import urllib3
+
+from crmframes.connectors.http import HttpClient, RetryPolicy, pages_ahead
+from crmframes.errors import UnavailableError
+
+
+class CutBody(io.BytesIO):
+    """A response body whose first reads fail as a dropped connection would."""
+
+    def __init__(self, data: bytes, failures: int) -> None:
+        super().__init__(data)
+        self.failures = failures
+
+    def read(self, *args, decode_content=True, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+        return super().read()
+
+
+class Session(requests.Session):
+    """Answers every request with the next body, and counts the requests."""
+
+    def __init__(self, bodies):
+        super().__init__()
+        self.bodies = list(bodies)
+        self.sent = []
+
+    def request(self, method, url, **kwargs):
+        self.sent.append(kwargs)
+        response = requests.Response()
+        response.status_code = 200
+        response.raw = self.bodies.pop(0)
+        return response
+
+
+def client(session):
+    return HttpClient(
+        system="Test",
+        session=session,
+        timeout=5,
+        retry=RetryPolicy(attempts=3, base=0.001, cap=0.01),
+        translate=lambda response, operation: None,
+    )
+
+
+def test_a_large_body_is_read_in_one_piece_and_a_cut_one_is_fetched_again():
+    body = b"x" * 1_000_000
+    session = Session([CutBody(body, failures=1), CutBody(body, failures=0)])
+    http = client(session)
+    reply = http.send("GET", "https://crm.test/results", operation="results", large=True)
+    assert reply.content == body
+    assert [kwargs["stream"] for kwargs in session.sent] == [True, True]
+    assert http.retries == 1
+
+
+def test_a_cut_body_of_a_write_is_an_outcome_unknown_not_a_retry():
+    session = Session([CutBody(b"{}", failures=1)])
+    with pytest.raises(UnavailableError) as caught:
+        client(session).send(
+            "POST", "https://crm.test/write", operation="insert", idempotent=False, large=True
+        )
+    assert caught.value.outcome_unknown and not caught.value.retryable
+    assert "while reading the answer" in str(caught.value)
+    assert len(session.sent) == 1
+
+
+def test_pages_ahead_yields_every_page_in_order():
+    pages = {"": ("a", "1"), "1": ("b", "2"), "2": ("c", None)}
+    seen = list(pages_ahead(pages[""], lambda page: page[1], lambda locator: pages[locator]))
+    assert [page[0] for page in seen] == ["a", "b", "c"]
