@@ -86,6 +86,7 @@ def test_import_form_loads_a_spec_back(demo_sandbox, store):
         fields={"LastName": "default", "CreatedDate": "date_only"},
         where=(F("LastName") == "O'Brien") | F("Email").isin(["a@x.org", "b@x.org"]),
         order_by=[("CreatedDate", "desc"), ("LastName", "asc")],
+        timezone="Europe/Paris",
         mode="rest",
         limit=50,
         table="sf_contacts",
@@ -93,6 +94,9 @@ def test_import_form_loads_a_spec_back(demo_sandbox, store):
     form = ImportForm(demo_sandbox.connector(), store)
     form.load(spec)
     assert form.spec() == spec
+    form.timezone.value = "Mars/Olympus"
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        form.spec()
     with pytest.raises(ConfigError, match="nests conditions"):
         form.load(
             spec.model_copy(update={"where": (F("A") == 1) & ((F("B") == 2) | (F("C") == 3))})

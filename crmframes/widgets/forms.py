@@ -149,6 +149,9 @@ class ImportForm(_Form):
             layout=w.Layout(width="300px"),
         )
         self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
+        self.timezone = w.Text(
+            value="UTC", description="time zone", style=_LABELS, layout=_WIDE
+        )  # of default datetimes and of date_only days
         self.mode = w.Dropdown(
             options=["auto", "rest", "bulk"], description="read mode", style=_LABELS
         )
@@ -168,6 +171,7 @@ class ImportForm(_Form):
             w.HTML("order by"),
             self.order.widget,
             w.HBox([self.auto_index, self.activity]),
+            self.timezone,
             self.mode,
             self.limit,
             self.table,
@@ -232,6 +236,7 @@ class ImportForm(_Form):
                 "where": self.filter.to_dict(),
                 "order_by": self.order.value(),
                 "auto_index": index,
+                "timezone": str(self.timezone.value).strip() or "UTC",
                 "mode": self.mode.value,
                 "limit": int(self.limit.value) or None,
                 "table": str(self.table.value) or None,
@@ -254,6 +259,7 @@ class ImportForm(_Form):
         self.auto_index.value = spec.auto_index is not None
         if spec.auto_index is not None:
             self.activity.value = spec.auto_index.activity
+        self.timezone.value = spec.timezone
         self.mode.value = spec.mode
         self.limit.value = spec.limit or 0
         self.table.value = spec.target
