@@ -4,7 +4,14 @@ from datetime import date
 
 import pytest
 
-from crmframes import CampaignStore, ConfigError, F, ImportSpec, import_from_crm
+from crmframes import (
+    CampaignStore,
+    ConfigError,
+    F,
+    ImportSpec,
+    PermissionDeniedError,
+    import_from_crm,
+)
 from crmframes.schema import Field
 from crmframes.widgets import ExportForm, ImportForm, typed_value
 
@@ -146,3 +153,19 @@ def test_export_form_maps_columns_and_runs_a_dry_run_then_the_export(dv, store):
     assert report.ok and result.stats.updated == 20
     sent = dv.records("contact").set_index("contactid").loc[list(imported.frame["contactid"])]
     assert all(title.endswith(" (edited)") for title in sent["jobtitle"])
+
+
+def test_a_failed_describe_shows_in_the_form(dv_demo, store, monkeypatch):
+    conn = dv_demo.connector()
+    form = ImportForm(conn, store)
+
+    def refused(name):
+        raise PermissionDeniedError("no read access", system="Dataverse", operation="describe")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(conn, "describe", refused)
+        form.object.value = "account"  # what choosing in the browser does
+    assert form.schema is None and form.picks == {}
+    assert form.message == "error: Dataverse describe: no read access"
+    form.object.value = "contact"
+    assert form.schema is not None and form.message == ""

@@ -74,7 +74,14 @@ class _Form:
         raise ConfigError(f"the CRM has no object {name!r}")
 
     def _chose(self, name: str | None) -> None:
-        self.schema = None if name is None else self.conn.describe(name)
+        """A new object: its fields fill the controls (a failed describe shows its error)."""
+        self.schema = None
+
+        def describe() -> str:
+            self.schema = None if name is None else self.conn.describe(name)
+            return ""
+
+        self._shown(describe)
         self._fill()
 
     def _fill(self) -> None:
@@ -93,7 +100,8 @@ class _Form:
             text = f"error: {' '.join(str(exc).split())}"
         self.message = text
         self.output.outputs = ()
-        self.output.append_stdout(text + "\n")
+        if text:
+            self.output.append_stdout(text + "\n")
 
     def _ipython_display_(self) -> None:
         display(self.widget)  # type: ignore[no-untyped-call]
