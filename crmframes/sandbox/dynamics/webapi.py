@@ -224,6 +224,8 @@ class EntitySets:
                         ahead.set_exception(exc)
 
             response.after = render_ahead
+        elif token is not None:
+            self._forget(cursor)  # the last page is out; asked again, the query runs again
         return response
 
     def _page(
@@ -362,6 +364,12 @@ class EntitySets:
             while len(self._cursors) > MAX_CURSORS:
                 self._cursors.popitem(last=False)
             return cursor_id
+
+    def _forget(self, cursor: _Cursor) -> None:
+        with self._lock:
+            for cursor_id, known in list(self._cursors.items()):
+                if known is cursor:
+                    del self._cursors[cursor_id]
 
     def _resume(
         self, request: Request, entity: DvEntity, query: dict[str, str], token: str
