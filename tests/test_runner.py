@@ -650,3 +650,20 @@ def test_accounts_file_comes_from_the_environment_or_the_config_folder(tmp_path)
     (tmp_path / "crmframes" / "accounts.yaml").write_text("dv:\n  sandbox: {crm: salesforce}\n")
     found = load_accounts(environ={"XDG_CONFIG_HOME": str(tmp_path)})
     assert found.find("dv").crm == "salesforce"
+
+
+def test_run_step_runs_one_spec_as_a_job_would_and_raises_its_error(dv_demo, tmp_path):
+    from crmframes.errors import StoreError
+    from crmframes.runner import run_step
+    from crmframes.specs import ExportSpec, ImportSpec
+
+    conn = dv_demo.connector()
+    with CampaignStore(tmp_path / "one.duckdb") as store:
+        spec = ImportSpec(object="contact", fields=["lastname"], limit=7, table="people")
+        report, result = run_step(spec, conn, store=store)
+        assert report.ok and report.steps[0].label == "import contact → people"
+        assert report.steps[0].counts == {"imported": 7, "inserted": 7}
+        assert len(result.frame) == 7 and len(store.read("people")) == 7
+        missing = ExportSpec(object="contact", source={"table": "nobody"}, key="contactid")
+        with pytest.raises(StoreError, match="no table 'nobody'"):
+            run_step(missing, conn, store=store)

@@ -128,8 +128,8 @@ def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
 def run_step(
     spec: StepSpec,
     conn: Any,
-    store: CampaignStore,
     *,
+    store: CampaignStore,
     dry_run: bool = False,
     progress: bool = False,
 ) -> tuple[JobReport, Any]:

@@ -126,7 +126,7 @@ class _Form:
         Raises:
             CrmframesError: the step failed.
         """
-        self.report, self.result = run_step(self.spec(), self.conn, self.store)
+        self.report, self.result = run_step(self.spec(), self.conn, store=self.store)
         return self.report, self.result
 
 
