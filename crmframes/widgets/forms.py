@@ -139,9 +139,12 @@ class ImportForm(_Form):
         object: the object to start with.
 
     Examples:
-        >>> form = ImportForm(sb.connector(), store, object="contact")  # doctest: +SKIP
-        >>> form.pick(["lastname", "emailaddress1"]); form.filter.add("lastname", "==", "Smith")
-        >>> form.run()  # the same as the spec's step in a job                # doctest: +SKIP
+        In a notebook cell (show ``form`` to click, or drive it from code)::
+
+            form = ImportForm(sb.connector(), store, object="contact")
+            form.pick(["lastname", "emailaddress1"])
+            form.filter.add("lastname", "==", "Smith")
+            report, result = form.run()  # the spec's step, as a job runs it
     """
 
     title = "Import from the CRM"
