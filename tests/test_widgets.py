@@ -169,3 +169,36 @@ def test_a_failed_describe_shows_in_the_form(dv_demo, store, monkeypatch):
     assert form.message == "error: Dataverse describe: no read access"
     form.object.value = "contact"
     assert form.schema is not None and form.message == ""
+
+
+def test_delete_form_counts_first_then_deletes_and_deleted_form_applies_it(dv, store):
+    from crmframes.widgets import DeletedForm, DeleteForm
+
+    conn = dv.connector()
+    store.merge("gone", import_from_crm(conn, "contact", fields=["lastname"], limit=5))
+    ids = set(store.read("gone")["contactid"])
+    form = DeleteForm(conn, store, object="contact", table="gone")
+    assert form.key.value == "contactid" and form.dry_run.value
+    report, _ = form.run()
+    assert report.dry_run and report.steps[0].counts == {"rows": 5, "would delete": 5}
+    assert ids <= set(dv.records("contact")["contactid"])
+    form.dry_run.value = False
+    report, result = form.run()
+    assert report.ok and result.stats.deleted == 5
+    assert not ids & set(dv.records("contact")["contactid"])
+
+    deleted = DeletedForm(conn, store, object="contact")
+    assert deleted.table.value == "(none: only count)" and deleted.lookback.value == "7d"
+    deleted.table.value = "gone"
+    deleted.lookback.value = "1d"
+    assert deleted.spec().to_dict() == {
+        "object": "contact",
+        "lookback": "1d",
+        "table": "gone",
+    }
+    report, _ = deleted.run()
+    assert report.ok
+    assert store.read("gone")["crmDeletedDate"].notna().all()
+    deleted.lookback.value = "a week"
+    deleted.buttons.children[0].click()
+    assert deleted.message.startswith("error: ") and "lookback" in deleted.message

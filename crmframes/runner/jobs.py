@@ -135,8 +135,9 @@ def run_step(
 ) -> tuple[JobReport, Any]:
     """Run one step with a connector and a store already open (a widget's Run button).
 
-    The step runs exactly as in a job. Returns the report and the operation's result (an
-    import or export result; None for the other kinds).
+    The step runs exactly as in a job. Returns the report and the operation's result (of an
+    import, an export, a delete or a deleted import; None for the other kinds and for a
+    dry-run delete, which only counts).
 
     Raises:
         CrmframesError: the step failed (the report is not returned then).

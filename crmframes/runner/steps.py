@@ -41,8 +41,9 @@ __all__ = ["RUNNERS", "StepContext", "label"]
 class StepContext:
     """What every step of one run shares: the connector, the store, the run's options.
 
-    ``result`` is the last step's operation result (an import or export result), for a
-    caller that runs one step and wants its frames (the widgets do).
+    ``result`` is the last step's operation result (of an import, export, delete or
+    deleted import that ran for real), for a caller that runs one step and wants its
+    frames (the widgets do).
     """
 
     conn: Any
@@ -229,6 +230,7 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
         max_retries=spec.max_retries,
         progress=ctx.progress,
     )
+    ctx.result = result
     step.counts = _nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
     step.rejects = _by_symbol(result.rejects)
 
@@ -252,6 +254,7 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
     result = import_deleted_from_crm(
         ctx.conn, spec.object, start=start, end=end, timezone=spec.timezone
     )
+    ctx.result = result
     step.counts = {"deleted in CRM": len(result.frame)}
     step.notes.append(
         f"window {result.start:%Y-%m-%d %H:%M:%S} to {result.end:%Y-%m-%d %H:%M:%S} UTC"

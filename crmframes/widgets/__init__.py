@@ -1,9 +1,9 @@
 """ipywidgets forms that build specs and run them (DESIGN §4.10): the notebook face of the steps.
 
 Presentation; needs the ``notebook`` extra (``pip install 'crmframes[notebook]'``).
-:class:`ImportForm` and :class:`ExportForm` read the CRM's objects and fields through an
-open connector, build the same :class:`~crmframes.ImportSpec` / :class:`~crmframes.ExportSpec`
-a job file holds, show it as YAML and run it as one job step on the campaign store.
+:class:`ImportForm`, :class:`ExportForm`, :class:`DeleteForm` and :class:`DeletedForm` — the
+four seed operations — read the CRM's objects and fields through an open connector, build
+the spec a job file holds, show it as YAML and run it as one job step on the campaign store.
 """
 
 from __future__ import annotations
@@ -16,6 +16,14 @@ except ImportError as exc:  # pragma: no cover - the notebook extra is missing
     ) from exc
 
 from crmframes.widgets.editors import FilterRows, OrderRows, typed_value
-from crmframes.widgets.forms import ExportForm, ImportForm
+from crmframes.widgets.forms import DeletedForm, DeleteForm, ExportForm, ImportForm
 
-__all__ = ["ExportForm", "FilterRows", "ImportForm", "OrderRows", "typed_value"]
+__all__ = [
+    "DeleteForm",
+    "DeletedForm",
+    "ExportForm",
+    "FilterRows",
+    "ImportForm",
+    "OrderRows",
+    "typed_value",
+]

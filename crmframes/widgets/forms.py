@@ -20,16 +20,17 @@ from IPython.display import display
 from crmframes.errors import ConfigError, CrmframesError
 from crmframes.runner import JobReport, run_step
 from crmframes.schema import Field, ObjectSchema
-from crmframes.specs import AutoIndexSpec, ExportSpec, ImportSpec, Source
+from crmframes.specs import AutoIndexSpec, DeletedSpec, DeleteSpec, ExportSpec, ImportSpec, Source
 from crmframes.specs.fields import Conversion
 from crmframes.store import CampaignStore
 from crmframes.widgets.editors import FilterRows, OrderRows
 
-__all__ = ["ExportForm", "ImportForm"]
+__all__ = ["DeleteForm", "DeletedForm", "ExportForm", "ImportForm"]
 
 CONVERSIONS: tuple[str, ...] = get_args(Conversion)
 NOT_SENT = "(not sent)"
 NO_KEY = "(none: insert)"
+NO_TABLE = "(none: only count)"
 _WIDE = w.Layout(width="420px")
 _LABELS = {"description_width": "140px"}
 _TICK: dict[str, Any] = {"indent": False, "layout": w.Layout(width="420px")}
@@ -126,8 +127,14 @@ class _Form:
         Raises:
             CrmframesError: the step failed.
         """
-        self.report, self.result = run_step(self.spec(), self.conn, store=self.store)
+        self.report, self.result = run_step(
+            self.spec(), self.conn, store=self.store, dry_run=self._dry_run()
+        )
         return self.report, self.result
+
+    def _dry_run(self) -> bool:
+        """Whether Run only counts (the delete form's check box; the others run for real)."""
+        return False
 
 
 class ImportForm(_Form):
@@ -404,5 +411,148 @@ class ExportForm(_Form):
                 "dry_run": bool(self.dry_run.value),
                 "only_changed": bool(self.only_changed.value),
                 "skip_nulls": bool(self.skip_nulls.value),
+            }
+        )
+
+
+class DeleteForm(_Form):
+    """Delete in the CRM the records whose ids a store table holds; a dry run by default.
+
+    Args:
+        conn: an open connector.
+        store: the campaign store holding the ids.
+        object: the CRM object to start with.
+        table: the store table to start with.
+    """
+
+    title = "Delete in the CRM"
+
+    def __init__(
+        self,
+        conn: Any,
+        store: CampaignStore,
+        *,
+        object: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        self.source = w.Dropdown(
+            options=store.tables(), value=None, description="store table", style=_LABELS
+        )
+        self.where = w.Text(
+            description="rows where (SQL)",
+            placeholder='"crmDeletedDate" IS NULL',
+            style=_LABELS,
+            layout=_WIDE,
+        )
+        self.key = w.Dropdown(options=[], description="id column", style=_LABELS)
+        self.mode = w.Dropdown(
+            options=["batch", "bulk", "auto"], description="write mode", style=_LABELS
+        )
+        self.dry_run = w.Checkbox(
+            value=True, description="dry run (count, delete nothing)", **_TICK
+        )
+        self.source.observe(lambda _: self._fill(), names="value")
+        super().__init__(conn, store, object)
+        if table is not None:
+            self.source.value = table
+
+    def _controls(self) -> list[w.Widget]:
+        return [self.object, self.source, self.where, self.key, self.mode, self.dry_run]
+
+    def _fill(self) -> None:
+        columns = (
+            list(self.store.read(str(self.source.value), where="FALSE").columns)
+            if self.source.value is not None
+            else []
+        )
+        self.key.options = columns
+        id_field = self.schema.id_field if self.schema else None
+        by_lower = {column.lower(): column for column in columns}
+        self.key.value = by_lower.get(id_field.lower()) if id_field else None
+
+    def _dry_run(self) -> bool:
+        return bool(self.dry_run.value)
+
+    def spec(self) -> DeleteSpec:
+        """The :class:`~crmframes.DeleteSpec` the controls describe.
+
+        Raises:
+            ConfigError: no object, table or id column.
+        """
+        schema = self._schema()
+        if self.source.value is None or self.key.value is None:
+            raise ConfigError("choose the store table and its column of CRM ids")
+        where = str(self.where.value).strip() or None
+        return DeleteSpec.model_validate(
+            {
+                "object": schema.name,
+                "source": Source(table=str(self.source.value), where=where),
+                "key": str(self.key.value),
+                "mode": self.mode.value,
+            }
+        )
+
+
+class DeletedForm(_Form):
+    """Import the records deleted in the CRM over a window and apply them to a store table.
+
+    Args:
+        conn: an open connector.
+        store: the campaign store.
+        object: the CRM object to start with.
+    """
+
+    title = "Import records deleted in the CRM"
+
+    def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
+        self.lookback = w.Text(
+            value="7d", description="since (lookback)", style=_LABELS, layout=_WIDE
+        )
+        self.auto_index = w.Checkbox(
+            description="automatic index (continue from the last run)", **_TICK
+        )
+        self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
+        self.table = w.Dropdown(
+            options=[NO_TABLE, *store.tables()], description="apply to", style=_LABELS
+        )
+        self.apply = w.ToggleButtons(
+            options=["soft", "hard"],
+            description="apply as",
+            tooltips=["stamp crmDeletedDate and keep the row", "remove the row"],
+            style=_LABELS,
+        )
+        super().__init__(conn, store, object)
+
+    def _controls(self) -> list[w.Widget]:
+        return [
+            self.object,
+            self.lookback,
+            w.HBox([self.auto_index, self.activity]),
+            self.table,
+            self.apply,
+        ]
+
+    def _fill(self) -> None:
+        name = self.schema.name if self.schema else ""
+        self.activity.value = f"deleted_{name.lower()}" if name else ""
+        tables = {table.lower(): table for table in self.store.tables()}
+        self.table.value = tables.get(name.lower(), NO_TABLE)
+
+    def spec(self) -> DeletedSpec:
+        """The :class:`~crmframes.DeletedSpec` the controls describe.
+
+        Raises:
+            ConfigError: no object.
+            ValueError: the spec does not validate (a lookback such as ``7d``, ``12h``).
+        """
+        schema = self._schema()
+        index = AutoIndexSpec(activity=str(self.activity.value)) if self.auto_index.value else None
+        return DeletedSpec.model_validate(
+            {
+                "object": schema.name,
+                "lookback": str(self.lookback.value).strip(),
+                "auto_index": index,
+                "table": None if self.table.value == NO_TABLE else str(self.table.value),
+                "apply": self.apply.value,
             }
         )
