@@ -283,7 +283,43 @@ class ImportForm(_Form):
         self.table.value = spec.target
 
 
-class ExportForm(_Form):
+class _TableForm(_Form):
+    """A form whose rows come from a store table (export, delete): the table and a condition."""
+
+    where_hint = ""
+
+    def __init__(
+        self, conn: Any, store: CampaignStore, object_name: str | None, table: str | None
+    ) -> None:
+        self.source = w.Dropdown(
+            options=store.tables(), value=None, description="store table", style=_LABELS
+        )
+        self.where = w.Text(
+            description="rows where (SQL)",
+            placeholder=self.where_hint,
+            style=_LABELS,
+            layout=_WIDE,
+        )
+        self.source.observe(lambda _: self._fill(), names="value")
+        super().__init__(conn, store, object_name)
+        if table is not None:
+            self.source.value = table
+
+    def _columns(self) -> list[str]:
+        """The chosen table's columns (none before a table is chosen)."""
+        if self.source.value is None:
+            return []
+        return list(self.store.read(str(self.source.value), where="FALSE").columns)
+
+    def _source(self, missing: str) -> Source:
+        """The rows to read; ``missing`` is the error when no table is chosen."""
+        if self.source.value is None:
+            raise ConfigError(missing)
+        where = str(self.where.value).strip() or None
+        return Source(table=str(self.source.value), where=where)
+
+
+class ExportForm(_TableForm):
     """Export a store table to the CRM: column → field mapping, key, mode, dry run.
 
     Args:
@@ -294,6 +330,7 @@ class ExportForm(_Form):
     """
 
     title = "Export to the CRM"
+    where_hint = '"emailaddress1" IS NOT NULL'
 
     def __init__(
         self,
@@ -304,15 +341,6 @@ class ExportForm(_Form):
         table: str | None = None,
     ) -> None:
         self.mapping: dict[str, w.Dropdown] = {}
-        self.source = w.Dropdown(
-            options=store.tables(), value=None, description="store table", style=_LABELS
-        )
-        self.where = w.Text(
-            description="rows where (SQL)",
-            placeholder='"emailaddress1" IS NOT NULL',
-            style=_LABELS,
-            layout=_WIDE,
-        )
         self._mapping = w.GridBox(layout=_list_layout(480))
         self.key = w.Dropdown(options=[NO_KEY], description="key", style=_LABELS)
         self.mode = w.Dropdown(
@@ -323,10 +351,7 @@ class ExportForm(_Form):
         self.skip_nulls = w.Checkbox(
             description="leave a field unchanged where the value is null", **_TICK
         )
-        self.source.observe(lambda _: self._fill(), names="value")
-        super().__init__(conn, store, object)
-        if table is not None:
-            self.source.value = table
+        super().__init__(conn, store, object, table)
 
     def _controls(self) -> list[w.Widget]:
         return [
@@ -341,11 +366,6 @@ class ExportForm(_Form):
             self.only_changed,
             self.skip_nulls,
         ]
-
-    def _columns(self) -> list[str]:
-        if self.source.value is None:
-            return []
-        return list(self.store.read(str(self.source.value), where="FALSE").columns)
 
     def _fill(self) -> None:
         schema = self.schema
@@ -392,19 +412,17 @@ class ExportForm(_Form):
             ValueError: the spec does not validate (pydantic says where).
         """
         schema = self._schema()
-        if self.source.value is None:
-            raise ConfigError("choose the store table to export")
+        source = self._source("choose the store table to export")
         mapping = {c: str(d.value) for c, d in self.mapping.items() if d.value != NOT_SENT}
         key = None if self.key.value == NO_KEY else str(self.key.value)
         if key is not None and key not in mapping:
             raise ConfigError(f"the key column {key!r} must be mapped to a CRM field")
         if not mapping:
             raise ConfigError("map at least one column to a CRM field")
-        where = str(self.where.value).strip() or None
         return ExportSpec.model_validate(
             {
                 "object": schema.name,
-                "source": Source(table=str(self.source.value), where=where),
+                "source": source,
                 "mapping": mapping,
                 "key": key,
                 "mode": self.mode.value,
@@ -415,7 +433,7 @@ class ExportForm(_Form):
         )
 
 
-class DeleteForm(_Form):
+class DeleteForm(_TableForm):
     """Delete in the CRM the records whose ids a store table holds; a dry run by default.
 
     Args:
@@ -426,6 +444,7 @@ class DeleteForm(_Form):
     """
 
     title = "Delete in the CRM"
+    where_hint = '"crmDeletedDate" IS NULL'
 
     def __init__(
         self,
@@ -435,15 +454,6 @@ class DeleteForm(_Form):
         object: str | None = None,
         table: str | None = None,
     ) -> None:
-        self.source = w.Dropdown(
-            options=store.tables(), value=None, description="store table", style=_LABELS
-        )
-        self.where = w.Text(
-            description="rows where (SQL)",
-            placeholder='"crmDeletedDate" IS NULL',
-            style=_LABELS,
-            layout=_WIDE,
-        )
         self.key = w.Dropdown(options=[], description="id column", style=_LABELS)
         self.mode = w.Dropdown(
             options=["batch", "bulk", "auto"], description="write mode", style=_LABELS
@@ -451,20 +461,13 @@ class DeleteForm(_Form):
         self.dry_run = w.Checkbox(
             value=True, description="dry run (count, delete nothing)", **_TICK
         )
-        self.source.observe(lambda _: self._fill(), names="value")
-        super().__init__(conn, store, object)
-        if table is not None:
-            self.source.value = table
+        super().__init__(conn, store, object, table)
 
     def _controls(self) -> list[w.Widget]:
         return [self.object, self.source, self.where, self.key, self.mode, self.dry_run]
 
     def _fill(self) -> None:
-        columns = (
-            list(self.store.read(str(self.source.value), where="FALSE").columns)
-            if self.source.value is not None
-            else []
-        )
+        columns = self._columns()
         self.key.options = columns
         id_field = self.schema.id_field if self.schema else None
         by_lower = {column.lower(): column for column in columns}
@@ -480,13 +483,14 @@ class DeleteForm(_Form):
             ConfigError: no object, table or id column.
         """
         schema = self._schema()
-        if self.source.value is None or self.key.value is None:
-            raise ConfigError("choose the store table and its column of CRM ids")
-        where = str(self.where.value).strip() or None
+        missing = "choose the store table and its column of CRM ids"
+        source = self._source(missing)
+        if self.key.value is None:
+            raise ConfigError(missing)
         return DeleteSpec.model_validate(
             {
                 "object": schema.name,
-                "source": Source(table=str(self.source.value), where=where),
+                "source": source,
                 "key": str(self.key.value),
                 "mode": self.mode.value,
             }
