@@ -197,6 +197,10 @@ class HttpClient:
             raise self._lost(f"connection failed: {exc}", operation, idempotent) from exc
         if counted:
             self.calls += 1
+        if large and response.status_code >= 300:
+            # an error's body is small: read it now, which also hands the connection back
+            # to the pool (a streamed answer left unread holds its socket until collected)
+            self._read(response, operation, idempotent)
         date = response.headers.get("Date")
         if date:
             with contextlib.suppress(TypeError, ValueError):
@@ -210,13 +214,19 @@ class HttpClient:
         error = self.translate(response, operation)
         if error is not None:
             raise error
-        if large:
-            try:  # requests' own cache of the body, which .content returns
-                response._content = response.raw.read(decode_content=True)
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                message = f"the connection failed while reading the answer: {exc}"
-                raise self._lost(message, operation, idempotent) from exc
+        if large and response.status_code < 300:
+            self._read(response, operation, idempotent)
         return response
+
+    def _read(self, response: requests.Response, operation: str, idempotent: bool) -> None:
+        """Read a streamed answer in one piece into requests' own cache of the body."""
+        try:
+            response._content = response.raw.read(decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()  # a connection cut short is dropped, not pooled
+            message = f"the connection failed while reading the answer: {exc}"
+            raise self._lost(message, operation, idempotent) from exc
+        response.raw.release_conn()  # read whole: back to the pool, kept alive
 
     def _lost(self, message: str, operation: str, idempotent: bool) -> UnavailableError:
         """A call whose answer did not arrive: sent again only if it is idempotent."""

@@ -23,6 +23,9 @@ class CutBody(io.BytesIO):
             raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
         return super().read()
 
+    def release_conn(self):
+        pass
+
 
 class Session(requests.Session):
     """Answers every request with the next body, and counts the requests."""
@@ -35,9 +38,25 @@ class Session(requests.Session):
     def request(self, method, url, **kwargs):
         self.sent.append(kwargs)
         response = requests.Response()
-        response.status_code = 200
-        response.raw = self.bodies.pop(0)
+        body = self.bodies.pop(0)
+        response.status_code = getattr(body, "status", 200)
+        response.raw = body
         return response
+
+
+class Pooled(io.BytesIO):
+    """A body on a pooled connection: records whether it went back to the pool or was closed."""
+
+    def __init__(self, data: bytes, status: int = 200) -> None:
+        super().__init__(data)
+        self.status = status
+        self.released = False
+
+    def read(self, *args, decode_content=True, **kwargs):
+        return super().read()
+
+    def release_conn(self):
+        self.released = True
 
 
 def client(session):
@@ -75,3 +94,23 @@ def test_pages_ahead_yields_every_page_in_order():
     pages = {"": ("a", "1"), "1": ("b", "2"), "2": ("c", None)}
     seen = list(pages_ahead(pages[""], lambda page: page[1], lambda locator: pages[locator]))
     assert [page[0] for page in seen] == ["a", "b", "c"]
+
+
+def test_a_streamed_answer_goes_back_to_the_pool_whatever_its_status():
+    """An unread streamed answer (a 401 before renewal, an error) would hold its socket."""
+    expired, error, page = Pooled(b"{}", status=401), Pooled(b"{}", status=500), Pooled(b"rows")
+    session = Session([expired, error, page])
+    http = client(session)
+    renewals = []
+    http.reauthenticate = lambda: renewals.append(1)
+    http.translate = lambda response, operation: (
+        UnavailableError("busy", system="Test", operation=operation, retryable=True)
+        if response.status_code >= 500
+        else None
+    )
+    assert (
+        http.send("GET", "https://crm.test/page", operation="page", large=True).content == b"rows"
+    )
+    assert renewals == [1]
+    assert [body.released for body in (expired, error, page)] == [True, True, True]
+    assert not any(body.closed for body in (expired, error, page))  # kept alive, not dropped
