@@ -210,7 +210,10 @@ class EntitySets:
         if applied:
             headers["Preference-Applied"] = ",".join(applied)
         response = Response.raw(200, body, _STREAMING, headers)
-        if end < len(cursor.rows) and prefs.annotations is None:
+        if end >= len(cursor.rows):
+            if token is not None:
+                self._forget(cursor)  # the last page is out; asked again, the query runs again
+        elif prefs.annotations is None:
             # Render the next page once this one is sent, while the client reads it.
             following = min(end + page_size, len(cursor.rows))
             ahead: Future[bytes] = Future()
@@ -224,8 +227,6 @@ class EntitySets:
                         ahead.set_exception(exc)
 
             response.after = render_ahead
-        elif token is not None:
-            self._forget(cursor)  # the last page is out; asked again, the query runs again
         return response
 
     def _page(
