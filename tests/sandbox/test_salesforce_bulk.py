@@ -220,3 +220,49 @@ def test_bulk_results_equal_rest_and_follow_writes(sandbox, sf, warm):
     assert changed["LastName"] == 'Quote "and" comma, ünïcode'
     assert changed["HasOptedOutOfEmail"] == "true"
     assert second not in {r["Id"] for r in bulk}
+
+
+def _query_job(session, base, soql):
+    job = session.post(base, json={"operation": "query", "query": soql}, timeout=30).json()
+    for _ in range(500):
+        if session.get(f"{base}/{job['id']}", timeout=30).json()["state"] == "JobComplete":
+            return job["id"]
+    raise AssertionError(f"job {job['id']} did not complete")
+
+
+def _pages(session, base, job_id):
+    """Every results page as ``(url, text)``, following the locators."""
+    pages, locator = [], ""
+    while locator != "null":
+        url = f"{base}/{job_id}/results?maxRecords=2000" + (
+            f"&locator={locator}" if locator else ""
+        )
+        reply = session.get(url, timeout=30)
+        pages.append((url, reply.text))
+        locator = reply.headers["Sforce-Locator"]
+    return pages
+
+
+def test_rendered_results_are_bounded_and_render_again_from_the_jobs_snapshot(sandbox):
+    """Jobs nobody reads to the end do not each hold a rendered result (memory stays bounded)."""
+    from crmframes.sandbox.salesforce.bulk import RENDERED_JOBS
+
+    session = trusted_session(sandbox)
+    session.headers["Authorization"] = f"Bearer {access_token(sandbox, session)}"
+    base = f"{sandbox.url}/services/data/v59.0/jobs/query"
+    soql = "SELECT Id, LastName FROM Contact ORDER BY Id"
+    jobs = [_query_job(session, base, soql) for _ in range(RENDERED_JOBS + 1)]
+    oldest, held = jobs[0], sandbox._app.bulk._jobs
+    assert [held[j].results is None for j in jobs] == [True] + [False] * RENDERED_JOBS
+    renamed = rows(_pages(session, base, jobs[1])[0][1])[0]["Id"]
+    session.patch(
+        f"{sandbox.url}/services/data/v59.0/sobjects/Contact/{renamed}",
+        json={"LastName": "Renamed"},
+        timeout=30,
+    ).raise_for_status()
+    before, after = _pages(session, base, oldest), _pages(session, base, jobs[-1])
+    assert [text for _, text in before] == [text for _, text in after]  # the snapshot
+    assert "Renamed" not in before[0][1]
+    assert held[oldest].results is None and held[jobs[-1]].results is None  # read to the end
+    last_url, last_text = after[-1]
+    assert session.get(last_url, timeout=30).text == last_text  # asked again: rendered again

@@ -48,6 +48,7 @@ INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 DEFAULT_MAX_RECORDS = 100_000
 NULL_MARKER = "#N/A"
 TERMINAL = ("JobComplete", "Failed", "Aborted")
+RENDERED_JOBS = 4  # query jobs whose rendered result is kept; older ones render again if asked
 
 
 def _error(status: int, code: str, message: str) -> HttpError:
@@ -79,7 +80,8 @@ class _Job:
     failures: list[list[str]] = field(default_factory=list)
     unprocessed: list[list[str]] = field(default_factory=list)
     plan: QueryPlan | None = None
-    results: pa.Table | None = None  # the whole result, rendered as text columns
+    rows: list[dict[str, Any]] | None = None  # the query's snapshot (records are replaced on write)
+    results: pa.Table | None = None  # the whole result as text columns, while it is being read
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def aborted(self) -> bool:
@@ -129,6 +131,7 @@ class BulkApi:
         self._jobs: dict[str, _Job] = {}
         self._ids = IdFactory("750")
         self._lock = threading.Lock()
+        self._rendered: list[_Job] = []  # query jobs holding their rendered result, oldest first
         self.columns = BulkColumns(org.db)
 
     def add_routes(self, router: Router, v: str) -> None:
@@ -210,6 +213,7 @@ class BulkApi:
                 )
             with self._lock:
                 self._jobs.pop(job.id, None)
+            self._drop_rendered(job)
             return Response.empty(204)
         state = self._body(request).get("state")
         with job.lock:
@@ -474,12 +478,44 @@ class BulkApi:
                 job.modstamp = self.org.now_wire()
             raise
         with job.lock:
-            job.results = results
+            job.rows, job.results = rows, results
             job.processed = len(rows)
             job.seconds = time.perf_counter() - started
             job.modstamp = self.org.now_wire()
             if not job.aborted():
                 job.state = "JobComplete"
+        self._keep_rendered(job)
+
+    def _keep_rendered(self, job: _Job) -> None:
+        """Mark the job's result the newest kept; drop the oldest beyond ``RENDERED_JOBS``.
+
+        Salesforce keeps results for days; the sandbox keeps the rows (a list of references)
+        and only a few rendered results, so a client that never reads a job to its end
+        (or never deletes it) does not hold a rendered copy of every result it asked for.
+        """
+        with self._lock:
+            kept = [*(other for other in self._rendered if other is not job), job]
+            dropped, self._rendered = kept[:-RENDERED_JOBS], kept[-RENDERED_JOBS:]
+        for old in dropped:
+            with old.lock:
+                old.results = None
+
+    def _rendered_results(self, job: _Job) -> pa.Table:
+        """The job's rendered result, rendered again from its rows if it was dropped."""
+        with job.lock:
+            if job.results is None:
+                assert job.plan is not None and job.rows is not None
+                job.results = self._results(job.plan, job.rows)
+            results = job.results
+        self._keep_rendered(job)
+        return results
+
+    def _drop_rendered(self, job: _Job) -> None:
+        """Drop the job's rendered result: its last page is out, or the job is deleted."""
+        with job.lock:
+            job.results = None
+        with self._lock:
+            self._rendered = [other for other in self._rendered if other is not job]
 
     def query_results(self, request: Request) -> Response:
         """``GET /jobs/query/{id}/results?maxRecords=&locator=``: one CSV page."""
@@ -500,8 +536,7 @@ class BulkApi:
             offset = int(base64.urlsafe_b64decode(locator.encode()).decode()) if locator else 0
         except ValueError as exc:
             raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator or maxRecords") from exc
-        results = job.results
-        assert results is not None
+        results = self._rendered_results(job)
         if limit <= 0 or not 0 <= offset <= results.num_rows:
             raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator or maxRecords")
         end = min(offset + limit, results.num_rows)
@@ -512,6 +547,8 @@ class BulkApi:
             else "null"
         )
         headers = {"Sforce-NumberOfRecords": str(end - offset), "Sforce-Locator": next_locator}
+        if end == results.num_rows:  # asked again, the result renders again from the rows
+            self._drop_rendered(job)
         return Response.raw(200, body, "text/csv", headers)
 
     def _results(self, plan: QueryPlan, rows: list[dict[str, Any]]) -> pa.Table:
