@@ -13,7 +13,8 @@ from crmframes import (
     import_from_crm,
 )
 from crmframes.schema import Field
-from crmframes.widgets import ExportForm, ImportForm, typed_value
+from crmframes.widgets import DeletedForm, DeleteForm, ExportForm, ImportForm, typed_value
+from crmframes.widgets.editors import join_values, split_values
 
 
 @pytest.fixture
@@ -51,6 +52,31 @@ def test_filter_values_are_typed_by_field_kind(text, kind, expected):
 def test_bad_filter_values_are_clear_errors(text, kind, message):
     with pytest.raises(ConfigError, match=message):
         typed_value(text, Field("f", kind))
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("a, b,c", ["a", "b", "c"]),
+        ('Smith, "Doe, John"', ["Smith", "Doe, John"]),
+        ('" Ann ", ""', [" Ann ", ""]),
+        ('"6"" tall", x', ['6" tall', "x"]),
+        (" , a, ", ["a"]),
+        ("", []),
+    ],
+)
+def test_list_values_split_on_commas_and_quotes_keep_one(text, values):
+    assert split_values(text) == values
+    assert split_values(join_values(values)) == values
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [('a, "b', "a quote is not closed"), ('"a" b, c', "a comma after each quoted value")],
+)
+def test_bad_lists_are_clear_errors(text, message):
+    with pytest.raises(ConfigError, match=message):
+        split_values(text)
 
 
 def test_import_form_builds_the_spec_a_job_holds_and_runs_it(dv_demo, store):
@@ -101,6 +127,21 @@ def test_import_form_loads_a_spec_back(demo_sandbox, store):
     form = ImportForm(demo_sandbox.connector(), store)
     form.load(spec)
     assert form.spec() == spec
+    everything = ImportSpec(
+        object="Contact",
+        fields={"CreatedDate": "date_only", "LastName": "default"},  # not in schema order
+        where=F("LastName").isin(["Doe, John", ' "Ann" ', ""]) | (F("FirstName") == " Jo "),
+        auto_index={"activity": "contacts", "instance": "prod", "fields": ["CreatedDate"]},
+        table="Contact",
+    )
+    form.load(everything)
+    assert form.spec() == everything
+    assert list(form.spec().fields) == ["CreatedDate", "LastName"]
+    strict = ImportSpec(
+        object="Account", where=F("NumberOfEmployees") > 10, strict=True, table="Account"
+    )
+    form.load(strict)
+    assert form.spec() == strict
     form.timezone.value = "Mars/Olympus"
     with pytest.raises(ValueError, match="Mars/Olympus"):
         form.spec()
@@ -130,6 +171,46 @@ def test_form_errors_show_in_the_form_and_never_escape_a_click(dv_demo, store):
         ImportForm(dv_demo.connector(), store, object="Nope")
 
 
+def test_the_add_buttons_before_an_object_show_their_error(dv_demo, store):
+    form = ImportForm(dv_demo.connector(), store)
+    for editor, needs in [(form.filter, "filter rows"), (form.order, "order")]:
+        add = editor.widget.children[0]
+        add = add.children[1] if editor is form.filter else add
+        add.click()
+        assert form.message == f"error: choose an object first: its fields fill the {needs}"
+        assert editor.rows == []
+
+
+def test_a_failed_run_leaves_no_older_results(dv_demo, store):
+    form = ImportForm(dv_demo.connector(), store, object="contact")
+    form.pick(["lastname"])
+    form.limit.value = 2
+    report, result = form.run()
+    assert report.ok and len(result.frame) == 2
+    form.filter.add("donotemail", "==", "perhaps")
+    form.buttons.children[1].click()
+    assert form.message.startswith("error: ") and form.report is None and form.result is None
+
+
+def test_tables_made_after_a_form_are_listed_again(dv_demo, store):
+    conn = dv_demo.connector()
+    export = ExportForm(conn, store, object="contact")
+    deleted = DeletedForm(conn, store)
+    assert export.source.options == () and deleted.table.options == ("(none: only count)",)
+    with pytest.raises(ConfigError, match=r"no table 'contact' \(tables: none yet\)"):
+        export.use("contact")
+    store.merge("contact", import_from_crm(conn, "contact", fields=["lastname"], limit=3))
+    export.use("CONTACT")
+    assert export.source.value == "contact" and "lastname" in export.mapping
+    deleted.object.value = "contact"  # the table named like the object is chosen
+    assert deleted.table.value == "contact" and deleted.spec().table == "contact"
+    store.merge("later", import_from_crm(conn, "contact", fields=["lastname"], limit=3))
+    reload = export.widget.children[2].children[1]
+    reload.click()  # the refresh button beside the table list
+    assert export.source.options == ("contact", "later") and export.source.value == "contact"
+    assert export.message == ""
+
+
 def test_export_form_maps_columns_and_runs_a_dry_run_then_the_export(dv, store):
     conn = dv.connector()
     imported = import_from_crm(conn, "contact", fields=["lastname", "jobtitle"], limit=20)
@@ -148,9 +229,10 @@ def test_export_form_maps_columns_and_runs_a_dry_run_then_the_export(dv, store):
     assert spec.dry_run and spec.mapping == {"jobtitle": "jobtitle", "contactid": "contactid"}
     report, result = form.run()
     assert report.steps[0].counts == {"rows": 20, "would update": 20}
+    assert report.dry_run and "(dry run: nothing written)" in str(report)
     form.dry_run.value = False
     report, result = form.run()
-    assert report.ok and result.stats.updated == 20
+    assert report.ok and not report.dry_run and result.stats.updated == 20
     sent = dv.records("contact").set_index("contactid").loc[list(imported.frame["contactid"])]
     assert all(title.endswith(" (edited)") for title in sent["jobtitle"])
 
@@ -172,8 +254,6 @@ def test_a_failed_describe_shows_in_the_form(dv_demo, store, monkeypatch):
 
 
 def test_delete_form_counts_first_then_deletes_and_deleted_form_applies_it(dv, store):
-    from crmframes.widgets import DeletedForm, DeleteForm
-
     conn = dv.connector()
     store.merge("gone", import_from_crm(conn, "contact", fields=["lastname"], limit=5))
     ids = set(store.read("gone")["contactid"])

@@ -8,7 +8,7 @@ number field, ``{"date": ...}`` for a date). :class:`OrderRows` is the order-by 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +18,18 @@ from crmframes.errors import ConfigError
 from crmframes.filters import Expr
 from crmframes.schema import Field
 
-__all__ = ["OPERATORS", "FilterRows", "OrderRows", "typed_value"]
+__all__ = [
+    "OPERATORS",
+    "Clicked",
+    "FilterRows",
+    "OrderRows",
+    "join_values",
+    "split_values",
+    "typed_value",
+]
+
+Clicked = Callable[[Callable[[], str]], None]
+"""How a button runs its action: a form passes the one that shows the text or the error."""
 
 OPERATORS = (
     "==",
@@ -40,12 +51,79 @@ _LISTS = ("isin", "notin")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
+def _run(action: Callable[[], str]) -> None:
+    action()
+
+
+def split_values(text: str) -> list[str]:
+    """Split a list typed as ``a, b, "c, d"``: commas part values, double quotes keep one.
+
+    An unquoted value loses the spaces around it; a quoted one keeps everything between
+    its quotes (``""`` inside is one ``"``). Empty unquoted values are dropped.
+
+    Examples:
+        >>> split_values('Smith, "Doe, John", " Ann ", "6"" tall"')
+        ['Smith', 'Doe, John', ' Ann ', '6" tall']
+
+    Raises:
+        ConfigError: a quote is not closed.
+    """
+    values: list[str] = []
+    position, length = 0, len(text)
+    while position < length:
+        while position < length and text[position].isspace():
+            position += 1
+        if position < length and text[position] == '"':
+            chars, position = [], position + 1
+            while True:
+                if position >= length:
+                    raise ConfigError(f"a quote is not closed in {text!r}")
+                if text[position] == '"':
+                    if text[position + 1 : position + 2] != '"':
+                        break
+                    position += 1
+                chars.append(text[position])
+                position += 1
+            values.append("".join(chars))
+            rest = text.find(",", position + 1)
+            if text[position + 1 : length if rest < 0 else rest].strip():
+                raise ConfigError(f"put a comma after each quoted value in {text!r}")
+        else:
+            rest = text.find(",", position)
+            value = text[position : length if rest < 0 else rest].strip()
+            if value:
+                values.append(value)
+        if rest < 0:
+            break
+        position = rest + 1
+    return values
+
+
+def join_values(values: list[str]) -> str:
+    """Write values as :func:`split_values` reads them, quoting the ones that need it.
+
+    Examples:
+        >>> join_values(["Smith", "Doe, John", " Ann "])
+        'Smith, "Doe, John", " Ann "'
+    """
+    return ", ".join(
+        f'"{v.replace(chr(34), chr(34) * 2)}"'
+        if not v or v != v.strip() or "," in v or v.startswith('"')
+        else v
+        for v in values
+    )
+
+
 def typed_value(text: str, field: Field) -> Any:
     """Read a value typed in a filter row as its field's kind, for the filter's dict form.
+
+    Text is taken as typed (spaces too); other kinds ignore the spaces around the value.
 
     Raises:
         ConfigError: the text is not a value of that kind (the message says what is).
     """
+    if field.kind not in ("boolean", "integer", "number", "date", "datetime"):
+        return text
     value = text.strip()
     try:
         if field.kind == "boolean":
@@ -72,16 +150,16 @@ def typed_value(text: str, field: Field) -> Any:
             "datetime": "a date and time such as 2024-01-31T10:00:00+00:00",
         }[field.kind]
         raise ConfigError(f"{field.name}: {text!r} is not {expected}") from None
-    if field.kind == "datetime":
-        raise ConfigError(f"{field.name}: {text!r} has no offset; write one, e.g. {value}+00:00")
-    return value
+    raise ConfigError(f"{field.name}: {text!r} has no offset; write one, e.g. {value}+00:00")
 
 
 class _FilterRow:
     def __init__(self, owner: FilterRows, names: list[str]) -> None:
         self.field = w.Dropdown(options=names, layout=w.Layout(width="220px"))
         self.op = w.Dropdown(options=OPERATORS, value="==", layout=w.Layout(width="110px"))
-        self.value = w.Text(placeholder="value (isin: a, b, c)", layout=w.Layout(width="260px"))
+        self.value = w.Text(
+            placeholder='value (isin: a, b, "c, d")', layout=w.Layout(width="260px")
+        )
         self.remove = w.Button(icon="trash", tooltip="remove", layout=w.Layout(width="40px"))
         self.remove.on_click(lambda _: owner.remove(self))
         self.box = w.HBox([self.field, self.op, self.value, self.remove])
@@ -92,29 +170,38 @@ class _FilterRow:
             return {"field": name, "op": op}
         field = fields[name]
         if op in _LISTS:
-            parts = [p for p in str(self.value.value).split(",") if p.strip()]
+            parts = split_values(str(self.value.value))
             return {"field": name, "op": op, "values": [typed_value(p, field) for p in parts]}
         return {"field": name, "op": op, "value": typed_value(str(self.value.value), field)}
 
 
 class FilterRows:
-    """Filter rows joined by one operator; :meth:`to_dict` gives the filter's dict form."""
+    """Filter rows joined by one operator; :meth:`to_dict` gives the filter's dict form.
 
-    def __init__(self) -> None:
+    Args:
+        clicked: runs the add button's action (a form shows its error instead of raising).
+    """
+
+    def __init__(self, clicked: Clicked = _run) -> None:
         self._fields: dict[str, Field] = {}
         self.rows: list[_FilterRow] = []
         self.join = w.ToggleButtons(options=["and", "or"], value="and", description="join")
         self.join.style.button_width = "60px"
         add = w.Button(description="add condition", icon="plus")
-        add.on_click(lambda _: self.add())
+        add.on_click(lambda _: clicked(self._clicked_add))
         self._rows = w.VBox()
         self.widget = w.VBox([w.HBox([self.join, add]), self._rows])
+
+    def _clicked_add(self) -> str:
+        self.add()
+        return ""
 
     def set_fields(self, fields: Mapping[str, Field]) -> None:
         """Offer these fields (filterable ones) and clear the rows."""
         self._fields = {name: f for name, f in fields.items() if f.filterable}
         self.rows = []
         self._rows.children = ()
+        self.join.value = "and"
 
     def add(self, field: str | None = None, op: str = "==", value: Any = "") -> None:
         """Add a row (the first field, ``==`` and no value by default)."""
@@ -171,7 +258,7 @@ class FilterRows:
 
 def _as_text(value: Any) -> str:
     if isinstance(value, list):
-        return ", ".join(_as_text(v) for v in value)
+        return join_values([_as_text(v) for v in value])
     if isinstance(value, Mapping):  # {"date": ...}, {"datetime": ...}, {"decimal": ...}
         return str(next(iter(value.values())))
     if isinstance(value, bool):
@@ -189,15 +276,23 @@ class _OrderRow:
 
 
 class OrderRows:
-    """The order-by list: fields with a direction, first one first."""
+    """The order-by list: fields with a direction, first one first.
 
-    def __init__(self) -> None:
+    Args:
+        clicked: runs the add button's action (a form shows its error instead of raising).
+    """
+
+    def __init__(self, clicked: Clicked = _run) -> None:
         self._names: list[str] = []
         self.rows: list[_OrderRow] = []
         add = w.Button(description="add sort field", icon="plus")
-        add.on_click(lambda _: self.add())
+        add.on_click(lambda _: clicked(self._clicked_add))
         self._rows = w.VBox()
         self.widget = w.VBox([add, self._rows])
+
+    def _clicked_add(self) -> str:
+        self.add()
+        return ""
 
     def set_fields(self, fields: Mapping[str, Field]) -> None:
         """Offer these fields (sortable ones) and clear the rows."""

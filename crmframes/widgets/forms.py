@@ -11,7 +11,8 @@ to the form's output area (and :attr:`message`); an error is never raised out of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any, get_args
 
 import ipywidgets as w
@@ -47,6 +48,7 @@ class _Form:
     """What both forms share: the object list, the output area and the two buttons."""
 
     title = ""
+    _quiet = False  # True while a list is refreshed, so its reset value is not a choice
 
     def __init__(self, conn: Any, store: CampaignStore, object_name: str | None) -> None:
         self.conn = conn
@@ -83,7 +85,11 @@ class _Form:
             return ""
 
         self._shown(describe)
+        self._refresh()
         self._fill()
+
+    def _refresh(self) -> None:
+        """Reload the lists that come from the store (tables made since the form was built)."""
 
     def _fill(self) -> None:
         raise NotImplementedError
@@ -107,7 +113,7 @@ class _Form:
     def _ipython_display_(self) -> None:
         display(self.widget)  # type: ignore[no-untyped-call]
 
-    @property
+    @cached_property
     def widget(self) -> w.Widget:
         """The whole form (displaying the form displays this)."""
         return w.VBox(
@@ -127,14 +133,44 @@ class _Form:
         Raises:
             CrmframesError: the step failed.
         """
+        self.report, self.result = None, None  # a failed run leaves no older run's results
+        spec = self.spec()
         self.report, self.result = run_step(
-            self.spec(), self.conn, store=self.store, dry_run=self._dry_run()
+            spec, self.conn, store=self.store, dry_run=self._dry_run()
         )
         return self.report, self.result
 
     def _dry_run(self) -> bool:
-        """Whether Run only counts (the delete form's check box; the others run for real)."""
+        """Whether Run only counts or simulates (the forms with a dry-run check box)."""
         return False
+
+    def _offer_tables(self, dropdown: w.Dropdown, first: Sequence[str] = ()) -> None:
+        """List the store's tables (now) in ``dropdown``, keeping its choice if still there."""
+        options = [*first, *self.store.tables()]
+        if list(dropdown.options) == options:
+            return
+        current = dropdown.value
+        self._quiet = True  # a new option list resets the value: not a user's choice
+        try:
+            dropdown.options = options
+            dropdown.value = current if current in options else (first[0] if first else None)
+        finally:
+            self._quiet = False
+        if dropdown.value != current:
+            self._fill()
+
+    def _table_choice(self, table: str) -> str:
+        """The store's spelling of ``table``, after listing the store's tables again.
+
+        Raises:
+            ConfigError: the store has no such table (the message lists its tables).
+        """
+        self._refresh()
+        tables = {name.lower(): name for name in self.store.tables()}
+        if table.lower() not in tables:
+            known = ", ".join(tables.values()) or "none yet"
+            raise ConfigError(f"the store has no table {table!r} (tables: {known})")
+        return tables[table.lower()]
 
 
 class ImportForm(_Form):
@@ -159,14 +195,27 @@ class ImportForm(_Form):
     def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
         self.picks: dict[str, tuple[w.Checkbox, w.Dropdown]] = {}
         self._fields = w.GridBox(layout=_list_layout(430))
-        self.filter = FilterRows()
-        self.order = OrderRows()
+        self.filter = FilterRows(clicked=self._shown)
+        self.order = OrderRows(clicked=self._shown)
+        self._order: list[str] = []  # the picked fields' order, as pick() or load() gave it
         self.auto_index = w.Checkbox(
             description="automatic index (only what changed)",
             indent=False,
             layout=w.Layout(width="300px"),
         )
         self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
+        self.instance = w.Text(
+            value="default", description="instance (account)", style=_LABELS, layout=_WIDE
+        )
+        self.index_fields = w.Text(
+            description="index fields",
+            placeholder="the CRM's last-modified field",
+            style=_LABELS,
+            layout=_WIDE,
+        )
+        self.strict = w.Checkbox(
+            description="strict filter (numbers and null checks only)", **_TICK
+        )
         self.timezone = w.Text(
             value="UTC", description="time zone", style=_LABELS, layout=_WIDE
         )  # of default datetimes and of date_only days
@@ -186,9 +235,12 @@ class ImportForm(_Form):
             self._fields,
             w.HTML("filter"),
             self.filter.widget,
+            self.strict,
             w.HTML("order by"),
             self.order.widget,
             w.HBox([self.auto_index, self.activity]),
+            self.instance,
+            self.index_fields,
             self.timezone,
             self.mode,
             self.limit,
@@ -213,6 +265,7 @@ class ImportForm(_Form):
             self.picks[name] = (tick, conversion)
             rows.append(w.HBox([tick, conversion]))
         self._fields.children = tuple(rows)
+        self._order = []
         self.filter.set_fields(fields)
         self.order.set_fields(fields)
         name = schema.name if schema else ""
@@ -232,6 +285,7 @@ class ImportForm(_Form):
         for name, (tick, conversion) in self.picks.items():
             tick.value = name in wanted
             conversion.value = wanted.get(name, "default")
+        self._order = list(wanted)
 
     def spec(self) -> ImportSpec:
         """The :class:`~crmframes.ImportSpec` the controls describe.
@@ -241,12 +295,20 @@ class ImportForm(_Form):
             ValueError: the spec does not validate (pydantic says where).
         """
         schema = self._schema()
+        ticked = [name for name, (tick, _) in self.picks.items() if tick.value]
+        first = [name for name in self._order if name in ticked]  # as picked, then the others
         fields = {
-            name: str(conversion.value)
-            for name, (tick, conversion) in self.picks.items()
-            if tick.value
+            name: str(self.picks[name][1].value)
+            for name in [*first, *(name for name in ticked if name not in first)]
         }
-        index = AutoIndexSpec(activity=str(self.activity.value)) if self.auto_index.value else None
+        index = None
+        if self.auto_index.value:
+            named = [part.strip() for part in str(self.index_fields.value).split(",")]
+            index = {
+                "activity": str(self.activity.value).strip(),
+                "instance": str(self.instance.value).strip() or "default",
+                "fields": [name for name in named if name] or None,
+            }
         return ImportSpec.model_validate(
             {
                 "object": schema.name,
@@ -257,6 +319,7 @@ class ImportForm(_Form):
                 "timezone": str(self.timezone.value).strip() or "UTC",
                 "mode": self.mode.value,
                 "limit": int(self.limit.value) or None,
+                "strict": bool(self.strict.value),
                 "table": str(self.table.value) or None,
             }
         )
@@ -274,9 +337,12 @@ class ImportForm(_Form):
         self.pick(dict(spec.fields or {}))
         self.filter.load(spec.where)
         self.order.load(list(spec.order_by or []))
+        self.strict.value = spec.strict
         self.auto_index.value = spec.auto_index is not None
         if spec.auto_index is not None:
             self.activity.value = spec.auto_index.activity
+            self.instance.value = spec.auto_index.instance
+            self.index_fields.value = ", ".join(spec.auto_index.fields or [])
         self.timezone.value = spec.timezone
         self.mode.value = spec.mode
         self.limit.value = spec.limit or 0
@@ -287,6 +353,7 @@ class _TableForm(_Form):
     """A form whose rows come from a store table (export, delete): the table and a condition."""
 
     where_hint = ""
+    dry_run_label = ""
 
     def __init__(
         self, conn: Any, store: CampaignStore, object_name: str | None, table: str | None
@@ -294,16 +361,43 @@ class _TableForm(_Form):
         self.source = w.Dropdown(
             options=store.tables(), value=None, description="store table", style=_LABELS
         )
+        self._reload = w.Button(
+            icon="refresh", tooltip="list the store's tables again", layout=w.Layout(width="40px")
+        )
+        self._reload.on_click(lambda _: self._shown(self._reloaded))
+        self.dry_run = w.Checkbox(value=True, description=self.dry_run_label, **_TICK)
         self.where = w.Text(
             description="rows where (SQL)",
             placeholder=self.where_hint,
             style=_LABELS,
             layout=_WIDE,
         )
-        self.source.observe(lambda _: self._fill(), names="value")
+        self.source.observe(self._chose_table, names="value")
         super().__init__(conn, store, object_name)
         if table is not None:
-            self.source.value = table
+            self.use(table)
+
+    def use(self, table: str) -> None:
+        """Read the rows from this store table (one made since the form was built, too).
+
+        Raises:
+            ConfigError: the store has no such table (the message lists its tables).
+        """
+        self.source.value = self._table_choice(table)
+
+    def _chose_table(self, _: Any) -> None:
+        if not self._quiet:
+            self._fill()
+
+    def _dry_run(self) -> bool:
+        return bool(self.dry_run.value)
+
+    def _reloaded(self) -> str:
+        self._offer_tables(self.source)
+        return ""
+
+    def _refresh(self) -> None:
+        self._offer_tables(self.source)
 
     def _columns(self) -> list[str]:
         """The chosen table's columns (none before a table is chosen)."""
@@ -331,6 +425,7 @@ class ExportForm(_TableForm):
 
     title = "Export to the CRM"
     where_hint = '"emailaddress1" IS NOT NULL'
+    dry_run_label = "dry run (send nothing)"
 
     def __init__(
         self,
@@ -346,7 +441,6 @@ class ExportForm(_TableForm):
         self.mode = w.Dropdown(
             options=["auto", "batch", "bulk"], description="write mode", style=_LABELS
         )
-        self.dry_run = w.Checkbox(value=True, description="dry run (send nothing)", **_TICK)
         self.only_changed = w.Checkbox(description="only rows that differ from the CRM", **_TICK)
         self.skip_nulls = w.Checkbox(
             description="leave a field unchanged where the value is null", **_TICK
@@ -356,7 +450,7 @@ class ExportForm(_TableForm):
     def _controls(self) -> list[w.Widget]:
         return [
             self.object,
-            self.source,
+            w.HBox([self.source, self._reload]),
             self.where,
             w.HTML("mapping: store column → CRM field"),
             self._mapping,
@@ -445,6 +539,7 @@ class DeleteForm(_TableForm):
 
     title = "Delete in the CRM"
     where_hint = '"crmDeletedDate" IS NULL'
+    dry_run_label = "dry run (count, delete nothing)"
 
     def __init__(
         self,
@@ -458,13 +553,17 @@ class DeleteForm(_TableForm):
         self.mode = w.Dropdown(
             options=["batch", "bulk", "auto"], description="write mode", style=_LABELS
         )
-        self.dry_run = w.Checkbox(
-            value=True, description="dry run (count, delete nothing)", **_TICK
-        )
         super().__init__(conn, store, object, table)
 
     def _controls(self) -> list[w.Widget]:
-        return [self.object, self.source, self.where, self.key, self.mode, self.dry_run]
+        return [
+            self.object,
+            w.HBox([self.source, self._reload]),
+            self.where,
+            self.key,
+            self.mode,
+            self.dry_run,
+        ]
 
     def _fill(self) -> None:
         columns = self._columns()
@@ -472,9 +571,6 @@ class DeleteForm(_TableForm):
         id_field = self.schema.id_field if self.schema else None
         by_lower = {column.lower(): column for column in columns}
         self.key.value = by_lower.get(id_field.lower()) if id_field else None
-
-    def _dry_run(self) -> bool:
-        return bool(self.dry_run.value)
 
     def spec(self) -> DeleteSpec:
         """The :class:`~crmframes.DeleteSpec` the controls describe.
@@ -536,10 +632,13 @@ class DeletedForm(_Form):
             self.apply,
         ]
 
+    def _refresh(self) -> None:
+        self._offer_tables(self.table, [NO_TABLE])
+
     def _fill(self) -> None:
         name = self.schema.name if self.schema else ""
         self.activity.value = f"deleted_{name.lower()}" if name else ""
-        tables = {table.lower(): table for table in self.store.tables()}
+        tables = {str(table).lower(): table for table in self.table.options}
         self.table.value = tables.get(name.lower(), NO_TABLE)
 
     def spec(self) -> DeletedSpec:
