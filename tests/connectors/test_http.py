@@ -1,6 +1,7 @@
 """The HTTP client's large-body reads: one piece, and a body cut short is retried like a lost call."""
 
 import io
+import threading
 
 import pytest
 import requests
@@ -114,3 +115,20 @@ def test_a_streamed_answer_goes_back_to_the_pool_whatever_its_status():
     assert renewals == [1]
     assert [body.released for body in (expired, error, page)] == [True, True, True]
     assert not any(body.closed for body in (expired, error, page))  # kept alive, not dropped
+
+
+def test_pages_ahead_fetches_the_next_page_while_this_one_is_used_and_errors_wait_their_turn():
+    fetching = threading.Event()
+
+    def fetch(locator):
+        fetching.set()
+        if locator == "2":
+            raise UnavailableError("page 2 lost", system="Test", operation="page")
+        return ("b", "2")
+
+    pages = pages_ahead(("a", "1"), lambda page: page[1], fetch)
+    assert next(pages) == ("a", "1")
+    assert fetching.wait(5)  # page "1" is being fetched while the caller holds page "a"
+    assert next(pages) == ("b", "2")
+    with pytest.raises(UnavailableError, match="page 2 lost"):
+        next(pages)
