@@ -32,6 +32,7 @@ __all__ = ["BulkColumns", "render_texts"]
 
 Record = dict[str, Any]
 COMPOUND = ("address", "location")  # not in Bulk results: rendered from the records instead
+SELECTIVE = 4  # a job of under 1/4 of a table is rendered from its records, not from columns
 
 
 def _arrow_type(kind: str) -> pa.DataType:
@@ -74,6 +75,7 @@ class _Copy:
         self.records = records  # held, so no other object can take a record's id()
         self._position: dict[int, int] | None = None
         self.texts: dict[str, pa.Array] = {}
+        self.lock = threading.Lock()  # two jobs may render the same column
 
     def is_whole(self, rows: Sequence[Record]) -> bool:
         """Whether ``rows`` are exactly the copy's records, in the same order."""
@@ -109,7 +111,11 @@ class _Copy:
 
 
 class BulkColumns:
-    """Rendered columns of the org's tables, rebuilt after writes (one copy per table)."""
+    """Rendered columns of the org's tables, rebuilt after writes (one copy per table).
+
+    ``_lock`` guards the copies' list; each copy's own lock guards its columns, so jobs on
+    different tables render at the same time.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -137,11 +143,13 @@ class BulkColumns:
         if any(f is None or f.type in COMPOUND for f in map(obj.field, names)):
             return None
         copy = self._copy(obj.name)
+        if len(rows) * SELECTIVE < len(copy.records) and any(n not in copy.texts for n in names):
+            return None  # a few rows: rendering them costs less than the table's columns
         whole = copy.is_whole(rows)
         indexes = None if whole else copy.indexes(rows)
         if not whole and indexes is None:
             return None
-        with self._lock:  # two jobs may render the same column
+        with copy.lock:
             columns = copy.columns(obj, names)
         if indexes is not None:
             columns = [column.take(indexes) for column in columns]
@@ -152,5 +160,5 @@ class BulkColumns:
         for obj in objects:
             if obj.name in self._db and len(self._db[obj.name]) >= min_rows:
                 copy = self._copy(obj.name)
-                with self._lock:
+                with copy.lock:
                     copy.columns(obj, [f.name for f in obj.fields if f.type not in COMPOUND])
