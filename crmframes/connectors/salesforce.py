@@ -492,8 +492,9 @@ class SalesforceConnector(SalesforceWrites):
         names = [f.name for f in fields]
         options = pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()),
+            null_values=[""],  # only an empty cell: "NA", "NULL", "#N/A" are names too
             strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
+            quoted_strings_can_be_null=True,  # Salesforce stores no empty strings
         )
 
         def fetch(locator: str) -> tuple[pa.Table, str | None]:

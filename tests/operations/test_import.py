@@ -203,6 +203,17 @@ def test_bulk_mode_returns_the_same_frame(demo_crm):
         assert bulk.stats.mode == "bulk" and bulk.stats.api_calls <= 4
 
 
+def test_bulk_mode_keeps_text_that_reads_like_a_null_marker(crm):
+    names = ["NA", "NULL", "N/A", "nan", "null", "#N/A", "None"]
+    for name in names:
+        crm.create({crm.last: name})
+    conn = crm.sandbox.connector()
+    where = F(crm.last).isin(names)
+    rest = import_from_crm(conn, crm.contact, fields=[crm.last], where=where, mode="rest")
+    bulk = import_from_crm(conn, crm.contact, fields=[crm.last], where=where, mode="bulk")
+    assert sorted(bulk.frame[crm.last]) == sorted(rest.frame[crm.last]) == sorted(names)
+
+
 def test_automatic_index_reads_each_change_exactly_once(crm):
     store = CampaignStore()
     index = AutoIndex(store, activity="contacts", instance="test")
