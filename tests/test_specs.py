@@ -191,10 +191,10 @@ SPECS = [
         id_column="crmId",
         timezone="Europe/Paris",
         mode="bulk",
-        limit=0,
         strict=False,
         table="contacts",
     ),
+    ImportSpec(object="contact", limit=0),
     ExportSpec(
         object="Contact",
         source=Source(table="fixes", columns=["Id", "Phone"], where='"Phone" IS NOT NULL'),

@@ -202,6 +202,10 @@ class ImportSpec(Spec):
         if (self.population is None) != (self.id_column is None):
             name = "id_column" if self.population is not None else "population"
             raise ValueError(f"population and id_column go together: add {name}")
+        if self.limit is not None and self.auto_index is not None:
+            raise invalid(
+                "limit", "does not go with auto_index (the watermark would pass unread records)"
+            )
         return self
 
     @property

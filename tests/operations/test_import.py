@@ -12,6 +12,7 @@ from crmframes import (
     ConfigError,
     F,
     FilterError,
+    ImportSpec,
     NotFoundError,
     UnavailableError,
     import_from_crm,
@@ -156,6 +157,35 @@ def test_record_identification_fetches_exactly_those_and_rejects_the_rest(demo_c
         rejects["segment"].tolist() == ["vip", "vip"]
         and rejects["errorFields"].tolist() == ["crmId"] * 2
     )
+
+
+def test_a_limit_counts_across_a_populations_chunks_and_rejects_no_id_it_did_not_ask(demo_crm):
+    conn = demo_crm.sandbox.connector()
+    ids = demo_crm.records()[demo_crm.id].tolist()[: conn.id_chunk_size + 50]
+    population = pd.DataFrame({"crmId": [*ids, "not an id"]})
+    conn.describe(demo_crm.contact)
+    before = conn.api_calls
+    result = import_from_crm(
+        conn,
+        demo_crm.contact,
+        fields=[demo_crm.last],
+        population=population,
+        id_column="crmId",
+        limit=5,
+    )
+    fetched = result.frame[demo_crm.id]
+    assert len(fetched) == 5 and set(fetched) <= set(ids[: conn.id_chunk_size])
+    assert conn.api_calls - before == 1  # the second chunk of ids is never asked
+    assert result.rejects["errorSymbol"].tolist() == ["MALFORMED_ID"]
+
+
+def test_a_limit_and_the_automatic_index_are_refused_together(demo_crm):
+    index = AutoIndex(CampaignStore(), activity="contacts")
+    conn = demo_crm.sandbox.connector()
+    with pytest.raises(ConfigError, match="limit and auto_index"):
+        import_from_crm(conn, demo_crm.contact, auto_index=index, limit=10)
+    with pytest.raises(ValueError, match="auto_index"):
+        ImportSpec(object="contact", auto_index={"activity": "contacts"}, limit=10)
 
 
 def test_population_needs_its_id_column(demo_crm):
