@@ -7,7 +7,7 @@ argument, ``ColumnNotFoundError`` for a missing column, ``DataError`` for unusab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -72,8 +72,23 @@ def check_table_name(table: str) -> None:
         raise ConfigError(f"table name {table!r} is reserved for crmframes; choose another")
 
 
+def refuse_rowid(columns: Iterable[str], where: str) -> None:
+    """Refuse a column named ``rowid``: it hides DuckDB's row ids, which the merge goes by.
+
+    Raises:
+        DataError: one of ``columns`` is ``rowid`` (in any case).
+    """
+    for column in columns:
+        if str(column).lower() == "rowid":
+            raise DataError(
+                f"{where} has a column named {column!r}, which hides DuckDB's row ids that "
+                "the merge goes by; rename it first, e.g. df.rename(columns={'rowid': 'row_id'})"
+            )
+
+
 def check_batch(df: pd.DataFrame, keys: list[str], modified: str | None) -> None:
-    """Check that the key and modified columns exist and that no key is null."""
+    """Check that the key and modified columns exist, that no key is null, and no ``rowid``."""
+    refuse_rowid(map(str, df.columns), "the batch")
     for column in [*keys, *([modified] if modified else [])]:
         if column not in df.columns:
             raise ColumnNotFoundError(column, [str(c) for c in df.columns])
@@ -87,6 +102,7 @@ def check_batch(df: pd.DataFrame, keys: list[str], modified: str | None) -> None
 
 def check_types(table: str, incoming: Columns, stored: Columns, keys: list[str]) -> None:
     """Check that each incoming column fits the stored column of the same name (keys first)."""
+    refuse_rowid((column for column, _ in stored), f"table {table!r}")
     stored_types = {column.lower(): type_ for column, type_ in stored}
     key_first = sorted(incoming, key=lambda column: column[0] not in keys)
     for column, type_ in key_first:

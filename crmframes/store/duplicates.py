@@ -20,8 +20,9 @@ import pyarrow as pa
 from crmframes.dedupe import DedupeResult, deduplicate
 from crmframes.dedupe.matching import CLUSTER_ID
 from crmframes.dedupe.survivors import SURVIVOR_KEY
-from crmframes.errors import ColumnNotFoundError, ConfigError, StoreError
+from crmframes.errors import ColumnNotFoundError, ConfigError
 from crmframes.store import sql as q
+from crmframes.store.checks import refuse_rowid
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow
 from crmframes.store.session import Session
 
@@ -53,14 +54,11 @@ def dedupe_table(
             used instead of ``on``.
 
     Raises:
-        StoreError: the table has a column named ``rowid``, or DuckDB failed (rolled back).
+        DataError: the table has a column named ``rowid``.
+        StoreError: DuckDB failed (rolled back).
     """
     columns = [column for column, _ in session.columns(table)]
-    if any(column.lower() == "rowid" for column in columns):
-        raise StoreError(
-            f"table {table!r} has a column named 'rowid', which hides DuckDB's row ids that "
-            "dedupe writes by; rename it first"
-        )
+    refuse_rowid(columns, f"table {table!r}")
     with session.transaction(commit=not dry_run):
         stored = session.execute(q.select_with_rowid(table), fetch="arrow")
         rowids = stored.column(q.ROWID).to_numpy()

@@ -543,6 +543,16 @@ def test_merge_with_null_keys_names_how_many(store):
     assert store.tables() == []
 
 
+def test_merge_refuses_a_rowid_column_in_the_batch_or_the_table(store):
+    """A user column named rowid would hide DuckDB's row ids, which the merge deletes by."""
+    with pytest.raises(DataError, match="column named 'RowId'"):
+        store.merge("Contact", frame({"Id": ["a", "b"], "RowId": [7, 7]}), key="Id")
+    assert store.tables() == []
+    store.sql("""CREATE TABLE "Odd" AS SELECT 'a' AS "Id", 7 AS rowid""")
+    with pytest.raises(DataError, match="table 'Odd' has a column named 'rowid'"):
+        store.merge("Odd", frame({"Id": ["a"]}), key="Id")
+
+
 def test_merge_of_an_empty_frame_creates_nothing(store):
     result = store.merge("Contact", frame({"Id": []}), key="Id")
     assert result == MergeResult(table="Contact")

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from crmframes.errors import ColumnNotFoundError, ConfigError, StoreError
+from crmframes.errors import ColumnNotFoundError, ConfigError, DataError, StoreError
 from crmframes.store import CampaignStore
 
 
@@ -145,8 +145,8 @@ def test_dedupe_needs_an_existing_table_and_a_writable_store(store, tmp_path):
 
 
 def test_dedupe_refuses_a_table_with_a_rowid_column(store):
-    store.merge("Odd", pd.DataFrame({"Id": ["a"], "rowid": [1]}), key="Id")
-    with pytest.raises(StoreError, match="column named 'rowid'"):
+    store.sql("""CREATE TABLE "Odd" AS SELECT 'a' AS "Id", 1 AS rowid""")
+    with pytest.raises(DataError, match="column named 'rowid'"):
         store.dedupe("Odd", on="Id")
 
 
