@@ -51,6 +51,8 @@ from crmframes.store.session import Session
 
 __all__ = ["CampaignStore"]
 
+_GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
 
 class CampaignStore:
     """The campaign database: one DuckDB table per CRM object, plus options.
@@ -270,15 +272,22 @@ class CampaignStore:
             raise ConfigError("apply_deletions needs key=: the id column")
         if key not in frame.columns:
             raise ColumnNotFoundError(key, [str(c) for c in frame.columns])
+        now = pd.Timestamp.now(tz="UTC")
         stamps = (
-            pd.to_datetime(frame["deletedDate"], utc=True)
+            pd.to_datetime(frame["deletedDate"], utc=True).fillna(now)
             if "deletedDate" in frame.columns
-            else pd.Series(pd.Timestamp.now(tz="UTC"), index=frame.index)
+            else pd.Series(now, index=frame.index)
         )
+        # GUIDs (Dataverse) compare in any case; other ids (Salesforce's 15-character ones
+        # are case-sensitive) exactly
+        texts = frame[key].astype("str")
+        guid = texts.str.fullmatch(_GUID)
+        deleted_ids = pd.DataFrame({"id": texts.where(~guid, texts.str.lower()), "at": stamps})
+        deleted_ids = deleted_ids.dropna(subset=["id"]).drop_duplicates("id", keep="last")
         ids = pa.table(
             {
-                "id": pa.array(frame[key].astype("str").str.lower().tolist(), pa.string()),
-                "at": pa.array(stamps.tolist(), pa.timestamp("us", tz="UTC")),
+                "id": pa.array(deleted_ids["id"].tolist(), pa.string()),
+                "at": pa.array(deleted_ids["at"].tolist(), pa.timestamp("us", tz="UTC")),
             }
         )
         self._session.require_writable(f"apply deletions to {table!r}")
@@ -288,7 +297,11 @@ class CampaignStore:
             if key not in available:
                 raise column_not_in_table(key, available, name)
             gone = "__crmframes_deleted"
-            match = f"lower(CAST(t.{q.quote(key)} AS VARCHAR)) = d.id"
+            stored = f"CAST(t.{q.quote(key)} AS VARCHAR)"
+            match = (
+                f"(CASE WHEN regexp_full_match({stored}, '{_GUID}') THEN lower({stored}) "
+                f"ELSE {stored} END) = d.id"
+            )
             with self._session.registered(gone, ids), self._session.transaction():
                 count = self._session.execute(
                     f"SELECT count(*) FROM {q.quote(name)} t JOIN {gone} d ON {match}",
@@ -299,7 +312,7 @@ class CampaignStore:
                         f"DELETE FROM {q.quote(name)} t USING {gone} d WHERE {match}"
                     )
                 else:
-                    if column not in available:
+                    if column.lower() not in {c.lower() for c in available}:
                         self._session.execute(
                             q.add_column(name, column, "TIMESTAMP WITH TIME ZONE")
                         )

@@ -621,3 +621,25 @@ def test_sql_errors_are_store_errors(store):
     with pytest.raises(StoreError, match="nope") as caught:
         store.sql("SELECT * FROM nope")
     assert caught.value.__cause__ is not None
+
+
+def test_apply_deletions_matches_guids_in_any_case_and_other_ids_exactly(store):
+    guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    store.merge(
+        "C",
+        frame({"Id": ["003000000000ABC", "003000000000abc", guid, "003000000000XYZ"]}),
+        key="Id",
+    )
+    store.sql('ALTER TABLE "C" ADD COLUMN "CRMDELETEDDATE" TIMESTAMPTZ')  # another case
+    deleted = frame(
+        {
+            "Id": ["003000000000ABC", guid.upper(), "003000000000ABC"],  # an id twice
+            "deletedDate": ["2026-01-02T00:00:00Z", None, "2026-01-03T00:00:00Z"],
+        }
+    )
+    assert store.apply_deletions("C", deleted, key="Id") == 2
+    marked = store.read("C", where='"CRMDELETEDDATE" IS NOT NULL', order_by=["Id"])
+    assert marked["Id"].tolist() == ["003000000000ABC", guid]
+    assert str(marked["CRMDELETEDDATE"][0]) == "2026-01-03 00:00:00+00:00"
+    assert store.apply_deletions("C", deleted, key="Id", mode="hard") == 2
+    assert sorted(store.read("C")["Id"]) == ["003000000000XYZ", "003000000000abc"]
