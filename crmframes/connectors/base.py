@@ -8,7 +8,7 @@ conversions, rejects, progress — lives once in :mod:`crmframes.operations`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -218,13 +218,19 @@ class Connector(Protocol):
         """
 
     def find_created(
-        self, object_name: str, records: Sequence[Mapping[str, Any]], since: datetime
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        since: datetime,
+        *,
+        exclude: Collection[str] = (),
     ) -> list[str | None]:
         """Ids of records created by this user at or after ``since`` that match ``records``.
 
         Resolves an insert whose outcome is unknown: for each record, the id of a distinct
         CRM record created since then whose sent fields all equal the record's (None when
-        there is none). Two equal input records match two distinct CRM records.
+        there is none). Two equal input records match two distinct CRM records; ids in
+        ``exclude`` (records the export already knows it created for other rows) match none.
         """
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote, urlencode, urlsplit
@@ -441,7 +441,12 @@ class DynamicsWrites:
     # --- lost inserts ------------------------------------------------------------------------
 
     def find_created(
-        self, object_name: str, records: Sequence[Mapping[str, Any]], since: datetime
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        since: datetime,
+        *,
+        exclude: Collection[str] = (),
     ) -> list[str | None]:
         """Match records to rows this user created since ``since`` (``GET <set>``, paged).
 
@@ -484,7 +489,7 @@ class DynamicsWrites:
         rows = list(
             self._rows(f"{schema.entity_set}?{_encode(options)}", f"find created {schema.name}")
         )
-        claimed: set[str] = set()
+        claimed: set[str] = set(exclude)  # ids this export already gave to other rows
         pools: dict[tuple[str, ...], dict[tuple[str | None, ...], deque[str]]] = {}
         found: list[str | None] = []
         for record in records:

@@ -187,6 +187,8 @@ class HttpClient:
             response = self.session.request(
                 method, url, timeout=self.timeout, stream=large, **kwargs
             )
+        except requests.exceptions.ConnectTimeout as exc:  # nothing left this machine
+            raise self._unsent(f"no connection within {self.timeout:g} s", operation) from exc
         except requests.Timeout as exc:
             raise self._lost(f"no answer within {self.timeout:g} s", operation, idempotent) from exc
         except requests.exceptions.SSLError as exc:
@@ -194,6 +196,9 @@ class HttpClient:
                 f"TLS failed: {exc}; check the CA file", system=self.system, operation=operation
             ) from exc
         except requests.ConnectionError as exc:
+            reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+            if isinstance(reason, urllib3.exceptions.NewConnectionError):  # refused, no route
+                raise self._unsent(f"no connection: {reason}", operation) from exc
             raise self._lost(f"connection failed: {exc}", operation, idempotent) from exc
         if counted:
             self.calls += 1
@@ -227,6 +232,10 @@ class HttpClient:
             message = f"the connection failed while reading the answer: {exc}"
             raise self._lost(message, operation, idempotent) from exc
         response.raw.release_conn()  # read whole: back to the pool, kept alive
+
+    def _unsent(self, message: str, operation: str) -> UnavailableError:
+        """A call that never reached the CRM (no connection): safe to send again, any call."""
+        return UnavailableError(message, system=self.system, operation=operation, retryable=True)
 
     def _lost(self, message: str, operation: str, idempotent: bool) -> UnavailableError:
         """A call whose answer did not arrive: sent again only if it is idempotent."""

@@ -17,7 +17,7 @@ import io
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -439,7 +439,12 @@ class SalesforceWrites:
     # --- resolving inserts whose outcome is unknown ------------------------------------------------
 
     def find_created(
-        self, object_name: str, records: Sequence[Mapping[str, Any]], since: datetime
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        since: datetime,
+        *,
+        exclude: Collection[str] = (),
     ) -> list[str | None]:
         """Ids of records this user created since ``since`` that match ``records``, in order.
 
@@ -476,7 +481,7 @@ class SalesforceWrites:
         found = [row for page in self.read(request) for row in page.table.to_pylist()]
         kinds = {n: schema.resolve(n).kind for n in names}
         pools: dict[tuple[str, ...], dict[tuple[str | None, ...], deque[str]]] = {}
-        taken: set[str] = set()
+        taken: set[str] = set(exclude)  # ids this export already gave to other rows
         ids: list[str | None] = []
         for record in records:
             by_name = {schema.resolve(n).name: v for n, v in record.items()}

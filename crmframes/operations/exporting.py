@@ -156,6 +156,7 @@ class _Run:
     digests: list[str] = field(default_factory=list)  # by plan index: the journal's row names
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
     lost_deletes: set[int] = field(default_factory=set)  # plan indexes sent with unknown outcome
+    unsettled: set[int] = field(default_factory=set)  # sent, outcome unknown, left to the next run
     batches: int = 0
     retries: int = 0
     resumed: int = 0
@@ -201,18 +202,50 @@ class _Run:
         records = [self.plan.records[i] for i in indexes]
         # ``at`` is this machine's clock; the CRM stamps records with its own: shift by the skew
         skew = self.conn.server_time() - datetime.now(UTC)
-        ids = self.conn.find_created(self.plan.object, records, at + skew - CLOCK_SLACK)
+        ids = self.conn.find_created(
+            self.plan.object, records, at + skew - CLOCK_SLACK, exclude=self.known_ids()
+        )
         return [
             (i, WriteOutcome(ok=True, id=found, created=True))
             for i, found in zip(indexes, ids, strict=True)
             if found is not None
         ]
 
+    def known_ids(self) -> set[str]:
+        """The CRM ids this export already gave to rows (this run's and the journal's)."""
+        outcomes = list(self.outcomes.values())
+        if self.journal is not None:
+            outcomes += [o for found in self.journal.outcomes.values() for o in found]
+        return {str(o.id) for o in outcomes if o.ok and o.id}
+
+    def unknown(self, indexes: Sequence[int], why: str) -> list[tuple[int, WriteOutcome]]:
+        """Rows of a call whose outcome cannot be known now: rejects, never sent again here.
+
+        The journal keeps their call open (no ``done`` line), so the next run with the
+        same journal settles it before sending anything (DESIGN §4.6).
+        """
+        self.unsettled.update(indexes)
+        journal = f" ({self.journal.path})" if self.journal is not None else ""
+        outcome = WriteOutcome(
+            ok=False,
+            error_symbol="OUTCOME_UNKNOWN",
+            error_message=(
+                f"{why}; the CRM may have written this row, so it was not sent again: run the "
+                f"export again with the same journal{journal} to settle it"
+            ),
+            transient=False,
+        )
+        return [(i, outcome) for i in indexes]
+
     # --- sending ---------------------------------------------------------------------------------
 
     def record(self, send: int | None, results: list[tuple[int, WriteOutcome]]) -> None:
-        if self.journal is not None and send is not None:
-            self.journal.done(send, [(self.digests[i], o) for i, o in results])
+        # an unsettled call keeps its send open; a transient failure is not final either
+        # (the row is left out of ``done``, so a later run sends it again)
+        settled = not any(i in self.unsettled for i, _ in results)
+        if self.journal is not None and send is not None and settled:
+            kept = [(self.digests[i], o) for i, o in results if not o.transient]
+            self.journal.done(send, kept)
         for index, outcome in results:
             self.outcomes[index] = outcome
         if self.bar is not None:
@@ -262,22 +295,28 @@ class _Run:
     ) -> tuple[list[WriteOutcome], float | None]:
         """One write call; whole-call failures become an outcome per row."""
         batch = self.batch(todo)
+        jobs: list[BulkJobRef] = []
         try:
             if self.bulk:
                 journal, number = self.journal, send
 
                 def submitted(ref: BulkJobRef) -> None:
+                    jobs.append(ref)
                     if journal is not None and number is not None:
                         journal.job(number, ref.job_id)
 
                 return self.conn.write_bulk(batch, on_submitted=submitted), None
             return self.conn.write(batch), None
         except ConnectorError as exc:
+            if jobs:  # the CRM has the job: the rows' outcomes are the job's, never a new send
+                return self.settle_job(todo, jobs[0], exc), None
             if exc.outcome_unknown:
                 if self.plan.op == "insert":
                     created = dict(self.find_created(todo, at))
-                    lost = _error_outcome(exc, transient=True)
-                    return [created.get(i, lost) for i in todo], None
+                    lost = [i for i in todo if i not in created]
+                    # not found yet is not "not created": the CRM may still be writing them
+                    created.update(self.unknown(lost, f"the call's answer was lost ({exc})"))
+                    return [created[i] for i in todo], None
                 if self.plan.op == "delete":
                     self.lost_deletes.update(todo)
             if self.on_error == "raise" and not exc.retryable and not exc.outcome_unknown:
@@ -286,6 +325,24 @@ class _Run:
                 raise
             transient = exc.retryable or exc.outcome_unknown
             return [_error_outcome(exc, transient=transient)] * len(todo), exc.retry_after
+
+    def settle_job(
+        self, todo: list[int], job: BulkJobRef, failure: ConnectorError
+    ) -> list[WriteOutcome]:
+        """Outcomes of a bulk job the CRM accepted before a call of it failed.
+
+        The job runs on whatever happened to the calls after it was created: its results
+        are collected (waiting for it to finish). Only a job that processed nothing is sent
+        again; when even that cannot be learnt, the rows are left to the next run.
+        """
+        try:
+            found = self.conn.resume_bulk(self.batch(todo), job)
+        except ConnectorError as exc:
+            why = f"bulk job {job.job_id} was accepted, then {failure}; and {exc}"
+            return [o for _, o in self.unknown(todo, why)]
+        if found is None:  # aborted or never started: nothing was written
+            return [_error_outcome(failure, transient=True)] * len(todo)
+        return found
 
 
 def _final(outcome: WriteOutcome) -> bool:
@@ -413,7 +470,7 @@ def _run(
         if run.bar is not None:
             run.bar.close()
         if opened is not None:
-            if finished and retire:
+            if finished and retire and not run.unsettled:  # an open call keeps its journal
                 opened.retire()
             opened.close()
     return run

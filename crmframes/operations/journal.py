@@ -20,7 +20,7 @@ what was written (identical rows are counted as a multiset). A ``send`` without 
 is a call whose outcome is unknown (the process died, or the connection was lost):
 :class:`Journal` reports them as :attr:`Journal.unknown`, and the export resolves them
 before anything is re-sent. A torn last line (the process was killed while writing it) is
-ignored. The journal holds digests, CRM ids and the CRM's error messages — never
+cut off when the journal is opened again. The journal holds digests, CRM ids and the CRM's error messages — never
 credentials, tokens or the records' values.
 """
 
@@ -123,12 +123,28 @@ class Journal:
         """
         target = Path(path)
         journal = cls(target, {"t": "header", "v": VERSION, **header})
-        if target.exists() and target.stat().st_size > 0:
+        if target.exists() and journal._cut_torn_line():
             journal._replay()
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             journal._append(journal.header)
         return journal
+
+    def _cut_torn_line(self) -> bool:
+        """Cut a last line the process died writing (no newline); whether lines are left.
+
+        Appending after the fragment would glue the next line onto it and make the journal
+        unreadable. The fragment was never complete, so nothing it said had happened: a
+        ``send`` line is fsynced before its call leaves, a lost ``done`` line leaves its
+        send unknown, which is settled.
+        """
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            with open(self.path, "r+b") as file:
+                file.truncate(end)
+                os.fsync(file.fileno())
+        return bool(data[:end].strip())
 
     def _replay(self) -> None:
         lines = self.path.read_bytes().split(b"\n")

@@ -132,3 +132,14 @@ def test_pages_ahead_fetches_the_next_page_while_this_one_is_used_and_errors_wai
     assert next(pages) == ("b", "2")
     with pytest.raises(UnavailableError, match="page 2 lost"):
         next(pages)
+
+
+def test_a_refused_connection_is_sent_again_even_for_a_write():
+    """Nothing reached the CRM, so even an insert is safe to send again (not outcome-unknown)."""
+    http = client(requests.Session())
+    with pytest.raises(UnavailableError) as caught:
+        http.send(
+            "POST", "https://127.0.0.1:1/write", operation="insert", idempotent=False, data=b"{}"
+        )
+    assert caught.value.retryable and not caught.value.outcome_unknown
+    assert "no connection" in str(caught.value) and http.retries == 2

@@ -7,12 +7,13 @@ really fired.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from crmframes import delete_in_crm, export_to_crm, import_deleted_from_crm
+from crmframes import Sandbox, delete_in_crm, export_to_crm, import_deleted_from_crm
 from tests.operations.conftest import Crm
 
 FAULTS = {
@@ -132,3 +133,36 @@ def test_persistent_lock_ends_in_rejects_not_an_exception(
     exactly_once(crm, df, result)
     assert len(result.rejects) == ROWS
     assert result.rejects["errorMessage"].str.len().min() > 0
+
+
+def test_an_insert_whose_answer_comes_too_late_is_never_sent_twice(crm: Crm, tmp_path: Path):
+    """The CRM is still writing when the call times out: not found yet is not "not created"."""
+    df = frame(crm, "Fs")
+    conn = crm.sandbox.connector()
+    conn.describe(crm.contact)
+    conn.http.timeout = 1.0
+    late = crm.sandbox.faults.add("slow", crm.writes, times=1, delay=2.5)
+    journal = tmp_path / "j"
+    first = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal, progress=False)
+    assert late.fired == 1 and first.stats.created == ROWS - BATCH
+    assert first.rejects["errorSymbol"].tolist() == ["OUTCOME_UNKNOWN"] * BATCH
+    time.sleep(2)  # the late call ends in the CRM
+    conn.http.timeout = 30.0
+    second = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal)
+    exactly_once(crm, df, second)
+    assert second.rejects.empty and second.stats.batches == 0  # settled by a lookup
+
+
+def test_a_bulk_job_whose_status_calls_fail_is_collected_not_sent_again(tmp_path: Path):
+    with Sandbox("salesforce", data="empty") as sb:
+        conn = sb.connector()
+        conn.describe("Contact")
+        df = pd.DataFrame({"LastName": [f"B{i}" for i in range(5)]})
+        failing = sb.faults.add(
+            "unavailable", r"GET \S*jobs/ingest/\w+$", times=6, retry_after=0.01
+        )
+        result = export_to_crm(
+            conn, "Contact", df, mode="bulk", journal=tmp_path / "j", progress=False
+        )
+        assert failing.fired == 6 and result.stats.created == 5 and result.stats.batches == 1
+        assert sorted(sb.records("Contact")["LastName"]) == sorted(df["LastName"])

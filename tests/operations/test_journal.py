@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,8 @@ class FakeCrm:
         self.rows: dict[str, dict[str, Any]] = {}
         self.ids = (f"T{n:05d}" for n in itertools.count())
         self.calls = 0
-        self.script: dict[int, str] = {}  # call number -> "kill_after" | "drop_after" | "lock"
+        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock"
+        self.script: dict[int, str] = {}
 
     def describe(self, name: str) -> ObjectSchema:
         return SCHEMA
@@ -96,6 +97,10 @@ class FakeCrm:
             return [
                 WriteOutcome(ok=False, error_symbol="UNABLE_TO_LOCK_ROW", transient=True)
             ] * len(batch.records)
+        if what == "drop_before":  # the answer is lost and the CRM never had the call
+            raise UnavailableError(
+                "connection reset", system="fake", operation="write", outcome_unknown=True
+            )
         outcomes = [self._apply(batch, r) for r in batch.records]
         if what == "kill_after":
             raise Killed
@@ -110,10 +115,15 @@ class FakeCrm:
         return outcomes
 
     def find_created(
-        self, object_name: str, records: Sequence[Mapping[str, Any]], since: datetime
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        since: datetime,
+        *,
+        exclude: Collection[str] = (),
     ) -> list[str | None]:
         self.calls += 1
-        taken: set[str] = set()
+        taken: set[str] = set(exclude)
         found: list[str | None] = []
         for record in records:
             hit = next(
@@ -228,6 +238,9 @@ def test_torn_last_line_is_ignored_and_a_corrupt_journal_refused(tmp_path: Path)
         f.write(b'{"t":"done","s":1,"r":[[3,tr')  # killed while writing
     export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
     assert names(crm) == sorted(FRAME["Name"])
+    calls = crm.calls  # the fragment was cut, not glued to the next line: a third run reads it
+    assert len(export_to_crm(crm, "Thing", FRAME, journal=journal).frame) == 10
+    assert crm.calls == calls
     lines = journal.read_bytes().split(b"\n")
     lines[2] = b"garbage"
     journal.write_bytes(b"\n".join(lines))
@@ -294,3 +307,31 @@ def test_a_journal_of_another_format_is_refused(tmp_path: Path):
     journal.write_text('{"t":"header","v":1,"object":"Thing"}\n{"t":"send","s":0,"p":[0]}\n')
     with pytest.raises(JournalError, match="format 1"):
         export_to_crm(FakeCrm(), "Thing", FRAME, journal=journal, progress=False)
+
+
+def test_a_lost_insert_never_takes_ids_of_other_rows_and_the_next_run_settles_it(tmp_path: Path):
+    crm = FakeCrm()
+    crm.script = {2: "drop_before"}
+    same = pd.DataFrame({"Name": ["a", "b", "c"] * 2, "Code": ["x"] * 6})  # identical batches
+    journal = tmp_path / "j.jsonl"
+    first = export_to_crm(crm, "Thing", same, journal=journal, progress=False)
+    assert first.stats.created == 3 and len(crm.rows) == 3  # batch 1's records are its own
+    assert set(first.rejects["errorSymbol"]) == {"OUTCOME_UNKNOWN"}
+    assert "run the export again with the same journal" in first.rejects["errorMessage"][0]
+    second = export_to_crm(crm, "Thing", same, journal=journal, progress=False)
+    assert second.rejects.empty and len(crm.rows) == 6  # looked up, not found, sent once
+    assert sorted(second.frame["crmId"]) == sorted(crm.rows)
+
+
+def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+    crm = FakeCrm()
+    crm.script = dict.fromkeys(range(1, 30), "lock")
+    journal = tmp_path / "j.jsonl"
+    locked = export_to_crm(crm, "Thing", FRAME, journal=journal, max_retries=1, progress=False)
+    assert set(locked.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
+    crm.script = {}
+    again = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    assert again.stats.created == 10 and names(crm) == sorted(FRAME["Name"])
