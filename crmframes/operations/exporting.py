@@ -11,9 +11,13 @@ same call with the same journal sends only rows without an outcome; a call whose
 unknown — the process died, or the connection dropped after the CRM had the data — is
 resolved first: a bulk job's results are collected, an insert is looked up in the CRM
 (records created since the call that carry the same values), keyed writes and deletes are
-simply sent again (a delete that finds its record already gone counts as done). Per-record
-transient failures (a locked row, throttling) are retried with exponential backoff; what
-still fails becomes a reject with the CRM's error. ``rows in = succeeded + rejected``.
+simply sent again (a delete that finds its record already gone counts as done). Within a
+run, a lost insert is looked up at once (never taking ids this export gave to other rows),
+and a bulk job the CRM accepted is collected, never re-sent; rows whose outcome still
+cannot be known are rejects ``OUTCOME_UNKNOWN`` and their call stays open in the journal for
+the next run to settle. Per-record transient failures (a locked row, throttling) are
+retried with exponential backoff; what still fails becomes a reject with the CRM's error,
+and is sent again by a later run with the journal. ``rows in = succeeded + rejected``.
 """
 
 from __future__ import annotations
