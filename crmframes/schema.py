@@ -98,6 +98,8 @@ class ObjectSchema:
             (Salesforce).
         label: the display name.
         entity_set: the Web API collection name, when the CRM has one (``contacts``).
+        id_prefix: what every record id of the object starts with, when the CRM says
+            (Salesforce's ``keyPrefix``: ``003`` for Contact).
     """
 
     name: str
@@ -109,6 +111,7 @@ class ObjectSchema:
     label: str = ""
     entity_set: str | None = None
     created_field: str | None = None
+    id_prefix: str | None = None
     _folded: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -393,8 +393,13 @@ def _key_values(
     is_id: bool,
     normalize_id: Callable[[object], str | None],
     plan: PlannedWrites,
+    prefix: str | None = None,
 ) -> dict[int, str]:
-    """Checked key values by position; rows without a usable key go to the plan's rejects."""
+    """Checked key values by position; rows without a usable key go to the plan's rejects.
+
+    ``prefix``: what every id of the object starts with (Salesforce's key prefix), so that
+    an id of another object is refused (a Salesforce delete by id takes no object type).
+    """
     values: dict[int, str] = {}
     owners: dict[str, list[int]] = {}
     for position, raw in enumerate(df[column].tolist()):
@@ -407,6 +412,10 @@ def _key_values(
                 plan.rejects.append(
                     Rejected(position, "MALFORMED_ID", f"{raw!r} is not a valid id", column)
                 )
+                continue
+            if prefix and not normal.startswith(prefix):
+                message = f"{normal} is not an id of {plan.object} (its ids start with {prefix})"
+                plan.rejects.append(Rejected(position, "INVALID_ID_FIELD", message, column))
                 continue
         else:
             normal = raw.item() if isinstance(raw, np.generic) else raw
@@ -468,7 +477,9 @@ def plan_writes(
     )
     keys: dict[int, str] | None = None
     if key_target is not None:
-        keys = _key_values(df, key_target.column, op == "update", normalize_id, plan)
+        keys = _key_values(
+            df, key_target.column, op == "update", normalize_id, plan, schema.id_prefix
+        )
     sent = [t for t in targets if t is not key_target]
     columns = [_column_values(df[t.column], t, zone) for t in sent]
     names = [t.field.name for t in sent]
@@ -515,7 +526,7 @@ def plan_deletes(
     if column not in df.columns:
         raise ColumnNotFoundError(column, [str(c) for c in df.columns])
     plan = PlannedWrites(schema.name, "delete", schema.id_field, column, [])
-    ids = _key_values(df, column, True, normalize_id, plan)
+    ids = _key_values(df, column, True, normalize_id, plan, schema.id_prefix)
     for position in sorted(ids):
         plan.positions.append(position)
         plan.records.append({schema.id_field: ids[position]})

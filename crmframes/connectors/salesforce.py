@@ -362,6 +362,7 @@ class SalesforceConnector(SalesforceWrites):
                 case_sensitive=False,
                 label=raw.get("label", name),
                 created_field="CreatedDate" if "CreatedDate" in fields else None,
+                id_prefix=raw.get("keyPrefix") or None,
             )
         return self._describes[name]
 

@@ -194,6 +194,18 @@ def test_delete_then_import_deleted_then_apply_to_store(crm: Crm, tmp_path: Path
     assert len(store.read(crm.contact)) == 2
 
 
+def test_delete_refuses_ids_of_another_object(crm: Crm):
+    accounts = crm.records(crm.account)
+    account_id = [c for c in accounts.columns if c.lower() in ("id", "accountid")][0]
+    wrong = pd.DataFrame({crm.id: accounts[account_id].iloc[:3].tolist()})
+    result = delete_in_crm(crm.sandbox.connector(), crm.contact, wrong, journal=False)
+    assert result.stats.deleted == 0 and len(result.rejects) == 3
+    assert len(crm.records(crm.account)) == len(accounts)
+    if crm.name == "salesforce":  # refused before any call: a delete by id names no object
+        assert set(result.rejects["errorSymbol"]) == {"INVALID_ID_FIELD"}
+        assert "start with 003" in result.rejects["errorMessage"][0]
+
+
 def test_import_deleted_names_the_horizon(crm: Crm):
     conn = crm.sandbox.connector()
     with pytest.raises(RequestRejectedError, match="earliest"):
