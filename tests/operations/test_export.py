@@ -196,7 +196,7 @@ def test_delete_then_import_deleted_then_apply_to_store(crm: Crm, tmp_path: Path
 
 def test_delete_refuses_ids_of_another_object(crm: Crm):
     accounts = crm.records(crm.account)
-    account_id = [c for c in accounts.columns if c.lower() in ("id", "accountid")][0]
+    account_id = next(c for c in accounts.columns if c.lower() in ("id", "accountid"))
     wrong = pd.DataFrame({crm.id: accounts[account_id].iloc[:3].tolist()})
     result = delete_in_crm(crm.sandbox.connector(), crm.contact, wrong, journal=False)
     assert result.stats.deleted == 0 and len(result.rejects) == 3
