@@ -14,12 +14,14 @@ import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from crmframes.errors import ConfigError
 from crmframes.schema import Field
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "json_page",
     "records_to_table",
     "reject_frame",
+    "time_zone",
     "to_pandas",
     "wire_schema",
 ]
@@ -38,6 +41,22 @@ __all__ = [
 Conversion = Literal["default", "date_only", "no_offset", "raw"]
 CONVERSIONS: tuple[str, ...] = get_args(Conversion)
 REJECT_COLUMNS = ("errorSymbol", "errorMessage", "errorCode", "errorFields", "inputIndex")
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Europe/Paris``).
+
+    Raises:
+        ConfigError: no such zone.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigError(
+            f"unknown time zone {name!r}: give an IANA name such as 'Europe/Paris' or 'UTC'"
+        ) from None
+
+
 _WIRE_TYPES: dict[str, pa.DataType] = {
     "integer": pa.int64(),
     "number": pa.float64(),

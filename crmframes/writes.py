@@ -29,7 +29,7 @@ import orjson
 import pandas as pd
 
 from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
-from crmframes.frames import CONVERSIONS, REJECT_COLUMNS, Conversion
+from crmframes.frames import CONVERSIONS, REJECT_COLUMNS, Conversion, time_zone
 from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
@@ -451,7 +451,7 @@ def plan_writes(
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, not {type(df).__name__}")
-    zone = ZoneInfo(timezone)
+    zone = time_zone(timezone)
     targets, skipped = _targets(df, schema, mapping)
     keyed = key is not None and key in df.columns and schema.find(key) is not None
     if keyed and not any(key in (t.column, t.field.name) for t in targets):

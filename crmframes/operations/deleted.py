@@ -18,6 +18,7 @@ import pandas as pd
 
 from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
+from crmframes.frames import time_zone
 
 __all__ = ["DeletedResult", "import_deleted_from_crm"]
 
@@ -99,7 +100,7 @@ def import_deleted_from_crm(
     """
     started = time.perf_counter()
     calls_before = conn.api_calls
-    zone = ZoneInfo(timezone)
+    zone = time_zone(timezone)
     schema = conn.describe(object)
     begin = _moment(start, "start", zone)
     # the CRM's clock comes to the second (HTTP Date): the current second is included whole

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from crmframes.connectors.base import Connector, ReadMode, ReadRequest
 from crmframes.errors import ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
-from crmframes.frames import Conversion, convert_page, reject_frame, to_pandas
+from crmframes.frames import Conversion, convert_page, reject_frame, time_zone, to_pandas
 from crmframes.operations.autoindex import AutoIndex, format_option
 from crmframes.schema import Field, ObjectSchema
 
@@ -183,6 +183,7 @@ def import_from_crm(
             raise ColumnNotFoundError(id_column, [str(c) for c in population.columns])
     elif id_column is not None:
         raise ConfigError("id_column= is only meaningful with population=")
+    time_zone(timezone)
     if where is not None:
         where = validate(where, strict=strict)
     if limit is not None and (not isinstance(limit, int) or limit < 0):

@@ -188,6 +188,22 @@ def test_a_limit_and_the_automatic_index_are_refused_together(demo_crm):
         ImportSpec(object="contact", auto_index={"activity": "contacts"}, limit=10)
 
 
+def test_an_unknown_time_zone_is_a_clear_error_everywhere(demo_crm):
+    from crmframes import export_to_crm, import_deleted_from_crm
+
+    conn = demo_crm.sandbox.connector()
+    frame = pd.DataFrame({demo_crm.last: ["x"]})
+    for call in (
+        lambda: import_from_crm(conn, demo_crm.contact, timezone="Mars/Olympus"),
+        lambda: export_to_crm(conn, demo_crm.contact, frame, timezone="Mars/Olympus"),
+        lambda: import_deleted_from_crm(
+            conn, demo_crm.contact, start="2026-01-01", timezone="Mars/Olympus"
+        ),
+    ):
+        with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+            call()
+
+
 def test_population_needs_its_id_column(demo_crm):
     conn = demo_crm.sandbox.connector()
     with pytest.raises(ColumnNotFoundError, match="crmId"):
