@@ -104,8 +104,10 @@ def _null(series: pd.Series, empty_is_null: bool) -> np.ndarray:
 def _instants(series: pd.Series, timezone: str) -> pd.Series:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         return series.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_dtype(series.dtype):
-        return series.dt.tz_localize(timezone).dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(series.dtype):  # a wall time a DST change makes
+        # ambiguous or skips has no one instant: NaT, so it is compared as text
+        local = series.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+        return local.dt.tz_convert("UTC")
     return pd.Series(
         [_one_instant(v, timezone) for v in series.tolist()],
         index=series.index,
@@ -120,11 +122,10 @@ def _one_instant(value: Any, timezone: str) -> Any:
         return pd.NaT
     if moment is pd.NaT:
         return pd.NaT
-    return (
-        moment.tz_localize(timezone).tz_convert("UTC")
-        if moment.tzinfo is None
-        else moment.tz_convert("UTC")
-    )
+    if moment.tzinfo is not None:
+        return moment.tz_convert("UTC")
+    local = moment.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    return pd.NaT if local is pd.NaT else local.tz_convert("UTC")
 
 
 def _differs(
@@ -149,6 +150,9 @@ def _differs(
         result = ~same
         result[unparsed] = fallback
         differ[both] = result
+    elif numeric and all(pd.api.types.is_integer_dtype(s.dtype) for s in (a, b)):
+        # whole numbers exactly: through float64 a 1 in 10**9 (or any past 2**53) vanishes
+        differ[both] = a[both].to_numpy(dtype="int64") != b[both].to_numpy(dtype="int64")
     elif numeric:
         left = a[both].to_numpy(dtype="float64")
         right = b[both].to_numpy(dtype="float64")
@@ -191,7 +195,7 @@ def reconcile(
 
     Raises:
         ColumnNotFoundError: a key or a column is missing on one side (close matches listed).
-        DataError: empty or duplicated keys on one side.
+        DataError: empty or duplicated keys on one side, or keys of kinds that cannot match.
     """
     keys = _keys(key)
     if columns is None:
@@ -200,9 +204,16 @@ def reconcile(
         compared = [c for c in columns if c not in keys]
     _check(left, "left", keys, compared)
     _check(right, "right", keys, compared)
-    joined = left[keys + compared].merge(
-        right[keys + compared], on=keys, how="outer", suffixes=_SUFFIXES, indicator=True
-    )
+    try:
+        joined = left[keys + compared].merge(
+            right[keys + compared], on=keys, how="outer", suffixes=_SUFFIXES, indicator=True
+        )
+    except ValueError as exc:  # keys of kinds that cannot be matched (numbers and text)
+        kinds = ", ".join(f"{k}: {left[k].dtype} vs {right[k].dtype}" for k in keys)
+        raise DataError(
+            f"the keys cannot be matched ({kinds}); cast one side first, e.g. "
+            f"df[{keys[0]!r}].astype('str')"
+        ) from exc
     side = joined["_merge"]
     left_keys = joined.loc[side == "left_only", keys]
     right_keys = joined.loc[side == "right_only", keys]

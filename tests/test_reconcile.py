@@ -72,6 +72,25 @@ def test_naive_timestamps_are_read_in_the_given_zone():
     assert len(reconcile(left, right, key="Id").differences) == 1
 
 
+def test_wall_times_a_dst_change_skips_or_repeats_are_compared_not_a_crash():
+    right = pd.DataFrame({"Id": [1, 2], "T": pd.to_datetime(["2026-10-25 00:30Z"] * 2)})
+    for naive in ["2026-10-25 02:30", "2026-03-29 02:30"]:  # repeated, skipped in Paris
+        left = pd.DataFrame({"Id": [1, 2], "T": [pd.Timestamp(naive), naive]})
+        left["T"] = left["T"].astype("object")
+        typed = left.assign(T=pd.to_datetime(left["T"]))
+        for frame in (left, typed):
+            result = reconcile(frame, right, key="Id", timezone="Europe/Paris")
+            assert result.counts["different"] == 2  # no single instant: read as text
+
+
+def test_whole_numbers_are_compared_exactly():
+    left = pd.DataFrame({"Id": [1, 2, 3], "n": [10**9, 2**53, 4155550132]})
+    right = pd.DataFrame({"Id": [1, 2, 3], "n": [10**9 + 1, 2**53 + 1, 4155550132]})
+    result = reconcile(left, right, key="Id")
+    assert result.differences["Id"].tolist() == [1, 2]
+    assert reconcile(left, right.astype({"n": "Int64"}), key="Id").counts["different"] == 2
+
+
 def test_composite_keys_and_chosen_columns():
     left = pd.DataFrame({"a": [1, 1], "b": ["x", "y"], "v": [1, 2], "w": [5, 5]})
     right = pd.DataFrame({"a": [1, 1], "b": ["x", "y"], "v": [1, 3], "w": [6, 6]})
@@ -91,6 +110,8 @@ def test_bad_input_is_a_clear_error():
         reconcile(frame.iloc[:1], frame.iloc[:1].rename(columns={"Id": "id"}), key="Id")
     with pytest.raises(ColumnNotFoundError):
         reconcile(frame.iloc[:1], frame.iloc[:1], key="Id", columns=["nope"])
+    with pytest.raises(DataError, match="keys cannot be matched"):
+        reconcile(frame.iloc[:1], pd.DataFrame({"Id": [1], "x": [1]}), key="Id")
 
 
 def test_empty_frames():
