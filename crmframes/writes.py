@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -295,6 +296,8 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
             )
         return text
     if f.kind in ("integer", "number"):
+        if isinstance(value, Decimal) and value.is_finite():
+            value = int(value) if value == value.to_integral_value() else float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _Bad("INVALID_VALUE", f"{value!r} is not a number")
         if not math.isfinite(value):
@@ -303,7 +306,7 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
             if value != int(value):
                 raise _Bad("INVALID_VALUE", f"{value!r} is not a whole number")
             return int(value)
-        return float(value)
+        return value if isinstance(value, int) else float(value)
     if f.kind == "boolean":
         if not isinstance(value, bool):
             raise _Bad("INVALID_VALUE", f"{value!r} is not a boolean")
@@ -334,6 +337,10 @@ def _column_values(series: pd.Series, target: Target, zone: ZoneInfo) -> list[An
                     )
             return values
         numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if f.kind in ("integer", "number") and pd.api.types.is_integer_dtype(dtype):
+            # exact: through float64 a whole number past 2**53 would change
+            whole = series.astype(object).tolist()  # Series.map would infer float64 again
+            return [None if n else int(v) for v, n in zip(whole, nulls, strict=True)]
         if f.kind in ("integer", "number") and numeric:
             floats = series.to_numpy(dtype="float64", na_value=np.nan)
             values = [None if n else v for v, n in zip(floats.tolist(), nulls, strict=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -131,6 +132,25 @@ def test_values_are_converted_and_bad_values_rejected_with_every_problem():
     assert bad.position == 1 and bad.symbol == "STRING_TOO_LONG"
     assert bad.fields == "LastName,NumberOfKids,Birthdate"
     assert "whole number" in bad.message and "not a date" in bad.message
+
+
+@pytest.mark.parametrize("dtype", ["int64", "Int64", "object"])
+def test_whole_numbers_are_sent_exactly_and_decimals_are_numbers(dtype: str):
+    big = 2**53 + 1  # float64 cannot hold it
+    df = pd.DataFrame(
+        {
+            "LastName": ["a", "b"],
+            "NumberOfKids": pd.Series([big, None if dtype != "int64" else 1], dtype=dtype),
+            "Score": pd.Series([big, 2], dtype=dtype),
+        }
+    )
+    p = plan(df)
+    assert p.records[0]["NumberOfKids"] == big and p.records[0]["Score"] == big
+    decimals = plan(
+        pd.DataFrame({"LastName": ["a"], "NumberOfKids": [Decimal("3")], "Score": [Decimal("1.5")]})
+    )
+    assert not decimals.rejects
+    assert decimals.records[0]["NumberOfKids"] == 3 and decimals.records[0]["Score"] == 1.5
 
 
 def test_skip_nulls_leaves_fields_unchanged():
