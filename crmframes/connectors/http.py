@@ -28,6 +28,8 @@ from crmframes.errors import ConnectorError, UnavailableError
 __all__ = ["HttpClient", "RetryPolicy", "make_session", "pages_ahead", "retry_after_seconds"]
 
 logger = logging.getLogger("crmframes.http")
+# Statuses after which a write may or may not have been applied (503 is a refusal: retried)
+_MIDWAY = (500, 502, 504)
 
 Translate = Callable[[requests.Response, str], ConnectorError | None]
 
@@ -218,6 +220,9 @@ class HttpClient:
             raise _Reauthenticated
         error = self.translate(response, operation)
         if error is not None:
+            if not idempotent and isinstance(error, UnavailableError) and error.status in _MIDWAY:
+                # the CRM, or a proxy, failed while handling a write: it may have been applied
+                error.retryable, error.outcome_unknown = False, True
             raise error
         if large and response.status_code < 300:
             self._read(response, operation, idempotent)

@@ -166,3 +166,17 @@ def test_a_bulk_job_whose_status_calls_fail_is_collected_not_sent_again(tmp_path
         )
         assert failing.fired == 6 and result.stats.created == 5 and result.stats.batches == 1
         assert sorted(sb.records("Contact")["LastName"]) == sorted(df["LastName"])
+
+
+def test_an_internal_error_on_an_insert_is_looked_up_not_sent_blindly(crm: Crm, tmp_path: Path):
+    """A 500 may come after the CRM wrote the rows: they are looked up before any re-send."""
+    df = frame(crm, "Fe")
+    conn = crm.sandbox.connector()
+    failed = crm.sandbox.faults.add("internal_error", crm.writes, times=1)
+    result = export_to_crm(
+        conn, crm.contact, df, batch_size=BATCH, journal=tmp_path / "j", progress=False
+    )
+    assert failed.fired == 1
+    assert len(result.frame) + len(result.rejects) == ROWS
+    assert set(result.rejects["errorSymbol"]) <= {"OUTCOME_UNKNOWN"}
+    exactly_once(crm, df, export_to_crm(conn, crm.contact, df, journal=tmp_path / "j"))
