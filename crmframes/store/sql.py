@@ -190,15 +190,16 @@ def triage(source: str, key: Sequence[str], modified: str | None) -> str:
     """Give each matched batch row a first verdict in ``TRIAGE`` (rowid, key, action).
 
     With a modified column, an older incoming row is ``OLDER`` and a newer one ``UPDATE``
-    (its modified value differs, so it cannot be unchanged); only rows with the same
-    stamp (or no stamp) need the full comparison, ``COMPARE``.
+    (its modified value differs, so it cannot be unchanged); an incoming row without a
+    stamp cannot be shown newer than a stored row with one, so it is ``OLDER`` too; only
+    rows with the same stamp (or none on either side) need the full comparison, ``COMPARE``.
     """
     verdict = f"'{COMPARE}'"
     if modified:
         s_mod, m_mod = f"s.{quote(modified)}", f"m.{quote(modified)}"
         verdict = (
-            f"CASE WHEN {s_mod} < {m_mod} THEN '{OLDER}' WHEN {s_mod} > {m_mod} THEN '{UPDATE}' "
-            f"ELSE '{COMPARE}' END"
+            f"CASE WHEN {s_mod} < {m_mod} OR ({s_mod} IS NULL AND {m_mod} IS NOT NULL) "
+            f"THEN '{OLDER}' WHEN {s_mod} > {m_mod} THEN '{UPDATE}' ELSE '{COMPARE}' END"
         )
     return (
         f"CREATE OR REPLACE TEMP TABLE {quote(TRIAGE)} AS "

@@ -154,6 +154,13 @@ def test_merge_never_lets_an_older_row_overwrite_a_newer_one(contacts):
     assert rows(contacts)["LastName"] == ["Ada", "fresh", "Cy"]
 
 
+def test_a_row_without_a_modified_stamp_never_overwrites_a_stamped_one(contacts):
+    df = frame({"Id": ["003A"], "LastName": ["unstamped"], "LastModifiedDate": [None]})
+    result = contacts.merge("Contact", df, key="Id", modified="LastModifiedDate")
+    assert (result.skipped_older, result.updated) == (1, 0)
+    assert rows(contacts)["LastName"] == ["Ada", "Bob", "Cy"]
+
+
 def test_merge_with_the_same_modified_stamp_rewrites_a_changed_row(contacts):
     df = frame(
         {"Id": ["003A"], "LastName": ["Ada L."], "LastModifiedDate": ["2024-05-01T10:00:00Z"]}
