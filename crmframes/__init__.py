@@ -9,6 +9,7 @@ from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConne
 from crmframes.dedupe import DedupeResult, deduplicate, find_duplicates
 from crmframes.errors import (
     AuthenticationError,
+    BatchTooLargeError,
     ColumnNotFoundError,
     ConfigError,
     ConnectorError,
@@ -70,6 +71,7 @@ __all__ = [
     "AccessToken",
     "AuthenticationError",
     "AutoIndex",
+    "BatchTooLargeError",
     "CampaignStore",
     "ClientCredentials",
     "Clock",

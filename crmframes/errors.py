@@ -31,6 +31,7 @@ from typing import Any
 
 __all__ = [
     "AuthenticationError",
+    "BatchTooLargeError",
     "ColumnNotFoundError",
     "ConfigError",
     "ConnectorError",
@@ -73,6 +74,10 @@ class FilterError(CrmframesError, ValueError):
 
 class DataError(CrmframesError, ValueError):
     """A DataFrame cannot be used as given (wrong dtype, duplicates in a key, ...)."""
+
+
+class BatchTooLargeError(DataError):
+    """A batch is over what one call or job of the CRM takes: send it in smaller batches."""
 
 
 class ColumnNotFoundError(DataError, KeyError):

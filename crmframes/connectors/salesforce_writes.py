@@ -44,8 +44,8 @@ from crmframes.connectors.salesforce_wire import (
     record_id,
 )
 from crmframes.errors import (
+    BatchTooLargeError,
     ConnectorError,
-    DataError,
     NotFoundError,
     RequestRejectedError,
 )
@@ -214,7 +214,7 @@ class SalesforceWrites:
         Raises:
             ValueError: more than :data:`BULK_WRITE_LIMIT` records, a record without its
                 id or key, a value that cannot be sent.
-            DataError: the CSV is over :data:`BULK_UPLOAD_BYTES`.
+            BatchTooLargeError: the CSV is over :data:`BULK_UPLOAD_BYTES` (no job was made).
             ConnectorError: a call failed, or the job failed without processing any row.
         """
         records = check_batch(batch, BULK_WRITE_LIMIT)
@@ -223,7 +223,7 @@ class SalesforceWrites:
         header, rows = csv_rows(batch)
         data = csv_bytes(header, rows)
         if len(data) > BULK_UPLOAD_BYTES:
-            raise DataError(
+            raise BatchTooLargeError(
                 f"the batch is {len(data) / 1e6:.0f} MB of CSV, over the "
                 f"{BULK_UPLOAD_BYTES / 1e6:.0f} MB a Bulk API 2.0 job takes; "
                 "write fewer records per job"

@@ -42,7 +42,7 @@ from crmframes.connectors.base import (
     WriteBatch,
     WriteOutcome,
 )
-from crmframes.errors import ConfigError, ConnectorError, WriteRejectedError
+from crmframes.errors import BatchTooLargeError, ConfigError, ConnectorError, WriteRejectedError
 from crmframes.frames import reject_frame
 from crmframes.operations.journal import Journal, PendingSend, default_journal_path
 from crmframes.operations.preview import compare
@@ -268,7 +268,18 @@ class _Run:
                 else None
             )
             self.batches += 1
-            outcomes, wait = self.call(todo, send, at)
+            try:
+                outcomes, wait = self.call(todo, send, at)
+            except BatchTooLargeError:  # refused before anything left: send it in halves
+                if len(todo) == 1:
+                    raise
+                self.batches -= 1
+                if self.journal is not None and send is not None:
+                    self.journal.done(send, [])  # nothing was applied
+                half = len(todo) // 2
+                self.send(todo[:half])
+                self.send(todo[half:])
+                return
             if self.plan.op == "delete":
                 outcomes = [
                     _deleted_again(o) if i in self.lost_deletes else o

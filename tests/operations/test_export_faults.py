@@ -180,3 +180,18 @@ def test_an_internal_error_on_an_insert_is_looked_up_not_sent_blindly(crm: Crm, 
     assert len(result.frame) + len(result.rejects) == ROWS
     assert set(result.rejects["errorSymbol"]) <= {"OUTCOME_UNKNOWN"}
     exactly_once(crm, df, export_to_crm(conn, crm.contact, df, journal=tmp_path / "j"))
+
+
+def test_a_bulk_batch_over_the_job_size_is_sent_in_halves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("crmframes.connectors.salesforce_writes.BULK_UPLOAD_BYTES", 2_000)
+    with Sandbox("salesforce", data="empty") as sb:
+        df = pd.DataFrame(
+            {"LastName": [f"L{i}" for i in range(50)], "Description": ["x" * 60] * 50}
+        )
+        result = export_to_crm(
+            sb.connector(), "Contact", df, mode="bulk", journal=tmp_path / "j", progress=False
+        )
+        assert result.stats.created == 50 and result.stats.batches == 2  # 2 jobs of ~1.8 KB
+        assert sorted(sb.records("Contact")["LastName"]) == sorted(df["LastName"])
