@@ -269,8 +269,8 @@ class SalesforceWrites:
         """The outcomes of a job an earlier process submitted, waiting for it to finish.
 
         ``GET jobs/ingest/{id}``: an Open job is aborted (its upload may be incomplete)
-        and, like an aborted job that processed nothing or an unknown one (404), gives
-        None: send the batch again. A running job is waited for; a finished one (complete,
+        and, like an aborted or failed job that processed nothing or an unknown one (404),
+        gives None: send the batch again. A running job is waited for; a finished one (complete,
         failed, or aborted after processing rows) gives its outcomes in input order.
 
         Raises:
@@ -291,8 +291,10 @@ class SalesforceWrites:
             return None
         if info["state"] not in TERMINAL:
             info = self._wait_for_job(job.job_id, len(batch.records))
-        if info["state"] == "Aborted" and not int(info.get("numberRecordsProcessed") or 0):
-            return None
+        if info["state"] in ("Aborted", "Failed") and not int(
+            info.get("numberRecordsProcessed") or 0
+        ):
+            return None  # nothing was written: send the batch again
         header, rows = csv_rows(batch)
         return self._bulk_outcomes(job.job_id, info, batch.op, header, rows)
 

@@ -402,8 +402,10 @@ def test_bulk_batches_over_the_upload_size_are_refused(conn, monkeypatch):
 
 def test_bulk_job_that_fails_as_a_whole_raises(conn):
     batch = WriteBatch("Contact", "insert", ({"LastName": "X", "Nope__c": "y"},))
+    jobs: list[BulkJobRef] = []
     with pytest.raises(RequestRejectedError, match="Field name not found : Nope__c"):
-        conn.write_bulk(batch)
+        conn.write_bulk(batch, on_submitted=jobs.append)
+    assert conn.resume_bulk(batch, jobs[0]) is None  # failed having written nothing
 
 
 def test_bulk_upload_lost_aborts_the_job_so_it_can_be_sent_again(sb, conn):
