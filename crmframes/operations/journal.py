@@ -20,7 +20,9 @@ what was written (identical rows are counted as a multiset). A ``send`` without 
 is a call whose outcome is unknown (the process died, or the connection was lost):
 :class:`Journal` reports them as :attr:`Journal.unknown`, and the export resolves them
 before anything is re-sent. A torn last line (the process was killed while writing it) is
-cut off when the journal is opened again. The journal holds digests, CRM ids and the CRM's error messages — never
+cut off when the journal is opened again. An open journal is locked (``<journal>.lock``,
+with filelock): a second export of the same rows fails with a :class:`JournalError` while
+the first one runs, instead of interleaving its lines. The journal holds digests, CRM ids and the CRM's error messages — never
 credentials, tokens or the records' values.
 """
 
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from filelock import FileLock, Timeout
 
 from crmframes.connectors.base import WriteOutcome
 from crmframes.errors import JournalError
@@ -113,6 +116,7 @@ class Journal:
     unknown: list[PendingSend] = field(default_factory=list)
     _next_send: int = 0
     _file: Any = field(default=None, repr=False)
+    _lock: FileLock | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], header: dict[str, Any]) -> Journal:
@@ -123,11 +127,24 @@ class Journal:
         """
         target = Path(path)
         journal = cls(target, {"t": "header", "v": VERSION, **header})
-        if target.exists() and journal._cut_torn_line():
-            journal._replay()
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            journal._append(journal.header)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{target}.lock", timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise JournalError(
+                f"journal {target} is in use by another export still running (it holds "
+                f"{target.name}.lock); wait for it to finish, or pass another journal"
+            ) from None
+        journal._lock = lock
+        try:
+            if target.exists() and journal._cut_torn_line():
+                journal._replay()
+            else:
+                journal._append(journal.header)
+        except BaseException:
+            journal.close()
+            raise
         return journal
 
     def _cut_torn_line(self) -> bool:
@@ -239,11 +256,20 @@ class Journal:
         self.unknown = [u for u in self.unknown if u.send != pending.send]
 
     def close(self) -> None:
-        """Close the file, on disk (the journal stays)."""
+        """Close the file, on disk (the journal stays), and let another export open it."""
+        self._close_file()
+        self._unlock()
+
+    def _close_file(self) -> None:
         if self._file is not None:
             os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def retire(self) -> Path:
         """Close and move a finished journal into ``done/`` beside it; return its new path.
@@ -251,13 +277,14 @@ class Journal:
         A retired journal no longer makes a later, identical export a no-op; it stays on
         disk as the record of what was sent.
         """
-        self.close()
+        self._close_file()
         folder = self.path.parent / "done"
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = folder / f"{self.path.stem}-{stamp}{self.path.suffix}"
-        os.replace(self.path, target)
+        os.replace(self.path, target)  # moved while locked: no export opens it half-retired
         self.path = target
+        self._unlock()
         return target
 
     def __enter__(self) -> Journal:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from crmframes import JournalError, WriteRejectedError, delete_in_crm, export_to_crm
 from crmframes.connectors.base import WriteBatch, WriteOutcome
@@ -335,3 +336,11 @@ def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(
     crm.script = {}
     again = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
     assert again.stats.created == 10 and names(crm) == sorted(FRAME["Name"])
+
+
+def test_a_journal_in_use_by_a_running_export_is_refused(tmp_path: Path):
+    path = tmp_path / "j.jsonl"
+    running = FileLock(f"{path}.lock")  # what the other export holds while it runs
+    with running, pytest.raises(JournalError, match="in use by another export"):
+        export_to_crm(FakeCrm(), "Thing", FRAME, journal=path, progress=False)
+    assert len(export_to_crm(FakeCrm(), "Thing", FRAME, journal=path).frame) == 10
