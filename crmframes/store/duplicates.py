@@ -20,7 +20,7 @@ import pyarrow as pa
 from crmframes.dedupe import DedupeResult, deduplicate
 from crmframes.dedupe.matching import CLUSTER_ID
 from crmframes.dedupe.survivors import SURVIVOR_KEY
-from crmframes.errors import ColumnNotFoundError, ConfigError
+from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
 from crmframes.store import sql as q
 from crmframes.store.checks import refuse_rowid
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow
@@ -54,7 +54,7 @@ def dedupe_table(
             used instead of ``on``.
 
     Raises:
-        DataError: the table has a column named ``rowid``.
+        DataError: the table has a column named ``rowid``, or no reviewed key is in it.
         StoreError: DuckDB failed (rolled back).
     """
     columns = [column for column, _ in session.columns(table)]
@@ -69,6 +69,12 @@ def dedupe_table(
                 raise ColumnNotFoundError(key, [str(c) for c in frame.columns])
             ids = clusters.set_index(key)[CLUSTER_ID]
             frame[CLUSTER_ID] = frame[key].map(ids).astype("Int64")
+            if len(ids) and frame[CLUSTER_ID].isna().all():
+                raise DataError(
+                    f"none of the {len(ids):,} reviewed keys is in table {table!r} ({key} is "
+                    f"{clusters[key].dtype} in clusters, {frame[key].dtype} in the table); "
+                    "cast the clusters' key like the table's"
+                )
             options = {**options, "on": None}
         result = deduplicate(frame, **options)  # index = position in ``stored``
         if not dry_run:

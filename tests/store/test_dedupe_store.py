@@ -172,4 +172,7 @@ def test_dedupe_clusters_are_checked_before_anything_is_written(store):
         store.dedupe("Contact", clusters=found, key="Id")
     with pytest.raises(ColumnNotFoundError):
         store.dedupe("Contact", clusters=found.rename(columns={"clusterId": "cluster"}), key="Id")
+    elsewhere = pd.DataFrame({"Id": ["x1", "x2"], "clusterId": [0, 0]})  # e.g. a wrong key dtype
+    with pytest.raises(DataError, match="none of the 2 reviewed keys is in table 'Contact'"):
+        store.dedupe("Contact", clusters=elsewhere, key="Id")
     assert sorted(table(store)["Id"]) == ["c1", "c2", "c3", "c4", "c5"]
