@@ -3,8 +3,9 @@
 Orchestration helper of :mod:`crmframes.operations.exporting` (``dry_run`` and
 ``only_changed``): the rows an export would update are read back by their key, in as few
 calls as the connector's id chunks allow, and compared field by field in the canonical
-text form of :func:`crmframes.writes.canonical` — so ``1`` equals ``1.0`` and a datetime
-equals its ISO string.
+text form of :func:`crmframes.writes.canonical` (an empty text as null, ids of reference
+fields in one form: a 15-character Salesforce id equals its 18-character form) — so ``1``
+equals ``1.0`` and a datetime equals its ISO string.
 """
 
 from __future__ import annotations
@@ -53,7 +54,21 @@ def compare(
 ) -> tuple[dict[int, tuple[str, str | None]], pd.DataFrame]:
     """What an export would do to each planned row: insert, update, unchanged or missing."""
     current = _current(conn, plan, range(len(plan.positions)))
-    id_field = conn.describe(plan.object).id_field
+    schema = conn.describe(plan.object)
+    id_field = schema.id_field
+    ids = {
+        name
+        for name in (t.field.name for t in plan.targets)
+        if schema.fields.get(name) is not None and schema.fields[name].kind in ("id", "reference")
+    }
+
+    def seen(name: str, value: Any) -> str | None:
+        """The value as the CRM holds it: an empty text is null, ids in one form."""
+        if name in ids and isinstance(value, str):
+            value = conn.normalize_id(value) or value
+        text = canonical(value)
+        return None if text == "" else text
+
     actions: dict[int, tuple[str, str | None]] = {}
     changes: list[dict[str, Any]] = []
     for index, record in enumerate(plan.records):
@@ -65,7 +80,7 @@ def compare(
         diff = [
             (name, row.get(name), value)
             for name, value in record.items()
-            if name != plan.key and canonical(value) != canonical(row.get(name))
+            if name != plan.key and seen(name, value) != seen(name, row.get(name))
         ]
         actions[index] = ("update" if diff else "unchanged", crm_id)
         for name, old, new in diff:

@@ -113,6 +113,20 @@ def test_dry_run_writes_nothing_and_lists_changes(crm: Crm):
     assert crm.sandbox.api_call_count() - calls <= 2  # describe may be cached; one read
 
 
+def test_a_dry_run_sees_an_empty_text_as_null_and_a_15_character_id_as_its_18(crm: Crm):
+    conn = crm.sandbox.connector()
+    first = people(crm, 2, "Emp").assign(**{crm.email: None})
+    if crm.name == "salesforce":
+        account = str(crm.records("Account")["Id"].iloc[0])
+        first["AccountId"] = account
+    export_to_crm(conn, crm.contact, first, key=crm.external, journal=False)
+    again = first.assign(**{crm.email: ""})
+    if crm.name == "salesforce":
+        again["AccountId"] = account[:15]
+    result = export_to_crm(conn, crm.contact, again, key=crm.external, dry_run=True)
+    assert list(result.frame["crmAction"]) == ["unchanged", "unchanged"] and result.changes.empty
+
+
 def test_only_changed_sends_only_differences(crm: Crm):
     conn = crm.sandbox.connector()
     export_to_crm(conn, crm.contact, people(crm, 5, "Chg"), key=crm.external, journal=False)
