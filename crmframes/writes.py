@@ -370,7 +370,8 @@ def _column_values(series: pd.Series, target: Target, zone: ZoneInfo) -> list[An
 def _localize(series: pd.Series, zone: ZoneInfo) -> pd.Series:
     """Naive wall-clock times read in ``zone`` as ``datetime.replace(tzinfo=zone)`` reads them."""
     ambiguous = np.ones(len(series), dtype=bool)  # fold=0: the first of a repeated hour
-    return series.dt.tz_localize(zone, ambiguous=ambiguous, nonexistent="shift_forward")
+    # a skipped wall time moves on by the usual 1 h gap, as fold=0 reads it (02:30 -> 03:30)
+    return series.dt.tz_localize(zone, ambiguous=ambiguous, nonexistent=pd.Timedelta(hours=1))
 
 
 def _timestamps(series: pd.Series, nulls: Any, target: Target, zone: ZoneInfo) -> list[Any]:

@@ -229,14 +229,16 @@ def test_vectorised_columns_equal_value_by_value(conversion: str):
     from crmframes.writes import Target, _Bad, _column_values
 
     zone = ZoneInfo("Europe/Paris")
-    naive = pd.Series(pd.to_datetime(["2024-10-27 02:30", "2024-03-01 10:00", None]))
+    naive = pd.Series(
+        pd.to_datetime(["2024-10-27 02:30", "2024-03-01 10:00", None, "2024-03-31 02:30"])
+    )  # a repeated and a skipped (DST gap) wall time
     frames = {
         "LastSeen": [naive, naive.dt.tz_localize("America/New_York")],
         "Birthdate": [naive],
-        "LastName": [pd.Series(["Ng", None, "x" * 11], dtype="str")],
-        "NumberOfKids": [pd.Series([1.0, np.nan, 2.5]), pd.Series([1, 2, 3])],
-        "Score": [pd.Series([1.5, np.inf, np.nan])],
-        "DoNotCall": [pd.Series([True, False, True])],
+        "LastName": [pd.Series(["Ng", None, "x" * 11, "a"], dtype="str")],
+        "NumberOfKids": [pd.Series([1.0, np.nan, 2.5, 3.0]), pd.Series([1, 2, 3, 4])],
+        "Score": [pd.Series([1.5, np.inf, np.nan, 0.0])],
+        "DoNotCall": [pd.Series([True, False, True, False])],
     }
     for name, columns in frames.items():
         target = Target(name, SCHEMA.fields[name], conversion)  # type: ignore[arg-type]
