@@ -22,8 +22,8 @@ is a call whose outcome is unknown (the process died, or the connection was lost
 before anything is re-sent. A torn last line (the process was killed while writing it) is
 cut off when the journal is opened again. An open journal is locked (``<journal>.lock``,
 with filelock): a second export of the same rows fails with a :class:`JournalError` while
-the first one runs, instead of interleaving its lines. The journal holds digests, CRM ids and the CRM's error messages — never
-credentials, tokens or the records' values.
+the first one runs, instead of interleaving its lines. The journal holds digests, CRM ids
+and the CRM's error messages — never credentials, tokens or the records' values.
 """
 
 from __future__ import annotations
