@@ -143,7 +143,10 @@ def records_to_table(records: list[dict[str, Any]], fields: Sequence[Field]) -> 
     2.5x faster again than the per-column lists; a page pyarrow cannot type that way
     takes the per-column path.
     """
-    if records:
+    numeric = [f for f in fields if f.kind in ("integer", "number")]
+    # Arrow would truncate 5.7 into an integer field and read true as 1.0: such a page
+    # takes the per-column path, where the column becomes text for convert_page to reject
+    if records and not any(_mistyped(_values(records, f), f) for f in numeric):
         tree = _tree(fields)
         try:
             whole = pa.array(records, type=_as_struct(tree))
@@ -156,23 +159,13 @@ def records_to_table(records: list[dict[str, Any]], fields: Sequence[Field]) -> 
             )
     columns = []
     for f in fields:
-        if "." in f.name:
-            path = f.name.split(".")
-            values = [_walk(r, path) for r in records]
-        else:
-            name = f.name
-            try:
-                values = [
-                    r[name] for r in records
-                ]  # every selected field is present (reference §2)
-            except KeyError:
-                values = [r.get(name) for r in records]
+        values = _values(records, f)
         try:
+            if _mistyped(values, f):
+                raise pa.ArrowInvalid(f"{f.name}: a value of another JSON type")
             columns.append(pa.array(values, type=wire_type(f)))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns.append(
-                pa.array([None if v is None else str(v) for v in values], type=pa.string())
-            )
+            columns.append(pa.array([_as_text(v) for v in values], type=pa.string()))
     return (
         pa.Table.from_arrays(columns, schema=wire_schema(fields))
         if all(c.type == wire_type(f) for c, f in zip(columns, fields, strict=True))
@@ -205,6 +198,38 @@ def _indexes(tree: dict[str, Any], name: str) -> list[int]:
         path.append(keys.index(part))
         node = node[part]
     return path
+
+
+def _values(records: list[dict[str, Any]], f: Field) -> list[Any]:
+    """One field's values, read through parent objects for a dotted name."""
+    if "." in f.name:
+        path = f.name.split(".")
+        return [_walk(r, path) for r in records]
+    name = f.name
+    try:
+        return [r[name] for r in records]  # every selected field is present (reference §2)
+    except KeyError:
+        return [r.get(name) for r in records]
+
+
+def _as_text(value: Any) -> str | None:
+    """A wire value as text for convert_page to read or reject (``3.0`` reads as ``3``)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)
+
+
+def _mistyped(values: list[Any], f: Field) -> bool:
+    """Whether a number field holds a boolean, or an integer field a fractional number."""
+    if f.kind == "integer":
+        return any(
+            isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()) for v in values
+        )
+    if f.kind == "number":
+        return any(isinstance(v, bool) for v in values)
+    return False
 
 
 def _walk(record: dict[str, Any], path: list[str]) -> Any:

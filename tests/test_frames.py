@@ -156,3 +156,19 @@ def test_json_page_reads_what_records_to_table_reads():
     assert json_page(bad, "records", fields) is None
     empty = json_page(orjson.dumps({"value": []}), "value", fields)
     assert empty is not None and empty[0].num_rows == 0
+
+
+def test_a_value_of_another_json_type_is_a_reject_not_a_silent_change():
+    """Arrow alone would truncate 5.7 into an integer field and read true as 1.0."""
+    fields = [Field("i", "integer"), Field("n", "number"), Field("s", "string")]
+    records = [
+        {"i": 5.7, "n": 1.5, "s": "a"},
+        {"i": 3.0, "n": True, "s": "b"},
+        {"i": 7, "n": 2, "s": "c"},
+    ]
+    converted = convert_page(records_to_table(records, fields), fields, {})
+    assert converted.table.to_pylist() == [{"i": 7, "n": 2.0, "s": "c"}]
+    rejects = converted.rejects
+    assert rejects["inputIndex"].tolist() == [0, 1]
+    assert rejects["errorFields"].tolist() == ["i", "n"]
+    assert rejects["i"].tolist() == ["5.7", "3"]  # the wire values, as text
