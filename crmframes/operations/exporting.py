@@ -161,6 +161,7 @@ class _Run:
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
     lost_deletes: set[int] = field(default_factory=set)  # plan indexes sent with unknown outcome
     unsettled: set[int] = field(default_factory=set)  # sent, outcome unknown, left to the next run
+    kept_open: bool = False  # an earlier run's unknown send whose rows this run lacks in part
     batches: int = 0
     retries: int = 0
     resumed: int = 0
@@ -179,7 +180,9 @@ class _Run:
     def resolve(self, pending: PendingSend, todo: list[int]) -> None:
         """Settle a send of an earlier run whose outcome the journal does not know.
 
-        ``todo`` are the plan indexes of its rows that have no outcome yet.
+        ``todo`` are the plan indexes of its rows that have no outcome yet. When some of its
+        rows are not in this run (the frame changed), the send stays open in the journal:
+        a later run that has them again looks them up instead of sending them twice.
         """
         results: list[tuple[int, WriteOutcome]] = []
         if todo and pending.job and self.conn.supports_bulk_write:
@@ -198,6 +201,10 @@ class _Run:
             len(results),
             len(todo),
         )
+        if len(todo) < len(pending.rows):
+            self.kept_open = True
+            self.record(None, results)  # this run's rows only; the journal keeps the send
+            return
         self.record(pending.send, results)
         if self.journal is not None:
             self.journal.resolved(pending)
@@ -485,7 +492,7 @@ def _run(
         if run.bar is not None:
             run.bar.close()
         if opened is not None:
-            if finished and retire and not run.unsettled:  # an open call keeps its journal
+            if finished and retire and not (run.unsettled or run.kept_open):  # open calls stay
                 opened.retire()
             opened.close()
     return run

@@ -344,3 +344,17 @@ def test_a_journal_in_use_by_a_running_export_is_refused(tmp_path: Path):
     with running, pytest.raises(JournalError, match="in use by another export"):
         export_to_crm(FakeCrm(), "Thing", FRAME, journal=path, progress=False)
     assert len(export_to_crm(FakeCrm(), "Thing", FRAME, journal=path).frame) == 10
+
+
+def test_an_unknown_send_stays_open_until_a_run_has_all_its_rows(tmp_path: Path):
+    crm = FakeCrm()
+    crm.script = {2: "kill_after"}  # batch 2 (rows 3-5) applied, the process died
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(Killed):
+        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    fewer = FRAME.drop(index=4)  # the next run's frame lacks one row of the unknown send
+    export_to_crm(crm, "Thing", fewer, journal=journal, progress=False)
+    assert sorted(r["Name"] for r in crm.rows.values()) == sorted(FRAME["Name"])
+    result = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    assert names(crm) == sorted(FRAME["Name"])  # row 4 was looked up, not sent again
+    assert len(result.frame) == 10 and result.rejects.empty
