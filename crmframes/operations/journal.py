@@ -138,8 +138,9 @@ class Journal:
             ) from None
         journal._lock = lock
         try:
-            if target.exists() and journal._cut_torn_line():
-                journal._replay()
+            data = journal._cut_torn_line() if target.exists() else b""
+            if data.strip():
+                journal._replay(data)
             else:
                 journal._append(journal.header)
         except BaseException:
@@ -147,8 +148,8 @@ class Journal:
             raise
         return journal
 
-    def _cut_torn_line(self) -> bool:
-        """Cut a last line the process died writing (no newline); whether lines are left.
+    def _cut_torn_line(self) -> bytes:
+        """Cut a last line the process died writing (no newline); return the lines left.
 
         Appending after the fragment would glue the next line onto it and make the journal
         unreadable. The fragment was never complete, so nothing it said had happened: a
@@ -161,10 +162,10 @@ class Journal:
             with open(self.path, "r+b") as file:
                 file.truncate(end)
                 os.fsync(file.fileno())
-        return bool(data[:end].strip())
+        return data[:end]
 
-    def _replay(self) -> None:
-        lines = self.path.read_bytes().split(b"\n")
+    def _replay(self, data: bytes) -> None:
+        lines = data.split(b"\n")
         entries: list[dict[str, Any]] = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -173,7 +174,7 @@ class Journal:
                 entries.append(orjson.loads(line))
             except orjson.JSONDecodeError:
                 if number == len(lines) or all(not rest.strip() for rest in lines[number:]):
-                    break  # torn last line: the process died while writing it
+                    break  # a last line garbled by a crash: its send reads as unknown
                 raise JournalError(f"journal {self.path} is corrupt at line {number}") from None
         if not entries or entries[0].get("t") != "header":
             raise JournalError(f"{self.path} is not a crmframes export journal")

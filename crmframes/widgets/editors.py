@@ -107,7 +107,7 @@ def join_values(values: list[str]) -> str:
         'Smith, "Doe, John", " Ann "'
     """
     return ", ".join(
-        f'"{v.replace(chr(34), chr(34) * 2)}"'
+        '"' + v.replace('"', '""') + '"'
         if not v or v != v.strip() or "," in v or v.startswith('"')
         else v
         for v in values

@@ -159,19 +159,6 @@ class _Form:
         if dropdown.value != current:
             self._fill()
 
-    def _table_choice(self, table: str) -> str:
-        """The store's spelling of ``table``, after listing the store's tables again.
-
-        Raises:
-            ConfigError: the store has no such table (the message lists its tables).
-        """
-        self._refresh()
-        tables = {name.lower(): name for name in self.store.tables()}
-        if table.lower() not in tables:
-            known = ", ".join(tables.values()) or "none yet"
-            raise ConfigError(f"the store has no table {table!r} (tables: {known})")
-        return tables[table.lower()]
-
 
 class ImportForm(_Form):
     """Import from the CRM into a store table: fields and conversions, filter, order, index.
@@ -383,7 +370,12 @@ class _TableForm(_Form):
         Raises:
             ConfigError: the store has no such table (the message lists its tables).
         """
-        self.source.value = self._table_choice(table)
+        self._refresh()
+        tables = {name.lower(): name for name in self.store.tables()}
+        if table.lower() not in tables:
+            known = ", ".join(tables.values()) or "none yet"
+            raise ConfigError(f"the store has no table {table!r} (tables: {known})")
+        self.source.value = tables[table.lower()]
 
     def _chose_table(self, _: Any) -> None:
         if not self._quiet:
