@@ -2,6 +2,11 @@
 
 Pure: pandas, numpy and rapidfuzz; no I/O.
 
+Two methods. ``"score"`` (the default for a flat list of columns, ``on=["FirstName",
+"LastName", "Birthdate", "Phone"]``) weighs how each column of a pair agrees into a match
+probability, as record linkage does (:mod:`crmframes.dedupe.scoring`). ``"rules"`` (the
+default for one column or a list of rules) links rows that agree on every column of any rule:
+
 Each ``on`` group is a rule "these columns all match"; any rule that links two rows puts them
 in one cluster, and clusters are closed transitively (if A matches B by email and B matches C
 by name and birthdate, A, B and C are one cluster). Columns are compared after their
@@ -19,6 +24,7 @@ rates a nickname as equal to each of its formal names (``Ted`` = Edward = Theodo
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, cast
@@ -30,7 +36,13 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
 from crmframes.dedupe.nicknames import formal_names
-from crmframes.dedupe.normalize import Normalizer, encode, resolve_normalizer
+from crmframes.dedupe.normalize import (
+    Normalizer,
+    count_unreadable,
+    day_month_dates,
+    encode,
+    resolve_normalizer,
+)
 from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
 
 __all__ = [
@@ -38,8 +50,10 @@ __all__ = [
     "MATCH_REASON",
     "BlockSpec",
     "MatchPlan",
+    "Method",
     "OnSpec",
     "Scorer",
+    "UnreadableValuesWarning",
     "column_error",
     "find_duplicates",
     "match_rows",
@@ -53,6 +67,7 @@ OnSpec = str | Sequence[str | Sequence[str]]
 BlockKey = str | Callable[[pd.DataFrame], pd.Series]
 BlockSpec = BlockKey | Sequence[BlockKey | Sequence[BlockKey]]
 Scorer = Literal["jaro_winkler", "levenshtein", "osa", "indel"]
+Method = Literal["auto", "rules", "score"]
 NormalizerSpec = str | Normalizer
 
 _SCORERS: Final[dict[str, Callable[..., float]]] = {
@@ -64,6 +79,11 @@ _SCORERS: Final[dict[str, Callable[..., float]]] = {
 
 
 _PARALLEL_PAIRS: Final = 20_000
+_MOSTLY: Final = 0.5  # warn when normalising empties more than this share of a column's values
+
+
+class UnreadableValuesWarning(UserWarning):
+    """Normalising emptied most of a column's values: its rules will match almost nothing."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,8 @@ class MatchPlan:
     threshold: float
     scorer: Scorer
     max_pairs: int
+    method: Literal["rules", "score"] = "rules"
+    columns: tuple[str, ...] = ()  # the scored columns, in on= order (method "score")
 
 
 def find_duplicates(
@@ -97,46 +119,60 @@ def find_duplicates(
     threshold: float = 0.9,
     scorer: Scorer = "jaro_winkler",
     max_pairs: int = 25_000_000,
+    method: Method = "auto",
 ) -> pd.DataFrame:
     """Find rows that describe the same record; return the frame with a cluster id per row.
 
     Args:
         df: the rows to search (any index; it is kept).
-        on: the match rules. A column name, or a list of names that must all match (one
-            rule), or a list of rules where any one links two rows:
-            ``on=["Email", ["FirstName", "LastName", "Birthdate"]]``. In a list of rules a
-            bare name is a rule of one column.
+        on: what to compare. A flat list of columns (``["FirstName", "LastName",
+            "Birthdate", "Phone"]``) is scored (``method="score"``): each column that
+            agrees, is similar, differs or is missing adds evidence, and a pair matches when
+            the evidence makes it likely enough (``threshold``); rows equal on every column
+            always match. A column name, or a list of rules where any one links two rows
+            (``on=["Email", ["FirstName", "LastName", "Birthdate"]]``; a bare name is a rule
+            of one column), are rules (``method="rules"``): every column of a rule must match.
         fuzzy: columns compared by similarity instead of equality, in every rule that
             contains them (e.g. ``["FirstName", "LastName"]``). The rule's other columns
-            must still be equal.
-        block: for rules with fuzzy columns, which rows to compare: a column (or a function
-            ``df -> Series`` of keys), a list of them that must all be equal, or a list of
-            such keys where agreeing on any one is enough. Rows must also agree on the
-            rule's exact columns. Default: the first letter of one of the fuzzy columns.
+            must still be equal. When scoring, the columns that may count as "similar"
+            (default: all of them).
+        block: which rows to compare: a column (or a function ``df -> Series`` of keys), a
+            list of them that must all be equal, or a list of such keys where agreeing on
+            any one is enough. Rules: rows must also agree on the rule's exact columns;
+            default: the first letter of one of the fuzzy columns. Scoring: default, rows
+            equal on any one column or any two (keys shared by over 100 rows left out).
         normalizers: per column, a built-in normaliser's name (``"email"``, ``"phone"``,
             ``"name"``, ``"first_name"``, ``"text"``, ``"date"``, ``"exact"``) or a function
             ``Series -> Series``. Columns not named get one from their name and dtype
             (:func:`~crmframes.dedupe.normalize.infer_normalizer`).
-        threshold: the lowest mean similarity (0 to 1) at which a fuzzy rule matches.
+        threshold: rules: the lowest mean similarity (0 to 1) at which a fuzzy rule
+            matches; scoring: the lowest match probability at which a pair matches.
         scorer: the string similarity: ``"jaro_winkler"`` (default, good for names),
             ``"levenshtein"``, ``"osa"`` (a transposition costs one edit) or ``"indel"``.
-        max_pairs: the most candidate pairs one fuzzy rule may compare; past it a
-            :class:`DataError` asks for a more selective ``block`` instead of running out
-            of memory.
+        max_pairs: the most candidate pairs one fuzzy rule (or one ``block`` key when
+            scoring) may compare; past it a :class:`DataError` asks for a more selective
+            ``block`` instead of running out of memory.
+        method: ``"score"``, ``"rules"``, or ``"auto"``: score a flat list of two or more
+            columns, apply rules otherwise.
 
     Returns:
         A copy of ``df`` with ``clusterId`` (Int64: 0, 1, ... numbered by each cluster's
         first row; null for a row that matches no other) and ``matchReason`` (the rules
         that linked the row, e.g. ``"Email"`` or ``"FirstName+LastName+Birthdate fuzzy
         0.93"`` with the best score of its fuzzy links, joined by ``"; "`` in ``on``
-        order; null when there is none); columns of those names are replaced. An empty
-        frame gives an empty frame with both columns.
+        order; when scoring, the row's likeliest link, e.g. ``"0.99: FirstName=,
+        LastName~, Birthdate!=, Phone?"``: equal, similar, different, missing; null when
+        there is none); columns of those names are replaced. An empty frame gives an
+        empty frame with both columns. ``attrs["unreadable"]`` counts, per column, the
+        values its normaliser could not read (they never match); a column that loses
+        most of its values also raises an :class:`UnreadableValuesWarning`.
 
     Raises:
         ColumnNotFoundError: a column in ``on``, ``fuzzy``, ``block`` or ``normalizers``
             is not in ``df`` (the message suggests close names).
         ConfigError: an empty or malformed rule, a fuzzy column in no rule, an unknown
-            normaliser or scorer, a threshold outside (0, 1].
+            normaliser, scorer or method, a threshold outside (0, 1], a date column
+            written day and month first with no ``date_dmy`` / ``date_mdy`` normaliser.
         DataError: a fuzzy rule would compare more than ``max_pairs`` pairs.
 
     Examples:
@@ -154,9 +190,12 @@ def find_duplicates(
         threshold=threshold,
         scorer=scorer,
         max_pairs=max_pairs,
+        method=method,
     )
     clusters, reasons = match_rows(df, plan)
-    return df.assign(**{CLUSTER_ID: clusters.array, MATCH_REASON: reasons.array})
+    found = df.assign(**{CLUSTER_ID: clusters.array, MATCH_REASON: reasons.array})
+    found.attrs["unreadable"] = dict(clusters.attrs.get("unreadable", {}))
+    return found
 
 
 def plan_matching(
@@ -169,6 +208,7 @@ def plan_matching(
     threshold: float,
     scorer: Scorer,
     max_pairs: int,
+    method: Method = "auto",
 ) -> MatchPlan:
     """Check and normalise :func:`find_duplicates`' arguments against ``df``, before any work."""
     if not isinstance(df, pd.DataFrame):
@@ -195,10 +235,24 @@ def plan_matching(
         raise ConfigError(f"unknown scorer {scorer!r}; choose one of: {', '.join(_SCORERS)}")
     if isinstance(max_pairs, bool) or not isinstance(max_pairs, int) or max_pairs < 1:
         raise ConfigError(f"max_pairs must be a positive int, not {max_pairs!r}")
+    if method not in ("auto", "rules", "score"):
+        raise ConfigError(f"unknown method {method!r}; choose one of: auto, rules, score")
+    flat = not isinstance(on, str) and all(isinstance(c, str) for c in on)
+    scoring = method == "score" or (method == "auto" and flat and len(rules[0]) >= 2)
+    if scoring and len(rules) > 1:
+        raise ConfigError(
+            "method='score' takes one flat list of columns, e.g. on=['FirstName', "
+            "'LastName', 'Birthdate']; for a list of rules use method='rules'"
+        )
+    if scoring and not fuzzy_columns:
+        fuzzy_columns = list(rules[0])
     used = {c for rule in rules for c in rule} | {
         k for keys in passes or () for k in keys if isinstance(k, str)
     }
     resolved = {c: resolve_normalizer(c, df[c], given.get(c)) for c in sorted(used | set(given))}
+    for column, (name, _) in resolved.items():
+        if name == "date":
+            _refuse_day_month(column, df[column])
     groups = tuple(
         _Group(
             exact=tuple(c for c in rule if c not in fuzzy_columns),
@@ -207,13 +261,29 @@ def plan_matching(
         )
         for rule in rules
     )
-    return MatchPlan(groups, resolved, passes, float(threshold), scorer, max_pairs)
+    return MatchPlan(
+        groups,
+        resolved,
+        passes,
+        float(threshold),
+        scorer,
+        max_pairs,
+        method="score" if scoring else "rules",
+        columns=rules[0] if scoring else (),
+    )
 
 
 def match_rows(df: pd.DataFrame, plan: MatchPlan) -> tuple[pd.Series, pd.Series]:
     """Run a plan on ``df``; return the ``clusterId`` and ``matchReason`` columns."""
     n = len(df)
     normalised = _Normalised(df, plan.normalizers)
+    if plan.method == "score":
+        from crmframes.dedupe.scoring import score_rows
+
+        left, right, links, texts = score_rows(df, normalised, plan)
+        roots = _components(n, left, right)
+        clusters, reasons = _number(roots), _best_texts(n, left, right, links, texts)
+        return _with_unreadable(df, normalised, clusters, reasons)
     lefts, rights, scores = [], [], []
     for group in plan.groups:
         if group.fuzzy:
@@ -227,15 +297,8 @@ def match_rows(df: pd.DataFrame, plan: MatchPlan) -> tuple[pd.Series, pd.Series]
     all_left = np.concatenate(lefts) if lefts else np.empty(0, np.int64)
     all_right = np.concatenate(rights) if rights else np.empty(0, np.int64)
     roots = _components(n, all_left, all_right)
-    sizes = np.bincount(roots, minlength=n)
-    in_cluster = sizes[roots] >= 2
-    ids = np.full(n, -1, dtype=np.int64)
-    if in_cluster.any():  # roots are each cluster's first row, so this numbers by first row
-        ids[in_cluster] = np.unique(roots[in_cluster], return_inverse=True)[1]
-    clusters = pd.array(np.where(ids >= 0, ids, 0), dtype="Int64")
-    clusters[ids < 0] = pd.NA
     reasons = _reasons(n, plan.groups, lefts, rights, scores)
-    return pd.Series(clusters, index=df.index), pd.Series(reasons, index=df.index)
+    return _with_unreadable(df, normalised, _number(roots), reasons)
 
 
 def column_error(df: pd.DataFrame, column: str) -> ColumnNotFoundError:
@@ -319,6 +382,7 @@ class _Normalised:
         self._normalizers = normalizers
         self._coded: dict[str, tuple[np.ndarray, pa.Array | pd.Index]] = {}
         self._derived: dict[tuple[str, str], np.ndarray] = {}
+        self._unreadable: dict[str, tuple[int, int, list[str]]] = {}
 
     def kind(self, column: str) -> str:
         return self._normalizers[column][0]
@@ -332,7 +396,22 @@ class _Normalised:
                     f"{len(self._df):,} values, not {type(result).__name__}"
                 )
             self._coded[column] = encode(result)
+            self._unreadable[column] = count_unreadable(self._df[column], result)
+            lost, real, examples = self._unreadable[column]
+            if lost and lost > _MOSTLY * real:
+                warnings.warn(
+                    f"column {column!r}: {lost:,} of {real:,} values could not be read by "
+                    f"its {self.kind(column)!r} normaliser (e.g. "
+                    f"{', '.join(repr(e) for e in examples)}) and match nothing; choose "
+                    f"another with normalizers={{{column!r}: ...}} or clean the column",
+                    UnreadableValuesWarning,
+                    stacklevel=5,
+                )
         return self._coded[column]
+
+    def unreadable(self) -> dict[str, int]:
+        """Per column compared so far, how many values its normaliser could not read."""
+        return {column: lost for column, (lost, _, _) in self._unreadable.items()}
 
     def codes(self, column: str) -> np.ndarray:
         """Equal normalised values share a code (first appearance first); null is -1."""
@@ -556,3 +635,57 @@ def _reasons(
     position[rows] = np.arange(rows.size)
     texts = pa.array(reasons.tolist(), pa.large_string())
     return pd.array(texts.take(pa.array(position, mask=position < 0)), dtype="str")
+
+
+def _number(roots: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Cluster ids from union-find roots: 0, 1, ... by first row; null for a lone row."""
+    n = roots.size
+    sizes = np.bincount(roots, minlength=n)
+    in_cluster = sizes[roots] >= 2
+    ids = np.full(n, -1, dtype=np.int64)
+    if in_cluster.any():  # roots are each cluster's first row, so this numbers by first row
+        ids[in_cluster] = np.unique(roots[in_cluster], return_inverse=True)[1]
+    clusters = pd.array(np.where(ids >= 0, ids, 0), dtype="Int64")
+    clusters[ids < 0] = pd.NA
+    return clusters
+
+
+def _best_texts(
+    n: int, left: np.ndarray, right: np.ndarray, scores: np.ndarray, texts: list[str]
+) -> pd.api.extensions.ExtensionArray:
+    """Per row, the text of its highest-scoring link (null for a row with none)."""
+    ends = np.concatenate([left, right])
+    links = np.concatenate([np.arange(left.size)] * 2)
+    order = np.lexsort((-np.concatenate([scores, scores]), ends))  # by row, best first
+    ends, links = ends[order], links[order]
+    first = np.r_[True, ends[1:] != ends[:-1]] if ends.size else np.zeros(0, dtype=bool)
+    best = np.full(n, -1, dtype=np.int64)
+    best[ends[first]] = links[first]
+    chosen = np.array([*texts, None], dtype=object)[best]
+    return pd.array(chosen, dtype="str")
+
+
+def _with_unreadable(
+    df: pd.DataFrame,
+    normalised: _Normalised,
+    clusters: pd.api.extensions.ExtensionArray,
+    reasons: pd.api.extensions.ExtensionArray,
+) -> tuple[pd.Series, pd.Series]:
+    """The two result columns; the cluster one carries the unreadable counts in its attrs."""
+    out = pd.Series(clusters, index=df.index)
+    out.attrs["unreadable"] = normalised.unreadable()
+    return out, pd.Series(reasons, index=df.index)
+
+
+def _refuse_day_month(column: str, series: pd.Series) -> None:
+    """Ask which order a date column's ``17/05/1990``-like values are in, rather than guess."""
+    count, examples, order = day_month_dates(series)
+    if not count:
+        return
+    proof = f"; they look {'day' if order == 'dmy' else 'month'}-first" if order else ""
+    raise ConfigError(
+        f"column {column!r} has {count:,} dates written day and month first (e.g. "
+        f"{', '.join(repr(e) for e in examples)}){proof}, and '03/04/1990' may be 3 April or "
+        f"March 4: say which with normalizers={{{column!r}: 'date_dmy'}} (day first) or "
+        f"'date_mdy' (month first)"
+    )

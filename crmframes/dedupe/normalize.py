@@ -15,12 +15,18 @@ never matches anything. The built-in ones, by name:
 ``first_name`` ``name``, then a nickname with one formal name becomes it (``Bill`` ->
               ``william``; :mod:`crmframes.dedupe.nicknames`)
 ``text``      trimmed, case folded (Unicode NFKC), whitespace collapsed; accents kept
-``date``      the calendar day (timestamps keep their own zone's day; strings are ISO 8601)
+``date``      the calendar day: timestamps keep their own zone's day; strings in ISO 8601's
+              extended (``1990-05-17``) or basic (``19900517``) form, a time may follow
+``date_dmy``  ``date``, and day-first strings too: ``17/05/1990``, ``17.05.1990``, ``17-05-1990``
+``date_mdy``  ``date``, and month-first strings too: ``05/17/1990``
 ``exact``     the value as it is
 ============  ==================================================================================
 
 Every built-in except ``exact`` treats an empty or blank string as null. When no normaliser
-is given for a column, :func:`infer_normalizer` picks one from its name and dtype.
+is given for a column, :func:`infer_normalizer` picks one from its name and dtype. A value
+that is not blank but that a normaliser cannot read (an email without ``@``, a phone of three
+digits, ``31/02/1990``) becomes null too: :func:`count_unreadable` counts them, so that
+:func:`~crmframes.dedupe.find_duplicates` can report them instead of silently matching less.
 """
 
 from __future__ import annotations
@@ -42,9 +48,13 @@ __all__ = [
     "NORMALIZERS",
     "Normalizer",
     "NormalizerName",
+    "count_unreadable",
+    "day_month_dates",
     "encode",
     "infer_normalizer",
     "normalize_date",
+    "normalize_date_dmy",
+    "normalize_date_mdy",
     "normalize_email",
     "normalize_exact",
     "normalize_first_name",
@@ -55,7 +65,9 @@ __all__ = [
 ]
 
 Normalizer = Callable[[pd.Series], pd.Series]
-NormalizerName = Literal["email", "phone", "name", "first_name", "text", "date", "exact"]
+NormalizerName = Literal[
+    "email", "phone", "name", "first_name", "text", "date", "date_dmy", "date_mdy", "exact"
+]
 
 # Letters NFKD does not decompose into a base letter and a combining mark (lower case).
 _SPECIAL: Final = {
@@ -73,6 +85,14 @@ _TWO_DIGIT_CODES: Final = np.array([
 _PHONE_KEPT_DIGITS: Final = 9  # a national number's last 9 digits: formats differ before them
 _PHONE_MIN_DIGITS: Final = 6
 _EXTENSION: Final = "(?i)[ \t]*(?:ext\\.?|extension|x|#)[ \t]*[0-9]{1,6}[ \t]*$"
+# ISO 8601 calendar dates, extended (1990-05-17) or basic (19900517), a time may follow.
+_ISO_DATE: Final = r"^(\d{4})-(\d{2})-(\d{2})(?:$|[T ])|^(\d{4})(\d{2})(\d{2})(?:$|T)"
+# Day and month in either order, then a four-digit year: 17/05/1990, 5.17.1990, 17-05-1990.
+_DAY_MONTH: Final = r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:$|[T ])"
+# What people type for "no value": not a value a normaliser failed to read.
+_MISSING_MARKERS: Final = frozenset(
+    {"n/a", "na", "n.a.", "none", "null", "nil", "nan", "-", "--", "?", "unknown", "tbd", "x"}
+)
 
 
 def normalize_email(series: pd.Series) -> pd.Series:
@@ -139,20 +159,66 @@ def normalize_text(series: pd.Series) -> pd.Series:
 
 
 def normalize_date(series: pd.Series) -> pd.Series:
-    """Normalise dates and timestamps to the calendar day; unparseable strings become null.
+    """Normalise dates and timestamps to the calendar day; unreadable strings become null.
+
+    Strings are read in ISO 8601's extended or basic form; a day-first or month-first
+    string (``17/05/1990``) is null here: declare its order with ``date_dmy`` or
+    ``date_mdy`` (:func:`~crmframes.dedupe.find_duplicates` asks when it sees one).
 
     Examples:
-        >>> normalize_date(pd.Series(["1990-05-17", "1990-05-17T23:10:00Z", "17/05/1990"])).tolist()
+        >>> normalize_date(pd.Series(["1990-05-17", "19900517T2310Z", "17/05/1990"])).tolist()
         [Timestamp('1990-05-17 00:00:00'), Timestamp('1990-05-17 00:00:00'), NaT]
     """
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_localize(None).dt.floor("D")
+    return _read_dates(series, None)
+
+
+def normalize_date_dmy(series: pd.Series) -> pd.Series:
+    """Normalise dates like :func:`normalize_date`, reading ``17/05/1990`` as day first.
+
+    Examples:
+        >>> days = normalize_date_dmy(pd.Series(["17/05/1990", "17.5.1990", "19900517"]))
+        >>> days.astype("str").tolist()
+        ['1990-05-17', '1990-05-17', '1990-05-17']
+    """
+    return _read_dates(series, "dmy")
+
+
+def normalize_date_mdy(series: pd.Series) -> pd.Series:
+    """Normalise dates like :func:`normalize_date`, reading ``05/17/1990`` as month first.
+
+    Examples:
+        >>> days = normalize_date_mdy(pd.Series(["05/17/1990", "5-17-1990", "1990-05-17"]))
+        >>> days.astype("str").tolist()
+        ['1990-05-17', '1990-05-17', '1990-05-17']
+    """
+    return _read_dates(series, "mdy")
+
+
+def day_month_dates(series: pd.Series) -> tuple[int, list[str], str | None]:
+    """Count the strings of a column written day and month first in an undeclared order.
+
+    Returns:
+        How many values look like ``17/05/1990`` or ``05/17/1990``, up to three examples,
+        and the order the values prove (``"dmy"`` when a first number is over 12,
+        ``"mdy"`` when a second one is, None when none or both are).
+
+    Examples:
+        >>> day_month_dates(pd.Series(["17/05/1990", "03/04/1990", "1990-01-01"]))
+        (2, ['17/05/1990', '03/04/1990'], 'dmy')
+    """
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series.dt.floor("D")
-    text = _text(series).str.strip()
-    # a date-only string is a day in no zone: read the text's own day, not its UTC one
-    day = text.str[:10].where(text.str.match(r"^\d{4}-\d{2}-\d{2}"))
-    return pd.to_datetime(day, errors="coerce", format="%Y-%m-%d")
+        return 0, [], None
+    codes, uniques = encode(_text(series))
+    values = pd.Series(_uniques_as_text(uniques), dtype="str")
+    parts = values.str.extract(_DAY_MONTH)
+    found = parts[0].notna().to_numpy()
+    if not found.any():
+        return 0, [], None
+    count = int(np.isin(codes, np.flatnonzero(found)).sum())
+    first = parts.loc[found, 0].astype(int)
+    second = parts.loc[found, 1].astype(int)
+    orders = [o for o, proof in (("dmy", first > 12), ("mdy", second > 12)) if proof.any()]
+    return count, values[found].head(3).tolist(), orders[0] if len(orders) == 1 else None
 
 
 def normalize_exact(series: pd.Series) -> pd.Series:
@@ -173,6 +239,8 @@ NORMALIZERS: Final[Mapping[str, Normalizer]] = MappingProxyType(
         "first_name": normalize_first_name,
         "text": normalize_text,
         "date": normalize_date,
+        "date_dmy": normalize_date_dmy,
+        "date_mdy": normalize_date_mdy,
         "exact": normalize_exact,
     }
 )
@@ -188,7 +256,7 @@ def infer_normalizer(column: Hashable, series: pd.Series) -> NormalizerName:
     ``phone`` when it contains "phone", "mobile", "fax" or starts with "tel"; ``first_name``
     for first/given names (``FirstName``, ``firstname``, ``first_name``, ``GivenName``);
     ``name`` when it ends in "name"; ``date`` for a datetime dtype or a name containing
-    "date" or "birth"; ``text`` for other strings; ``exact`` for everything else.
+    "date" or "birth" (or ``dob``); ``text`` for other strings; ``exact`` for everything else.
 
     Examples:
         >>> s = pd.Series(["x"])
@@ -206,11 +274,37 @@ def infer_normalizer(column: Hashable, series: pd.Series) -> NormalizerName:
         return "first_name"
     if name.endswith("name"):
         return "name"
-    if pd.api.types.is_datetime64_any_dtype(series.dtype) or "date" in name or "birth" in name:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or _is_date_name(name):
         return "date"
     if pd.api.types.is_string_dtype(series.dtype) or series.dtype == object:
         return "text"
     return "exact"
+
+
+def count_unreadable(raw: pd.Series, normalised: pd.Series) -> tuple[int, int, list[str]]:
+    """Count the values a normaliser turned into null although they were not blank.
+
+    Blank strings and what people type for "no value" (``n/a``, ``none``, ``-``, ...) are
+    not counted: they were empty before.
+
+    Returns:
+        The count, the number of values that were not blank, and up to three examples.
+
+    Examples:
+        >>> raw = pd.Series(["ann@x.org", "ann at x", "n/a", None])
+        >>> count_unreadable(raw, normalize_email(raw))
+        (1, 2, ['ann at x'])
+    """
+    if len(raw) == 0:
+        return 0, 0, []
+    codes, uniques = encode(_text(raw))
+    texts = _uniques_as_text(uniques)
+    real = np.array([t.lower() not in _MISSING_MARKERS for t in texts] + [False])[codes]
+    lost = real & np.asarray(normalised.isna(), dtype=bool)
+    if not lost.any():
+        return 0, int(real.sum()), []
+    examples = pd.unique(np.array(texts, dtype=object)[codes[lost]])[:3]
+    return int(lost.sum()), int(real.sum()), [str(e) for e in examples]
 
 
 def encode(values: pd.Series) -> tuple[np.ndarray, pa.Array | pd.Index]:
@@ -284,6 +378,41 @@ def _text(series: pd.Series) -> pd.Series:
     text = series if pd.api.types.is_string_dtype(series.dtype) else series.astype("str")
     text = text.astype("str").str.strip()
     return text.where(text != "")
+
+
+def _is_date_name(name: str) -> bool:
+    return "date" in name or "birth" in name or name == "dob" or name.endswith("dob")
+
+
+def _uniques_as_text(uniques: pa.Array | pd.Index) -> list[str]:
+    values = uniques.to_pylist() if isinstance(uniques, pa.Array) else uniques.tolist()
+    return [str(v) for v in values]
+
+
+def _read_dates(series: pd.Series, order: Literal["dmy", "mdy"] | None) -> pd.Series:
+    """The calendar day of each value: ISO strings, and day-month strings in ``order``."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None).dt.floor("D")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.dt.floor("D")
+    # a date-only string is a day in no zone: read the text's own day, not its UTC one;
+    # distinct values only (birthdates repeat), then back to the rows by code
+    codes, uniques = encode(_text(series))
+    values = pd.Series(_uniques_as_text(uniques), dtype="str")
+    iso = values.str.extract(_ISO_DATE)
+    year = iso[0].fillna(iso[3])
+    month = iso[1].fillna(iso[4])
+    day = iso[2].fillna(iso[5])
+    if order is not None:
+        other = values.str.extract(_DAY_MONTH)
+        first, second = (other[0], other[1]) if order == "dmy" else (other[1], other[0])
+        year = year.fillna(other[2])
+        month = month.fillna(second.str.zfill(2))
+        day = day.fillna(first.str.zfill(2))
+    text = year + "-" + month + "-" + day
+    days = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d").to_numpy()
+    result = np.append(days, np.datetime64("NaT", "ns"))[codes]
+    return pd.Series(result, index=series.index, dtype="datetime64[ns]")
 
 
 def _arrow(series: pd.Series) -> pa.Array:

@@ -331,13 +331,16 @@ def _rank(df: pd.DataFrame, rule: KeepRule) -> np.ndarray:
     if rule.method == "recent":
         values = _timestamps(values, column)
     try:
-        ranked = values.rank(method="dense", ascending=rule.method == "min", na_option="bottom")
+        # a dense rank by sorted codes: Series.rank on Arrow strings warns under pyarrow 26
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
     except TypeError as exc:
         raise DataError(
             f"keep={rule.method!r} cannot order column {column!r}: its values are of mixed "
             f"types ({exc}); convert it first, e.g. df[{column!r}].astype(...)"
         ) from exc
-    return np.asarray(ranked, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.float64)
+    ranked = codes + 1 if rule.method == "min" else len(uniques) - codes
+    return np.where(codes < 0, len(uniques) + 1, ranked)
 
 
 def _timestamps(values: pd.Series, column: str) -> pd.Series:
