@@ -151,6 +151,8 @@ def score_pairs(
     columns = plan.columns
     levels = np.zeros((left.size, len(columns)), dtype=np.int8)
     weights = np.zeros((left.size, len(columns)))
+    u_equal_values = np.ones((left.size, len(columns)))
+    information = np.zeros(len(columns))
     for j, column in enumerate(columns):
         codes = normalised.codes(column)
         fuzzy = column in group.fuzzy
@@ -166,12 +168,15 @@ def score_pairs(
         u = np.array([1.0, u_different, max(u_similar, _MIN_U), 1.0])
         weight = np.log2(_M[level] / u[level])
         at_equal = level == EQUAL
-        weight[at_equal] = np.log2(_M[EQUAL] / u_value[a[at_equal]])
+        u_equal_values[at_equal, j] = u_value[a[at_equal]]
+        weight[at_equal] = np.log2(_M[EQUAL] / u_equal_values[at_equal, j])
         levels[:, j] = level
         weights[:, j] = weight
+        information[j] = -np.log2(max(u_equal, _MIN_U))
+    probability = _probability(weights.sum(axis=1))
+    _discount_dependent(levels, weights, u_equal_values, information, 1.0 - probability)
     total = weights.sum(axis=1)
-    prior = _prior_log_odds(total)
-    weight = total + prior
+    weight = total + _prior_log_odds(total)
     probability = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
     return ScoredPairs(left, right, columns, levels, weights, weight, probability)
 
@@ -247,6 +252,41 @@ def _unrelated(
     similar = _similar(normalised, column, a[unequal], b[unequal], plan)
     u_similar = (float(similar.sum()) + 0.5) / (count + 1)  # never 0: a pseudo-count
     return u_equal, np.maximum(frequency, _MIN_U), u_similar
+
+
+def _probability(evidence: np.ndarray) -> np.ndarray:
+    weight = evidence + _prior_log_odds(evidence)
+    return np.asarray(1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60))))
+
+
+def _discount_dependent(
+    levels: np.ndarray,
+    weights: np.ndarray,
+    u_values: np.ndarray,
+    information: np.ndarray,
+    unmatched: np.ndarray,
+) -> None:
+    """Count an equal column less when a more telling equal column already implies it.
+
+    Fellegi–Sunter adds columns as if independent, but a street and its postal code and
+    city are not: colleagues at one address would agree on all three and look like one
+    person. For columns A (more telling) and B, ``P(B equal | A equal)`` is measured on
+    the candidate pairs, each weighted by its chance of *not* matching (a first scoring),
+    and B's equal weight uses it instead of B's own frequency when it is larger.
+    """
+    equal = levels == EQUAL
+    order = np.argsort(-information, kind="stable")
+    for rank, b in enumerate(order):
+        u_given = np.zeros(levels.shape[0])
+        for a in order[:rank]:
+            both = equal[:, a]
+            mass = float(unmatched[both].sum())
+            if mass < 1.0:  # too few unrelated pairs agree on A to say anything
+                continue
+            implied = float(unmatched[both & equal[:, b]].sum()) / mass
+            u_given = np.where(both, np.maximum(u_given, implied), u_given)
+        raise_u = equal[:, b] & (u_given > u_values[:, b])
+        weights[raise_u, b] = np.log2(_M[EQUAL] / u_given[raise_u])
 
 
 def _prior_log_odds(evidence: np.ndarray) -> float:
