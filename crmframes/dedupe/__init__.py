@@ -6,6 +6,10 @@ Pure: pandas, numpy and rapidfuzz; no I/O (DESIGN §4.8).
   any ``on`` rule, after normalising emails, phones, names and dates
   (:mod:`~crmframes.dedupe.normalize`), optionally comparing names by similarity within
   blocks (:mod:`~crmframes.dedupe.matching`).
+- With a flat list of columns, :func:`find_duplicates` scores each pair's field agreement
+  into a match probability (:mod:`~crmframes.dedupe.scoring`); :func:`explain_pair` shows
+  why two rows match or not, and :func:`evaluate_clusters` scores the clusters against a
+  ground truth (pairwise precision, recall, F1).
 - :func:`deduplicate` keeps one row per cluster by the seed's keep rules and can fill field
   groups of the survivor from its duplicates (:mod:`~crmframes.dedupe.survivors`).
 
@@ -22,17 +26,24 @@ Examples:
 
 from __future__ import annotations
 
-from crmframes.dedupe.matching import find_duplicates
+from crmframes.dedupe.evaluate import ClusterScores, evaluate_clusters
+from crmframes.dedupe.matching import UnreadableValuesWarning, find_duplicates
 from crmframes.dedupe.nicknames import NICKNAMES
 from crmframes.dedupe.normalize import NORMALIZERS, infer_normalizer
+from crmframes.dedupe.scoring import PairExplanation, explain_pair
 from crmframes.dedupe.survivors import DedupeResult, KeepRule, deduplicate
 
 __all__ = [
     "NICKNAMES",
     "NORMALIZERS",
+    "ClusterScores",
     "DedupeResult",
     "KeepRule",
+    "PairExplanation",
+    "UnreadableValuesWarning",
     "deduplicate",
+    "evaluate_clusters",
+    "explain_pair",
     "find_duplicates",
     "infer_normalizer",
 ]

@@ -27,24 +27,39 @@ splink, "The Fellegi-Sunter model").
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
+import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from crmframes.dedupe.matching import MatchPlan, _Normalised
+# matching imports this module only inside match_rows, so this import is not circular
+from crmframes.dedupe.matching import (
+    MatchPlan,
+    NormalizerSpec,
+    Scorer,
+    _combine,
+    _exact_links,
+    _Normalised,
+    _pair_count,
+    _pairs_within,
+    _pass_keys,
+    _similarity,
+    plan_matching,
+)
+from crmframes.errors import DataError
 
 __all__ = [
     "LEVELS",
+    "PairExplanation",
     "ScoredPairs",
     "candidate_pairs",
     "describe_pairs",
+    "explain_pair",
     "score_pairs",
     "score_rows",
 ]
@@ -82,6 +97,99 @@ class ScoredPairs:
     probability: np.ndarray
 
 
+@dataclass(frozen=True)
+class PairExplanation:
+    """How two rows compare when scored: each column's level and weight, and the verdict.
+
+    Attributes:
+        fields: one row per column: ``left`` and ``right`` (the values as given),
+            ``level`` (equal, similar, different or missing) and ``weight`` (bits of
+            evidence for a match; negative: against).
+        prior: the prior log-odds (bits) of a candidate pair matching, estimated on the frame.
+        weight: the sum of the column weights and the prior.
+        probability: the match probability; the pair matches at ``threshold`` or above.
+    """
+
+    fields: pd.DataFrame
+    prior: float
+    weight: float
+    probability: float
+
+    def __str__(self) -> str:
+        return (
+            f"match probability {self.probability:.3f} (weight {self.weight:+.1f} bits, "
+            f"prior {self.prior:+.1f})\n{self.fields.to_string()}"
+        )
+
+
+def explain_pair(
+    df: pd.DataFrame,
+    left: Hashable,
+    right: Hashable,
+    *,
+    on: Sequence[str],
+    fuzzy: str | Sequence[str] | None = None,
+    normalizers: Mapping[str, NormalizerSpec] | None = None,
+    scorer: Scorer = "jaro_winkler",
+) -> PairExplanation:
+    """Explain how :func:`~crmframes.dedupe.find_duplicates` scores two rows of ``df``.
+
+    The weights are those ``find_duplicates(df, on=on)`` uses (they depend on the whole
+    frame: how common each value is), so call it on the same frame.
+
+    Args:
+        df: the frame given to ``find_duplicates``.
+        left: the index label of one row.
+        right: the index label of the other.
+        on: the scored columns (a flat list), as given to ``find_duplicates``.
+        fuzzy: the columns that may count as similar, as given to ``find_duplicates``.
+        normalizers: per-column normalisers, as given to ``find_duplicates``.
+        scorer: the string similarity, as given to ``find_duplicates``.
+
+    Returns:
+        A :class:`PairExplanation`; ``print()`` shows it as a table.
+
+    Raises:
+        DataError: ``left`` or ``right`` is not a label of ``df`` (or names several rows).
+
+    Examples:
+        >>> df = pd.DataFrame({"First": ["Ann", "Anne", "Bo"], "Last": ["Lee", "Lee", "Ng"]})
+        >>> explain_pair(df, 0, 1, on=["First", "Last"]).fields["level"].tolist()
+        ['similar', 'equal']
+    """
+    plan = plan_matching(
+        df,
+        on=list(on),
+        fuzzy=fuzzy,
+        block=None,
+        normalizers=normalizers,
+        threshold=0.9,
+        scorer=scorer,
+        max_pairs=25_000_000,
+        method="score",
+    )
+    i, j = sorted((_position(df, left), _position(df, right)))
+    normalised = _Normalised(df, plan.normalizers)
+    pair_left, pair_right = candidate_pairs(normalised, plan, None)
+    at = np.flatnonzero((pair_left == i) & (pair_right == j))
+    if not at.size:  # not a candidate: score it with the others all the same
+        pair_left, pair_right = np.append(pair_left, i), np.append(pair_right, j)
+        at = np.array([pair_left.size - 1])
+    scored = score_pairs(normalised, plan, pair_left, pair_right)
+    k = int(at[0])
+    fields = pd.DataFrame(
+        {
+            "left": [df[c].iloc[i] for c in scored.columns],
+            "right": [df[c].iloc[j] for c in scored.columns],
+            "level": [LEVELS[level] for level in scored.levels[k]],
+            "weight": np.round(scored.weights[k], 2),
+        },
+        index=pd.Index(scored.columns, name="column"),
+    )
+    prior = float(scored.weight[k] - scored.weights[k].sum())
+    return PairExplanation(fields, prior, float(scored.weight[k]), float(scored.probability[k]))
+
+
 def score_rows(
     df: pd.DataFrame, normalised: _Normalised, plan: MatchPlan
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -89,8 +197,6 @@ def score_rows(
 
     Returns the links' left and right rows, their probabilities and their descriptions.
     """
-    from crmframes.dedupe.matching import _exact_links, _pass_keys
-
     passes = None if plan.passes is None else _pass_keys(df, normalised, plan.groups[0], plan)
     left, right = candidate_pairs(normalised, plan, passes)
     scored = score_pairs(normalised, plan, left, right)
@@ -109,8 +215,6 @@ def candidate_pairs(
     normalised: _Normalised, plan: MatchPlan, passes: list[list[np.ndarray]] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs to score: rows agreeing on any blocking key (``passes``, or automatic ones)."""
-    from crmframes.dedupe.matching import _combine, _pair_count, _pairs_within
-
     columns = plan.columns
     keys: list[np.ndarray]
     if passes is None:
@@ -124,8 +228,6 @@ def candidate_pairs(
     for codes in keys:
         total = _pair_count(codes)
         if total > plan.max_pairs:
-            from crmframes.errors import DataError
-
             raise DataError(
                 f"a block= key would compare {total:,} pairs (over max_pairs="
                 f"{plan.max_pairs:,}); give a more selective block=, or leave block= out to "
@@ -200,6 +302,19 @@ def describe_pairs(scored: ScoredPairs, rows: np.ndarray) -> list[str]:
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def _position(df: pd.DataFrame, label: Hashable) -> int:
+    """The row position of an index label; the label must name exactly one row."""
+    try:
+        found = df.index.get_loc(label)
+    except KeyError:
+        raise DataError(
+            f"{label!r} is not an index label of the frame; give the labels of two rows"
+        ) from None
+    if not isinstance(found, int | np.integer):
+        raise DataError(f"the index label {label!r} names several rows; reset the index first")
+    return int(found)
+
+
 def _without_big_blocks(codes: np.ndarray) -> np.ndarray:
     """The key codes, with the rows of blocks over ``_MAX_BLOCK`` rows set to -1 (no block)."""
     valid = codes >= 0
@@ -215,8 +330,6 @@ def _similar(
     normalised: _Normalised, column: str, left: np.ndarray, right: np.ndarray, plan: MatchPlan
 ) -> np.ndarray:
     """Whether each pair's two (unequal, present) values are similar enough to be one."""
-    from crmframes.dedupe.matching import _similarity
-
     if normalised.kind(column) in _TEXT_KINDS:
         scores = _similarity(normalised, column, left, right, plan.scorer)
         return np.asarray(scores >= _SIMILAR_TEXT)
