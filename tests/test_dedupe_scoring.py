@@ -8,6 +8,7 @@ import pytest
 from crmframes.dedupe import (
     NORMALIZERS,
     UnreadableValuesWarning,
+    deduplicate,
     evaluate_clusters,
     explain_pair,
     find_duplicates,
@@ -289,3 +290,11 @@ def test_scoring_is_the_same_on_every_run():
     again = find_duplicates(df, on=PERSON)
     assert first["matchReason"].equals(again["matchReason"])
     assert np.array_equal(first["clusterId"].isna(), again["clusterId"].isna())
+
+
+def test_deduplicate_scores_a_flat_list_too():
+    df, pairs = febrl_like(originals=200, duplicates=30, seed=13)
+    result = deduplicate(df, on=PERSON, keep="first")
+    assert len(result.removed) == pytest.approx(30, abs=2)
+    assert set(result.removed.index) <= {row for pair in pairs for row in pair}
+    assert len(deduplicate(df, on=PERSON, keep="first", method="rules").removed) == 0

@@ -31,6 +31,7 @@ from crmframes.dedupe.matching import (
     CLUSTER_ID,
     MATCH_REASON,
     BlockSpec,
+    Method,
     NormalizerSpec,
     OnSpec,
     Scorer,
@@ -174,6 +175,7 @@ def deduplicate(
     threshold: float = 0.9,
     scorer: Scorer = "jaro_winkler",
     max_pairs: int = 25_000_000,
+    method: Method = "auto",
 ) -> DedupeResult:
     """Keep one row per cluster of duplicates; return the survivors and the removed rows.
 
@@ -197,9 +199,11 @@ def deduplicate(
         fuzzy: columns compared by similarity (see ``find_duplicates``).
         block: which rows a fuzzy rule compares (see ``find_duplicates``).
         normalizers: per-column normalisers (see ``find_duplicates``).
-        threshold: the lowest similarity a fuzzy rule accepts (see ``find_duplicates``).
+        threshold: the lowest similarity a fuzzy rule accepts, or the lowest match
+            probability when scoring (see ``find_duplicates``).
         scorer: the string similarity (see ``find_duplicates``).
         max_pairs: the most pairs one fuzzy rule may compare (see ``find_duplicates``).
+        method: ``"score"``, ``"rules"`` or ``"auto"`` (see ``find_duplicates``).
 
     Returns:
         The survivors, the removed rows, the clusters and the filled fields. An empty frame
@@ -233,6 +237,7 @@ def deduplicate(
             threshold=threshold,
             scorer=scorer,
             max_pairs=max_pairs,
+            method=method,
         )
     elif CLUSTER_ID not in df.columns:
         raise ConfigError(

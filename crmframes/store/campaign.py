@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crmframes.dedupe import DedupeResult
-from crmframes.dedupe.matching import BlockSpec, NormalizerSpec, OnSpec, Scorer
+from crmframes.dedupe.matching import BlockSpec, Method, NormalizerSpec, OnSpec, Scorer
 from crmframes.dedupe.survivors import KeepSpec
 from crmframes.errors import ColumnNotFoundError, ConfigError, DataError, StoreError
 from crmframes.store import sql as q
@@ -338,6 +338,7 @@ class CampaignStore:
         threshold: float = 0.9,
         scorer: Scorer = "jaro_winkler",
         max_pairs: int = 25_000_000,
+        method: Method = "auto",
         dry_run: bool = False,
     ) -> DedupeResult:
         """Delete duplicate rows of a table, keeping one per cluster, in one transaction.
@@ -364,6 +365,7 @@ class CampaignStore:
             threshold: the lowest similarity a fuzzy rule accepts.
             scorer: the string similarity of fuzzy rules.
             max_pairs: the most pairs one fuzzy rule may compare.
+            method: score a flat list of columns or apply rules (see ``find_duplicates``).
             dry_run: decide and report, write nothing.
 
         Returns:
@@ -391,6 +393,7 @@ class CampaignStore:
             "threshold": threshold,
             "scorer": scorer,
             "max_pairs": max_pairs,
+            "method": method,
         }
         if not dry_run:
             self._session.require_writable(f"dedupe {table!r}")
