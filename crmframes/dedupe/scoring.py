@@ -6,9 +6,9 @@ Pure: pandas, numpy and rapidfuzz; no I/O.
 (``method="score"``). No rule says which columns must agree; each column adds evidence:
 
 1. **Candidates** (blocking): only rows that agree exactly on one of the columns, or on two of
-   them, are compared. A block over ``_MAX_BLOCK`` rows is left out of its key (a common
-   surname, a state), so the work grows with the rows and not with their square, and a typo
-   in one field leaves the other keys to bring a pair together.
+   them, are compared. A key's largest blocks (a common surname, a state) are left out of
+   it until it pairs no more rows than there are, so the work grows with the rows and not
+   with their square, and a typo in one field leaves the other keys to bring a pair together.
 2. **Levels**: per pair, each column is *equal* (after normalising), *similar* (names and
    text: Jaro–Winkler at least ``0.88``; emails, phones, dates, codes: one edit apart),
    *different*, or *missing* on either side.
@@ -316,13 +316,21 @@ def _position(df: pd.DataFrame, label: Hashable) -> int:
 
 
 def _without_big_blocks(codes: np.ndarray) -> np.ndarray:
-    """The key codes, with the rows of blocks over ``_MAX_BLOCK`` rows set to -1 (no block)."""
+    """The key codes, with the rows of its largest blocks set to -1 (no block).
+
+    Blocks over ``_MAX_BLOCK`` rows go, and then the largest others until the key pairs no
+    more rows than there are (a common first name alone says little): every key costs at
+    most one pair per row, so the work grows linearly with the rows.
+    """
     valid = codes >= 0
     if not valid.any():
         return codes
     sizes = np.bincount(codes[valid])
+    pairs_by_size = np.bincount(sizes, weights=sizes * (sizes - 1) / 2)[: _MAX_BLOCK + 1]
+    within = np.flatnonzero(np.cumsum(pairs_by_size) <= valid.size)
+    largest = max(int(within[-1]) if within.size else 2, 2)
     big = np.zeros(codes.size, dtype=bool)
-    big[valid] = sizes[codes[valid]] > _MAX_BLOCK
+    big[valid] = sizes[codes[valid]] > largest
     return np.where(big, -1, codes)
 
 
@@ -330,14 +338,20 @@ def _similar(
     normalised: _Normalised, column: str, left: np.ndarray, right: np.ndarray, plan: MatchPlan
 ) -> np.ndarray:
     """Whether each pair's two (unequal, present) values are similar enough to be one."""
+    codes = normalised.codes(column)
+    a, b = codes[left], codes[right]
+    # names repeat: compare each pair of distinct values once
+    width = int(codes.max()) + 1
+    distinct, back = np.unique(np.minimum(a, b) * width + np.maximum(a, b), return_inverse=True)
+    first, second = distinct // width, distinct % width
     if normalised.kind(column) in _TEXT_KINDS:
-        scores = _similarity(normalised, column, left, right, plan.scorer)
-        return np.asarray(scores >= _SIMILAR_TEXT)
-    codes, texts = normalised.codes(column), normalised.texts(column)
+        scores = _similarity(normalised, column, first, second, plan.scorer, coded=True)
+        return np.asarray(scores >= _SIMILAR_TEXT)[back]
+    texts = normalised.texts(column)
     distance = process.cpdist(
-        texts[codes[left]], texts[codes[right]], scorer=OSA.distance, score_cutoff=2, workers=1
+        texts[first], texts[second], scorer=OSA.distance, score_cutoff=2, workers=1
     )
-    return np.asarray(distance) <= 1
+    return (np.asarray(distance) <= 1)[back]
 
 
 def _unrelated(
