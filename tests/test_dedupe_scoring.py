@@ -298,3 +298,14 @@ def test_deduplicate_scores_a_flat_list_too():
     assert len(result.removed) == pytest.approx(30, abs=2)
     assert set(result.removed.index) <= {row for pair in pairs for row in pair}
     assert len(deduplicate(df, on=PERSON, keep="first", method="rules").removed) == 0
+
+
+def test_swapped_first_and_last_names_still_match():
+    df, _ = febrl_like(originals=300, duplicates=0, seed=6)
+    person = df.iloc[0].to_dict()
+    swapped = {**person, "given_name": person["surname"], "surname": person["given_name"]}
+    swapped["street_number"] = swapped["soc_sec_id"] = None
+    df = pd.concat([df, pd.DataFrame([swapped], index=["rec-0-dup"])])
+    explained = explain_pair(df, df.index[0], "rec-0-dup", on=PERSON)
+    assert explained.fields["level"].tolist()[:2] == ["similar", "similar"]
+    assert explained.probability >= 0.9

@@ -68,11 +68,18 @@ LEVELS: Final = ("missing", "different", "similar", "equal")
 MISSING, DIFFERENT, SIMILAR, EQUAL = range(4)
 _SYMBOLS: Final = ("?", "!=", "~", "=")
 _M: Final = np.array([1.0, 0.03, 0.07, 0.9])  # P(level | same record); missing: no evidence
+# A person's names are rarely wholly different in two records of them (a typo is "similar",
+# a nickname is normalised): two rows whose names differ are most likely two people who
+# share an office phone or an address.
+_M_NAMES: Final = np.array([1.0, 0.01, 0.09, 0.9])
+_NAME_KINDS: Final = frozenset({"name", "first_name"})
 _MAX_BLOCK: Final = 30  # rows sharing a key past which the key says too little to compare
 _SIMILAR_TEXT: Final = 0.88  # Jaro-Winkler of names and text at which they are "similar"
 _TEXT_KINDS: Final = frozenset({"name", "first_name", "text"})
 _SAMPLE: Final = 20_000  # random pairs that measure how often unrelated rows are similar
 _MIN_U: Final = 1e-6
+_UNRELATED: Final = -10.0  # bits of evidence under which a pair is surely two records
+_MIN_DEPENDENT: Final = 20  # unrelated pairs equal on a column needed to measure what it implies
 
 
 @dataclass(frozen=True)
@@ -268,15 +275,16 @@ def score_pairs(
         u_equal, u_value, u_similar = _unrelated(normalised, column, fuzzy, plan)
         u_different = max(1.0 - u_equal - u_similar, 0.01)
         u = np.array([1.0, u_different, max(u_similar, _MIN_U), 1.0])
-        weight = np.log2(_M[level] / u[level])
+        m = _M_NAMES if normalised.kind(column) in _NAME_KINDS else _M
+        weight = np.log2(m[level] / u[level])
         at_equal = level == EQUAL
         u_equal_values[at_equal, j] = u_value[a[at_equal]]
-        weight[at_equal] = np.log2(_M[EQUAL] / u_equal_values[at_equal, j])
+        weight[at_equal] = np.log2(m[EQUAL] / u_equal_values[at_equal, j])
         levels[:, j] = level
         weights[:, j] = weight
         information[j] = -np.log2(max(u_equal, _MIN_U))
-    probability = _probability(weights.sum(axis=1))
-    _discount_dependent(levels, weights, u_equal_values, information, 1.0 - probability)
+    _forgive_swapped_names(normalised, columns, left, right, levels, weights)
+    _discount_dependent(levels, weights, u_equal_values, information)
     total = weights.sum(axis=1)
     weight = total + _prior_log_odds(total)
     probability = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
@@ -386,31 +394,61 @@ def _probability(evidence: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60))))
 
 
-def _discount_dependent(
+def _forgive_swapped_names(
+    normalised: _Normalised,
+    columns: tuple[str, ...],
+    left: np.ndarray,
+    right: np.ndarray,
     levels: np.ndarray,
     weights: np.ndarray,
-    u_values: np.ndarray,
-    information: np.ndarray,
-    unmatched: np.ndarray,
+) -> None:
+    """Rate a first name and a last name typed in each other's field as similar, not different.
+
+    Forms and imports swap them often enough (FEBRL plants it) that two rows whose first
+    name is the other's last name and the reverse are better read as one person mistyped.
+    """
+    kinds = [normalised.kind(c) for c in columns]
+    if "first_name" not in kinds or "name" not in kinds:
+        return
+    f, last = kinds.index("first_name"), kinds.index("name")
+    first_texts = normalised.texts(columns[f])[normalised.codes(columns[f])]
+    last_texts = normalised.texts(columns[last])[normalised.codes(columns[last])]
+    unequal = np.flatnonzero(
+        (levels[:, f] != EQUAL) & (levels[:, f] != MISSING) & (levels[:, last] != MISSING)
+    )
+    a, b = left[unequal], right[unequal]
+    swapped = unequal[(first_texts[a] == last_texts[b]) & (last_texts[a] == first_texts[b])]
+    for j in (f, last):
+        levels[swapped, j] = SIMILAR
+        weights[swapped, j] = np.maximum(weights[swapped, j], 0.0)
+
+
+def _discount_dependent(
+    levels: np.ndarray, weights: np.ndarray, u_values: np.ndarray, information: np.ndarray
 ) -> None:
     """Count an equal column less when a more telling equal column already implies it.
 
-    Fellegi–Sunter adds columns as if independent, but a street and its postal code and
-    city are not: colleagues at one address would agree on all three and look like one
-    person. For columns A (more telling) and B, ``P(B equal | A equal)`` is measured on
-    the candidate pairs, each weighted by its chance of *not* matching (a first scoring),
-    and B's equal weight uses it instead of B's own frequency when it is larger.
+    Fellegi–Sunter adds columns as if independent, but an office phone, a street and its
+    postal code and city are not: colleagues would agree on all four and look like one
+    person. For columns A (more telling) and B, ``P(B equal | A equal)`` is measured on the
+    candidate pairs that the *other* columns say are surely two records (their weights and
+    the prior sum below ``_UNRELATED``), and B's equal weight uses it instead of B's own frequency when it is
+    larger. Leaving A and B out keeps the pairs they would wrongly join in the measurement.
     """
     equal = levels == EQUAL
+    total = weights.sum(axis=1)
+    total = total + _prior_log_odds(total)
+    original = weights.copy()
     order = np.argsort(-information, kind="stable")
     for rank, b in enumerate(order):
         u_given = np.zeros(levels.shape[0])
         for a in order[:rank]:
             both = equal[:, a]
-            mass = float(unmatched[both].sum())
-            if mass < 1.0:  # too few unrelated pairs agree on A to say anything
+            unrelated = both & (total - original[:, a] - original[:, b] < _UNRELATED)
+            count = int(unrelated.sum())
+            if count < _MIN_DEPENDENT:  # too few unrelated pairs agree on A to say anything
                 continue
-            implied = float(unmatched[both & equal[:, b]].sum()) / mass
+            implied = int((unrelated & equal[:, b]).sum()) / count
             u_given = np.where(both, np.maximum(u_given, implied), u_given)
         raise_u = equal[:, b] & (u_given > u_values[:, b])
         weights[raise_u, b] = np.log2(_M[EQUAL] / u_given[raise_u])
