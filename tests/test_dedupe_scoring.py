@@ -309,3 +309,11 @@ def test_swapped_first_and_last_names_still_match():
     explained = explain_pair(df, df.index[0], "rec-0-dup", on=PERSON)
     assert explained.fields["level"].tolist()[:2] == ["similar", "similar"]
     assert explained.probability >= 0.9
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_scoring_an_empty_or_one_row_frame_finds_nothing(rows):
+    df = pd.DataFrame({"First": ["Ann"] * rows, "Last": ["Lee"] * rows}, dtype="str")
+    found = find_duplicates(df, on=["First", "Last"])
+    assert len(found) == rows
+    assert found["clusterId"].isna().all()

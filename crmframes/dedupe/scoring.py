@@ -204,6 +204,9 @@ def score_rows(
 
     Returns the links' left and right rows, their probabilities and their descriptions.
     """
+    if len(df) < 2:
+        nothing = np.empty(0, np.int64)
+        return nothing, nothing, np.empty(0), []
     passes = None if plan.passes is None else _pass_keys(df, normalised, plan.groups[0], plan)
     left, right = candidate_pairs(normalised, plan, passes)
     scored = score_pairs(normalised, plan, left, right)
