@@ -9,9 +9,11 @@ PURE_MODULES = [
     "errors.py",
     "settings.py",
     "dedupe/__init__.py",
+    "dedupe/evaluate.py",
     "dedupe/matching.py",
     "dedupe/nicknames.py",
     "dedupe/normalize.py",
+    "dedupe/scoring.py",
     "dedupe/survivors.py",
 ]
 IO_LIBRARIES = {
