@@ -73,10 +73,11 @@ _M: Final = np.array([1.0, 0.03, 0.07, 0.9])  # P(level | same record); missing:
 # share an office phone or an address.
 _M_NAMES: Final = np.array([1.0, 0.01, 0.09, 0.9])
 _NAME_KINDS: Final = frozenset({"name", "first_name"})
+_PAIRS_PER_ROW: Final = 1.0  # the most candidate pairs one blocking key may make, per row
 _MAX_BLOCK: Final = 30  # rows sharing a key past which the key says too little to compare
 _SIMILAR_TEXT: Final = 0.88  # Jaro-Winkler of names and text at which they are "similar"
 _TEXT_KINDS: Final = frozenset({"name", "first_name", "text"})
-_SAMPLE: Final = 20_000  # random pairs that measure how often unrelated rows are similar
+_SAMPLE: Final = 10_000  # random pairs that measure how often unrelated rows are similar
 _MIN_U: Final = 1e-6
 _UNRELATED: Final = -10.0  # bits of evidence under which a pair is surely two records
 _MIN_DEPENDENT: Final = 20  # unrelated pairs equal on a column needed to measure what it implies
@@ -338,7 +339,7 @@ def _without_big_blocks(codes: np.ndarray) -> np.ndarray:
         return codes
     sizes = np.bincount(codes[valid])
     pairs_by_size = np.bincount(sizes, weights=sizes * (sizes - 1) / 2)[: _MAX_BLOCK + 1]
-    within = np.flatnonzero(np.cumsum(pairs_by_size) <= valid.size)
+    within = np.flatnonzero(np.cumsum(pairs_by_size) <= valid.size * _PAIRS_PER_ROW)
     largest = max(int(within[-1]) if within.size else 2, 2)
     big = np.zeros(codes.size, dtype=bool)
     big[valid] = sizes[codes[valid]] > largest
@@ -442,17 +443,18 @@ def _discount_dependent(
     total = weights.sum(axis=1)
     total = total + _prior_log_odds(total)
     original = weights.copy()
+    agreeing = [np.flatnonzero(equal[:, a]) for a in range(levels.shape[1])]
     order = np.argsort(-information, kind="stable")
     for rank, b in enumerate(order):
         u_given = np.zeros(levels.shape[0])
         for a in order[:rank]:
-            both = equal[:, a]
-            unrelated = both & (total - original[:, a] - original[:, b] < _UNRELATED)
-            count = int(unrelated.sum())
-            if count < _MIN_DEPENDENT:  # too few unrelated pairs agree on A to say anything
+            rows = agreeing[a]
+            rest = total[rows] - original[rows, a] - original[rows, b]
+            unrelated = rows[rest < _UNRELATED]
+            if unrelated.size < _MIN_DEPENDENT:  # too few unrelated pairs agree on A
                 continue
-            implied = int((unrelated & equal[:, b]).sum()) / count
-            u_given = np.where(both, np.maximum(u_given, implied), u_given)
+            implied = float(equal[unrelated, b].mean())
+            u_given[rows] = np.maximum(u_given[rows], implied)
         raise_u = equal[:, b] & (u_given > u_values[:, b])
         weights[raise_u, b] = np.log2(_M[EQUAL] / u_given[raise_u])
 
