@@ -13,16 +13,23 @@ Pure: pandas, numpy and rapidfuzz; no I/O.
    text: Jaro–Winkler at least ``0.88``; emails, phones, dates, codes: one edit apart),
    *different*, or *missing* on either side.
 3. **Weights**: ``log2(m / u)`` per level, where ``m`` is the share of true duplicates at the
-   level (fixed: equal 0.9, similar 0.07, different 0.03) and ``u`` the share of random
-   pairs at it, measured on the frame. For equal values ``u`` is the value's own frequency,
-   so two rows sharing a rare surname count for more than two Smiths. Missing adds 0.
-4. **Probability**: the weights' sum plus the prior log-odds, the prior being the share of
+   level (fixed: equal 0.9, similar 0.07, different 0.03; for names different 0.01, similar
+   0.09, as a person's names are rarely wholly different in two records of them) and ``u``
+   the share of random pairs at it, measured on the frame. For equal values ``u`` is the
+   value's own frequency, so two rows sharing a rare surname count for more than two
+   Smiths. Missing adds 0. A first name and a last name typed in each other's field are
+   rated similar.
+4. **Dependence**: columns are not independent (a street implies its postal code and city;
+   colleagues share an office phone and an address). An equal column that a more telling
+   equal column already implies, among pairs the other columns call unrelated, counts by
+   that conditional share instead of its own frequency.
+5. **Probability**: the weights' sum plus the prior log-odds, the prior being the share of
    candidates that match, estimated on them by expectation–maximisation. A pair matches at
    ``threshold`` (0.9 by default) or above; rows equal on every column always do.
 
-References: Fellegi & Sunter (1969), "A theory for record linkage", JASA 64; term-frequency
-adjustments and the levels follow Splink's documentation (moj-analytical-services.github.io/
-splink, "The Fellegi-Sunter model").
+References: Fellegi & Sunter (1969), "A theory for record linkage", JASA 64(328); ``u`` of an
+exact match set to the value's term frequency, as Splink does
+(github.com/moj-analytical-services/splink/issues/2035).
 """
 
 from __future__ import annotations
