@@ -391,8 +391,9 @@ class DedupeSpec(Spec):
 
     Attributes:
         table: the store table.
-        on: the match rules: a column, a list of columns that must all match, or a list of
-            rules any one of which links two rows (``[email, [firstname, lastname]]``).
+        on: a list of columns, scored by how they agree (``find_duplicates``' default for
+            a flat list), or rules: a column, or a list of rules any one of which links two
+            rows (``[email, [firstname, lastname]]``; ``[[a, b]]``: a and b must both match).
         keep: which row of a cluster survives: ``recent``, ``complete``, ``first``,
             ``last``, ``{min: column}``, ``{max: column}``, ``{recent: column}``,
             ``{notnull: column}``, ``{priority: {column: [best, next]}}``, or a list of them
