@@ -80,7 +80,7 @@ _M: Final = np.array([1.0, 0.03, 0.07, 0.9])  # P(level | same record); missing:
 # share an office phone or an address.
 _M_NAMES: Final = np.array([1.0, 0.01, 0.09, 0.9])
 _NAME_KINDS: Final = frozenset({"name", "first_name"})
-_PAIRS_PER_ROW: Final = 1.0  # the most candidate pairs one blocking key may make, per row
+_PAIRS_PER_ROW: Final = 0.5  # the most candidate pairs one blocking key may make, per row
 _MAX_BLOCK: Final = 30  # rows sharing a key past which the key says too little to compare
 _SIMILAR_TEXT: Final = 0.88  # Jaro-Winkler of names and text at which they are "similar"
 _TEXT_KINDS: Final = frozenset({"name", "first_name", "text"})
