@@ -12,23 +12,25 @@ Pure: pandas, numpy and rapidfuzz; no I/O.
 2. **Levels**: per pair, each column is *equal* (after normalising), *similar* (names and
    text: Jaro–Winkler at least ``0.88``; emails, phones, dates, codes: one edit apart),
    *different*, or *missing* on either side.
-3. **Weights**: ``log2(m / u)`` per level, where ``m`` is the share of true duplicates at the
-   level (fixed: equal 0.9, similar 0.07, different 0.03; for names different 0.01, similar
-   0.09, as a person's names are rarely wholly different in two records of them) and ``u``
-   the share of random pairs at it, measured on the frame. For equal values ``u`` is the
-   value's own frequency, so two rows sharing a rare surname count for more than two
-   Smiths. Missing adds 0. A first name and a last name typed in each other's field are
-   rated similar.
+3. **Weights**: ``log2(m / u)`` per level. ``u`` is the share of random pairs at the level,
+   measured on the frame; for equal values it is the value's own frequency, so two rows
+   sharing a rare surname count for more than two Smiths. ``m`` is the share of true
+   duplicates at the level: it starts generic (equal 0.9, similar 0.07, different 0.03; for
+   names different 0.01, similar 0.09, as a person's names are rarely wholly different in
+   two records of them) and is learned on the candidates by expectation–maximisation, which
+   may not raise "different" past three times its start (else colleagues at one address
+   become one person: EM's classic collapse). Missing adds 0. A first name and a last name
+   typed in each other's field are rated similar.
 4. **Dependence**: columns are not independent (a street implies its postal code and city;
    colleagues share an office phone and an address). An equal column that a more telling
    equal column already implies, among pairs the other columns call unrelated, counts by
    that conditional share instead of its own frequency.
-5. **Probability**: the weights' sum plus the prior log-odds, the prior being the share of
-   candidates that match, estimated on them by expectation–maximisation. A pair matches at
+5. **Probability**: the weights' sum plus the prior log-odds that two rows of the frame
+   match (over all pairs of rows, estimated with the weights by EM). A pair matches at
    ``threshold`` (0.9 by default) or above; rows equal on every column always do.
 
 References: Fellegi & Sunter (1969), "A theory for record linkage", JASA 64(328); ``u`` of an
-exact match set to the value's term frequency, as Splink does
+exact match set to the value's term frequency and left out of EM, as Splink does
 (github.com/moj-analytical-services/splink/issues/2035).
 """
 
@@ -86,6 +88,10 @@ _SIMILAR_TEXT: Final = 0.88  # Jaro-Winkler of names and text at which they are 
 _TEXT_KINDS: Final = frozenset({"name", "first_name", "text"})
 _SAMPLE: Final = 10_000  # random pairs that measure how often unrelated rows are similar
 _MIN_U: Final = 1e-6
+_MIN_M: Final = 1e-3  # the rarest a level may be among duplicates: no evidence is final
+_EM_ROUNDS: Final = 8
+_EM_MAX_RISE: Final = 3.0  # how far EM may raise the share of duplicates that differ
+_EM_MIN_MATCHES: Final = 10.0  # likely matches needed before m is learned from the frame
 _UNRELATED: Final = -10.0  # bits of evidence under which a pair is surely two records
 _MIN_DEPENDENT: Final = 20  # unrelated pairs equal on a column needed to measure what it implies
 
@@ -270,8 +276,9 @@ def score_pairs(
     group = plan.groups[0]
     columns = plan.columns
     levels = np.zeros((left.size, len(columns)), dtype=np.int8)
-    weights = np.zeros((left.size, len(columns)))
-    u_equal_values = np.ones((left.size, len(columns)))
+    u_pairs = np.ones((left.size, len(columns)))  # each pair's u at its level, by column
+    u_similar_of = np.ones(len(columns))
+    m = np.zeros((len(columns), 4))
     information = np.zeros(len(columns))
     for j, column in enumerate(columns):
         codes = normalised.codes(column)
@@ -284,20 +291,22 @@ def score_pairs(
             similar = _similar(normalised, column, left[unequal], right[unequal], plan)
             level[unequal[similar]] = SIMILAR
         u_equal, u_value, u_similar = _unrelated(normalised, column, fuzzy, plan)
-        u_different = max(1.0 - u_equal - u_similar, 0.01)
-        u = np.array([1.0, u_different, max(u_similar, _MIN_U), 1.0])
-        m = _M_NAMES if normalised.kind(column) in _NAME_KINDS else _M
-        weight = np.log2(m[level] / u[level])
+        u_similar_of[j] = max(u_similar, _MIN_U)
+        u = np.array([1.0, max(1.0 - u_equal - u_similar, 0.01), u_similar_of[j], 1.0])
+        u_pairs[:, j] = u[level]
         at_equal = level == EQUAL
-        u_equal_values[at_equal, j] = u_value[a[at_equal]]
-        weight[at_equal] = np.log2(m[EQUAL] / u_equal_values[at_equal, j])
+        u_pairs[at_equal, j] = u_value[a[at_equal]]
         levels[:, j] = level
-        weights[:, j] = weight
+        m[j] = _M_NAMES if normalised.kind(column) in _NAME_KINDS else _M
         information[j] = -np.log2(max(u_equal, _MIN_U))
-    _forgive_swapped_names(normalised, columns, left, right, levels, weights)
-    _discount_dependent(levels, weights, u_equal_values, information)
+    _forgive_swapped_names(normalised, columns, left, right, levels, u_pairs, u_similar_of)
+    rows = len(normalised.codes(columns[0])) if columns else 0
+    all_pairs = rows * (rows - 1) / 2
+    m = _estimate_m(levels, u_pairs, m, all_pairs)
+    weights = np.log2(np.take_along_axis(m.T, levels.astype(np.int64), axis=0) / u_pairs)
+    _discount_dependent(levels, weights, u_pairs, information, all_pairs, m[:, EQUAL])
     total = weights.sum(axis=1)
-    weight = total + _prior_log_odds(total)
+    weight = total + _prior_log_odds(total, all_pairs)
     probability = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
     return ScoredPairs(left, right, columns, levels, weights, weight, probability)
 
@@ -400,18 +409,14 @@ def _unrelated(
     return u_equal, np.maximum(frequency, _MIN_U), u_similar
 
 
-def _probability(evidence: np.ndarray) -> np.ndarray:
-    weight = evidence + _prior_log_odds(evidence)
-    return np.asarray(1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60))))
-
-
 def _forgive_swapped_names(
     normalised: _Normalised,
     columns: tuple[str, ...],
     left: np.ndarray,
     right: np.ndarray,
     levels: np.ndarray,
-    weights: np.ndarray,
+    u_pairs: np.ndarray,
+    u_similar: np.ndarray,
 ) -> None:
     """Rate a first name and a last name typed in each other's field as similar, not different.
 
@@ -431,11 +436,46 @@ def _forgive_swapped_names(
     swapped = unequal[(first_texts[a] == last_texts[b]) & (last_texts[a] == first_texts[b])]
     for j in (f, last):
         levels[swapped, j] = SIMILAR
-        weights[swapped, j] = np.maximum(weights[swapped, j], 0.0)
+        u_pairs[swapped, j] = u_similar[j]
+
+
+def _estimate_m(
+    levels: np.ndarray, u_pairs: np.ndarray, m: np.ndarray, all_pairs: float
+) -> np.ndarray:
+    """Per column, P(level | same record), by expectation-maximisation on the candidates.
+
+    Starts from the generic shares and keeps them when too few pairs look like matches to
+    learn from; each share stays at least ``_MIN_M``, so that no level is ever final.
+    """
+    index = levels.astype(np.int64)
+    learned = m.copy()
+    for _ in range(_EM_ROUNDS):
+        weights = np.log2(np.take_along_axis(learned.T, index, axis=0) / u_pairs)
+        total = weights.sum(axis=1)
+        weight = total + _prior_log_odds(total, all_pairs)
+        posterior = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
+        if posterior.sum() < _EM_MIN_MATCHES:
+            return m
+        for j in range(levels.shape[1]):
+            per_level = np.bincount(index[:, j], weights=posterior, minlength=4)[1:]
+            if per_level.sum() < _EM_MIN_MATCHES:
+                continue
+            shares = np.maximum(per_level / per_level.sum(), _MIN_M)
+            # never learn that duplicates differ more often than the generic share says:
+            # that way lies the classic collapse, colleagues at one address taken as one
+            shares[0] = min(shares[0], _EM_MAX_RISE * m[j, DIFFERENT])
+            shares[1:] *= (1.0 - shares[0]) / shares[1:].sum()
+            learned[j, 1:] = shares
+    return learned
 
 
 def _discount_dependent(
-    levels: np.ndarray, weights: np.ndarray, u_values: np.ndarray, information: np.ndarray
+    levels: np.ndarray,
+    weights: np.ndarray,
+    u_values: np.ndarray,
+    information: np.ndarray,
+    all_pairs: float,
+    m_equal: np.ndarray,
 ) -> None:
     """Count an equal column less when a more telling equal column already implies it.
 
@@ -448,7 +488,7 @@ def _discount_dependent(
     """
     equal = levels == EQUAL
     total = weights.sum(axis=1)
-    total = total + _prior_log_odds(total)
+    total = total + _prior_log_odds(total, all_pairs)
     original = weights.copy()
     agreeing = [np.flatnonzero(equal[:, a]) for a in range(levels.shape[1])]
     order = np.argsort(-information, kind="stable")
@@ -463,19 +503,25 @@ def _discount_dependent(
             implied = float(equal[unrelated, b].mean())
             u_given[rows] = np.maximum(u_given[rows], implied)
         raise_u = equal[:, b] & (u_given > u_values[:, b])
-        weights[raise_u, b] = np.log2(_M[EQUAL] / u_given[raise_u])
+        weights[raise_u, b] = np.log2(m_equal[b] / u_given[raise_u])
 
 
-def _prior_log_odds(evidence: np.ndarray) -> float:
-    """log2 of the prior odds that a candidate pair matches, by EM with the weights fixed."""
-    if not evidence.size:
+def _prior_log_odds(evidence: np.ndarray, all_pairs: float) -> float:
+    """log2 of the prior odds that two rows match, by EM with the weights fixed.
+
+    The prior is over *all* pairs of rows, not the candidates: the weights already count the
+    agreement that made a pair a candidate, so a prior over candidates would count it twice
+    (two common names alone would match in a large frame). Pairs outside the candidates are
+    taken as non-matches.
+    """
+    if not evidence.size or all_pairs <= 0:
         return 0.0
     ratio = np.exp2(np.clip(evidence, -60, 60))
-    share = 0.1
-    for _ in range(50):
+    share = min(0.1, evidence.size / all_pairs)
+    for _ in range(100):
         posterior = share * ratio / (share * ratio + 1.0 - share)
-        new = float(np.clip(posterior.mean(), 1e-9, 0.5))
-        if abs(new - share) < 1e-6:
+        new = float(np.clip(posterior.sum() / all_pairs, 1e-15, 0.5))
+        if abs(new - share) <= 1e-4 * share:
             share = new
             break
         share = new
