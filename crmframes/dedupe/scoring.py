@@ -303,7 +303,7 @@ def score_pairs(
     rows = len(normalised.codes(columns[0])) if columns else 0
     all_pairs = rows * (rows - 1) / 2
     m = _estimate_m(levels, u_pairs, m, all_pairs)
-    weights = np.log2(np.take_along_axis(m.T, levels.astype(np.int64), axis=0) / u_pairs)
+    weights = np.log2(np.take_along_axis(m.T, levels.astype(np.intp), axis=0) / u_pairs)
     _discount_dependent(levels, weights, u_pairs, information, all_pairs, m[:, EQUAL])
     total = weights.sum(axis=1)
     weight = total + _prior_log_odds(total, all_pairs)
@@ -447,11 +447,14 @@ def _estimate_m(
     Starts from the generic shares and keeps them when too few pairs look like matches to
     learn from; each share stays at least ``_MIN_M``, so that no level is ever final.
     """
-    index = levels.astype(np.int64)
+    index = levels.astype(np.intp)
+    log_u = np.log2(u_pairs).sum(axis=1)  # u stays fixed: only m moves
     learned = m.copy()
     for _ in range(_EM_ROUNDS):
-        weights = np.log2(np.take_along_axis(learned.T, index, axis=0) / u_pairs)
-        total = weights.sum(axis=1)
+        log_m = np.log2(learned)
+        total = -log_u
+        for j in range(levels.shape[1]):
+            total = total + log_m[j][index[:, j]]
         weight = total + _prior_log_odds(total, all_pairs)
         posterior = 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
         if posterior.sum() < _EM_MIN_MATCHES:
