@@ -139,8 +139,10 @@ def find_duplicates(
         block: which rows to compare: a column (or a function ``df -> Series`` of keys), a
             list of them that must all be equal, or a list of such keys where agreeing on
             any one is enough. Rules: rows must also agree on the rule's exact columns;
-            default: the first letter of one of the fuzzy columns. Scoring: default, rows
-            equal on any one column or any two (keys shared by over 100 rows left out).
+            default: the first letter of one of the fuzzy columns, or for a rule of several
+            fuzzy columns and no exact one, the keys scoring uses. Scoring: default, rows
+            equal on any one column or any two (a key's largest blocks left out, so that it
+            pairs at most half as many rows as there are).
         normalizers: per column, a built-in normaliser's name (``"email"``, ``"phone"``,
             ``"name"``, ``"first_name"``, ``"text"``, ``"date"``, ``"exact"``) or a function
             ``Series -> Series``. Columns not named get one from their name and dtype
@@ -502,6 +504,12 @@ def _pass_keys(
     df: pd.DataFrame, normalised: _Normalised, group: _Group, plan: MatchPlan
 ) -> list[list[np.ndarray]]:
     """The key codes of each blocking pass of a fuzzy group."""
+    if plan.passes is None and len(group.fuzzy) >= 2 and not group.exact:
+        # first letters of several fuzzy columns alone make blocks of thousands of rows:
+        # use the keys scoring uses, each column's value and each two columns' values
+        from crmframes.dedupe.scoring import automatic_keys
+
+        return [[key] for key in automatic_keys(normalised, group.fuzzy)]
     if plan.passes is None:  # one pass per fuzzy column: its first letter
         return [[normalised.initials(c)] for c in group.fuzzy]
     passes = []

@@ -66,6 +66,7 @@ __all__ = [
     "LEVELS",
     "PairExplanation",
     "ScoredPairs",
+    "automatic_keys",
     "candidate_pairs",
     "describe_pairs",
     "explain_pair",
@@ -235,6 +236,17 @@ def score_rows(
     )
 
 
+def automatic_keys(normalised: _Normalised, columns: Sequence[str]) -> list[np.ndarray]:
+    """Blocking keys from columns: each column's value, and each two columns' values.
+
+    Each key's largest blocks are left out (``-1``) until it pairs at most half as many
+    rows as there are, so that every key costs linear work.
+    """
+    singles = [normalised.codes(c) for c in columns]
+    keys = singles + [_combine([a, b]) for a, b in combinations(singles, 2)]
+    return [_without_big_blocks(k) for k in keys]
+
+
 def candidate_pairs(
     normalised: _Normalised, plan: MatchPlan, passes: list[list[np.ndarray]] | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -242,9 +254,7 @@ def candidate_pairs(
     columns = plan.columns
     keys: list[np.ndarray]
     if passes is None:
-        singles = [normalised.codes(c) for c in columns]
-        keys = singles + [_combine([a, b]) for a, b in combinations(singles, 2)]
-        keys = [_without_big_blocks(k) for k in keys]
+        keys = automatic_keys(normalised, columns)
     else:
         keys = [_combine(parts) for parts in passes]
     n = len(normalised.codes(columns[0]))
