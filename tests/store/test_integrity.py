@@ -1,6 +1,9 @@
 """The store holds what the CRM holds: stamps as instants, one writer per file, CRM id semantics."""
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -122,6 +125,30 @@ def test_stores_on_one_file_share_one_lock_and_memory_stores_do_not(tmp_path):
         assert a._session.lock is b._session.lock
     with CampaignStore() as a, CampaignStore(":memory:") as b:
         assert a._session.lock is not b._session.lock
+
+
+def test_another_process_cannot_open_a_file_this_one_writes(tmp_path):
+    path = tmp_path / "campaign.duckdb"
+    child = (
+        "import sys\n"
+        "from crmframes.errors import StoreError\n"
+        "from crmframes.store import CampaignStore\n"
+        "try:\n"
+        "    CampaignStore(sys.argv[1])\n"
+        "except StoreError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    with CampaignStore(path) as store:
+        store.merge("Contact", pd.DataFrame({"Id": ["003A"]}), key="Id")
+        done = subprocess.run(
+            [sys.executable, "-c", child, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            cwd=Path(__file__).parents[2],
+        )
+    assert done.stdout.startswith("refused: campaign store"), done.stdout + done.stderr
 
 
 # --- GUID keys match in any case ----------------------------------------------------------
