@@ -2,6 +2,7 @@
 
 import pytest
 
+from crmframes import Sandbox
 from tests.clients import dynamics_session
 from tests.soap import fault_code, soap_post, undelete, undelete_envelope
 
@@ -122,3 +123,11 @@ def test_salesforce_undelete_leaves_children_deleted_before_their_parent(sandbox
     assert undelete(sandbox, [account])[0]["success"]
     assert sf.query(f"SELECT Id FROM Contact WHERE Id = '{earlier}'")["totalSize"] == 0
     assert undelete(sandbox, [earlier])[0]["success"]
+
+
+def test_salesforce_soap_calls_count_against_the_daily_allocation():
+    with Sandbox("salesforce", data="empty", daily_api_limit=1) as sb:
+        assert undelete(sb, []) == []
+        spent = soap_post(sb, lambda token: undelete_envelope(token, []))
+        assert fault_code(spent) == "sf:REQUEST_LIMIT_EXCEEDED"
+        assert sb.api_calls() == {"soap": 1}

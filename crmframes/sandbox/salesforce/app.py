@@ -25,7 +25,7 @@ from crmframes.sandbox.salesforce.auth import (
 from crmframes.sandbox.salesforce.bulk import BulkApi
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.rest import RestApi, not_found
-from crmframes.sandbox.salesforce.soap import soap_call
+from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
 from crmframes.sandbox.server import CallCounter, HttpError, Request, Response, Router
 
 __all__ = ["SalesforceApp"]
@@ -79,6 +79,8 @@ class SalesforceApp:
         if re.fullmatch(r"/services/Soap/u/\d+\.\d/[0-9A-Za-z]{15}/?", path):
             if request.method != "POST":
                 raise not_found()
+            if self.counter.total() >= self.org.settings.daily_api_limit:
+                return limit_fault()
             self.counter.count("soap")  # every SOAP call is an API call, like REST ones
             return soap_call(request, self.sessions, self.rest.writer)
         if path.rstrip("/") == "/services/data":

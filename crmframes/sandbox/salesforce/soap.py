@@ -17,7 +17,7 @@ from crmframes.sandbox.salesforce.auth import Sessions
 from crmframes.sandbox.salesforce.records import WriteOutcome, Writer
 from crmframes.sandbox.server import Request, Response
 
-__all__ = ["MAX_IDS", "soap_call"]
+__all__ = ["MAX_IDS", "limit_fault", "soap_call"]
 
 MAX_IDS = 200  # the partner API's limit per create / delete / undelete call
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -59,6 +59,13 @@ def soap_call(request: Request, sessions: Sessions, writer: Writer) -> Response:
     origin = ("POST", request.path)
     results = "".join(_result(writer.undelete(i, origin=origin)) for i in ids)
     return _envelope(f"<undeleteResponse>{results}</undeleteResponse>")
+
+
+def limit_fault() -> Response:
+    """The fault of any call once the org's daily API allocation is used up."""
+    return _fault(
+        "sf:REQUEST_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
+    )
 
 
 def _result(outcome: WriteOutcome) -> str:
