@@ -135,22 +135,39 @@ def test_persistent_lock_ends_in_rejects_not_an_exception(
     assert result.rejects["errorMessage"].str.len().min() > 0
 
 
-def test_an_insert_whose_answer_comes_too_late_is_never_sent_twice(crm: Crm, tmp_path: Path):
+def test_an_insert_whose_answer_comes_too_late_is_never_sent_twice(tmp_path: Path):
     """The CRM is still writing when the call times out: not found yet is not "not created"."""
-    df = frame(crm, "Fs")
-    conn = crm.sandbox.connector()
-    conn.describe(crm.contact)
-    conn.http.timeout = 1.0
-    late = crm.sandbox.faults.add("slow", crm.writes, times=1, delay=2.5)
-    journal = tmp_path / "j"
-    first = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal, progress=False)
-    assert late.fired == 1 and first.stats.created == ROWS - BATCH
-    assert first.rejects["errorSymbol"].tolist() == ["OUTCOME_UNKNOWN"] * BATCH
-    time.sleep(2)  # the late call ends in the CRM
-    conn.http.timeout = 30.0
-    second = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal)
-    exactly_once(crm, df, second)
-    assert second.rejects.empty and second.stats.batches == 0  # settled by a lookup
+    with Sandbox("salesforce", data="empty") as sb:
+        df = pd.DataFrame({"LastName": [f"Fs{i}" for i in range(ROWS)]})  # no external id
+        conn = sb.connector()
+        conn.describe("Contact")
+        conn.http.timeout = 1.0
+        late = sb.faults.add("slow", "composite/sobjects", times=1, delay=2.5)
+        journal = tmp_path / "j"
+        first = export_to_crm(conn, "Contact", df, batch_size=BATCH, journal=journal)
+        assert late.fired == 1 and first.stats.created == ROWS - BATCH
+        assert first.rejects["errorSymbol"].tolist() == ["OUTCOME_UNKNOWN"] * BATCH
+        time.sleep(2)  # the late call ends in the CRM
+        conn.http.timeout = 30.0
+        second = export_to_crm(conn, "Contact", df, batch_size=BATCH, journal=journal)
+        assert second.rejects.empty and second.stats.batches == 0  # settled by a lookup
+        assert sorted(sb.records("Contact")["LastName"]) == sorted(df["LastName"])
+
+
+def test_a_dataverse_insert_whose_answer_comes_too_late_is_sent_again_safely(tmp_path: Path):
+    """Client-chosen ids: the second create of a record the first one made answers exists."""
+    with Sandbox("dynamics", data="empty") as sb:
+        df = pd.DataFrame({"lastname": [f"Fs{i}" for i in range(ROWS)]})
+        conn = sb.connector()
+        conn.describe("contact")
+        conn.http.timeout = 1.0
+        late = sb.faults.add("slow", r"\$batch", times=1, delay=2.5)
+        result = export_to_crm(conn, "contact", df, batch_size=BATCH, journal=tmp_path / "j")
+        assert late.fired == 1 and result.stats.created == ROWS and result.rejects.empty
+        time.sleep(2)  # the late call ends in the CRM
+        records = sb.records("contact")
+        assert sorted(records["lastname"]) == sorted(df["lastname"])
+        assert set(records["contactid"]) == set(result.frame["crmId"])
 
 
 def test_a_bulk_job_whose_status_calls_fail_is_collected_not_sent_again(tmp_path: Path):

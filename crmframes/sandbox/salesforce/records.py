@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmframes.sandbox.automation import rewrite_on_create, trim_text
 from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
 from crmframes.sandbox.salesforce.ids import normalize_id
 from crmframes.sandbox.salesforce.org import SalesforceOrg
@@ -170,10 +171,13 @@ class Writer:
             for f in obj.fields:
                 if f.defaulted_on_create and f.default_value is not None:
                     record[f.name] = f.default_value
+            values = self._automated(obj, values)
             record.update(values)
             self._check_values(obj, values)
             self._check_required(obj, record, creating=True)
             record = self._stamp(obj, record, created=True)
+            if self.org.settings.automation:  # the record-triggered flow, after the save
+                rewrite_on_create(record, [f.name for f in obj.fields if f.type == "phone"])
             self._check_rules(obj, record, None)
             with self.org.db.transaction():
                 self._store(obj, record, None)
@@ -190,6 +194,7 @@ class Writer:
             existing = self._existing(obj, record_id)
             self._take_lock(obj, origin, key)
             values = self._resolve_refs(obj, {k: v for k, v in values.items() if k != "Id"})
+            values = self._automated(obj, values)
             self._check_access(obj, values, creating=False)
             self._check_values(obj, values)
             record = existing | values
@@ -286,6 +291,12 @@ class Writer:
             return WriteOutcome(None, errors=[RecordError("DUPLICATE_VALUE", message, [exc.field])])
         except RecordError as exc:
             return WriteOutcome(None, errors=[exc])
+
+    def _automated(self, obj: SfObject, values: Record) -> Record:
+        """The values as the org keeps them: text trimmed when automation is on."""
+        if not self.org.settings.automation:
+            return values
+        return trim_text(values, {f.name for f in obj.fields if f.is_string})
 
     def find_by(self, obj: SfObject, key_field: SfField, value: Any) -> list[str]:
         """Return the ids of live records whose ``key_field`` equals ``value`` (case-insensitive)."""
