@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from crmframes.errors import ConfigError, CrmframesError, StoreError
+from crmframes.runner.handling import append_rejects, attempt
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.specs import (
     DedupeSpec,
@@ -43,7 +44,8 @@ class StepContext:
 
     ``result`` is the last step's operation result (of an import, export, delete or
     deleted import that ran for real), for a caller that runs one step and wants its
-    frames (the widgets do).
+    frames (the widgets do); ``rejects`` is that step's reject frame. ``run_id`` and
+    ``run_at`` name the run in rejects tables; ``sleep`` waits between a step's attempts.
     """
 
     conn: Any
@@ -52,6 +54,10 @@ class StepContext:
     progress: bool
     total: int
     result: Any = None
+    rejects: pd.DataFrame | None = None
+    run_id: str = "-"
+    run_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sleep: Callable[[float], None] = time.sleep
 
     def run(self, spec: StepSpec, step: StepReport, report: JobReport) -> None:
         """Run one step, filling its report; a crmframes error fails the step and the job."""
@@ -59,7 +65,7 @@ class StepContext:
         calls = self.conn.api_calls
         started = time.perf_counter()
         try:
-            RUNNERS[spec.kind](spec, self, step)
+            attempt(lambda: self._once(spec, step), spec, step, sleep=self.sleep, say=self.say)
             if step.status == "ok" and self.dry_run:
                 step.status = "dry run"
         except CrmframesError as exc:
@@ -75,6 +81,27 @@ class StepContext:
             f"[{step.index}/{self.total}] {step.label}: {outcome or step.summary()} "
             f"({step.seconds:.2f} s)"
         )
+
+    def _once(self, spec: StepSpec, step: StepReport) -> None:
+        """One attempt of a step: run it, then append its rejects where ``rejects:`` says."""
+        self._forget_rejects()
+        RUNNERS[spec.kind](spec, self, step)
+        rules = getattr(spec, "rejects", None)
+        skipped = step.status in ("skipped", "dry run") or getattr(spec, "dry_run", False)
+        if rules is None or self.rejects is None or self.dry_run or skipped:
+            return
+        n = append_rejects(
+            self.store,
+            rules,
+            self.rejects,
+            run_id=self.run_id,
+            run_at=self.run_at,
+            step=step.index,
+        )
+        step.notes.append(f"{n:,} rejects appended to {rules.table}")
+
+    def _forget_rejects(self) -> None:
+        self.rejects = None  # an earlier attempt's or step's
 
     def say(self, text: str) -> None:
         """Print a progress line on stderr (when progress is on), between progress bars."""
@@ -138,6 +165,7 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
         **{"older, kept stored": merged.skipped_older, "duplicates": merged.duplicates},
     )
     step.rejects = _by_symbol(result.rejects)
+    ctx.rejects = result.rejects
     if result.variables:
         v = result.variables
         start = v["crmStartImport"] or "the beginning"
@@ -177,6 +205,7 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
     )
     ctx.result = result
     step.rejects = _by_symbol(result.rejects)
+    ctx.rejects = result.rejects
     if dry_run:
         would = result.frame["crmAction"].value_counts().to_dict() if len(result.frame) else {}
         step.counts = {"rows": len(df)} | {
@@ -233,6 +262,7 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
     ctx.result = result
     step.counts = _nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
     step.rejects = _by_symbol(result.rejects)
+    ctx.rejects = result.rejects
 
 
 def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
@@ -325,6 +355,7 @@ def _reconcile(spec: ReconcileSpec, ctx: StepContext, step: StepReport) -> None:
         "only in CRM": c["only_right"],
     }
     step.rejects = _by_symbol(right.rejects)
+    ctx.rejects = right.rejects
     if spec.save is None or ctx.dry_run:
         return
     differences = result.differences.rename(columns={"left": "store", "right": "crm"})
