@@ -38,6 +38,7 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 # What YAML forbids in a document (PyYAML's Reader.NON_PRINTABLE: YAML 1.1 §5.1): control
 # characters other than tab and line breaks, lone surrogates, U+FFFE and U+FFFF.
 _FORBIDDEN = yaml.reader.Reader.NON_PRINTABLE
+_UNPRINTED = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # control characters, line breaks included
 
 
 class _Loader(yaml.SafeLoader):
@@ -103,8 +104,13 @@ def format_path(loc: Iterable[str | int]) -> str:
     """
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + _shown(str(part))
     return out
+
+
+def _shown(key: str) -> str:
+    """A key as text that prints on one line: forbidden and control characters escaped."""
+    return _UNPRINTED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), key)
 
 
 def suggest(word: object, choices: Iterable[str]) -> str:
