@@ -122,7 +122,8 @@ class JobReport:
 
     def __str__(self) -> str:
         mode = " (dry run: nothing written)" if self.dry_run else ""
-        head = f"job {self.job!r} on {self.account}, store {self.store}{mode}"
+        run = f", run {self.run_id}" if self.run_id else ""
+        head = f"job {self.job!r} on {self.account}, store {self.store}{run}{mode}"
         rows = [("#", "step", "status", "result", "rejected", "API calls", "seconds")]
         for s in self.steps:
             rows.append(
