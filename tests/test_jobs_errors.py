@@ -275,3 +275,23 @@ def test_not_found_is_not_retried_even_with_retries_left():
     assert step.attempts == [
         Attempt(number=1, error=str(gone), reason="NotFoundError would fail again")
     ]
+
+
+def test_run_step_appends_each_runs_rejects_under_its_own_run_id(tmp_path):
+    from crmframes.runner import run_step
+
+    with Sandbox("dynamics", data="empty") as sb, CampaignStore(tmp_path / "s.duckdb") as store:
+        store.merge(
+            "people", pd.DataFrame({"email": ["a@x.test"], "last": ["x" * 60]}), key="email"
+        )
+        spec = ExportSpec(
+            object="contact",
+            source="people",
+            mapping={"last": "lastname"},
+            journal=False,
+            rejects="contact_rejects",
+        )
+        ids = {run_step(spec, sb.connector(), store=store)[0].run_id for _ in range(2)}
+        rejects = store.read("contact_rejects")
+    assert len(ids) == 2 and set(rejects["crmRunId"]) == ids
+    assert rejects["errorSymbol"].tolist() == ["STRING_TOO_LONG"] * 2

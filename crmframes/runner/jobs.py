@@ -186,6 +186,7 @@ def run_step(
         job=f"one {spec.kind} step", account=repr(conn), store=store.path, dry_run=dry_run
     )
     context = StepContext(conn, store, dry_run, progress, 1)
+    report.run_id, report.run_at = context.run_id, context.run_at.isoformat()
     step = StepReport(index=1, kind=spec.kind, label=label(spec))
     report.steps.append(step)
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -55,8 +56,8 @@ class StepContext:
     total: int
     result: Any = None
     rejects: pd.DataFrame | None = None
-    run_id: str = "-"
-    run_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    run_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     sleep: Callable[[float], None] = time.sleep
 
     def run(self, spec: StepSpec, step: StepReport, report: JobReport) -> None:
