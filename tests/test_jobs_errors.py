@@ -212,6 +212,88 @@ def test_an_error_that_would_come_back_is_not_retried(crm, tmp_path):
     assert "not retried (NotFoundError would fail again)" in result.stdout
 
 
+# The write calls of each CRM's export (sObject Collections, $batch).
+WRITES = {"salesforce": r"composite/sobjects", "dynamics": r"\$batch"}
+
+
+def exporting(crm: dict[str, Any], tmp_path: Path, retry: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = newcomers(crm, tmp_path)
+    steps[1]["export"] |= {"retry": retry, "max_retries": 0}  # no rounds inside the export
+    return steps
+
+
+def test_an_export_sends_the_rows_rejected_during_an_outage_again(crm, tmp_path):
+    sb = crm["sb"]
+    names = lambda: sb.records(crm["object"])[crm["last"]].tolist()  # noqa: E731
+    before = names()
+    # The connector's six tries of the one write call fail: its two rows come back as
+    # SERVER_UNAVAILABLE / HTTP 503 rejects; the 300-character name is rejected before.
+    fault = sb.faults.add("unavailable", WRITES[crm["crm"]], times=6, retry_after=0.01)
+    report, waits = run(
+        crm, job(crm, tmp_path / "s.duckdb", exporting(crm, tmp_path, {"times": 2, "wait": "1m"}))
+    )
+    assert report.ok, report.error
+    assert fault.fired == 6 and waits == [60.0]
+    step = report.steps[1]
+    assert step.counts == {"rows": 3, "created": 2}
+    assert step.rejects == {"STRING_TOO_LONG": 1}
+    ((first,),) = [step.attempts]
+    assert first.number == 1 and first.wait == 60.0 and first.reason is None
+    assert first.error.startswith("2 rows rejected for now: ") and "(HTTP 503)" in first.error
+    after = names()
+    assert len(after) == len(before) + 2  # each row in the CRM once
+    assert [after.count(n) - before.count(n) for n in ("Ann", "Bob")] == [1, 1]
+    with CampaignStore(tmp_path / "s.duckdb") as campaign:
+        kept = campaign.read("contact_rejects")
+    assert kept[["errorSymbol", "inputIndex"]].astype("str").to_dict("list") == {
+        "errorSymbol": ["STRING_TOO_LONG"],
+        "inputIndex": ["1"],
+    }
+
+
+def test_rows_still_rejected_after_the_last_retry_stay_rejects(crm, tmp_path):
+    sb = crm["sb"]
+    sb.faults.add("rate_limited", WRITES[crm["crm"]], times=10_000, retry_after=0.01)
+    steps = exporting(crm, tmp_path, {"times": 2, "wait": "10s"})
+    report, waits = run(crm, job(crm, tmp_path / "s.duckdb", steps))
+    assert report.ok, report.error  # an export with rejects is not a failed step
+    step = report.steps[1]
+    assert waits == [10.0, 10.0]
+    assert [(a.number, a.wait, a.reason) for a in step.attempts] == [
+        (1, 10.0, None),
+        (2, 10.0, None),
+        (3, None, "2 retries done"),
+    ]
+    assert step.counts == {"rows": 3} and step.rejected == 3
+    with CampaignStore(tmp_path / "s.duckdb") as campaign:
+        kept = campaign.read("contact_rejects", order_by="inputIndex")
+    assert kept["inputIndex"].tolist() == [0, 1, 2]  # positions in the step's input
+
+
+def test_a_delete_sends_the_rows_rejected_during_an_outage_again(crm, tmp_path):
+    sb = crm["sb"]
+    fault = sb.faults.add("unavailable", WRITES[crm["crm"]], times=6, retry_after=0.01)
+    steps = [
+        {"import": {"object": crm["object"], "fields": [crm["last"]], "table": "c"}},
+        {
+            "delete": {
+                "object": crm["object"],
+                "source": {"query": f"SELECT {crm['id']} FROM c ORDER BY 1 LIMIT 3"},
+                "journal": False,
+                "max_retries": 0,
+                "retry": {"times": 1, "wait": "2m"},
+            }
+        },
+    ]
+    before = len(sb.records(crm["object"]))
+    report, waits = run(crm, job(crm, tmp_path / "s.duckdb", steps))
+    assert report.ok, report.error
+    assert fault.fired == 6 and waits == [120.0]
+    assert report.steps[1].counts == {"rows": 3, "deleted": 3}
+    assert report.steps[1].rejects == {}
+    assert len(sb.records(crm["object"])) == before - 3
+
+
 # --- attempt(), the schedule itself ---------------------------------------------------------
 
 

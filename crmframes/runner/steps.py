@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from crmframes.errors import ConfigError, CrmframesError, StoreError
-from crmframes.runner.handling import append_rejects, attempt
+from crmframes.runner.handling import append_rejects, attempt, resend_transient
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.specs import (
     DedupeSpec,
@@ -100,6 +100,17 @@ class StepContext:
             step=step.index,
         )
         step.notes.append(f"{n:,} rejects appended to {rules.table}")
+
+    def resend(
+        self,
+        send: Callable[[pd.DataFrame], Any],
+        df: pd.DataFrame,
+        spec: StepSpec,
+        step: StepReport,
+    ) -> Any:
+        """Write ``df`` with ``send``, sending rows rejected for now again per ``retry:``."""
+        resent = resend_transient(send, df, spec, step, sleep=self.sleep, say=self.say)
+        return resent.combined(len(df))
 
     def _forget_rejects(self) -> None:
         self.rejects = None  # an earlier attempt's or step's
@@ -187,23 +198,27 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
             f"write_back key {spec.write_back.key!r} is not a column of {_source_label(spec.source)}"
         )
     dry_run = ctx.dry_run or spec.dry_run
-    result = export_to_crm(
-        ctx.conn,
-        spec.object,
-        df,
-        mapping=spec.mapping,
-        key=spec.key,
-        journal=spec.journal,
-        batch_size=spec.batch_size,
-        mode=spec.mode,
-        dry_run=dry_run,
-        only_changed=spec.only_changed,
-        skip_nulls=spec.skip_nulls,
-        timezone=spec.timezone,
-        on_error=spec.on_error,
-        max_retries=spec.max_retries,
-        progress=ctx.progress,
-    )
+
+    def send(rows: pd.DataFrame) -> Any:
+        return export_to_crm(
+            ctx.conn,
+            spec.object,
+            rows,
+            mapping=spec.mapping,
+            key=spec.key,
+            journal=spec.journal,
+            batch_size=spec.batch_size,
+            mode=spec.mode,
+            dry_run=dry_run,
+            only_changed=spec.only_changed,
+            skip_nulls=spec.skip_nulls,
+            timezone=spec.timezone,
+            on_error=spec.on_error,
+            max_retries=spec.max_retries,
+            progress=ctx.progress,
+        )
+
+    result = send(df) if dry_run else ctx.resend(send, df, spec, step)
     ctx.result = result
     step.rejects = _by_symbol(result.rejects)
     ctx.rejects = result.rejects
@@ -248,18 +263,21 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
         return
     from crmframes.operations import delete_in_crm
 
-    result = delete_in_crm(
-        ctx.conn,
-        spec.object,
-        df,
-        key=spec.key,
-        journal=spec.journal,
-        batch_size=spec.batch_size,
-        mode=spec.mode,
-        on_error=spec.on_error,
-        max_retries=spec.max_retries,
-        progress=ctx.progress,
-    )
+    def send(rows: pd.DataFrame) -> Any:
+        return delete_in_crm(
+            ctx.conn,
+            spec.object,
+            rows,
+            key=spec.key,
+            journal=spec.journal,
+            batch_size=spec.batch_size,
+            mode=spec.mode,
+            on_error=spec.on_error,
+            max_retries=spec.max_retries,
+            progress=ctx.progress,
+        )
+
+    result = ctx.resend(send, df, spec, step)
     ctx.result = result
     step.counts = _nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
     step.rejects = _by_symbol(result.rejects)
