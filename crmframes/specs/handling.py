@@ -64,6 +64,8 @@ class RetrySpec(Spec):
     retries gave up. Bad data, a bad setting, refused credentials or a store error are never
     retried: they fail the same way again. An export or delete without a journal whose call
     was lost after it was sent is not retried either (it might send its rows twice).
+    An export or delete that ran but got rows rejected for now (the CRM down or limited
+    while it sent them) sends just those rows again after each wait.
 
     Attributes:
         times: retries after the first attempt (``3``: up to four attempts).
