@@ -233,7 +233,10 @@ def test_a_query_duckdb_cannot_parse_and_a_missing_file_are_refused(sb, tmp_path
 
 def test_tables_of_the_store_and_of_earlier_steps_pass_in_any_case(tmp_path):
     store = existing_store(tmp_path)
+    with CampaignStore(store) as campaign:
+        campaign.sql("CREATE VIEW ann AS SELECT * FROM people WHERE last = 'Ann'")
     steps = [
+        {"merge": {"table": "anns", "source": {"query": "SELECT * FROM ann"}, "key": "id"}},
         {"merge": {"table": "Copy", "source": {"query": 'SELECT * FROM "PEOPLE"'}, "key": "id"}},
         {
             "dedupe": {
@@ -256,6 +259,7 @@ def test_tables_of_the_store_and_of_earlier_steps_pass_in_any_case(tmp_path):
     )
     report = run_job(job, progress=False)
     assert report.ok, report.error
+    assert report.steps[0].counts == {"rows": 1, "inserted": 1}
 
 
 def test_query_tables_reads_what_duckdb_would_look_up():

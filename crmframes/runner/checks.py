@@ -15,7 +15,7 @@ tables a query reads, so what counts as a table is exactly what DuckDB would loo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +41,28 @@ __all__ = ["check_job", "query_tables", "tables_read", "tables_written"]
 _SHOWN = 12  # store tables listed in a message
 
 
-def check_job(job: Job, stored: list[str], *, parser: CampaignStore) -> None:
+def check_job(
+    job: Job, stored: list[str], *, parser: CampaignStore, views: Sequence[str] = ()
+) -> None:
     """Refuse a job a step of which reads a table that neither the store nor an earlier step has.
 
     Args:
         job: the job.
         stored: the store's tables now.
         parser: a store used only to parse query sources (an empty in-memory one will do).
+        views: the store's views, which a query source may read too.
 
     Raises:
         ConfigError: ``file:line: path: table 'x' is not in the store ...`` for the first
             such table, a source query DuckDB cannot parse, or a source file that is missing.
     """
     known = {name.lower() for name in stored}
+    viewed = {name.lower() for name in views}
     later = _first_writers(job.steps)
     for position, spec in enumerate(job.steps):
         loc: Loc = ("steps", position, spec.kind)
         for where, table in tables_read(spec, parser=parser, place=_placer(job, loc)):
-            if table.lower() in known:
+            if table.lower() in known or (where[-1] == "query" and table.lower() in viewed):
                 continue
             writer = later.get(table.lower())
             if writer is not None and writer > position:

@@ -31,6 +31,8 @@ from crmframes.store import CampaignStore
 
 __all__ = ["load_job", "run_job", "run_step"]
 
+_VIEWS = "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+
 
 def load_job(path: str | os.PathLike[str]) -> Job:
     """Read and check a job file.
@@ -148,11 +150,14 @@ def _account(
 def _check_tables(job: Job, path: str) -> None:
     """Check the job against the store's tables, opening an existing file read-only."""
     stored: list[str] = []
+    views: list[str] = []
     if path != ":memory:" and Path(path).exists():
         with CampaignStore(path, read_only=True) as existing:
             stored = existing.tables()
+            found = existing.sql(_VIEWS)  # a query source may read a view the user made
+            views = [str(name) for name in found["view_name"]]
     with CampaignStore(":memory:") as parser:
-        check_job(job, stored, parser=parser)
+        check_job(job, stored, parser=parser, views=views)
 
 
 @contextmanager
