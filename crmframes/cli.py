@@ -190,9 +190,13 @@ def run(
     """Run the steps of a job file against its account and campaign store.
 
     A job names an account (from the accounts file, or the built-in sandbox) and lists
-    steps: import, dedupe, reconcile, export, delete, deleted, merge. The report gives
-    each step's counts, rejects by errorSymbol, API calls and time. Exit codes: 0 done,
-    1 a step failed, 2 a configuration error (the message names the file, line and key).
+    steps: import, dedupe, reconcile, export, delete, deleted, merge. The whole job is
+    checked before its first step (every table a step reads exists or is written by an
+    earlier step), so a mistake costs no CRM call. A step may append its rejects to a
+    store table (rejects:) and be retried on a schedule (retry:, this process waits).
+    The report gives each step's counts, rejects by errorSymbol, failed attempts, API
+    calls and time. Exit codes: 0 done, 1 a step failed, 2 a configuration error (the
+    message names the file, line and key).
     """
     from crmframes.runner import run_job
 
