@@ -38,7 +38,12 @@ from typing import Any, Literal
 
 from crmframes.connectors.base import BulkJobRef, Connector, WriteBatch, WriteOutcome
 from crmframes.errors import BatchTooLargeError, ConnectorError, CrmframesError, WriteRejectedError
-from crmframes.operations.journal import Journal, PendingSend, ids_in_journals
+from crmframes.operations.journal import (
+    DEFAULT_JOURNAL_DIR,
+    Journal,
+    PendingSend,
+    ids_in_journals,
+)
 from crmframes.writes import PlannedWrites
 
 __all__ = ["Delivery", "assign_journal"]
@@ -177,13 +182,15 @@ class Delivery:
     def known_ids(self) -> set[str]:
         """Ids no lookup may take: this run's, and those any journal of the org holds."""
         outcomes = list(self.outcomes.values())
-        held: set[str] = set()
+        folders = {DEFAULT_JOURNAL_DIR}
         if self.journal is not None:
             outcomes += [o for found in self.journal.outcomes.values() for o in found]
-            held = ids_in_journals(
-                self.journal.path.parent,
-                instance=str(self.journal.header.get("instance", "")),
-                object_name=self.plan.object,
+            folder = self.journal.path.parent
+            folders.add(folder.parent if folder.name == "done" else folder)
+        held: set[str] = set()
+        for folder in folders:
+            held |= ids_in_journals(
+                folder, instance=self.conn.instance, object_name=self.plan.object
             )
         return held | {str(o.id) for o in outcomes if o.ok and o.id}
 
