@@ -22,13 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from crmframes import charts, display
 from crmframes.errors import ColumnNotFoundError, DataError
 from crmframes.writes import canonical
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ReconcileResult", "reconcile"]
 
@@ -63,6 +67,27 @@ class ReconcileResult:
             f"{c['different']:,} different; {c['only_left']:,} only left, "
             f"{c['only_right']:,} only right)"
         )
+
+    def _repr_html_(self) -> str:
+        names = ("left", "right", "matched", "identical", "different", "only_left", "only_right")
+        facts = [(name.replace("_", " "), self.counts.get(name, 0)) for name in names]
+        summary = self.summary[self.summary["different"] > 0]
+        return display.card(
+            "reconciliation",
+            facts,
+            [
+                ("differences per field", display.frame(summary, rows=30) if len(summary) else ""),
+                ("a sample of differences", display.frame(self.differences, rows=10)),
+                ("only left", display.frame(self.only_left) if len(self.only_left) else ""),
+                ("only right", display.frame(self.only_right) if len(self.only_right) else ""),
+            ],
+        )
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the records that differ per field as bars; return the matplotlib axes."""
+        counts = dict(zip(self.summary["field"], self.summary["different"], strict=True))
+        title = "records that differ, per field"
+        return charts.bars(counts, title=title, xlabel="records", ax=ax, **kwargs)
 
 
 def _keys(key: str | Sequence[str]) -> list[str]:

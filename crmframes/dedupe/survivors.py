@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
 
+from crmframes import charts, display
 from crmframes.dedupe.matching import (
     CLUSTER_ID,
     MATCH_REASON,
@@ -39,6 +40,9 @@ from crmframes.dedupe.matching import (
     plan_matching,
 )
 from crmframes.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "IS_SURVIVOR",
@@ -158,6 +162,25 @@ class DedupeResult:
 
     def __repr__(self) -> str:  # the frames are attributes: a notebook shows the summary
         return f"<DedupeResult: {self}>"
+
+    def _repr_html_(self) -> str:
+        inner = {CLUSTER_ID, MATCH_REASON, IS_SURVIVOR}
+        columns = [c for c in self.clusters.columns if c not in inner][:12]
+        sections = display.clusters_side_by_side(self.clusters, columns=columns)
+        sections.append(("filled fields", display.frame(self.filled) if len(self.filled) else ""))
+        facts = [(name, self.counts.get(name, 0)) for name in ("rows", "clusters", "removed")]
+        facts += [
+            ("kept", self.counts.get("survivors", 0)),
+            ("filled", self.counts.get("filled", 0)),
+        ]
+        return display.card(str(self), facts, sections)
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw how many clusters have 2, 3, ... rows as bars; return the matplotlib axes."""
+        sizes = self.clusters.groupby(CLUSTER_ID).size().value_counts().sort_index()
+        counts = {f"{size} rows": int(n) for size, n in sizes.items()}
+        title = "duplicate clusters by size"
+        return charts.bars(counts, title=title, xlabel="clusters", ax=ax, **kwargs)
 
 
 def deduplicate(

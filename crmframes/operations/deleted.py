@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from crmframes import display
 from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.frames import time_zone
@@ -54,6 +55,13 @@ class DeletedResult:
             f"{self.start:%Y-%m-%d %H:%M:%S} and {self.end:%Y-%m-%d %H:%M:%S} UTC, "
             f"{self.api_calls} API calls)"
         )
+
+    def _repr_html_(self) -> str:
+        window = f"{self.start:%Y-%m-%d %H:%M:%S} to {self.end:%Y-%m-%d %H:%M:%S} UTC"
+        facts = [("window", window), ("deleted", len(self.frame)), ("API calls", self.api_calls)]
+        facts.append(("time", display.duration(self.seconds)))
+        title = f"records of {self.system} {self.object} deleted in the CRM"
+        return display.card(title, facts, [("first rows", display.frame(self.frame))])
 
 
 def _moment(value: object, name: str, zone: ZoneInfo) -> datetime:

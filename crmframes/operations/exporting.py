@@ -30,11 +30,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from crmframes import charts, display
 from crmframes.connectors.base import Connector, WriteOutcome
 from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
@@ -43,6 +44,9 @@ from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.preview import compare
 from crmframes.schema import ObjectSchema
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "BULK_EXPORT_THRESHOLD",
@@ -107,6 +111,24 @@ class ExportStats:
             f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
         )
 
+    def __repr__(self) -> str:
+        return f"ExportStats({self})"
+
+    def _repr_html_(self) -> str:
+        return display.card(f"{self.rows:,} rows ({self.mode})", self._facts())
+
+    def _facts(self) -> list[tuple[str, Any]]:
+        counts = [("created", self.created), ("updated", self.updated), ("deleted", self.deleted)]
+        counts += [("unchanged", self.unchanged), ("rejected", self.rejected)]
+        calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
+        calls += [("API calls", self.api_calls), ("retries", self.retries)]
+        shown = [(name, n) for name, n in counts if n or name in ("rejected",)]
+        return [
+            *shown,
+            *[(name, n) for name, n in calls if n],
+            ("time", display.duration(self.seconds)),
+        ]
+
 
 @dataclass
 class ExportResult:
@@ -138,6 +160,26 @@ class ExportResult:
     def __repr__(self) -> str:
         what = "dry run of " if self.dry_run else ""
         return f"ExportResult({what}{self.op} {self.system} {self.object}: {self.stats})"
+
+    def _repr_html_(self) -> str:
+        what = "dry run of " if self.dry_run else ""
+        symbols = display.rejects_by_symbol(self.rejects)
+        journal = [("journal", str(self.journal))] if self.journal is not None else []
+        return display.card(
+            f"{what}{self.op} of {self.system} {self.object}: {self.stats.rows:,} rows",
+            [*self.stats._facts(), *journal],
+            [
+                ("rejects by errorSymbol", display.frame(symbols, rows=20) if len(symbols) else ""),
+                ("changes", display.frame(self.changes) if self.changes is not None else ""),
+                ("first rows", display.frame(self.frame)),
+            ],
+        )
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the rejected rows by ``errorSymbol`` as bars; return the matplotlib axes."""
+        counts = display.rejects_by_symbol(self.rejects).set_index("errorSymbol")["rows"]
+        title = f"rejects of the {self.object} {self.op}"
+        return charts.bars(counts.to_dict(), title=title, xlabel="rows", ax=ax, **kwargs)
 
 
 # --- the public operations ------------------------------------------------------------------------

@@ -12,18 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from crmframes import charts, display
 from crmframes.connectors.base import Connector, ReadMode, ReadRequest
 from crmframes.errors import ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
 from crmframes.frames import Conversion, convert_page, reject_frame, time_zone, to_pandas
 from crmframes.operations.autoindex import AutoIndex, format_option
 from crmframes.schema import Field, ObjectSchema
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ImportResult", "ImportStats", "import_from_crm"]
 
@@ -47,6 +51,9 @@ class ImportStats:
             f"{self.rows:,} rows, {self.rejected:,} rejected, {self.pages} pages, "
             f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
         )
+
+    def __repr__(self) -> str:
+        return f"ImportStats({self})"
 
 
 @dataclass
@@ -80,6 +87,30 @@ class ImportResult:
 
     def __repr__(self) -> str:
         return f"ImportResult({self.system} {self.object}: {self.stats})"
+
+    def _repr_html_(self) -> str:
+        s = self.stats
+        facts = [*self.variables.items(), ("rows", s.rows), ("rejected", s.rejected)]
+        facts += [
+            ("API calls", s.api_calls),
+            ("pages", s.pages),
+            ("time", display.duration(s.seconds)),
+        ]
+        symbols = display.rejects_by_symbol(self.rejects)
+        return display.card(
+            f"import of {self.system} {self.object} ({s.mode})",
+            facts,
+            [
+                ("rejects by errorSymbol", display.frame(symbols, rows=20) if len(symbols) else ""),
+                ("first rows", display.frame(self.frame)),
+            ],
+        )
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the rejected rows by ``errorSymbol`` as bars; return the matplotlib axes."""
+        counts = display.rejects_by_symbol(self.rejects).set_index("errorSymbol")["rows"]
+        title = f"rejects of the {self.object} import"
+        return charts.bars(counts.to_dict(), title=title, xlabel="rows", ax=ax, **kwargs)
 
 
 def _field_specs(

@@ -8,7 +8,6 @@ produced back to the store, and fills the step's report: counts, rejects by
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ import pandas as pd
 from crmframes.errors import ConfigError, CrmframesError, StoreError
 from crmframes.runner.handling import append_rejects, attempt, resend_transient
 from crmframes.runner.report import JobReport, StepReport
+from crmframes.runner.status import StepStatus
 from crmframes.specs import (
     DedupeSpec,
     DeletedSpec,
@@ -59,6 +59,7 @@ class StepContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     run_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     sleep: Callable[[float], None] = time.sleep
+    status: StepStatus = field(default_factory=StepStatus)
 
     def run(self, spec: StepSpec, step: StepReport, report: JobReport) -> None:
         """Run one step, filling its report; a crmframes error fails the step and the job."""
@@ -116,11 +117,8 @@ class StepContext:
         self.rejects = None  # an earlier attempt's or step's
 
     def say(self, text: str) -> None:
-        """Print a progress line on stderr (when progress is on), between progress bars."""
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            tqdm.write(text, file=sys.stderr)
+        """Log a step line; with progress on, show it too (stderr, or a notebook status)."""
+        self.status.say(text, visible=self.progress)
 
     def read(self, source: Source, step: StepReport) -> pd.DataFrame | None:
         """Read a step's rows; None (the step is skipped) when a dry run finds nothing yet."""

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crmframes import display
 from crmframes.dedupe import DedupeResult
 from crmframes.dedupe.matching import BlockSpec, NormalizerSpec, OnSpec, Scorer
 from crmframes.dedupe.survivors import KeepSpec
@@ -531,6 +532,21 @@ class CampaignStore:
                 f"no table {table!r} in the campaign store {self.path!r}; tables: {listed}"
             )
         return name
+
+    def _repr_html_(self) -> str:
+        if self._session.closed:
+            return display.card(repr(self))
+        with self._session.lock:
+            names = [name for name in self._session.tables() if not is_internal(name)]
+            count = "SELECT count(*) FROM {}"
+            counts = [self._session.execute(count.format(q.quote(n)), fetch="rows") for n in names]
+            widths = [len(self._session.columns(name)) for name in names]
+        rows = [(n, c[0][0], w) for n, c, w in zip(names, counts, widths, strict=True)]
+        marks = [(name, v) for name, v in self.options.items() if name.startswith("LASTIMPORT_")]
+        tables = display.table(["table", "rows", "columns"], rows) if rows else "none yet"
+        watermarks = display.table(["option", "value"], marks) if marks else ""
+        title = f"campaign store {self.path}" + (" (read only)" if self.read_only else "")
+        return display.card(title, sections=[("tables", tables), ("watermarks", watermarks)])
 
 
 def _text_stamps(modified: str | None, incoming: Columns, stored: Columns) -> bool:
