@@ -37,8 +37,9 @@ __all__ = [
 ]
 
 WIDTH = 80  # columns of a terminal; plain-text reports never go wider
-_STYLE = "border-collapse:collapse;margin:0.2em 0 0.6em 0"
-_CELL = "padding:0.1em 0.6em;border-bottom:1px solid #ddd"
+# Jupyter styles tables itself (and right-aligns every cell): only the alignment is set here.
+_LEFT = "style='text-align:left'"
+_RIGHT = "style='text-align:right'"
 
 
 def escape(text: object) -> str:
@@ -105,17 +106,17 @@ def table(
     caption: str | None = None,
 ) -> str:
     """Return an HTML table; numbers are right-aligned and formatted, every cell escaped."""
-    head = "".join(f"<th style='{_CELL};text-align:left'>{escape(h)}</th>" for h in header)
+    head = "".join(f"<th {_LEFT}>{escape(h)}</th>" for h in header)
     body = []
     for row in rows:
         cells = []
         for v in row:
-            align = "right" if isinstance(v, int | float) and not isinstance(v, bool) else "left"
-            cells.append(f"<td style='{_CELL};text-align:{align}'>{escape(value(v))}</td>")
+            align = _RIGHT if isinstance(v, int | float) and not isinstance(v, bool) else _LEFT
+            cells.append(f"<td {align}>{escape(value(v))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    cap = f"<caption style='text-align:left'>{escape(caption)}</caption>" if caption else ""
+    cap = f"<caption {_LEFT}>{escape(caption)}</caption>" if caption else ""
     thead = f"<thead><tr>{head}</tr></thead>" if header else ""
-    return f"<table style='{_STYLE}'>{cap}{thead}<tbody>{''.join(body)}</tbody></table>"
+    return f"<table>{cap}{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
 def frame(df: pd.DataFrame, *, rows: int = 5, columns: Sequence[str] | None = None) -> str:
@@ -144,11 +145,10 @@ def card(
     parts = [f"<div><p style='margin:0.2em 0;font-weight:bold'>{escape(title)}</p>"]
     if facts:
         rows = "".join(
-            f"<tr><th style='{_CELL};text-align:left'>{escape(name)}</th>"
-            f"<td style='{_CELL};text-align:left'>{escape(value(v))}</td></tr>"
+            f"<tr><th {_LEFT}>{escape(name)}</th><td {_LEFT}>{escape(value(v))}</td></tr>"
             for name, v in facts
         )
-        parts.append(f"<table style='{_STYLE}'><tbody>{rows}</tbody></table>")
+        parts.append(f"<table><tbody>{rows}</tbody></table>")
     for heading, body in sections:
         if body:
             parts.append(f"<p style='margin:0.4em 0 0 0'>{escape(heading)}</p>{body}")

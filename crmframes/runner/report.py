@@ -125,10 +125,10 @@ class JobReport:
         return out
 
     def __str__(self) -> str:
-        mode = " (dry run: nothing written)" if self.dry_run else ""
-        lines = display.wrap(f"job {self.job!r} on {self.account}{mode}", indent=0)
-        run = f", run {self.run_id}" if self.run_id else ""
-        lines += display.wrap(f"store {self.store}{run}", indent=0)
+        lines = display.wrap(f"job {self.job!r} on {self.account}", indent=0)
+        lines += ["(dry run: nothing written)"] if self.dry_run else []
+        lines += display.wrap(f"store {self.store}", indent=0)
+        lines += display.wrap(f"run {self.run_id}", indent=0) if self.run_id else []
         rows = [
             (
                 str(s.index),
@@ -145,7 +145,7 @@ class JobReport:
         lines.append(table[0])
         for s, line in zip(self.steps, table[1:], strict=True):
             lines.append(line)
-            lines += display.wrap(s.summary(), indent=5)
+            lines += display.wrap(s.summary(), indent=5) if s.counts else []
         for s in self.steps:
             if s.rejects:
                 shown = ", ".join(f"{symbol} {n:,}" for symbol, n in s.rejects.items())
