@@ -77,9 +77,10 @@ class ReconcileResult:
             facts,
             [
                 ("differences per field", display.frame(summary, rows=30) if len(summary) else ""),
-                ("a sample of differences", display.frame(self.differences, rows=10)),
-                ("only left", display.frame(self.only_left) if len(self.only_left) else ""),
-                ("only right", display.frame(self.only_right) if len(self.only_right) else ""),
+                (
+                    "a sample of differences",
+                    display.frame(self.differences, rows=10) if len(self.differences) else "",
+                ),
             ],
         )
 
