@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -85,13 +86,20 @@ def value(v: Any) -> str:
     """Return one cell as text: numbers formatted, null empty, timestamps to the second."""
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
         return ""
-    if isinstance(v, int | float) and not isinstance(v, bool):
+    if _is_number(v):
         return number(v)
     if isinstance(v, datetime):
         return v.isoformat(sep=" ", timespec="seconds")
     if isinstance(v, date):
         return v.isoformat()
     return str(v)
+
+
+def _is_number(v: object) -> bool:
+    """Whether ``v`` is a number to format (numpy's too), not a bool or a null."""
+    if isinstance(v, bool):
+        return False
+    return isinstance(v, numbers.Real) and not pd.isna(v)
 
 
 def fit(text: str, width: int) -> str:
@@ -111,7 +119,7 @@ def table(
     for row in rows:
         cells = []
         for v in row:
-            align = _RIGHT if isinstance(v, int | float) and not isinstance(v, bool) else _LEFT
+            align = _RIGHT if _is_number(v) else _LEFT
             cells.append(f"<td {align}>{escape(value(v))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     cap = f"<caption {_LEFT}>{escape(caption)}</caption>" if caption else ""

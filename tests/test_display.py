@@ -91,7 +91,7 @@ def test_display_module_is_pure():
         a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
     }
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}  # fmt: skip
-    assert imported <= {"__future__", "html", "math", "textwrap", "collections", "datetime", "typing", "pandas"}  # fmt: skip
+    assert imported <= {"__future__", "html", "math", "numbers", "textwrap", "collections", "datetime", "typing", "pandas"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -102,6 +102,13 @@ def test_display_module_is_pure():
 )  # fmt: skip
 def test_display_value_formats_cells(value, shown):
     assert display.value(value) == shown
+
+
+def test_display_frame_formats_numpy_numbers_and_aligns_them_right():
+    shown = display.frame(pd.DataFrame({"n": [5000], "x": [0.123456], "name": ["a"]}))
+    assert "<td style='text-align:right'>5,000</td>" in shown
+    assert "<td style='text-align:right'>0.12</td>" in shown
+    assert "<td style='text-align:left'>a</td>" in shown
 
 
 @pytest.mark.parametrize(
