@@ -212,9 +212,8 @@ class ObjectSchema:
         facts += [("created", self.created_field or ""), ("keys", keys)]
         compact = ["name", "label", "kind", "crm_type", "role", "required", "updateable"]
         shown = display.frame(self.to_frame(), rows=50, columns=compact)
-        title = (
-            f"{self.name} ({self.label}): {len(self.fields)} fields" if self.label else self.name
-        )
+        named = f"{self.name} ({self.label})" if self.label not in ("", self.name) else self.name
+        title = f"{named}: {len(self.fields)} fields"
         return display.card(title, facts, [("fields (to_frame() has every column)", shown)])
 
     def _role(self, name: str) -> str:

@@ -293,4 +293,4 @@ def test_object_schema_to_frame_has_one_row_per_field():
     assert frame["length"].tolist()[:2] == [18, 80] and frame["external_id"].tolist()[1]
     assert repr(schema) == "ObjectSchema('Contact': 5 fields, id 'Id', modified 'LastModifiedDate')"
     shown = schema._repr_html_()
-    assert "Contact (Contact): 5 fields" in shown and shown.count("<tr>") == 4 + 6
+    assert ">Contact: 5 fields<" in shown and shown.count("<tr>") == 4 + 6

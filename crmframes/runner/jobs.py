@@ -65,7 +65,9 @@ def run_job(
     Args:
         job: a :class:`~crmframes.specs.Job`, or the path of a job file.
         dry_run: write nothing to the CRM or the store (see the module docs).
-        progress: print each step as it starts and ends (stderr) and show progress bars.
+        progress: show each step as it starts and ends (on stderr in a terminal, as an HTML
+            status in a notebook) and progress bars; the lines always go to the
+            ``crmframes.runner`` logger.
         accounts: the accounts (or the accounts file) a named account is looked up in; by
             default ``$CRMFRAMES_ACCOUNTS`` or ``~/.config/crmframes/accounts.yaml``.
         store: a store file to use instead of the job's.
