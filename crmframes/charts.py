@@ -43,26 +43,34 @@ def bars(
     Raises:
         ConfigError: matplotlib is not installed (the error says how to install it).
     """
-    axes = _axes(ax)
     names = [str(n) for n in counts]
     values = [float(v) for v in counts.values()]
+    axes = _axes(ax, bars=len(names))
+    from matplotlib.ticker import MaxNLocator  # installed: _axes said so
+
     container = axes.barh(names, values, **kwargs)
     axes.bar_label(container, labels=[f"{v:,.0f}" for v in values], padding=3)
     axes.invert_yaxis()  # the first (largest) bar on top, as a table reads
     axes.set_title(title)
     axes.set_xlabel(xlabel)
     axes.margins(x=0.15)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
     if not names:
         axes.text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=axes.transAxes)
     return axes
 
 
-def _axes(ax: Axes | None) -> Axes:
+def _axes(ax: Axes | None, *, bars: int) -> Axes:
+    if ax is not None:
+        return ax
+    figure = _pyplot().figure(figsize=(6.4, max(2.4, 1.2 + 0.3 * bars)), layout="constrained")
+    axes: Axes = figure.add_subplot()
+    return axes
+
+
+def _pyplot() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ConfigError(f"charts need matplotlib: {PLOT_INSTALL}") from None
-    if ax is not None:
-        return ax
-    _, axes = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
-    return axes
+    return plt

@@ -85,8 +85,9 @@ class ReconcileResult:
         )
 
     def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Draw the records that differ per field as bars; return the matplotlib axes."""
-        counts = dict(zip(self.summary["field"], self.summary["different"], strict=True))
+        """Draw the records that differ, per field that differs; return the matplotlib axes."""
+        differ = self.summary[self.summary["different"] > 0]
+        counts = dict(zip(differ["field"], differ["different"], strict=True))
         title = "records that differ, per field"
         return charts.bars(counts, title=title, xlabel="records", ax=ax, **kwargs)
 

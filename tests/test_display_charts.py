@@ -72,9 +72,15 @@ def test_dedupe_result_plots_cluster_sizes():
 
 
 def test_reconcile_result_plots_differences_per_field():
-    left = pd.DataFrame({"Id": ["a", "b"], "City": ["Paris", "Lyon"], "Zip": ["1", "2"]})
-    right = pd.DataFrame({"Id": ["a", "b"], "City": ["Nice", "Metz"], "Zip": ["1", "3"]})
-    assert bars(reconcile(left, right, key="Id").plot()) == {"City": 2.0, "Zip": 1.0}
+    left = pd.DataFrame(
+        {"Id": ["a", "b"], "City": ["Paris", "Lyon"], "Zip": ["1", "2"], "N": [1, 2]}
+    )
+    right = pd.DataFrame(
+        {"Id": ["a", "b"], "City": ["Nice", "Metz"], "Zip": ["1", "3"], "N": [1, 2]}
+    )
+    ax = reconcile(left, right, key="Id").plot()
+    assert bars(ax) == {"City": 2.0, "Zip": 1.0}  # the fields that never differ are left out
+    assert all(float(t.get_text()).is_integer() for t in ax.get_xticklabels())  # whole counts
 
 
 def test_plot_without_matplotlib_names_the_pip_install_line():
