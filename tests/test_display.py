@@ -294,3 +294,18 @@ def test_object_schema_to_frame_has_one_row_per_field():
     assert repr(schema) == "ObjectSchema('Contact': 5 fields, id 'Id', modified 'LastModifiedDate')"
     shown = schema._repr_html_()
     assert ">Contact: 5 fields<" in shown and shown.count("<tr>") == 4 + 6
+
+
+def test_result_reprs_are_one_short_line_for_a_terminal():
+    frame = pd.DataFrame({"Id": ["003A"]})
+    shown = {
+        repr(import_result(frame)): "ImportResult(salesforce Contact: 1 rows, 3 rejected, 1.23 s)",
+        repr(export_result(frame)): "ExportResult(insert salesforce Contact: 1 created, 3 rejected, 0.05 s)",
+    }  # fmt: skip
+    assert list(shown) == list(shown.values())
+    left = pd.DataFrame({"Id": ["a"], "City": ["Paris"]})
+    report = long_report()
+    report.job = "nightly sync"
+    with CampaignStore() as store:
+        others = [repr(report), repr(reconcile(left, left, key="Id")), repr(store)]
+    assert all("\n" not in text and len(text) <= 80 for text in [*shown, *others])

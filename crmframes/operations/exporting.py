@@ -117,17 +117,16 @@ class ExportStats:
     def _repr_html_(self) -> str:
         return display.card(f"{self.rows:,} rows ({self.mode})", self._facts())
 
-    def _facts(self) -> list[tuple[str, Any]]:
+    def _counts(self) -> list[tuple[str, int]]:
         counts = [("created", self.created), ("updated", self.updated), ("deleted", self.deleted)]
-        counts += [("unchanged", self.unchanged), ("rejected", self.rejected)]
+        counts.append(("unchanged", self.unchanged))
+        return [(name, n) for name, n in counts if n] + [("rejected", self.rejected)]
+
+    def _facts(self) -> list[tuple[str, Any]]:
         calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
         calls += [("API calls", self.api_calls), ("retries", self.retries)]
-        shown = [(name, n) for name, n in counts if n or name in ("rejected",)]
-        return [
-            *shown,
-            *[(name, n) for name, n in calls if n],
-            ("time", display.duration(self.seconds)),
-        ]
+        shown = [(name, n) for name, n in calls if n]
+        return [*self._counts(), *shown, ("time", display.duration(self.seconds))]
 
 
 @dataclass
@@ -159,7 +158,9 @@ class ExportResult:
 
     def __repr__(self) -> str:
         what = "dry run of " if self.dry_run else ""
-        return f"ExportResult({what}{self.op} {self.system} {self.object}: {self.stats})"
+        done = ", ".join(f"{n:,} {name}" for name, n in self.stats._counts())
+        time = display.duration(self.stats.seconds)
+        return f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time})"
 
     def _repr_html_(self) -> str:
         what = "dry run of " if self.dry_run else ""

@@ -86,7 +86,9 @@ class ImportResult:
     schema: ObjectSchema | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        return f"ImportResult({self.system} {self.object}: {self.stats})"
+        s = self.stats
+        counts = f"{s.rows:,} rows, {s.rejected:,} rejected, {display.duration(s.seconds)}"
+        return f"ImportResult({self.system} {self.object}: {counts})"
 
     def _repr_html_(self) -> str:
         s = self.stats
