@@ -119,10 +119,13 @@ def test_step_lines_go_to_logging_and_an_html_status_in_a_notebook(caplog, capsy
         "[1/2] import <contact> ...",
         "[1/2] import <contact>: 5 imported (0.10 s)",
     ]
-    assert len(shown) == 2 and "<contact>" not in shown[-1]
-    assert (
-        "[1/2] import &lt;contact&gt; ...<br>[1/2] import &lt;contact&gt;: 5 imported" in shown[-1]
-    )
+    html = shown[-1]["text/html"]
+    assert len(shown) == 2 and "<contact>" not in html
+    assert "[1/2] import &lt;contact&gt; ...<br>[1/2] import &lt;contact&gt;: 5 imported" in html
+    assert shown[-1]["text/plain"].splitlines() == [
+        "[1/2] import <contact> ...",
+        "[1/2] import <contact>: 5 imported (0.10 s)",
+    ]
 
 
 def test_step_lines_go_to_stderr_in_a_terminal_and_nowhere_without_progress(caplog, capsys):
@@ -145,5 +148,6 @@ def test_status_keeps_the_latest_lines():
     status = StepStatus(notebook=True, show=shown.append)
     for i in range(20):
         status.say(f"line {i}", visible=True)
-    assert shown[-1].count("<br>") == 11 and "line 19" in shown[-1] and "line 8<" in shown[-1]
-    assert "line 7<" not in shown[-1] and len(status.lines) == 20
+    html = shown[-1]["text/html"]
+    assert html.count("<br>") == 11 and "line 19" in html and "line 8<" in html
+    assert "line 7<" not in html and len(status.lines) == 20

@@ -37,13 +37,13 @@ class StepStatus:
     Attributes:
         notebook: show lines as an HTML status (True), on stderr (False), or detect it
             (None, the default).
-        show: what displays the status HTML in a notebook; by default one IPython display
-            updated in place (a test passes its own).
+        show: what displays the status in a notebook (``text/html`` and ``text/plain``);
+            by default one IPython display updated in place (a test passes its own).
         lines: the lines shown so far.
     """
 
     notebook: bool | None = None
-    show: Callable[[str], None] | None = None
+    show: Callable[[dict[str, str]], None] | None = None
     lines: list[str] = field(default_factory=list)
     _handle: Any = field(default=None, repr=False)
 
@@ -59,13 +59,13 @@ class StepStatus:
             tqdm.write(text, file=sys.stderr)
             return
         self.lines.append(text)
-        (self.show or self._display)(display.status(self.lines))
+        shown = {"text/html": display.status(self.lines), "text/plain": "\n".join(self.lines)}
+        (self.show or self._display)(shown)
 
-    def _display(self, html: str) -> None:
-        from IPython.display import HTML
+    def _display(self, data: dict[str, str]) -> None:
         from IPython.display import display as show
 
         if self._handle is None:
-            self._handle = show(HTML(html), display_id=True)  # type: ignore[no-untyped-call]
+            self._handle = show(data, raw=True, display_id=True)  # type: ignore[no-untyped-call]
         else:
-            self._handle.update(HTML(html))  # type: ignore[no-untyped-call]
+            self._handle.update(data, raw=True)
