@@ -107,12 +107,7 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def table(
-    header: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    caption: str | None = None,
-) -> str:
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Return an HTML table; numbers are right-aligned and formatted, every cell escaped."""
     head = "".join(f"<th {_LEFT}>{escape(h)}</th>" for h in header)
     body = []
@@ -122,9 +117,8 @@ def table(
             align = _RIGHT if _is_number(v) else _LEFT
             cells.append(f"<td {align}>{escape(value(v))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    cap = f"<caption {_LEFT}>{escape(caption)}</caption>" if caption else ""
     thead = f"<thead><tr>{head}</tr></thead>" if header else ""
-    return f"<table>{cap}{thead}<tbody>{''.join(body)}</tbody></table>"
+    return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
 def frame(df: pd.DataFrame, *, rows: int = 5, columns: Sequence[str] | None = None) -> str:
