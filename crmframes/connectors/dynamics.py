@@ -520,11 +520,16 @@ class DynamicsConnector(DynamicsWrites):
     def _read(self, request: ReadRequest) -> Iterator[Page]:
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
+        # Without an order, ask for the primary id's, which Dataverse applies anyway: its
+        # paging cookie is a keyset on the order (pages are computed as they are asked
+        # for; no server cursor expires), so a nextLink fetched again after a lost answer,
+        # or much later, continues exactly past the last row sent.
+        order = list(request.order_by) or [(schema.id_field, False)]
         options = build_query(
             schema,
             [f.name for f in fields],
             where=request.where,
-            order_by=list(request.order_by),
+            order_by=order,
             top=request.limit,
         )
         options["$count"] = "true"

@@ -267,6 +267,12 @@ def import_from_crm(
         watermark = (auto_index.option_name, format_option(end))
     combined = where if window is None else window if where is None else where & window
 
+    # The CRM orders only a limited read (which records come depends on it; the id breaks
+    # ties); otherwise the frame is sorted here and the CRM reads in id order, which lets a
+    # read whose cursor died resume past the last id it read (connectors/salesforce_paging.py).
+    sent_order: tuple[tuple[str, bool], ...] = ()
+    if limit is not None and order:
+        sent_order = order if schema.id_field in dict(order) else (*order, (schema.id_field, False))
     field_list = [f for f, _ in chosen.values()]
     conversions = {name: conversion for name, (_, conversion) in chosen.items()}
     pieces: list[pa.Table] = []
@@ -283,7 +289,7 @@ def import_from_crm(
                 object=schema.name,
                 fields=tuple(chosen),
                 where=chunk_filter,
-                order_by=order,
+                order_by=sent_order,
                 limit=None if limit is None else limit - rows,
                 mode=mode if population is None else "rest",
             )

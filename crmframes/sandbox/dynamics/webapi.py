@@ -10,6 +10,7 @@ or 201 with ``return=representation``), update, upsert by id or alternate key wi
 
 from __future__ import annotations
 
+import bisect
 import collections
 import re
 import threading
@@ -21,6 +22,7 @@ from urllib.parse import quote, unquote, urlencode
 import orjson
 
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
+from crmframes.sandbox.dynamics.odata_eval import guid_all
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Key, Writer, lookup_target, parse_key
 from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvEntity
@@ -382,13 +384,21 @@ class EntitySets:
             cursor = self._cursors.get(match["cursor"])
         if cursor is not None:
             return cursor, min(int(match["offset"]), len(cursor.rows))
-        # The cursor was evicted: run the query again and continue after the last row sent
-        # (a keyset on the primary id, as Dataverse's paging cookie does).
+        # The cursor was evicted: run the query again and continue after the last row sent.
+        # Dataverse's paging cookie is a keyset, not a server cursor: each page is computed
+        # when asked for, past the previous page's last row ("Paging behaviors and
+        # ordering", learn.microsoft.com), so a nextLink never expires.
         plan = self._plan(request, entity, query)
         rows = plan.execute(self.org.scan(entity.logical_name), self.org, now=self.org.clock.now())
         cursor = _Cursor(plan, rows, query)
         ids = [r[entity.primary_id] for r in rows]
-        offset = ids.index(match["last"]) + 1 if match["last"] in ids else int(match["offset"])
+        last = match["last"]
+        if _ordered_on(query, entity.primary_id):
+            # the keyset itself (in SQL Server's uniqueidentifier order, as the sort):
+            # exact even when the last row sent was deleted since
+            offset = bisect.bisect_right(guid_all(ids), guid_all([last])[0])
+        else:
+            offset = ids.index(last) + 1 if last in ids else int(match["offset"])
         return cursor, min(offset, len(rows))
 
     def _count(self, request: Request, entity: DvEntity) -> Response:
@@ -688,6 +698,12 @@ class EntitySets:
         key = parse_key(entity, key_text)
         record = self.writer.find(entity, key)
         return None if record is None else str(record[entity.primary_id])
+
+
+def _ordered_on(query: dict[str, str], column: str) -> bool:
+    """Whether the query is ordered on ``column`` alone, ascending."""
+    order = " ".join(query.get("$orderby", "").lower().split())
+    return order in (column, f"{column} asc")
 
 
 def _etag(record: dict[str, Any]) -> str:
