@@ -93,10 +93,11 @@ class KeysetCursor:
             RequestRejectedError: the read is ordered on other fields than the id.
         """
         if not self.keyed:
-            names = ", ".join(name for name, _ in self.order) or "(none)"
+            names = ", ".join(name for name, _ in self.order)
+            why = f"ordered by {names}" if names else f"that does not select {self.id_field}"
             raise RequestRejectedError(
                 f"the query locator of this {object_name} read died after {self.read:,} "
-                f"records, and a read ordered by {names} cannot restart exactly where it "
+                f"records, and a read {why} cannot restart exactly where it "
                 "stopped (ties and nulls would repeat or skip rows); Hint: run it again, or "
                 "import without limit= (import_from_crm then reads in id order, resumes, "
                 "and sorts the frame itself)",

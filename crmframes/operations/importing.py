@@ -42,11 +42,13 @@ class ImportStats:
     api_calls: int
     seconds: float
     mode: str
+    resumed: int = 0  # reads restarted past their last id after the CRM's cursor died
 
     def __str__(self) -> str:
+        resumed = f", resumed {self.resumed}x after a dead cursor" if self.resumed else ""
         return (
             f"{self.rows:,} rows, {self.rejected:,} rejected, {self.pages} pages, "
-            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode}{resumed})"
         )
 
 
@@ -182,6 +184,7 @@ def import_from_crm(
     """
     started = time.perf_counter()
     calls_before = conn.api_calls
+    resumes_before = getattr(conn, "cursor_resumes", 0)
     specs = _field_specs(fields)
     orders = _order(order_by)
     if population is not None:
@@ -355,6 +358,7 @@ def import_from_crm(
         api_calls=conn.api_calls - calls_before,
         seconds=time.perf_counter() - started,
         mode=used_mode,
+        resumed=getattr(conn, "cursor_resumes", 0) - resumes_before,
     )
     return ImportResult(
         frame=frame,

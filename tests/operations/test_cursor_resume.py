@@ -14,12 +14,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import requests
 from simple_salesforce import Salesforce
 
 from crmframes import Clock, F, RequestRejectedError, Sandbox, import_from_crm
+from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.salesforce import SalesforceConnector
+from crmframes.connectors.salesforce_paging import KeysetCursor
+from crmframes.schema import Field, ObjectSchema
 from tests.clients import access_token, dynamics_session, trusted_session
 
 START = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
@@ -100,7 +104,8 @@ def test_salesforce_resumes_past_the_last_id_after_idle_expiry(sf):
     result = import_from_crm(conn, "Contact", fields=["LastName"], progress=False)
     ids = result.frame["Id"].tolist()
     assert len(ids) == len(set(ids)) and sorted(ids) == _ids(sf)
-    assert conn.cursor_resumes == 2  # both later pages came from a resumed query
+    assert conn.cursor_resumes == result.stats.resumed == 2  # both later pages: resumed
+    assert "resumed 2x after a dead cursor" in str(result.stats)
 
 
 def test_salesforce_resumes_when_ten_newer_cursors_released_its_own(sf):
@@ -179,3 +184,35 @@ def test_dataverse_next_link_survives_a_forgotten_cursor_and_a_deleted_last_row(
     result = import_from_crm(conn, "contact", fields=["lastname"], progress=False)
     ids = result.frame["contactid"].tolist()
     assert len(ids) == len(set(ids)) and sorted(ids) == before  # the deleted row came on page 1
+
+
+SCHEMA = ObjectSchema(
+    "Contact",
+    {"Id": Field("Id", "id"), "LastName": Field("LastName", "string")},
+    "Id",
+)
+
+
+def test_the_resumed_query_keeps_filter_order_and_what_is_left_of_the_limit():
+    request = ReadRequest("Contact", ("Id", "LastName"), where=F("LastName") == "O'Hara", limit=5)
+    cursor = KeysetCursor.for_request(request, "Id", ["Id", "LastName"])
+    assert cursor.soql(SCHEMA, ["Id", "LastName"]) == (
+        "SELECT Id, LastName FROM Contact WHERE LastName = 'O\\'Hara' "
+        "ORDER BY Id ASC NULLS LAST LIMIT 5"
+    )
+    page = Page(pa.table({"Id": ["003000000000001AAA", "003000000000002AAA"]}), total=5)
+    assert cursor.seen(page).total == 5
+    cursor.resume(RequestRejectedError("gone", system="salesforce", operation="q"), "Contact")
+    assert cursor.soql(SCHEMA, ["Id", "LastName"]) == (
+        "SELECT Id, LastName FROM Contact WHERE (LastName = 'O\\'Hara') "
+        "AND Id > '003000000000002AAA' ORDER BY Id ASC NULLS LAST LIMIT 3"
+    )
+    assert cursor.seen(Page(pa.table({"Id": ["003000000000003AAA"]}), total=3)).total == 5
+
+
+def test_a_read_without_the_id_cannot_resume():
+    request = ReadRequest("Contact", ("LastName",))
+    cursor = KeysetCursor.for_request(request, "Id", ["LastName"])
+    dead = RequestRejectedError("gone", system="salesforce", operation="q")
+    with pytest.raises(RequestRejectedError, match="does not select Id"):
+        cursor.resume(dead, "Contact")
