@@ -520,16 +520,15 @@ class DynamicsConnector(DynamicsWrites):
     def _read(self, request: ReadRequest) -> Iterator[Page]:
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
-        # Without an order, ask for the primary id's, which Dataverse applies anyway: its
-        # paging cookie is a keyset on the order (pages are computed as they are asked
-        # for; no server cursor expires), so a nextLink fetched again after a lost answer,
-        # or much later, continues exactly past the last row sent.
-        order = list(request.order_by) or [(schema.id_field, False)]
+        # No server cursor to lose: Dataverse's paging cookie is a keyset (each page is
+        # computed when asked for, past the previous page's last row; without $orderby on
+        # the primary id), so a nextLink fetched again after a lost answer, or much later,
+        # continues exactly where it stopped (README: "Cursors that die are resumed").
         options = build_query(
             schema,
             [f.name for f in fields],
             where=request.where,
-            order_by=order,
+            order_by=list(request.order_by),
             top=request.limit,
         )
         options["$count"] = "true"

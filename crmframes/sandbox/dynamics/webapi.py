@@ -41,7 +41,9 @@ _RESOURCE = re.compile(
 )
 _COOKIE = re.compile(
     r'crmframes-cursor="(?P<cursor>[^"]*)" offset="(?P<offset>\d+)" last="(?P<last>[^"]*)"'
+    r'(?: next="(?P<next>[^"]*)")?'
 )
+FOLLOWING = 8  # ids of the rows after a page, in its cookie: where to go on if the last is gone
 
 
 @dataclass(frozen=True)
@@ -344,9 +346,11 @@ class EntitySets:
         cursor_id = self._remember(cursor)
         last = cursor.rows[end - 1][entity.primary_id]
         first = cursor.rows[0][entity.primary_id]
+        following = " ".join(r[entity.primary_id] for r in cursor.rows[end : end + FOLLOWING])
         page = end  # an opaque cookie in Dataverse's shape; the sandbox keeps a cursor behind it
         inner = (
-            f'<cookie page="{page}" crmframes-cursor="{cursor_id}" offset="{end}" last="{last}">'
+            f'<cookie page="{page}" crmframes-cursor="{cursor_id}" offset="{end}" last="{last}"'
+            f' next="{following}">'
             f'<{entity.primary_id} last="{{{last.upper()}}}" first="{{{first.upper()}}}" /></cookie>'
         )
         token = f'<cookie pagenumber="{page + 1}" pagingcookie="{quote(quote(inner))}" istracking="False" />'
@@ -392,14 +396,7 @@ class EntitySets:
         rows = plan.execute(self.org.scan(entity.logical_name), self.org, now=self.org.clock.now())
         cursor = _Cursor(plan, rows, query)
         ids = [r[entity.primary_id] for r in rows]
-        last = match["last"]
-        if _ordered_on(query, entity.primary_id):
-            # the keyset itself (in SQL Server's uniqueidentifier order, as the sort):
-            # exact even when the last row sent was deleted since
-            offset = bisect.bisect_right(guid_all(ids), guid_all([last])[0])
-        else:
-            offset = ids.index(last) + 1 if last in ids else int(match["offset"])
-        return cursor, min(offset, len(rows))
+        return cursor, min(_resume_at(query, entity.primary_id, ids, match), len(rows))
 
     def _count(self, request: Request, entity: DvEntity) -> Response:
         query = self._query_args(request)
@@ -698,6 +695,29 @@ class EntitySets:
         key = parse_key(entity, key_text)
         record = self.writer.find(entity, key)
         return None if record is None else str(record[entity.primary_id])
+
+
+def _resume_at(
+    query: dict[str, str], primary_id: str, ids: list[str], cookie: re.Match[str]
+) -> int:
+    """Where a page continues in a query run again: past the last row its cookie names.
+
+    Ordered on the primary id, that is the keyset itself (in SQL Server's
+    ``uniqueidentifier`` order, as the sort), exact even when the last row was deleted
+    since. Without ``$orderby`` the sandbox keeps insertion order, where rows never move: at
+    the last row, else at the first of the rows that followed it which is still there.
+    """
+    last = cookie["last"]
+    if _ordered_on(query, primary_id):
+        return bisect.bisect_right(guid_all(ids), guid_all([last])[0])
+    position = {record_id: i for i, record_id in enumerate(ids)}
+    if last in position:
+        return position[last] + 1
+    if "$orderby" not in query:
+        for record_id in (cookie["next"] or "").split():
+            if record_id in position:
+                return position[record_id]
+    return int(cookie["offset"])
 
 
 def _ordered_on(query: dict[str, str], column: str) -> bool:
