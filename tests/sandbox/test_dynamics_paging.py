@@ -37,7 +37,7 @@ def _evict(api: requests.Session, root: str) -> None:
         assert "@odata.nextLink" in _page(api, f"{root}/contacts?$select=fullname")
 
 
-@pytest.mark.parametrize("orderby", ["", "&$orderby=contactid"])
+@pytest.mark.parametrize("orderby", ["", "&$orderby=contactid", "&$orderby=lastname,contactid"])
 def test_a_next_link_continues_past_deleted_rows_once_its_result_was_evicted(dv, orderby):
     _, api, root = dv
     query = f"{root}/contacts?$select=lastname{orderby}"

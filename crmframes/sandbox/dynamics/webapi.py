@@ -704,8 +704,10 @@ def _resume_at(
 
     Ordered on the primary id, that is the keyset itself (in SQL Server's
     ``uniqueidentifier`` order, as the sort), exact even when the last row was deleted
-    since. Without ``$orderby`` the sandbox keeps insertion order, where rows never move: at
-    the last row, else at the first of the rows that followed it which is still there.
+    since. Otherwise: after the last row, else at the first still-present row of those that
+    followed it. Without ``$orderby`` the sandbox keeps insertion order, where rows never
+    move, so that is exact too; under another order a row whose sort values changed between
+    pages may move across the boundary, as it can with Dataverse's own keyset.
     """
     last = cookie["last"]
     if _ordered_on(query, primary_id):
@@ -713,10 +715,9 @@ def _resume_at(
     position = {record_id: i for i, record_id in enumerate(ids)}
     if last in position:
         return position[last] + 1
-    if "$orderby" not in query:
-        for record_id in (cookie["next"] or "").split():
-            if record_id in position:
-                return position[record_id]
+    for record_id in (cookie["next"] or "").split():
+        if record_id in position:
+            return position[record_id]
     return int(cookie["offset"])
 
 
