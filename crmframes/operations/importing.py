@@ -180,7 +180,13 @@ def import_from_crm(
         NotFoundError: the object does not exist (close matches listed).
         ColumnNotFoundError: a field or ``id_column`` does not exist (close matches listed).
         FilterError: the filter breaks a filtering rule.
-        ConnectorError: the CRM failed for good (transient failures are retried first).
+        ConfigError: ``auto_index`` does not cover a field asked for and was built with
+            ``on_new_fields="refuse"`` (nothing is read).
+        ConnectorError: the CRM failed for good (transient failures are retried first;
+            a read whose cursor died resumes, unless it is ordered and limited).
+
+    Warns:
+        StaleFieldWarning: a field ``auto_index`` covered is no longer asked for.
     """
     started = time.perf_counter()
     calls_before = conn.api_calls
