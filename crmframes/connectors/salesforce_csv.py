@@ -25,7 +25,9 @@ from crmframes.errors import ConnectorError
 
 __all__ = ["BLOCK_SIZE", "DELIMITERS", "bulk_page_to_table", "rest_datetime_text"]
 
-BLOCK_SIZE = 1 << 22  # bytes pyarrow parses per block; a longer record is re-read in one block
+BLOCK_SIZE = (
+    1 << 20
+)  # bytes pyarrow parses per block (its default); a longer record is re-read whole
 MAX_BLOCK = (1 << 31) - 1  # pyarrow's block size is an int32
 DELIMITERS = {
     "COMMA": ",",
