@@ -279,7 +279,14 @@ class SalesforceConnector(SalesforceWrites):
         self._session.close()
 
     def normalize_id(self, value: object) -> str | None:
-        """The 18-character id, or None when ``value`` is not a well-formed Salesforce id."""
+        """The 18-character id, or None when ``value`` is not a well-formed Salesforce id.
+
+        Whitespace around the id (spaces, a line break from a file) is dropped, as Dataverse
+        GUIDs' is: Salesforce itself answers ``MALFORMED_ID`` to it, and both CRMs read
+        such ids alike here (populations, updates and deletes by id).
+        """
+        if isinstance(value, str):
+            value = value.strip()
         if (
             not isinstance(value, str)
             or len(value) not in (15, 18)
