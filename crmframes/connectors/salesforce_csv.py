@@ -125,6 +125,12 @@ def rest_datetime_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chun
         >>> rest_datetime_text(pa.array(["2024-05-01T12:00:00.322Z", None])).to_pylist()
         ['2024-05-01T12:00:00.322+0000', None]
     """
+    lengths = pc.min_max(pc.binary_length(column))
+    if (
+        lengths["min"].as_py() == lengths["max"].as_py() == len("2024-05-01T12:00:00.322Z")
+        and pc.all(pc.ends_with(column, "Z")).as_py() is not False
+    ):  # Salesforce's one form: swap the last character, ~20x faster than a regex
+        return pc.binary_replace_slice(column, 23, 24, "+0000")
     return pc.replace_substring_regex(column, r"Z$", "+0000")
 
 

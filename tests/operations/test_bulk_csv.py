@@ -124,13 +124,21 @@ def test_sandbox_writer_follows_rfc_4180_as_documented():
             assert [row[1] or None for row in rows[1:]] == values
 
 
-def test_rest_datetime_text_writes_the_offset_form():
-    column = pa.array(["2024-05-01T12:00:00.322Z", None, "2024-05-01T12:00:00.000+0000"])
-    assert rest_datetime_text(column).to_pylist() == [
-        "2024-05-01T12:00:00.322+0000",
-        None,
-        "2024-05-01T12:00:00.000+0000",
-    ]
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["2024-05-01T12:00:00.322Z", None], ["2024-05-01T12:00:00.322+0000", None]),
+        (
+            ["2024-05-01T12:00:00Z", "2024-05-01T12:00:00.000+0000"],
+            ["2024-05-01T12:00:00+0000", "2024-05-01T12:00:00.000+0000"],
+        ),
+        ([None, None], [None, None]),
+    ],
+)
+def test_rest_datetime_text_writes_the_offset_form(texts, expected):
+    assert rest_datetime_text(pa.array(texts, pa.string())).to_pylist() == expected
+    chunked = pa.chunked_array([pa.array(texts[:1], pa.string()), pa.array(texts[1:], pa.string())])
+    assert rest_datetime_text(chunked).to_pylist() == expected
 
 
 # --- through the sandbox: the Bulk frame equals the REST frame ------------------------------------
