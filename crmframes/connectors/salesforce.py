@@ -5,7 +5,8 @@ crmframes' own OAuth flows (client credentials, password, JWT bearer, an existin
 so that a token can be renewed, and every call made through :class:`HttpClient` (timeouts,
 retries honouring ``Retry-After``, one transparent re-login on ``INVALID_SESSION_ID``).
 REST pages are parsed with orjson into Arrow with an explicit schema, one page at a time;
-Bulk API 2.0 result pages are read by pyarrow's CSV reader (reference/feasibility.md §5).
+Bulk API 2.0 result pages are read by pyarrow's CSV reader as Salesforce writes them
+(:mod:`crmframes.connectors.salesforce_csv`; reference/feasibility.md §5).
 Writes (sObject Collections, Bulk API 2.0 ingest) and getDeleted live in
 :mod:`crmframes.connectors.salesforce_writes`, mixed in.
 """
