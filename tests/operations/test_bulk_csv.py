@@ -207,3 +207,12 @@ def test_multi_line_descriptions_over_a_megabyte_import_exactly():
     assert len(bulk) == len(rest) == 1200
     assert sum(len(d) for d in descriptions) > 1 << 20
     pd.testing.assert_frame_equal(rest, bulk)
+
+
+def test_longest_text_areas_read_back_whole(empty_org):
+    # Salesforce's longest Description (32,000 characters): line breaks, quotes, emoji.
+    unit = 'é "q", 😀\r\n'
+    longest = (unit * (32_000 // len(unit) + 1))[:32_000]
+    rest, bulk = _rest_and_bulk(empty_org, [longest, longest[::-1], None], page=1)
+    assert rest["Description"].tolist()[0] == longest
+    pd.testing.assert_frame_equal(rest, bulk)
