@@ -43,6 +43,11 @@ class Field:
         options: ``(value, label)`` pairs of a picklist or option set.
         filterable: whether it may appear in a filter.
         sortable: whether it may appear in an order by.
+        defaulted_on_create: the CRM fills it when a create leaves it null (Salesforce
+            describe's ``defaultedOnCreate``), so a sent null may come back as a value.
+        case_sensitive: whether two text values that differ only in case are different
+            values for the CRM (a key column's duplicates are judged so; Salesforce
+            describe's ``caseSensitive``; Dataverse compares text case-insensitively).
     """
 
     name: str
@@ -59,6 +64,8 @@ class Field:
     options: tuple[tuple[Any, str], ...] = ()
     filterable: bool = True
     sortable: bool = True
+    defaulted_on_create: bool = False
+    case_sensitive: bool = True
 
     @property
     def is_text(self) -> bool:

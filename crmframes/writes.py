@@ -86,6 +86,7 @@ class PlannedWrites:
         records: the records, aligned with ``positions``.
         rejects: the rows refused before any call.
         skipped_columns: read-only system columns left out of an unmapped export.
+        id_field: the object's id field (where an insert puts a client-chosen id).
     """
 
     object: str
@@ -97,6 +98,7 @@ class PlannedWrites:
     records: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
     skipped_columns: list[str] = field(default_factory=list)
+    id_field: str = ""
 
     def target(self) -> str:
         """What the writes go to: the object, the operation, the key and the mapped fields."""
@@ -402,6 +404,8 @@ def _key_values(
     normalize_id: Callable[[object], str | None],
     plan: PlannedWrites,
     prefix: str | None = None,
+    *,
+    case_sensitive: bool = True,
 ) -> dict[int, str]:
     """Checked key values by position; rows without a usable key go to the plan's rejects.
 
@@ -410,6 +414,9 @@ def _key_values(
     """
     values: dict[int, str] = {}
     owners: dict[str, list[int]] = {}
+    # the CRM's own key semantics: ids and case-insensitive text keys (Dataverse alternate
+    # keys, most Salesforce external ids) name one record in any case
+    fold = is_id or not case_sensitive
     for position, raw in enumerate(df[column].tolist()):
         if _is_null(raw) or (isinstance(raw, str) and not raw.strip()):
             plan.rejects.append(Rejected(position, "MISSING_KEY", f"{column} is empty", column))
@@ -429,7 +436,7 @@ def _key_values(
             normal = raw.item() if isinstance(raw, np.generic) else raw
             normal = normal if isinstance(normal, str) else str(normal)
         values[position] = normal
-        owners.setdefault(normal.lower() if is_id else normal, []).append(position)
+        owners.setdefault(normal.casefold() if fold else normal, []).append(position)
     duplicated = {v: p for v, p in owners.items() if len(p) > 1}
     if duplicated:
         sample = ", ".join(f"{v!r} (rows {p[:3]})" for v, p in list(duplicated.items())[:3])
@@ -482,11 +489,18 @@ def plan_writes(
         key_target.column if key_target else None,
         targets,
         skipped_columns=skipped,
+        id_field=schema.id_field,
     )
     keys: dict[int, str] | None = None
     if key_target is not None:
         keys = _key_values(
-            df, key_target.column, op == "update", normalize_id, plan, schema.id_prefix
+            df,
+            key_target.column,
+            op == "update",
+            normalize_id,
+            plan,
+            schema.id_prefix,
+            case_sensitive=key_target.field.case_sensitive,
         )
     sent = [t for t in targets if t is not key_target]
     columns = [_column_values(df[t.column], t, zone) for t in sent]
@@ -533,7 +547,9 @@ def plan_deletes(
     column = key or schema.id_field
     if column not in df.columns:
         raise ColumnNotFoundError(column, [str(c) for c in df.columns])
-    plan = PlannedWrites(schema.name, "delete", schema.id_field, column, [])
+    plan = PlannedWrites(
+        schema.name, "delete", schema.id_field, column, [], id_field=schema.id_field
+    )
     ids = _key_values(df, column, True, normalize_id, plan, schema.id_prefix)
     for position in sorted(ids):
         plan.positions.append(position)

@@ -452,6 +452,8 @@ class DynamicsConnector(DynamicsWrites):
                 external_id=a["LogicalName"] in key_columns,
                 references=tuple(a.get("Targets") or ()),
                 options=options.get(a["LogicalName"], ()),
+                # Dataverse's SQL collation compares text (and so alternate keys) in any case
+                case_sensitive=kind != "string",
             )
         schema = ObjectSchema(
             name=name,

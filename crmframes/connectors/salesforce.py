@@ -366,6 +366,8 @@ class SalesforceConnector(SalesforceWrites):
                     options=tuple((p["value"], p["label"]) for p in f.get("picklistValues") or ()),
                     filterable=f.get("filterable", True),
                     sortable=f.get("sortable", True),
+                    defaulted_on_create=bool(f.get("defaultedOnCreate")),
+                    case_sensitive=bool(f.get("caseSensitive")),
                 )
             self._describes[name] = ObjectSchema(
                 name=name,

@@ -10,9 +10,31 @@ from typing import Any, Literal
 
 from crmframes.errors import CrmframesError
 
-__all__ = ["JobReport", "Status", "StepReport"]
+__all__ = ["Attempt", "JobReport", "Status", "StepReport"]
 
 Status = Literal["ok", "dry run", "skipped", "failed"]
+
+
+@dataclass
+class Attempt:
+    """One failed attempt of a step that has a ``retry:`` schedule.
+
+    Attributes:
+        number: the attempt, from 1.
+        error: its one-line error.
+        wait: seconds waited before the next attempt; None when it was not retried.
+        reason: why it was not retried (no attempts left, an error that would come back).
+    """
+
+    number: int
+    error: str
+    wait: float | None = None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        then = f"waited {_duration(self.wait)}, retried" if self.wait is not None else "not retried"
+        why = f" ({self.reason})" if self.reason else ""
+        return f"attempt {self.number} failed: {self.error}; {then}{why}"
 
 
 @dataclass
@@ -31,6 +53,8 @@ class StepReport:
         seconds: wall time.
         notes: the window of an import, why a step was skipped, ...
         error: the one-line error of a failed step.
+        attempts: the failed attempts of a step with a ``retry:`` schedule, in order (the
+            last attempt, when it succeeded, is not among them).
     """
 
     index: int
@@ -43,6 +67,7 @@ class StepReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -67,6 +92,8 @@ class JobReport:
         seconds: wall time.
         error: the error that stopped the job, if one did.
         exception: that error itself (not serialised).
+        run_id: this run's id, also in the ``crmRunId`` column of rejects tables.
+        run_at: when the run started (UTC, ISO 8601), the ``crmRunAt`` of its rejects.
     """
 
     job: str
@@ -77,6 +104,8 @@ class JobReport:
     seconds: float = 0.0
     error: str | None = None
     exception: CrmframesError | None = field(default=None, repr=False)
+    run_id: str = ""
+    run_at: str = ""
 
     @property
     def ok(self) -> bool:
@@ -93,7 +122,8 @@ class JobReport:
 
     def __str__(self) -> str:
         mode = " (dry run: nothing written)" if self.dry_run else ""
-        head = f"job {self.job!r} on {self.account}, store {self.store}{mode}"
+        run = f", run {self.run_id}" if self.run_id else ""
+        head = f"job {self.job!r} on {self.account}, store {self.store}{run}{mode}"
         rows = [("#", "step", "status", "result", "rejected", "API calls", "seconds")]
         for s in self.steps:
             rows.append(
@@ -119,7 +149,18 @@ class JobReport:
             if s.rejects:
                 shown = ", ".join(f"{symbol} {n:,}" for symbol, n in s.rejects.items())
                 lines.append(f"  rejects of step {s.index}: {shown}")
+            lines.extend(f"  step {s.index}: {attempt}" for attempt in s.attempts)
             lines.extend(f"  step {s.index}: {note}" for note in s.notes)
         ending = f"failed: {self.error}" if self.error else "done"
         lines.append(f"{ending} in {self.seconds:.2f} s")
         return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    """``300`` → ``5m``; ``90.5`` → ``1m30.5s``."""
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    if rest or not (hours or minutes):
+        parts.append(f"{rest:g}s")
+    return "".join(parts)

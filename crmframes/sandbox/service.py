@@ -56,6 +56,11 @@ class Sandbox:
         daily_api_limit: the daily API request allocation.
         session_seconds: how long an access token lives: Salesforce sessions end after this
             much inactivity (default 7200), Dataverse tokens this long after issue (3600).
+        automation: model what real orgs do to the records clients write
+            (:mod:`crmframes.sandbox.automation`): text trimmed, and a record-triggered
+            flow (Salesforce) / plug-in (Dataverse) that formats the phone fields of new
+            records. Defaults the CRMs always fill (``Opportunity.Probability``,
+            ``statuscode``) are filled either way. The demo data loads as generated.
 
     Examples:
         >>> with Sandbox("salesforce", data="empty") as sb:
@@ -74,6 +79,7 @@ class Sandbox:
         duplicate_rule: bool = False,
         daily_api_limit: int = 100_000,
         session_seconds: int | None = None,
+        automation: bool = False,
     ) -> None:
         if crm not in get_args(Crm):
             raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
@@ -91,6 +97,7 @@ class Sandbox:
             "duplicate_rule": duplicate_rule,
             "daily_api_limit": daily_api_limit,
             "session_seconds": session_seconds or (7200 if crm == "salesforce" else 3600),
+            "automation": automation,
         }
         self._counter = CallCounter()
         self._server: HttpsServer | None = None

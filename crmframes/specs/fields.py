@@ -53,6 +53,7 @@ __all__ = [
     "OrderBy",
     "PositiveInt",
     "Spec",
+    "TableName",
     "Text",
     "TimeZone",
     "invalid",
@@ -62,6 +63,9 @@ _OPTION_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # as AutoIndex checks it (operati
 _UNITS = (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 _SHORT = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _ISO = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+# Control characters other than tab and line breaks: YAML refuses them written raw, but a
+# quoted "\0" escape still makes one, and a NUL in a name or a query truncates it in C code.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 class Spec(BaseModel):
@@ -120,12 +124,36 @@ def invalid(key: str, message: str) -> PydanticCustomError:
 
 # --- scalar types ---------------------------------------------------------------------------
 
-Name = Annotated[str, Strict(), StringConstraints(min_length=1)]
+
+def _printable(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"holds the control character U+{ord(found.group()):04X} at position "
+            f"{found.start() + 1}; delete it"
+        )
+    return value
+
+
+Name = Annotated[str, Strict(), StringConstraints(min_length=1), AfterValidator(_printable)]
 Text = Annotated[str, Strict()]
 PositiveInt = Annotated[int, Strict(), Field(gt=0)]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Flag = Annotated[bool, Strict()]
 Number = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+
+
+def _table_name(value: str) -> str:
+    # The store keeps its own tables under this prefix, any case, after any underscores
+    # (crmframes.store.checks.is_internal); merging into one would corrupt the store.
+    if value.startswith("_") and value.lstrip("_").lower().startswith("crmframes_"):
+        raise ValueError(
+            f"table name {value!r} is reserved for crmframes' own tables; choose another"
+        )
+    return value
+
+
+TableName = Annotated[Name, AfterValidator(_table_name)]
 
 
 def _as_list(value: Any) -> Any:

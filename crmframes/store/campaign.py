@@ -29,7 +29,7 @@ import pyarrow as pa
 from crmframes.dedupe import DedupeResult
 from crmframes.dedupe.matching import BlockSpec, NormalizerSpec, OnSpec, Scorer
 from crmframes.dedupe.survivors import KeepSpec
-from crmframes.errors import ColumnNotFoundError, ConfigError, DataError, StoreError
+from crmframes.errors import ConfigError, DataError, StoreError
 from crmframes.store import sql as q
 from crmframes.store.checks import (
     Columns,
@@ -43,21 +43,23 @@ from crmframes.store.checks import (
     merge_arguments,
     normalise_order_by,
 )
+from crmframes.store.deletions import apply_deletions_to_table, deleted_ids, deletion_marks
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
 from crmframes.store.duplicates import check_clusters, dedupe_table
+from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
 from crmframes.store.options import StoreOptions
 from crmframes.store.session import Session
 
 __all__ = ["CampaignStore"]
 
-_GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-
 
 class CampaignStore:
     """The campaign database: one DuckDB table per CRM object, plus options.
 
-    Thread-safe: one lock serialises the calls (a DuckDB connection is not thread-safe).
+    Thread-safe: one lock serialises the calls (a DuckDB connection is not thread-safe),
+    shared by every store on the same file in this process, so their merges never
+    interleave; another process cannot open a file this one writes.
 
     Args:
         path: the database file, or ``":memory:"`` for a store that lives as long as
@@ -131,9 +133,14 @@ class CampaignStore:
         The batch is deduped on ``key`` first (the last row wins, or the newest
         ``modified``). A row whose key is new is inserted; a stored row is rewritten when an
         incoming column differs (NULL-safe), left alone when none does, and never
-        overwritten by an incoming row with an older ``modified``. The first merge creates
-        the table; later batches add their new columns; a column a batch lacks keeps its
-        stored values. On any error nothing changes: rows, columns and options.
+        overwritten by an incoming row with an older ``modified`` (text stamps compare as
+        instants: offsets honoured, none read as UTC). The first merge creates the table;
+        later batches add their new columns; a column a batch lacks keeps its stored values,
+        except a deletion mark (see :meth:`apply_deletions`), which a row the batch brings
+        clears: the record is live in the CRM again. Key values shaped like GUIDs are
+        stored lower-case and match in any case, as Dataverse matches them; other ids
+        (Salesforce's are case-sensitive) match exactly. On any error nothing changes:
+        rows, columns and options.
 
         Args:
             table: the table, usually the CRM object name (created if missing).
@@ -154,13 +161,15 @@ class CampaignStore:
             ConfigError: no key, or a reserved table name.
             ColumnNotFoundError: ``key`` or ``modified`` is not in the frame.
             DataError: null keys, a column whose type conflicts with the stored one, a
-                frame Arrow cannot type, or a stored table without the key column.
+                frame Arrow cannot type, a stored table without the key column, or a text
+                ``modified`` value (batch or table) that is not a date and time.
             StoreError: the store is read-only, or DuckDB failed (the transaction was
                 rolled back).
         """
         df, keys, modified, watermark = merge_arguments(data, key, modified)
         check_table_name(table)
         check_batch(df, keys, modified)
+        df = normalise_key_columns(df, keys)  # GUIDs match in any case, as in the CRM
         batch = frame_to_arrow(df)
         dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
         written = None if dry_run else watermark
@@ -252,7 +261,10 @@ class CampaignStore:
             key: the id column, in both the table and the frame (default: the result's key).
             mode: ``"soft"`` stamps ``column`` with the deletion time (added if missing) and
                 keeps the row; ``"hard"`` removes the row.
-            column: the soft-delete column.
+            column: the soft-delete column. It is remembered: a later :meth:`merge` that
+                brings the record again (restored or re-created in the CRM) clears it.
+
+        Ids compare as the CRM compares them: GUIDs in any case, other ids exactly.
 
         Returns:
             How many stored rows were marked or removed (ids not in the table are ignored).
@@ -270,57 +282,13 @@ class CampaignStore:
             raise TypeError("deleted must be an import_deleted_from_crm result or a DataFrame")
         if key is None:
             raise ConfigError("apply_deletions needs key=: the id column")
-        if key not in frame.columns:
-            raise ColumnNotFoundError(key, [str(c) for c in frame.columns])
-        now = pd.Timestamp.now(tz="UTC")
-        stamps = (
-            pd.to_datetime(frame["deletedDate"], utc=True).fillna(now)
-            if "deletedDate" in frame.columns
-            else pd.Series(now, index=frame.index)
-        )
-        # GUIDs (Dataverse) compare in any case; other ids (Salesforce's 15-character ones
-        # are case-sensitive) exactly
-        texts = frame[key].astype("str")
-        guid = texts.str.fullmatch(_GUID)
-        deleted_ids = pd.DataFrame({"id": texts.where(~guid, texts.str.lower()), "at": stamps})
-        deleted_ids = deleted_ids.dropna(subset=["id"]).drop_duplicates("id", keep="last")
-        ids = pa.table(
-            {
-                "id": pa.array(deleted_ids["id"].tolist(), pa.string()),
-                "at": pa.array(deleted_ids["at"].tolist(), pa.timestamp("us", tz="UTC")),
-            }
-        )
+        ids = deleted_ids(frame, key)
         self._session.require_writable(f"apply deletions to {table!r}")
         with self._session.lock:
             name = self._require_table(table)
-            available = [c for c, _ in self._session.columns(name)]
-            if key not in available:
-                raise column_not_in_table(key, available, name)
-            gone = "__crmframes_deleted"
-            stored = f"CAST(t.{q.quote(key)} AS VARCHAR)"
-            match = (
-                f"(CASE WHEN regexp_full_match({stored}, '{_GUID}') THEN lower({stored}) "
-                f"ELSE {stored} END) = d.id"
+            return apply_deletions_to_table(
+                self._session, name, ids, key=key, mode=mode, column=column
             )
-            with self._session.registered(gone, ids), self._session.transaction():
-                count = self._session.execute(
-                    f"SELECT count(*) FROM {q.quote(name)} t JOIN {gone} d ON {match}",
-                    fetch="rows",
-                )[0][0]
-                if mode == "hard":
-                    self._session.execute(
-                        f"DELETE FROM {q.quote(name)} t USING {gone} d WHERE {match}"
-                    )
-                else:
-                    if column.lower() not in {c.lower() for c in available}:
-                        self._session.execute(
-                            q.add_column(name, column, "TIMESTAMP WITH TIME ZONE")
-                        )
-                    self._session.execute(
-                        f"UPDATE {q.quote(name)} t SET {q.quote(column)} = d.at "
-                        f"FROM {gone} d WHERE {match}"
-                    )
-            return int(count)
 
     def dedupe(
         self,
@@ -426,7 +394,10 @@ class CampaignStore:
         stored = self._session.columns(existing) if existing else []
         incoming = self._session.describe(q.BATCH)
         check_types(name, incoming, stored, keys)
-        source, duplicates = self._dedupe(batch, keys, modified)
+        text = _text_stamps(modified, incoming, stored)
+        if text and modified is not None:
+            self._check_stamps(q.BATCH, modified, "the batch")
+        source, duplicates = self._dedupe(batch, keys, modified, text=text)
         rows = batch.num_rows - duplicates
         stored_names = {column.lower() for column, _ in stored}
         added = [(c, t) for c, t in incoming if c.lower() not in stored_names]
@@ -437,7 +408,7 @@ class CampaignStore:
                 run(q.create_table(name, [(c, storage_type(t)) for c, t in incoming]))
                 run(q.insert_all(name, source))
         else:
-            counts = self._plan(name, source, rows, incoming, stored, keys, modified)
+            counts = self._plan(name, source, rows, incoming, stored, keys, modified, text=text)
             if not dry_run:
                 for column, type_ in added:
                     run(q.add_column(name, column, storage_type(type_)))
@@ -459,7 +430,9 @@ class CampaignStore:
             dry_run=dry_run,
         )
 
-    def _dedupe(self, batch: pa.Table, keys: list[str], modified: str | None) -> tuple[str, int]:
+    def _dedupe(
+        self, batch: pa.Table, keys: list[str], modified: str | None, *, text: bool
+    ) -> tuple[str, int]:
         """Return the relation holding one row per key, and how many rows were dropped."""
         counted = self._session.execute(q.count_duplicates(q.BATCH, keys), fetch="rows")
         duplicates = int(counted[0][0])
@@ -467,7 +440,7 @@ class CampaignStore:
             return q.BATCH, 0
         numbered = batch.append_column(q.SEQ, pa.array(np.arange(batch.num_rows)))
         with self._session.registered(q.BATCH_NUMBERED, numbered):
-            self._session.execute(q.dedupe(q.BATCH_NUMBERED, keys, modified))
+            self._session.execute(q.dedupe(q.BATCH_NUMBERED, keys, modified, text=text))
         return q.STAGE, duplicates
 
     def _plan(
@@ -479,11 +452,15 @@ class CampaignStore:
         stored: Columns,
         keys: list[str],
         modified: str | None,
+        *,
+        text: bool,
     ) -> dict[str, int]:
         """Give every deduped batch row an action; return the count per action.
 
         Only the key and modified columns of the whole table are read; other stored
         columns are fetched by rowid for the few rows that need them (feasibility §4).
+        A record the batch brings (not older than the stored row) is live: its deletion
+        marks are cleared, even when it is otherwise unchanged (restored in the CRM).
         """
         stored_names = {column.lower() for column, _ in stored}
         incoming_names = {column.lower() for column, _ in incoming}
@@ -496,19 +473,34 @@ class CampaignStore:
         stamp = modified if modified and modified.lower() in stored_names else None
         compared = [(c, c.lower() in stored_names) for c, _ in incoming if c not in keys]
         carried = [c for c, _ in stored if c.lower() not in incoming_names]
+        cleared = [(c, t) for c, t in deletion_marks(self._session, table, stored) if c in carried]
         run = self._session.execute
         run(q.match_keys(table, source, keys, stamp))
-        run(q.triage(source, keys, stamp))
+        if stamp is not None and text:
+            self._check_stamps(q.MATCHED, stamp, f"table {table!r}")
+        run(q.triage(source, keys, stamp, text=text))
         # Stored values are needed to compare same-stamp rows, and to carry the columns the
         # batch lacks into the rows that will be rewritten.
         needed = [c for c, in_table in compared if in_table] + carried
         run(
             q.fetch_stored(table, needed, actions=[q.COMPARE, q.UPDATE] if carried else [q.COMPARE])
         )
-        run(q.plan(source, keys, compared=compared, carried=carried))
+        run(q.plan(source, keys, compared=compared, carried=carried, cleared=cleared))
         counts = {str(action): int(n) for action, n in run(q.count_actions(), fetch="rows")}
         counts[q.INSERT] = rows - sum(counts.values())  # the rows that matched nothing
         return counts
+
+    def _check_stamps(self, relation: str, modified: str, where: str) -> None:
+        """Refuse text stamps in ``relation`` that are not a date and time (before any cast)."""
+        bad = self._session.execute(q.unreadable_stamps(relation, modified), fetch="rows")
+        if bad:
+            samples = ", ".join(repr(value) for (value,) in bad)
+            raise DataError(
+                f"{where} has values of the modified column {modified!r} that are not a date "
+                f"and time, e.g. {samples}; text stamps are compared as instants (ISO 8601, "
+                "an offset honoured, none read as UTC): fix or drop those rows, or merge "
+                "without modified="
+            )
 
     # --- dtypes: what read() gives back ------------------------------------------------
 
@@ -539,3 +531,12 @@ class CampaignStore:
                 f"no table {table!r} in the campaign store {self.path!r}; tables: {listed}"
             )
         return name
+
+
+def _text_stamps(modified: str | None, incoming: Columns, stored: Columns) -> bool:
+    """Whether the modified column holds text (in the batch or the table)."""
+    if modified is None:
+        return False
+    wanted = modified.lower()
+    types = [t for c, t in [*incoming, *stored] if c.lower() == wanted]
+    return "VARCHAR" in types

@@ -1,6 +1,6 @@
 """The Salesforce protocol of the sandbox: routes, authentication, call counting, faults.
 
-Edge: turns HTTP calls into the REST, OAuth, SOAP-login and Bulk API 2.0 handlers, checks
+Edge: turns HTTP calls into the REST, OAuth, SOAP (login, undelete) and Bulk API 2.0 handlers, checks
 the bearer token, counts API calls the way Salesforce does (every REST and Bulk request
 but the versions list; token requests are not API calls, reference §9), enforces the daily
 allocation, adds ``Sforce-Limit-Info``, and renders faults and internal errors in
@@ -25,6 +25,7 @@ from crmframes.sandbox.salesforce.auth import (
 from crmframes.sandbox.salesforce.bulk import BulkApi
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.rest import RestApi, not_found
+from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
 from crmframes.sandbox.server import CallCounter, HttpError, Request, Response, Router
 
 __all__ = ["SalesforceApp"]
@@ -75,6 +76,13 @@ class SalesforceApp:
             return soap_login(
                 request, self.sessions, self.credentials, self.base_url, match["version"]
             )
+        if re.fullmatch(r"/services/Soap/u/\d+\.\d/[0-9A-Za-z]{15}/?", path):
+            if request.method != "POST":
+                raise not_found()
+            if self.counter.total() >= self.org.settings.daily_api_limit:
+                return limit_fault()
+            self.counter.count("soap")  # every SOAP call is an API call, like REST ones
+            return soap_call(request, self.sessions, self.rest.writer)
         if path.rstrip("/") == "/services/data":
             return self._versions()
         versioned = _VERSIONED.fullmatch(path)
