@@ -174,7 +174,7 @@ class Connector(Protocol):
         """Yield the pages of records a request selects, in order."""
 
     def normalize_id(self, value: object) -> str | None:
-        """The canonical form of a record id, or None when ``value`` is not a well-formed id."""
+        """The canonical form of a record id (surrounding whitespace dropped), or None."""
 
     def server_time(self) -> datetime:
         """The CRM's current time (from its HTTP ``Date`` header), timezone-aware UTC."""

@@ -1,17 +1,24 @@
-"""Import the records deleted in the CRM over a window ``[start, end]`` (both ends included).
+"""Import the records deleted in the CRM over a window ``[start, end)`` (``end`` excluded).
 
 Orchestration: written once over the Connector protocol. Salesforce answers from getDeleted
 (its recycle bin: about 15 days back); Dataverse from the audit table (``operation`` 3, kept
 as long as the environment's audit retention says). A ``start`` older than the CRM keeps
 deletions fails with an error naming the horizon, before anything is imported: silently
 importing a partial window would make the store believe records still exist.
+
+Windows chain: the next one starts at this one's ``end``, and every deletion lands in
+exactly one of them. So ``end`` is excluded, and by default it is a second the CRM's clock
+has already left (its ``Date`` header, read after the current second closed): a deletion
+stamped before it was made before the read, and one made later is stamped at or after it.
+The connectors read ``[start, end]`` to the CRM's granularity (Salesforce getDeleted works
+in minutes, Dataverse audit times in whole seconds); the window is cut here.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -21,6 +28,8 @@ from crmframes.errors import ConfigError
 from crmframes.frames import time_zone
 
 __all__ = ["DeletedResult", "import_deleted_from_crm"]
+
+CLOSE_WAIT = 1.0  # seconds: the CRM's current second is over after this long
 
 
 @dataclass
@@ -34,7 +43,7 @@ class DeletedResult:
         system: ``"salesforce"`` or ``"dynamics"``.
         key: the id column.
         start: the window's start (included).
-        end: the window's end (included).
+        end: the window's end (excluded): the next window's start.
         api_calls: API calls made.
         seconds: wall time.
     """
@@ -51,7 +60,7 @@ class DeletedResult:
     def __repr__(self) -> str:
         return (
             f"DeletedResult({self.system} {self.object}: {len(self.frame):,} deleted between "
-            f"{self.start:%Y-%m-%d %H:%M:%S} and {self.end:%Y-%m-%d %H:%M:%S} UTC, "
+            f"{self.start:%Y-%m-%d %H:%M:%S} and {self.end:%Y-%m-%d %H:%M:%S} UTC (excluded), "
             f"{self.api_calls} API calls)"
         )
 
@@ -72,6 +81,19 @@ def _moment(value: object, name: str, zone: ZoneInfo) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _closed_second(conn: Connector) -> datetime:
+    """The start of the CRM's current second, read a second after the call began.
+
+    The CRM's clock comes in whole seconds (HTTP ``Date``) and a deletion later in the
+    second it says is stamped within that second, so the window ends where the current
+    second begins, and the clock is read a second late: everything deleted before the
+    call is stamped before that second. A clock that does not move (a frozen sandbox
+    clock) keeps its current second for the next window.
+    """
+    time.sleep(CLOSE_WAIT)
+    return conn.server_time().replace(microsecond=0)
+
+
 def import_deleted_from_crm(
     conn: Connector,
     object: str,
@@ -80,14 +102,19 @@ def import_deleted_from_crm(
     end: datetime | date | str | None = None,
     timezone: str = "UTC",
 ) -> DeletedResult:
-    """Import the records of ``object`` deleted between ``start`` and ``end``, both included.
+    """Import the records of ``object`` deleted from ``start`` (included) to ``end`` (excluded).
+
+    Start the next window at this one's ``end``: every deletion lands in exactly one window.
 
     Args:
         conn: a connector.
         object: the object's API name.
         start: the window's start; a naive value is read in ``timezone``.
-        end: the window's end; None for the CRM's current time (to the end of the current
-            second: the CRM's clock is read from its HTTP ``Date`` header).
+        end: the window's end, excluded; None for the start of the CRM's current second
+            read a second after the call (its HTTP ``Date`` header; the call waits that
+            second): everything deleted before the call is in the window. A CRM clock that
+            does not move (a frozen sandbox clock) keeps its current second's deletions
+            for the next window. Never before ``start`` (an empty window then).
         timezone: the zone of naive ``start`` / ``end`` values.
 
     Returns:
@@ -103,13 +130,17 @@ def import_deleted_from_crm(
     zone = time_zone(timezone)
     schema = conn.describe(object)
     begin = _moment(start, "start", zone)
-    # the CRM's clock comes to the second (HTTP Date): the current second is included whole
-    finish = conn.server_time() + timedelta(seconds=1) if end is None else _moment(end, "end", zone)
+    finish = max(begin, _closed_second(conn)) if end is None else _moment(end, "end", zone)
     if begin > finish:
         raise ConfigError(
             f"start ({begin:%Y-%m-%d %H:%M:%S}) is after end ({finish:%Y-%m-%d %H:%M:%S})"
         )
-    deleted = conn.read_deleted(schema.name, begin, finish)
+    # the connectors read [start, end], both included: end belongs to the next window
+    deleted = (
+        [d for d in conn.read_deleted(schema.name, begin, finish) if begin <= d.deleted_at < finish]
+        if begin < finish
+        else []
+    )
     frame = pd.DataFrame(
         {
             schema.id_field: pd.Series([d.id for d in deleted], dtype="str"),

@@ -305,7 +305,7 @@ class DeletedSpec(Spec):
     Attributes:
         object: the CRM object.
         start: the window's start (included), an ISO date or date and time.
-        end: the window's end (included).
+        end: the window's end (excluded; the next window starts there).
         lookback: the window's length instead of ``start``: ``7d``, ``12h``, ``1d12h``.
         timezone: the zone of naive ``start`` / ``end`` values.
         auto_index: continue from the last run (``start`` / ``lookback`` serve the first).
