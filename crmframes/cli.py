@@ -103,12 +103,34 @@ def sandbox() -> None:
 )
 @click.option("--empty", is_flag=True, help="Start with no records instead of the demo org.")
 @click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Connections served at once; idle keep-alive ones are closed first when all are taken.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds a request's headers and body may take to arrive (slower: 408).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print one JSON line (url, ca_file, credentials, env) instead of text.",
 )
-def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None:
+def serve(
+    crm: str,
+    port: int,
+    scale: float,
+    empty: bool,
+    max_connections: int,
+    request_timeout: float,
+    as_json: bool,
+) -> None:
     """Serve a sandbox org until interrupted (Ctrl+C or SIGTERM).
 
     It prints the URL, the CA file to trust and the credentials it accepts. With --json the
@@ -123,7 +145,14 @@ def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
-    with Sandbox(crm, data="empty" if empty else "demo", scale=scale, port=port) as sb:  # type: ignore[arg-type]
+    with Sandbox(
+        crm,  # type: ignore[arg-type]
+        data="empty" if empty else "demo",
+        scale=scale,
+        port=port,
+        max_connections=max_connections,
+        request_timeout=request_timeout,
+    ) as sb:
         if as_json:
             line = {
                 "crm": crm,

@@ -142,6 +142,14 @@ class DynamicsApp:
         """Dataverse's answer to an internal error."""
         return error_response(500, "0x80040216", "An unexpected error occurred.")
 
+    def http_error(self, status: int, message: str) -> Response:
+        """Dataverse's answer to an HTTP-level error (bad framing, oversized headers, timeout).
+
+        Errors raised before OData routing carry an empty ``code`` (reference §7; Microsoft's
+        "Troubleshoot Dataverse Web API client errors" shows one).
+        """
+        return error_response(status, "", message)
+
     def simulate(
         self, object_name: str, *, updates: int, creates: int, deletes: int, rng: random.Random
     ) -> dict[str, int]:

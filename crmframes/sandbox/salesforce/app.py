@@ -204,6 +204,11 @@ class SalesforceApp:
             ],
         )
 
+    def http_error(self, status: int, message: str) -> Response:
+        """Salesforce's answer to an HTTP-level error (bad framing, oversized headers, timeout)."""
+        code = "UNSUPPORTED_MEDIA_TYPE" if status == 415 else "BAD_REQUEST"
+        return Response.json(status, [{"errorCode": code, "message": message}])
+
     # --- routes ---------------------------------------------------------------------------------
 
     def _versions(self) -> Response:
