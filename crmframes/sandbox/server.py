@@ -57,6 +57,7 @@ logger = logging.getLogger("crmframes.sandbox")
 
 IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may stay silent between requests
 REQUEST_TIMEOUT = 60.0  # seconds from a request's first byte to its last (headers and body)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_CONNECTIONS = 128  # connections served at once; more wait in the listen backlog
 
 
@@ -297,6 +298,14 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self._write(response)
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if _CONTROL.search(self.path):  # RFC 9112 §3.2: no control characters in a target
+            self.send_error(400, "the request target holds a control character")
+            return False
+        return True
+
     def handle_one_request(self) -> None:
         owner = self.server.owner
         self._reader.deadline = None
@@ -476,16 +485,16 @@ class HttpsServer:
 
     def _acquire_slot(self) -> bool:
         """Take a connection slot, closing idle keep-alive connections if none is free."""
-        if self._slots.acquire(blocking=False):
-            return True
-        # As nginx does when it runs out of connections: idle keep-alive connections go
-        # first (clients reopen them), so waiting clients are not starved by silent ones.
-        with self._conn_lock:
-            idle = list(self._idle_connections)
-        for conn in idle:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        while not self._slots.acquire(timeout=0.1):
+        while not self._slots.acquire(blocking=False):
+            # As nginx does when it runs out of connections: idle keep-alive connections go
+            # first (clients reopen them), so a waiting client is not starved by silent ones.
+            with self._conn_lock:
+                idle = list(self._idle_connections)
+            for conn in idle:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+            if self._slots.acquire(timeout=0.05):
+                return True
             if self._stopping.is_set():
                 return False
         return True
