@@ -18,6 +18,7 @@ import orjson
 
 from crmframes import __version__
 from crmframes.errors import ConfigError, CrmframesError
+from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT
 
 __all__ = ["main"]
 
@@ -105,14 +106,14 @@ def sandbox() -> None:
 @click.option(
     "--max-connections",
     type=click.IntRange(min=1),
-    default=128,
+    default=MAX_CONNECTIONS,
     show_default=True,
     help="Connections served at once; idle keep-alive ones are closed first when all are taken.",
 )
 @click.option(
     "--request-timeout",
     type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
+    default=REQUEST_TIMEOUT,
     show_default=True,
     help="Seconds a request's headers and body may take to arrive (slower: 408).",
 )
