@@ -8,6 +8,11 @@ CRM's wire format. A hostile or slow client is bounded: body framing is checked 
 byte of the body is read (:mod:`~crmframes.sandbox.framing`), a request's headers and body
 must arrive within ``request_timeout`` seconds, and at most ``max_connections`` connections
 are served at once (idle keep-alive ones are closed first when the cap is reached).
+
+Why not h11 (issue 19): swapped in for the stdlib parser, it served small keep-alive requests
+about 20% slower (medians of runs on a loaded 2-core machine) and large query pages no faster,
+and it still accepts a repeated identical ``Content-Length``, a list ``4, 4``, or one beside
+``Transfer-Encoding``, so the checks of :mod:`~crmframes.sandbox.framing` would stay anyway.
 """
 
 from __future__ import annotations

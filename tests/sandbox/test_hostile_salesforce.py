@@ -277,7 +277,13 @@ def test_expired_sessions_are_purged():
 
 @pytest.fixture
 def strict_sandbox() -> Iterator[Sandbox]:
-    with Sandbox("salesforce", data="empty", request_timeout=1, max_connections=2) as sb:
+    with Sandbox("salesforce", data="empty", request_timeout=1) as sb:
+        yield sb
+
+
+@pytest.fixture
+def capped_sandbox() -> Iterator[Sandbox]:
+    with Sandbox("salesforce", data="empty", max_connections=2) as sb:
         yield sb
 
 
@@ -307,16 +313,16 @@ def test_a_body_trickled_past_the_deadline_gets_408(strict_sandbox):
     assert answer.status == 408
 
 
-def test_connections_past_the_cap_wait_for_a_free_slot(strict_sandbox):
-    url = f"{strict_sandbox.url}/services/data/"
-    busy = [connect(strict_sandbox) for _ in range(2)]
+def test_connections_past_the_cap_wait_for_a_free_slot(capped_sandbox):
+    url = f"{capped_sandbox.url}/services/data/"
+    busy = [connect(capped_sandbox) for _ in range(2)]
     for tls in busy:
         tls.sendall(b"GET /services/data/ HTTP/1.1\r\nHost: x\r\n")  # headers not finished
     answered = threading.Event()
     statuses: list[int] = []
 
     def third() -> None:
-        statuses.append(trusted_session(strict_sandbox).get(url, timeout=30).status_code)
+        statuses.append(trusted_session(capped_sandbox).get(url, timeout=30).status_code)
         answered.set()
 
     thread = threading.Thread(target=third)
@@ -330,9 +336,9 @@ def test_connections_past_the_cap_wait_for_a_free_slot(strict_sandbox):
         tls.close()
 
 
-def test_idle_keep_alive_connections_make_room_at_the_cap(strict_sandbox):
-    url = f"{strict_sandbox.url}/services/data/"
-    sessions = [trusted_session(strict_sandbox) for _ in range(3)]
+def test_idle_keep_alive_connections_make_room_at_the_cap(capped_sandbox):
+    url = f"{capped_sandbox.url}/services/data/"
+    sessions = [trusted_session(capped_sandbox) for _ in range(3)]
     for _ in range(2):
         for session in sessions:  # three keep-alive clients, two slots: none waits for
             # another's idle timeout (120 s, past the 30 s this call allows)
