@@ -96,11 +96,22 @@ class DynamicsApp:
         self.counter.count(_family(request.method, rest))
         if rest == "$batch" and request.method == "POST":
             return self._batch(request)
+        refusal = _media_type_refusal(request)
+        if refusal is not None:
+            return refusal
         return self.route(request, rest)
 
     def route(self, request: Request, rest: str) -> Response:
         """Answer a Web API call by its path below ``/api/data/v9.2/`` (also used by ``$batch``)."""
         try:
+            if rest in ("", "$metadata") and request.method != "GET":
+                # ASP.NET Web API's answer when the resource has no action for the verb
+                # [unverified for Dataverse].
+                return error_response(
+                    405,
+                    "",
+                    f"The requested resource does not support http method '{request.method}'.",
+                )
             if rest == "":
                 return self.metadata.service_document()
             if rest == "$metadata":
@@ -108,6 +119,15 @@ class DynamicsApp:
             if rest.startswith("EntityDefinitions"):
                 return self.metadata.definitions(request, rest)
             if rest in ("WhoAmI", "WhoAmI()"):
+                if request.method != "GET":
+                    # A function called with POST: 404, as Microsoft's "Troubleshoot Dataverse
+                    # Web API client errors" shows for exactly this call.
+                    return error_response(
+                        404,
+                        "",
+                        "No HTTP resource was found that matches the request URI "
+                        f"'{self.base_url}{request.path}'.",
+                    )
                 return self._who_am_i()
             return self.sets.handle(request, rest)
         except HttpError as exc:
@@ -141,6 +161,14 @@ class DynamicsApp:
     def error_response(self, exc: BaseException, request: Request) -> Response:
         """Dataverse's answer to an internal error."""
         return error_response(500, "0x80040216", "An unexpected error occurred.")
+
+    def http_error(self, status: int, message: str) -> Response:
+        """Dataverse's answer to an HTTP-level error (bad framing, oversized headers, timeout).
+
+        Errors raised before OData routing carry an empty ``code`` (reference §7; Microsoft's
+        "Troubleshoot Dataverse Web API client errors" shows one).
+        """
+        return error_response(status, "", message)
 
     def simulate(
         self, object_name: str, *, updates: int, creates: int, deletes: int, rng: random.Random
@@ -242,6 +270,21 @@ def _bearer(request: Request) -> str | None:
     header = request.header("Authorization") or ""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _media_type_refusal(request: Request) -> Response | None:
+    """415 for a body that is not JSON, in ASP.NET Web API's words (no type: octet-stream)."""
+    if not request.body or request.method not in ("POST", "PATCH", "PUT"):
+        return None
+    declared = request.header("Content-Type") or ""
+    media = declared.split(";", 1)[0].strip().lower() or "application/octet-stream"
+    if media == "application/json":
+        return None
+    return error_response(
+        415,
+        "",
+        f"The request entity's media type '{media}' is not supported for this resource.",
+    )
 
 
 def _family(method: str, rest: str) -> str:

@@ -39,6 +39,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ("/jobs/", "bulk2"),
     ("/limits", "limits"),
 )
+_BULK_UPLOAD = re.compile(r"/jobs/ingest/[^/]+/batches/?$")
 _SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -119,6 +120,9 @@ class SalesforceApp:
                 ],
             )
         assert callable(handler)
+        refusal = _media_type_refusal(request)
+        if refusal is not None:
+            return refusal
         try:
             response = handler(request)
         except HttpError as exc:
@@ -212,6 +216,11 @@ class SalesforceApp:
             ],
         )
 
+    def http_error(self, status: int, message: str) -> Response:
+        """Salesforce's answer to an HTTP-level error (bad framing, oversized headers, timeout)."""
+        code = "UNSUPPORTED_MEDIA_TYPE" if status == 415 else "BAD_REQUEST"
+        return Response.json(status, [{"errorCode": code, "message": message}])
+
     # --- routes ---------------------------------------------------------------------------------
 
     def _versions(self) -> Response:
@@ -266,6 +275,29 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() in ("bearer", "oauth") and token.strip():
         return token.strip()
     return request.header("X-SFDC-Session")
+
+
+def _media_type_refusal(request: Request) -> Response | None:
+    """415 for a REST body that is not JSON (Bulk uploads check for CSV themselves)."""
+    if not request.body or request.method not in ("POST", "PATCH", "PUT"):
+        return None
+    if _BULK_UPLOAD.search(request.path):
+        return None
+    declared = request.header("Content-Type") or ""
+    media = declared.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return None
+    # Salesforce's wording (nforce#74); it also takes XML, which the sandbox does not speak.
+    return Response.json(
+        415,
+        [
+            {
+                "errorCode": "UNSUPPORTED_MEDIA_TYPE",
+                "message": f"MediaType of '{media or 'none'}' is not supported by this resource"
+                + ("; the sandbox speaks JSON only" if "xml" in media else ""),
+            }
+        ],
+    )
 
 
 def _family(rest: str) -> str:

@@ -94,21 +94,40 @@ class _Session:
 
 
 class Sessions:
-    """Issued access tokens and their inactivity expiry (thread-safe)."""
+    """Issued access tokens and their inactivity expiry (thread-safe).
+
+    Expired sessions are purged whenever the store has doubled since the last purge (at
+    least :data:`PURGE_AT` sessions), so a client asking for a token per request holds the
+    store near twice the live sessions, at an amortised constant cost per token.
+    """
+
+    PURGE_AT = 1024
 
     def __init__(self, org: SalesforceOrg) -> None:
         self.org = org
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
+        self._purge_at = self.PURGE_AT
+
+    def __len__(self) -> int:
+        """The number of sessions held (live ones, and expired ones not yet purged)."""
+        with self._lock:
+            return len(self._sessions)
 
     def issue(self) -> str:
         """Issue a new access token for the integration user."""
         token = f"{self.org.org_id[:15]}!AQ{secrets.token_urlsafe(72)}"
+        now = self.org.clock.timestamp()
         with self._lock:
-            self._sessions[token] = _Session(
-                self.org.integration_user_id, self.org.clock.timestamp()
-            )
+            if len(self._sessions) >= self._purge_at:
+                self._purge(now)
+            self._sessions[token] = _Session(self.org.integration_user_id, now)
         return token
+
+    def _purge(self, now: float) -> None:
+        horizon = now - self.org.settings.session_seconds
+        self._sessions = {t: s for t, s in self._sessions.items() if s.last_used >= horizon}
+        self._purge_at = max(self.PURGE_AT, 2 * len(self._sessions))
 
     def check(self, token: str | None) -> bool:
         """Whether ``token`` is a live session; touching it extends its life."""
@@ -289,16 +308,25 @@ def _soap_fault(code: str, message: str) -> Response:
     return Response.raw(500, body.encode(), "text/xml;charset=UTF-8")
 
 
+def _soap_client_fault(message: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{_SOAP_ENV}"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>soapenv:Client</faultcode><faultstring>{html.escape(message)}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response.raw(500, body.encode(), "text/xml;charset=UTF-8")
+
+
 def soap_login(
     request: Request, sessions: Sessions, creds: Credentials, base_url: str, version: str
 ) -> Response:
     """``POST /services/Soap/u/{version}`` with a partner ``login`` call."""
     try:
         root = ET.fromstring(request.body)
-    except ET.ParseError:
-        return _soap_fault(
-            "INVALID_LOGIN", "Invalid username, password, security token; or user locked out."
-        )
+    except ET.ParseError as exc:
+        # Not XML at all is the client's fault, not a failed login: a SOAP 1.1 Client fault.
+        return _soap_client_fault(f"The request is not well-formed XML: {exc}")
     username = password = None
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]

@@ -48,7 +48,14 @@ INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 DEFAULT_MAX_RECORDS = 100_000
 NULL_MARKER = "#N/A"
 TERMINAL = ("JobComplete", "Failed", "Aborted")
+# "A request can provide CSV data that does not in total exceed 150 MB of base64 encoded
+# content" (Bulk API 2.0 guide, "Upload Job Data"); the Salesforce CLI splits at 150,000,000.
+MAX_JOB_BASE64_BYTES = 150_000_000
 RENDERED_JOBS = 4  # query jobs whose rendered result is kept; older ones render again if asked
+
+
+def _base64_length(size: int) -> int:
+    return 4 * -(-size // 3)
 
 
 def _error(status: int, code: str, message: str) -> HttpError:
@@ -268,14 +275,37 @@ class BulkApi:
         return Response.json(200, job.info(self.org.integration_user_id))
 
     def upload(self, request: Request) -> Response:
-        """``PUT /jobs/ingest/{id}/batches``: add CSV data to an open job (201)."""
+        """``PUT /jobs/ingest/{id}/batches``: add CSV data to an open job (201).
+
+        The data must be ``text/csv`` (415 otherwise) and a job holds at most 150 MB of it
+        once base64-encoded, as Salesforce counts it (about 112 MB of CSV): an upload past
+        that is refused with 400 and the job keeps what it had.
+        """
         job = self._job(request, "ingest")
+        declared = request.header("Content-Type") or ""
+        media = declared.split(";", 1)[0].strip().lower()
+        if media != "text/csv":
+            raise _error(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"MediaType of '{media or 'none'}' is not supported by this resource; "
+                "upload job data as 'Content-Type: text/csv'",
+            )
         with job.lock:
             if job.state != "Open":
                 raise _error(
                     409,
                     "INVALIDJOBSTATE",
                     f"Job {job.id} is {job.state}; data can only be added while it is Open",
+                )
+            size = sum(len(blob) for blob in job.uploads) + len(request.body)
+            if _base64_length(size) > MAX_JOB_BASE64_BYTES:
+                raise _error(
+                    400,
+                    "ClientInputError",
+                    f"Failed to read request. Exceeded max size limit of {MAX_JOB_BASE64_BYTES} "
+                    f"bytes of base64-encoded data per job (this job would hold "
+                    f"{_base64_length(size)}); split the data into several jobs",
                 )
             job.uploads.append(request.body)
         return Response.empty(201)

@@ -102,6 +102,9 @@ _BAD_TYPE = (
     "call for the appropriate names."
 )
 
+_MAX_INTEGER = 2**31 - 1  # LIMIT, OFFSET and date literal counts are Apex Integers
+_MAX_NESTING = 100  # parentheses and NOTs deep; deeper is refused, never a RecursionError
+
 ErrorCode = Literal[
     "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR",
     "NUMBER_OUTSIDE_VALID_RANGE",
@@ -328,6 +331,7 @@ class _Parser:
         self.text = text
         self.tokens = _lex(text)
         self.i = 0
+        self.depth = 0
 
     def parse(self) -> SoqlQuery:
         query = self.query(sub=False)
@@ -437,8 +441,10 @@ class _Parser:
 
     def integer(self) -> int:
         token = self.take()
-        if token.kind != "number" or not token.text.isdigit():
+        if token.kind != "number" or not (token.text.isascii() and token.text.isdigit()):
             self.fail(token)
+        if len(token.text) > 10 or int(token.text) > _MAX_INTEGER:
+            self.fail(token, f"invalid integer: {token.text[:40]} (at most {_MAX_INTEGER})")
         return int(token.text)
 
     def condition(self) -> Condition:
@@ -455,13 +461,17 @@ class _Parser:
 
     def term(self) -> Condition:
         token = self.peek()
-        if self.is_word(token, "NOT"):
+        if self.is_word(token, "NOT") or (token.kind == "punct" and token.text == "("):
+            self.depth += 1
+            if self.depth > _MAX_NESTING:
+                self.fail(token, f"the condition nests more than {_MAX_NESTING} levels deep")
             self.take()
-            return Not(self.term())
-        if token.kind == "punct" and token.text == "(":
-            self.take()
-            inner = self.condition()
-            self.expect_punct(")")
+            if token.text == "(":
+                inner = self.condition()
+                self.expect_punct(")")
+            else:
+                inner = Not(self.term())
+            self.depth -= 1
             return inner
         return self.field_expression()
 
@@ -496,7 +506,10 @@ class _Parser:
         if token.kind == "string":
             return Value("string", token.value, token.pos, text, token.like)
         if token.kind == "number":
-            number = float(text) if "." in text else int(text)
+            try:
+                number = float(text) if "." in text else int(text)
+            except ValueError:  # past Python's 4,300-digit conversion limit
+                self.fail(token, f"invalid number: {text[:40]}...")
             return Value("number", number, token.pos, text)
         if token.kind == "date":
             try:

@@ -519,13 +519,17 @@ def _start(today: date, unit: str) -> date:
 
 
 def _shift(start: date, unit: str, k: int) -> date:
-    if unit == "day":
-        return start + timedelta(days=k)
-    if unit == "week":
-        return start + timedelta(days=7 * k)
-    months = k * {"month": 1, "quarter": 3, "year": 12}[unit]
-    year, month = divmod(start.month - 1 + months, 12)
-    return date(start.year + year, month + 1, 1)
+    # A range past the calendar (LAST_N_DAYS:2000000000) reaches its end: date.min / max.
+    try:
+        if unit == "day":
+            return start + timedelta(days=k)
+        if unit == "week":
+            return start + timedelta(days=7 * k)
+        months = k * {"month": 1, "quarter": 3, "year": 12}[unit]
+        year, month = divmod(start.month - 1 + months, 12)
+        return date(start.year + year, month + 1, 1)
+    except (OverflowError, ValueError):
+        return date.min if k < 0 else date.max
 
 
 def relative_range(mode: RelativeMode, unit: str, n: int, now: datetime) -> tuple[date, date]:
