@@ -457,8 +457,10 @@ class _Planner:
                 names.extend(p for p in self.entity.properties if p not in names)
             elif not name:
                 raise ODataError(f"Syntax error at position {offset} in '{text}'.")
-            elif self.entity.column(name) is None:
-                self.not_found(name, self.entity)
+            elif self.entity.column(name) is None:  # code 0x0 here (web-api-client-errors)
+                raise ODataError(
+                    _NOT_FOUND.format(name=name, type=CRM + self.entity.logical_name), code="0x0"
+                )
             elif name not in names:
                 names.append(name)
             offset += len(chunk) + 1
@@ -481,7 +483,7 @@ class _Planner:
         return keys
 
     def sort_key(self, path: _Path) -> tuple[GetterFactory, Normalizer | None]:
-        # SQL Server's collation ignores case; Dataverse orders choices by label and lookups
+        # SQL Server's collation ignores case and accents; Dataverse orders choices by label and lookups
         # by the related record's primary name (FetchXML docs, "Order rows").
         attr = path.attr
         if attr.is_lookup:
@@ -490,9 +492,9 @@ class _Planner:
                 for name in attr.targets
                 if (target := self.schema.get(name)) is not None
             )
-            return ev.reference_name_getter(path.getter, targets), ev.lower_all
+            return ev.reference_name_getter(path.getter, targets), ev.collate_all
         if attr.type in TEXT_TYPES:
-            return path.getter, ev.lower_all
+            return path.getter, ev.collate_all
         if attr.type == "Uniqueidentifier":
             return path.getter, ev.guid_all
         if attr.type in OPTION_TYPES:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ from .schema import NUMBER_TYPES, OPTION_TYPES, TEXT_TYPES, DvAttribute, DvEntit
 __all__ = [
     "COMPLEMENT", "GUID_RE", "MIRROR", "RELATIVE_FUNCTIONS", "Env", "Getter", "GetterFactory",
     "Normalizer", "Op", "OrderKey", "Pred", "PredFactory", "Projection", "QueryPlan", "Record",
-    "Resolver", "all_of", "any_of", "between_pred", "columns_pred", "compare_pred", "constant",
-    "day_range", "decode_literal", "decode_value", "equality_value", "guid_all",
-    "guid_order_key", "in_pred", "label_ranks", "like_pred", "lower_all", "moment_bounds",
+    "Resolver", "all_of", "any_of", "between_pred", "collate_all", "collation_key", "columns_pred",
+    "compare_pred", "constant", "day_range", "decode_literal", "decode_value", "equality_value",
+    "guid_all", "guid_order_key", "in_pred", "label_ranks", "like_pred", "moment_bounds",
     "null_pred", "order_rows", "parse_datetime", "path_getter", "reference_name_getter",
     "relative_range", "to_wire",
 ]  # fmt: skip
@@ -678,9 +679,26 @@ def _ranked(values: list[Any]) -> list[Any]:
     return list(map(rank.__getitem__, values))
 
 
-def lower_all(values: list[Any]) -> list[Any]:
-    """Sort transform of text: SQL Server's collation ignores case."""
-    return list(map(str.lower, values))
+def collation_key(text: str) -> str:
+    """Return the key text sorts by in Dataverse: accent- and case-insensitively.
+
+    Dataverse orders text with its SQL collation, ``Latin1_General_CI_AI`` by default, so
+    ``Çelik`` sorts among the C's and ``şahin`` with ``Sahin``, not after ``Zimmermann``.
+    The key decomposes (NFKD), drops combining marks and case-folds (``ß`` is ``ss``).
+
+    Examples:
+        >>> sorted(["Zimmermann", "Şahin", "çelik", "Adams"], key=collation_key)
+        ['Adams', 'çelik', 'Şahin', 'Zimmermann']
+    """
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def collate_all(values: list[Any]) -> list[Any]:
+    """Sort transform of text: SQL Server's default collation ignores case and accents."""
+    return list(map(collation_key, values))
 
 
 def guid_all(values: list[Any]) -> list[Any]:
@@ -694,7 +712,7 @@ def label_ranks(options: tuple[tuple[int, str], ...]) -> Normalizer:
     Dataverse orders choice columns by their label, not their value (FetchXML docs,
     "Order rows"); values without a label order by their digits among the labels.
     """
-    labels = {value: label.lower() for value, label in options}
+    labels = {value: collation_key(label) for value, label in options}
 
     def ranks(values: list[Any]) -> list[Any]:
         distinct = sorted(set(values), key=lambda v: (labels.get(v, str(v)), v))

@@ -27,7 +27,9 @@ from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvEntity
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, normalize_guid
 from crmframes.sandbox.server import HttpError, Request, Response
 
-__all__ = ["EntitySets", "Preferences"]
+__all__ = ["NOT_FOUND_SEGMENT", "EntitySets", "Preferences"]
+
+NOT_FOUND_SEGMENT = "0x8006088a"  # an unknown entity set, function or action (404)
 
 MAX_PAGE = 5000
 COUNT_LIMIT = 5000
@@ -106,8 +108,8 @@ class EntitySets:
         entity = self.org.schema.by_set(match["set"]) if match else None
         if match is None or entity is None:
             segment = path.split("(")[0].split("/")[0]
-            raise DataverseError(
-                404, "0x80060888", f"Resource not found for the segment '{segment}'."
+            raise DataverseError(  # the code of web-api-client-errors, "Resource not found"
+                404, NOT_FOUND_SEGMENT, f"Resource not found for the segment '{segment}'."
             ).http()
         key_text, prop = match["key"], match["prop"]
         if key_text is None:
@@ -115,7 +117,7 @@ class EntitySets:
                 return self._count(request, entity)
             if prop is not None:
                 raise DataverseError(
-                    404, "0x80060888", f"Resource not found for the segment '{prop}'."
+                    404, NOT_FOUND_SEGMENT, f"Resource not found for the segment '{prop}'."
                 ).http()
             if request.method == "GET":
                 return self.query(request, entity)
