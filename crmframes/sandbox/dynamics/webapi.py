@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import orjson
 
+from crmframes.sandbox.dynamics.multiple import ACTIONS, BulkActions
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Key, Writer, lookup_target, parse_key
@@ -91,6 +92,7 @@ class EntitySets:
     def __init__(self, org: DataverseOrg) -> None:
         self.org = org
         self.writer = Writer(org)
+        self.bulk = BulkActions(org, self.writer)
         self.base_url = ""  # https://127.0.0.1:PORT
         self._cursors: collections.OrderedDict[str, _Cursor] = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -115,6 +117,8 @@ class EntitySets:
         if key_text is None:
             if prop == "$count" and request.method == "GET":
                 return self._count(request, entity)
+            if prop in ACTIONS:
+                return self.bulk.handle(request, entity, prop, root=self.root)
             if prop is not None:
                 raise DataverseError(
                     404, NOT_FOUND_SEGMENT, f"Resource not found for the segment '{prop}'."
