@@ -28,7 +28,7 @@ from itertools import compress, islice, repeat
 from operator import eq, ge, gt, is_not, itemgetter, le, lt, ne, not_
 from typing import Any, Literal, Protocol
 
-from .schema import NUMBER_TYPES, OPTION_TYPES, TEXT_TYPES, DvAttribute, DvEntity
+from .schema import NUMBER_TYPES, OPTION_TYPES, TEXT_TYPES, DvAttribute, DvEntity, DvSchema
 
 __all__ = [
     "COMPLEMENT", "GUID_RE", "MIRROR", "RELATIVE_FUNCTIONS", "Env", "Getter", "GetterFactory",
@@ -37,7 +37,7 @@ __all__ = [
     "compare_pred", "constant", "day_range", "decode_literal", "decode_value", "equality_value",
     "guid_all", "guid_order_key", "in_pred", "label_ranks", "like_pred", "moment_bounds",
     "null_pred", "order_rows", "parse_datetime", "path_getter", "reference_name_getter",
-    "relative_range", "to_wire",
+    "relative_range", "sort_transform", "to_wire",
 ]  # fmt: skip
 
 Record = dict[str, Any]
@@ -667,6 +667,30 @@ def order_rows(rows: list[Record], keys: Sequence[OrderKey]) -> list[Record]:
         order.sort(key=values.__getitem__, reverse=descending)
         order = order + nulls if descending else nulls + order
     return list(map(rows.__getitem__, order))
+
+
+def sort_transform(
+    attr: DvAttribute, getter: GetterFactory, schema: DvSchema
+) -> tuple[GetterFactory, Normalizer | None]:
+    """Return how Dataverse orders a column: its getter and its sort transform.
+
+    SQL Server's collation ignores case and accents; Dataverse orders choices by label and
+    lookups by the related record's primary name (FetchXML docs, "Order rows").
+    """
+    if attr.is_lookup:
+        targets = tuple(
+            (target.logical_name, target.primary_name)
+            for name in attr.targets
+            if (target := schema.get(name)) is not None
+        )
+        return reference_name_getter(getter, targets), collate_all
+    if attr.type in TEXT_TYPES:
+        return getter, collate_all
+    if attr.type == "Uniqueidentifier":
+        return getter, guid_all
+    if attr.type in OPTION_TYPES:
+        return getter, label_ranks(attr.options)
+    return getter, None
 
 
 def _ranked(values: list[Any]) -> list[Any]:

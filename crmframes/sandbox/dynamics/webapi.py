@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import orjson
 
+from crmframes.sandbox.dynamics.fetchxml import fetch_page, plan_fetch
 from crmframes.sandbox.dynamics.multiple import ACTIONS, BulkActions
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
 from crmframes.sandbox.dynamics.org import DataverseOrg
@@ -40,6 +41,7 @@ _STREAMING = "application/json; odata.metadata=minimal; odata.streaming=true"
 _RESOURCE = re.compile(
     r"(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?(?:/(?P<prop>[$A-Za-z_][A-Za-z0-9_.]*))?"
 )
+_PREFERENCE = re.compile(r'(?:[^,"]|"[^"]*")+')
 _COOKIE = re.compile(
     r'crmframes-cursor="(?P<cursor>[^"]*)" offset="(?P<offset>\d+)" last="(?P<last>[^"]*)"'
 )
@@ -61,7 +63,7 @@ class Preferences:
         size: int | None = None
         annotations: str | None = None
         representation = continue_on_error = track_changes = False
-        for part in (header or "").split(","):
+        for part in _PREFERENCE.findall(header or ""):  # a quoted value may hold commas
             name, _, value = part.strip().partition("=")
             name = name.strip().lower()
             value = value.strip().strip('"')
@@ -188,6 +190,8 @@ class EntitySets:
     def query(self, request: Request, entity: DvEntity) -> Response:
         """``GET /<set>?$select&$filter&$orderby&$top&$count`` and its ``$skiptoken`` pages."""
         query = self._query_args(request)
+        if "fetchXml" in query:
+            return self._fetch(request, entity, query)
         prefs = Preferences.parse(request.header("Prefer"))
         if prefs.track_changes or "$deltatoken" in query:
             return self._delta(request, entity, query, prefs)
@@ -267,6 +271,47 @@ class EntitySets:
         if end < len(cursor.rows):
             body["@odata.nextLink"] = self._next_link(cursor, entity, end, query)
         return orjson.dumps(body)
+
+    def _fetch(self, request: Request, entity: DvEntity, query: dict[str, str]) -> Response:
+        """``GET /<set>?fetchXml=<xml>``: the FetchXML subset of :mod:`.fetchxml`."""
+        others = sorted(name for name in query if name != "fetchXml")
+        prefs = Preferences.parse(request.header("Prefer"))
+        try:
+            if others:
+                raise DataverseError(
+                    400,
+                    "0x80040203",
+                    f"The query parameter '{others[0]}' cannot be combined with fetchXml.",
+                )
+            plan = plan_fetch(query["fetchXml"], entity, self.org.schema)
+            sources, rows, extra = fetch_page(
+                plan,
+                list(self.org.scan(entity.logical_name)),
+                self.org,
+                now=self.org.clock.now(),
+                annotations=prefs.annotations or "",
+            )
+        except DataverseError as exc:
+            raise exc.http() from exc
+        rows = [
+            {"@odata.etag": _etag(source), **row} if source else row
+            for source, row in zip(sources, rows, strict=True)
+        ]
+        if prefs.annotations is not None:
+            rows = [
+                self._annotate(entity, source, row, prefs.annotations)
+                for source, row in zip(sources, rows, strict=True)
+            ]
+        headers = {**ODATA_HEADERS, "Content-Type": _JSON}
+        if prefs.annotations is not None:
+            headers["Preference-Applied"] = f'odata.include-annotations="{prefs.annotations}"'
+        columns = ",".join(name for name in plan.columns if "." not in name)
+        body = {
+            "@odata.context": f"{self.root}$metadata#{entity.entity_set}({columns})",
+            **extra,
+            "value": rows,
+        }
+        return Response.json(200, body, headers)
 
     # --- change tracking ------------------------------------------------------------------------------
 
