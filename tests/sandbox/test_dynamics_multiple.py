@@ -230,3 +230,15 @@ def test_microsoft_client_creates_updates_and_upserts_many(dv_empty, monkeypatch
         accounts = client.records.list("account", select=["name", "accountnumber"])
     found = sorted((r["accountnumber"], r["name"]) for r in accounts)
     assert found == [("A-1", "Contoso Ltd"), ("A-2", "Fabrikam"), ("A-3", "Litware")]
+
+
+def test_microsoft_client_batch_sends_create_multiple_as_one_part(dv_empty, monkeypatch):
+    with client_for(dv_empty, monkeypatch) as client:
+        batch = client.batch.new()
+        batch.records.create("contact", [{"lastname": "A"}, {"lastname": "B"}])
+        batch.records.create("contact", {"lastname": "C"})
+        result = batch.execute()
+        assert [r.status_code for r in result.responses] == [200, 204]
+        assert len(result.responses[0].data["Ids"]) == 2
+        names = sorted(r["lastname"] for r in client.records.list("contact", select=["lastname"]))
+    assert names == ["A", "B", "C"]

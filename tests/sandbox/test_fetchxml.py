@@ -228,3 +228,11 @@ def test_microsoft_client_fetchxml_pages_through_every_row(org, monkeypatch):
     assert [len(page) for page in pages] == [2, 2, 2, 1]
     names = [record["lastname"] for page in pages for record in page]
     assert names == ["adams", "çelik", "Hopper", "Lovelace", "Şahin", "Turing", "Zimmermann"]
+
+
+@pytest.mark.parametrize("param", ["fetchxml", "savedQuery", "sql"])
+def test_other_query_parameters_are_refused_not_ignored(org, param):
+    session = dynamics_session(org)
+    reply = session.get(f"{org.url}{API}/contacts?{param}=x", timeout=60)
+    assert reply.status_code == 400
+    assert "not supported by the crmframes sandbox" in reply.json()["error"]["message"]

@@ -190,6 +190,14 @@ class EntitySets:
     def query(self, request: Request, entity: DvEntity) -> Response:
         """``GET /<set>?$select&$filter&$orderby&$top&$count`` and its ``$skiptoken`` pages."""
         query = self._query_args(request)
+        foreign = [k for k in query if not k.startswith(("$", "@")) and k != "fetchXml"]
+        if foreign:  # savedQuery, userQuery, sql, fetchxml in another case...: refused, not ignored
+            raise DataverseError(
+                400,
+                "0x80040203",
+                f"The query parameter '{foreign[0]}' is not supported by the crmframes sandbox "
+                "(it runs $select, $filter, $orderby, $top, $count and fetchXml).",
+            ).http()
         if "fetchXml" in query:
             return self._fetch(request, entity, query)
         prefs = Preferences.parse(request.header("Prefer"))
