@@ -242,3 +242,13 @@ def test_microsoft_client_batch_sends_create_multiple_as_one_part(dv_empty, monk
         assert len(result.responses[0].data["Ids"]) == 2
         names = sorted(r["lastname"] for r in client.records.list("contact", select=["lastname"]))
     assert names == ["A", "B", "C"]
+
+
+def test_each_action_counts_as_one_call(wapi, dv_empty):
+    dv_empty.reset_api_calls()
+    ids = create_multiple(wapi, [{"@odata.type": CONTACT, "lastname": n} for n in "ABC"]).json()[
+        "Ids"
+    ]
+    targets = [{"@odata.type": CONTACT, "contactid": i, "jobtitle": "X"} for i in ids]
+    wapi("POST", "/contacts/Microsoft.Dynamics.CRM.UpdateMultiple", json={"Targets": targets})
+    assert dv_empty.api_calls() == {"create": 1, "update": 1}

@@ -258,6 +258,8 @@ def _family(method: str, rest: str) -> str:
         return "metadata"
     if method == "GET":
         return "retrieve" if re.match(r"[A-Za-z_]\w*\(", rest) else "query"
+    if rest.endswith((".UpdateMultiple", ".UpsertMultiple")):
+        return "update"
     return {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(
         method, "other"
     )
