@@ -156,6 +156,24 @@ def test_link_entity_returns_alias_dot_column_and_joins_inner_or_outer(fetch):
     assert {r["lastname"]: r["a.name"] for r in rows}["Turing"] is None
 
 
+def test_a_condition_may_name_a_link_alias_declared_later_and_order_by_linked_columns(fetch):
+    inner = (
+        '<attribute name="lastname" />'
+        '<filter><condition entityname="a" attribute="name" operator="eq" value="globex" /></filter>'
+        '<order attribute="lastname" descending="true" />'
+        '<link-entity name="account" from="accountid" to="parentcustomerid" alias="a">'
+        '<order attribute="name" /></link-entity>'
+    )
+    assert [r["lastname"] for r in fetch(contacts(inner))["value"]] == ["Zimmermann", "Hopper"]
+    by_account = (
+        '<attribute name="lastname" />'
+        '<link-entity name="account" from="accountid" to="parentcustomerid" alias="a">'
+        '<order attribute="name" descending="true" /></link-entity>'
+    )
+    names = [r["lastname"] for r in fetch(contacts(by_account))["value"]]
+    assert set(names[:2]) == {"Hopper", "Zimmermann"} and len(names) == 5
+
+
 def test_paging_with_count_page_and_the_cookie_annotations(fetch):
     xml = contacts('<attribute name="lastname" /><order attribute="lastname" />', 'count="3"')
     first = fetch(xml, prefer=PAGING)

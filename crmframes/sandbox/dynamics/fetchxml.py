@@ -58,16 +58,9 @@ _RELATIVE = {  # FetchXML operator -> the query function of the same meaning
     "this-year": "ThisYear", "last-year": "LastYear", "next-year": "NextYear",
 }  # fmt: skip
 _DAYS = {"on": "On", "on-or-after": "OnOrAfter", "on-or-before": "OnOrBefore"}
-_FETCH_ATTRS = {
-    "version",
-    "mapping",
-    "top",
-    "count",
-    "page",
-    "paging-cookie",
-    "distinct",
-    "no-lock",
-}
+_FETCH_ATTRS = frozenset(
+    ("version", "mapping", "top", "count", "page", "paging-cookie", "distinct", "no-lock")
+)
 
 
 def _refuse(what: str) -> DataverseError:
@@ -102,8 +95,12 @@ class FetchPlan:
         entity: the queried table.
         columns: output name -> getter factory, in output order.
         top: the ``top`` attribute, or None.
-        page: the page number (1-based) and ``count``: the page size.
+        page: the page number (1-based).
+        count: the page size (5,000 unless set).
         distinct: whether duplicate output rows are dropped.
+        paged: whether the answer is cut in pages (not with ``top``).
+        where: the conditions, all of which a row meets (the inner joins among them).
+        order: the ``<order>`` keys, most significant first.
     """
 
     entity: DvEntity
@@ -245,9 +242,16 @@ class _Compiler:
         self.where: list[PredFactory] = []
         self.order: list[tuple[GetterFactory, bool, Normalizer | None]] = []
         self.links: dict[str, _Link] = {}
+        self._linked: dict[int, _Link] = {}  # id(<link-entity> element) -> its link
+        self._link_order: list[tuple[GetterFactory, bool, Normalizer | None]] = []
 
     def entity(self, element: ET.Element) -> None:
+        # Links first, so a condition may name an alias declared further down; the orders of
+        # linked columns come after those of the queried table's.
+        for child in element.iter("link-entity"):
+            self._linked[id(child)] = self.link(child)
         self.children(element, self.root, None)
+        self.order.extend(self._link_order)
         if not self.distinct and self.root.primary_id not in self.columns:
             self.columns[self.root.primary_id] = ev.path_getter((), self.root.primary_id)
         for link in self.links.values():
@@ -268,10 +272,9 @@ class _Compiler:
                 self.where.append(self.filter(child, entity, link))
             elif child.tag == "order":
                 self.order_by(child, entity, link)
-            elif child.tag == "link-entity" and link is None:
-                self.link(child)
             elif child.tag == "link-entity":
-                raise _refuse("A <link-entity> nested in another <link-entity>")
+                linked = self._linked[id(child)]
+                self.children(child, linked.entity, linked)
             else:
                 raise _refuse(f"The element <{child.tag}>")
 
@@ -306,7 +309,9 @@ class _Compiler:
     def getter(self, entity: DvEntity, link: _Link | None, attr: DvAttribute) -> GetterFactory:
         return ev.path_getter(() if link is None else link.hops, attr.odata_name)
 
-    def link(self, element: ET.Element) -> None:
+    def link(self, element: ET.Element) -> _Link:
+        if element.find("link-entity") is not None:
+            raise _refuse("A <link-entity> nested in another <link-entity>")
         target = self.schema.get(element.get("name") or "")
         if target is None:
             raise _invalid(f"There is no table named '{element.get('name')}' to link to.")
@@ -332,7 +337,7 @@ class _Compiler:
         self.links[alias] = link
         if not link.inner and element.find("filter") is not None:
             raise _refuse("A <filter> inside an outer <link-entity>")
-        self.children(element, target, link)
+        return link
 
     def order_by(self, element: ET.Element, entity: DvEntity, link: _Link | None) -> None:
         for name in element.attrib:
@@ -340,7 +345,8 @@ class _Compiler:
                 raise _refuse(f"The <order> attribute '{name}'")
         attr = self.column(entity, element.get("attribute"))
         getter, normalize = ev.sort_transform(attr, self.getter(entity, link, attr), self.schema)
-        self.order.append((getter, _flag(element, "descending"), normalize))
+        keys = self.order if link is None else self._link_order
+        keys.append((getter, _flag(element, "descending"), normalize))
 
     def filter(self, element: ET.Element, entity: DvEntity, link: _Link | None) -> PredFactory:
         kind = element.get("type", "and")
@@ -492,8 +498,8 @@ def _number(element: ET.Element, name: str, low: int, high: int | None) -> int |
     if text is None:
         return None
     if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
-        limit = f" and {high}" if high is not None else ""
-        raise _invalid(f"The '{name}' attribute must be a whole number between {low}{limit}.")
+        limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise _invalid(f"The '{name}' attribute must be a whole number {limit}.")
     return int(text)
 
 
