@@ -5,7 +5,8 @@ Edge: ``/api/data/v9.2/<entityset>...`` as in reference/dataverse-api.md §3 and
 maximum 5,000) and an opaque ``$skiptoken`` in ``@odata.nextLink``; formatted-value and
 lookup annotations on request; ``@odata.etag`` on every row; create (204 + ``OData-EntityId``
 or 201 with ``return=representation``), update, upsert by id or alternate key with
-``If-Match`` / ``If-None-Match``, delete, single-property PUT/DELETE, ``/$count``.
+``If-Match`` / ``If-None-Match``, delete, single-property PUT/DELETE, ``/$count``;
+``?fetchXml=`` goes to :mod:`.fetchxml` and the ``*Multiple`` actions to :mod:`.multiple`.
 """
 
 from __future__ import annotations
