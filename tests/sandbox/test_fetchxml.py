@@ -1,14 +1,17 @@
 """FetchXML (``GET /<set>?fetchXml=``) in the Dataverse sandbox: the subset users write, refusals."""
 
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
 
 from crmframes import Sandbox
+from crmframes.sandbox.clock import Clock
 from tests.clients import dynamics_session
 from tests.sandbox.test_dynamics_client import client_for
 
 API = "/api/data/v9.2"
+NOON = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
 ACME = "a0000000-0000-0000-0000-00000000000a"
 GLOBEX = "b0000000-0000-0000-0000-00000000000b"
 PAGING = 'odata.include-annotations="Microsoft.Dynamics.CRM.fetchxmlpagingcookie,Microsoft.Dynamics.CRM.morerecords"'
@@ -21,11 +24,13 @@ PEOPLE = [  # lastname, firstname, jobtitle, birthdate, account, leadsourcecode
     ("Zimmermann", "Zoë", "100%_off", "2000-01-01", GLOBEX, None),
     ("adams", None, "CTO", "1980-02-29", ACME, 2),
 ]
+EVERYONE = [person[0] for person in PEOPLE]
 
 
 @pytest.fixture(scope="module")
 def org():
-    with Sandbox("dynamics", data="empty") as sb:
+    # A frozen clock at noon: the relative date operators cannot straddle midnight.
+    with Sandbox("dynamics", data="empty", clock=Clock(NOON, frozen=True)) as sb:
         session = dynamics_session(sb)
         base = sb.url + API
         for account_id, name, employees in ((ACME, "Acme", 500), (GLOBEX, "Globex", 50)):
@@ -103,6 +108,13 @@ def test_top_and_attributes_are_honoured_not_ignored(fetch):
          ["çelik", "Zimmermann"]),
         ('<condition attribute="birthdate" operator="on-or-before" value="1815-12-10" />',
          ["Lovelace"]),
+        ('<condition attribute="birthdate" operator="between"><value>1900-01-01</value>'
+         "<value>1980-02-29</value></condition>", ["Hopper", "Turing", "adams"]),
+        ('<condition attribute="birthdate" operator="not-between"><value>1900-01-01</value>'
+         "<value>1980-02-29</value></condition>", ["Lovelace", "çelik", "Zimmermann"]),
+        ('<condition attribute="createdon" operator="today" />', EVERYONE),
+        ('<condition attribute="createdon" operator="last-x-days" value="1" />', EVERYONE),
+        ('<condition attribute="createdon" operator="next-year" />', []),
         (f'<condition attribute="parentcustomerid" operator="eq" value="{{{GLOBEX.upper()}}}" />',
          ["Hopper", "Zimmermann"]),
     ],
