@@ -20,7 +20,7 @@ from crmframes.sandbox.dynamics.metadata import Metadata
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Changes
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, error_response
-from crmframes.sandbox.dynamics.webapi import EntitySets, Preferences
+from crmframes.sandbox.dynamics.webapi import NOT_FOUND_SEGMENT, EntitySets, Preferences
 from crmframes.sandbox.faults import Fault
 from crmframes.sandbox.server import CallCounter, HttpError, Request, Response
 
@@ -75,7 +75,7 @@ class DynamicsApp:
                 return self.identity.handle(request, tenant["tenant"], tenant["rest"])
             raise DataverseError(
                 404,
-                "0x80060888",
+                NOT_FOUND_SEGMENT,
                 f"Resource not found for the segment '{request.path.strip('/')}'.",
             ).http()
         token = _bearer(request)
@@ -119,16 +119,7 @@ class DynamicsApp:
             if rest.startswith("EntityDefinitions"):
                 return self.metadata.definitions(request, rest)
             if rest in ("WhoAmI", "WhoAmI()"):
-                if request.method != "GET":
-                    # A function called with POST: 404, as Microsoft's "Troubleshoot Dataverse
-                    # Web API client errors" shows for exactly this call.
-                    return error_response(
-                        404,
-                        "",
-                        "No HTTP resource was found that matches the request URI "
-                        f"'{self.base_url}{request.path}'.",
-                    )
-                return self._who_am_i()
+                return self._who_am_i(request)
             return self.sets.handle(request, rest)
         except HttpError as exc:
             return exc.response
@@ -249,7 +240,14 @@ class DynamicsApp:
         except Exception as exc:  # one bad part must not break the batch
             return self.error_response(exc, request)
 
-    def _who_am_i(self) -> Response:
+    def _who_am_i(self, request: Request) -> Response:
+        if request.method != "GET":  # a function answers GET only (web-api-client-errors)
+            return error_response(
+                404,
+                "",
+                "No HTTP resource was found that matches the request URI "
+                f"'{self.base_url}{request.path}'.",
+            )
         return Response.json(
             200,
             {
@@ -294,6 +292,8 @@ def _family(method: str, rest: str) -> str:
         return "metadata"
     if method == "GET":
         return "retrieve" if re.match(r"[A-Za-z_]\w*\(", rest) else "query"
+    if rest.endswith((".UpdateMultiple", ".UpsertMultiple")):
+        return "update"
     return {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(
         method, "other"
     )
