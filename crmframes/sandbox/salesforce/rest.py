@@ -31,6 +31,7 @@ __all__ = ["RestApi", "not_found"]
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 COLLECTION_LIMIT = 200
+RETRIEVE_LIMIT = 2000  # ids per collection retrieve (REST API, sObject Collections)
 MAX_CURSORS = 200
 CURSOR_IDLE_SECONDS = 15 * 60
 REPLICATION_ID_LIMIT = 600_000
@@ -86,26 +87,31 @@ class RestApi:
 
     # --- resources, describe, limits ---------------------------------------------------------------
 
-    def resources(self, request: Request) -> Response:
-        """``GET /services/data/vXX.X/``: the resource directory."""
+    def resources(self, request: Request, base_url: str) -> Response:
+        """``GET /services/data/vXX.X/``: the resource directory, only resources that answer.
+
+        ``identity`` is the absolute identity URL, as Salesforce lists it; ``base_url`` is
+        the sandbox's ``https://127.0.0.1:PORT``.
+        """
         base = f"/services/data/v{request.params['version']}"
-        names = [
-            "sobjects",
-            "query",
-            "queryAll",
-            "limits",
-            "composite",
-            "jobs/ingest",
-            "jobs/query",
-            "search",
-            "recent",
-            "tooling",
-            "metadata",
-            "connect",
-            "process",
-            "analytics",
-        ]
-        return Response.json(200, {n.replace("jobs/", "jobs"): f"{base}/{n}" for n in names})
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "recent", "jobs")
+        directory = {name: f"{base}/{name}" for name in names}
+        directory["identity"] = f"{base_url}/id/{self.org.org_id}/{self.org.integration_user_id}"
+        return Response.json(200, directory)
+
+    def composite(self, request: Request) -> Response:
+        """``GET /composite/``: the composite resources the sandbox serves."""
+        base = f"/services/data/v{request.params['version']}/composite"
+        return Response.json(200, {"sobjects": f"{base}/sobjects"})
+
+    def jobs(self, request: Request) -> Response:
+        """``GET /jobs/``: the Bulk API 2.0 job families."""
+        base = f"/services/data/v{request.params['version']}/jobs"
+        return Response.json(200, {"ingest": f"{base}/ingest", "query": f"{base}/query"})
+
+    def recent(self, request: Request) -> Response:
+        """``GET /recent/``: recently viewed records; nobody views records in the sandbox."""
+        return Response.json(200, [])
 
     def describe_global(self, request: Request) -> Response:
         """``GET /sobjects/``: the describe-global list."""
@@ -556,15 +562,32 @@ class RestApi:
         )
 
     def collection_retrieve(self, request: Request) -> Response:
-        """``GET /composite/sobjects/{Obj}?ids=&fields=``: a list of records, null for misses."""
+        """``GET /composite/sobjects/{Obj}?ids=&fields=``: a list of records, null for misses.
+
+        ``POST`` with ``{"ids": [...], "fields": [...]}`` in the body is the documented form
+        for id lists too long for a URL (REST API, "Get Records Using sObject Collections").
+        """
         obj = self.sobject(request.params["object"])
         ids = [i for i in (request.arg("ids") or "").split(",") if i]
         fields = self._fields_arg(request)
+        if request.method == "POST" and request.body:
+            try:
+                body = request.json()
+            except ValueError as exc:
+                raise _bad_request("JSON_PARSER_ERROR", "the body is not valid JSON") from exc
+            if not isinstance(body, dict):
+                raise _bad_request("JSON_PARSER_ERROR", "expected an object with ids and fields")
+            ids = [str(i) for i in body.get("ids") or []]
+            fields = [str(f) for f in body.get("fields") or []] or None
         if not ids or not fields:
             raise _bad_request("MISSING_ARGUMENT", "ids and fields parameters are required")
+        if len(ids) > RETRIEVE_LIMIT:
+            raise _bad_request(
+                "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_LIMIT} records per call"
+            )
         version = request.params["version"]
         out = []
-        for ident in ids[:COLLECTION_LIMIT]:
+        for ident in ids:
             record = self.org.get(obj.name, ident)
             out.append(None if record is None else self._project_all(obj, record, version, fields))
         return Response.json(200, out)
