@@ -458,11 +458,11 @@ class BulkApi:
             plan = plan_query(parse_soql(text), self.org.schema)
         except SoqlError as exc:
             raise _error(400, exc.code, exc.message) from exc
-        if plan.is_count or plan.offset is not None:
+        if plan.is_count or plan.offset is not None or plan.aggregate or plan.children:
             raise _error(
                 400,
                 "INVALIDJOB",
-                "Bulk API 2.0 query does not support aggregates, COUNT() or OFFSET",
+                "Bulk API 2.0 query does not support aggregates, COUNT(), OFFSET or subqueries",
             )
         job = self._new_job("query", body, request, operation, plan.object.name)
         job.query, job.plan, job.state = text, plan, "UploadComplete"

@@ -178,6 +178,9 @@ class RestApi:
             if plan.limit is not None:
                 total = min(total, plan.limit)
             return Response.json(200, {"totalSize": total, "done": True, "records": []})
+        if plan.aggregate is not None:  # GROUP BY answers come whole, without a locator
+            groups = plan.aggregate.run(records, self.org, now=now)
+            return Response.json(200, {"totalSize": len(groups), "done": True, "records": groups})
         rows = plan.execute(records, self.org, now=now)
         cursor = _Cursor(
             plan, rows, self._batch_size(request, DEFAULT_BATCH), self.org.clock.timestamp()

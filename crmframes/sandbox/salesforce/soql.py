@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NoReturn
 
+from . import soql_select as ext
 from .ids import normalize_id
 from .schema import SfField, SfObject, SfSchema
 from .soql_eval import (
@@ -104,7 +105,7 @@ _BAD_TYPE = (
 
 ErrorCode = Literal[
     "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR",
-    "NUMBER_OUTSIDE_VALID_RANGE",
+    "NUMBER_OUTSIDE_VALID_RANGE", "UNSUPPORTED_QUERY",
 ]  # fmt: skip
 
 
@@ -228,6 +229,9 @@ class SoqlQuery:
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    items: tuple[ext.SelectItem, ...] = ()  # every SELECT item, in order (soql_select)
+    group_by: tuple[FieldPath, ...] = ()
+    having: Condition | None = None
 
 
 # --- public API ---------------------------------------------------------------------------
@@ -372,17 +376,19 @@ class _Parser:
 
     # grammar
 
-    def query(self, *, sub: bool) -> SoqlQuery:
+    def query(self, *, sub: bool, child: bool = False) -> SoqlQuery:
         self.expect("SELECT")
-        fields, is_count = self.select_list(sub=sub)
+        fields, is_count, items = self.select_list(sub=sub)
         self.expect("FROM")
         source = self.take()
         if source.kind != "name" or "." in source.text:
             self.fail(source)
+        ext.refuse_scope(self)
         where = self.condition() if self.accept("WHERE") else None
+        group_by, having = ext.parse_tail(self)
         order: tuple[OrderItem, ...] = ()
         limit = offset = None
-        if not sub:
+        if not sub or child:
             if self.accept("ORDER"):
                 self.expect("BY")
                 order = self.order_list()
@@ -390,31 +396,34 @@ class _Parser:
                 limit = self.integer()
             if self.accept("OFFSET"):
                 offset = self.integer()
+            ext.refuse_trailing(self)
         return SoqlQuery(
-            self.text, fields, is_count, source.text, source.pos, where, order, limit, offset
-        )
+            self.text, fields, is_count, source.text, source.pos, where, order, limit, offset,
+            items, group_by, having,
+        )  # fmt: skip
 
-    def select_list(self, *, sub: bool) -> tuple[tuple[FieldPath, ...], bool]:
+    def select_list(
+        self, *, sub: bool
+    ) -> tuple[tuple[FieldPath, ...], bool, tuple[ext.SelectItem, ...]]:
         token = self.peek()
-        if self.is_word(token, "COUNT") and self.peek(1).text == "(":
-            self.take()
-            self.take()
-            if self.peek().text != ")" or sub:
-                self.fail(self.peek(), "the sandbox supports COUNT() alone, no aggregate functions")
-            self.take()
-            return (), True
-        fields = [self.field_path()]
+        if self.is_word(token, "COUNT") and self.peek(1).text == "(" and self.peek(2).text == ")":
+            if sub:
+                self.fail(token)
+            self.i += 3
+            return (), True, ()
+        items = [ext.parse_select_item(self, sub=sub)]
         while self.peek().text == ",":
             self.take()
-            fields.append(self.field_path())
-        return tuple(fields), False
+            items.append(ext.parse_select_item(self, sub=sub))
+        fields = tuple(i.path if isinstance(i, ext.FieldAlias) else i for i in items)
+        return tuple(f for f in fields if isinstance(f, FieldPath)), False, tuple(items)
 
     def field_path(self) -> FieldPath:
         token = self.take()
         if token.kind != "name" or token.text.upper() in _RESERVED:
             self.fail(token)
-        if self.peek().text == "(":  # functions, TYPEOF, FIELDS(...) are not emulated
-            self.fail(self.peek())
+        if self.peek().text == "(":  # aggregates (HAVING, ORDER BY); other functions refused
+            return ext.call_path(self, token)
         return FieldPath(token.text, token.pos)
 
     def order_list(self) -> tuple[OrderItem, ...]:
@@ -554,6 +563,10 @@ class _Planner:
             raise SoqlError(
                 "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
             )
+        if query.group_by or query.having or any(type(i) is not FieldPath for i in query.items):
+            from .soql_aggregate import plan_extended
+
+            return plan_extended(self, query, obj)
         projection = Projection(obj.name)
         columns: list[str] = []
         flat: list[GetterFactory] = []
