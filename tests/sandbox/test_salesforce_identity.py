@@ -91,6 +91,17 @@ def test_revoke_by_get_and_by_refresh_token(sandbox):
     refresh = sandbox.credentials["refresh_token"]
     assert session.post(revoke, data={"token": refresh}).status_code == 200
     assert session.get(limits, headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    creds = sandbox.credentials
+    refreshed = session.post(
+        f"{sandbox.url}/services/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
 
 
 def test_composite_retrieve_takes_ids_and_fields_in_the_body(demo_sf):

@@ -99,12 +99,21 @@ def test_child_subquery_nests_children_and_gives_null_without_any(org):
         "FROM Account ORDER BY Name"
     )["records"]
     assert [r["Name"] for r in got] == ["Acme", "Globex", "Initech"]
+    assert list(got[0]) == ["attributes", "Name", "Contacts"]
     acme = got[0]["Contacts"]
     assert (acme["totalSize"], acme["done"]) == (2, True)
     assert [c["LastName"] for c in acme["records"]] == ["Ortiz", "Ng"]
     assert acme["records"][0]["attributes"]["type"] == "Contact"
     assert [c["LastName"] for c in got[1]["Contacts"]["records"]] == ["Zhou"]
     assert got[2]["Contacts"] is None
+
+
+def test_child_subquery_keeps_its_place_in_the_select_list(org):
+    sf, _ = org
+    got = sf.query(
+        "SELECT Id, (SELECT Id FROM Contacts), Name, NumberOfEmployees FROM Account LIMIT 1"
+    )["records"][0]
+    assert list(got) == ["attributes", "Id", "Contacts", "Name", "NumberOfEmployees"]
 
 
 def test_child_subquery_with_where_and_an_unknown_relationship(org):

@@ -100,6 +100,7 @@ class Sessions:
         self.org = org
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
+        self.refresh_revoked = False  # set by oauth2/revoke of the refresh token
 
     def issue(self) -> str:
         """Issue a new access token for the integration user."""
@@ -215,7 +216,8 @@ def oauth_token(
             return _oauth_error("invalid_grant", "authentication failure")
         return _token_response(request, sessions, creds, base_url, scope="api")
     if grant == "refresh_token":
-        if not hmac.compare_digest(form.get("refresh_token", ""), creds.refresh_token):
+        given = form.get("refresh_token", "")
+        if sessions.refresh_revoked or not hmac.compare_digest(given, creds.refresh_token):
             return _oauth_error("invalid_grant", "expired access/refresh token")
         return _token_response(request, sessions, creds, base_url)
     return _token_response(request, sessions, creds, base_url, scope="api")
@@ -259,16 +261,19 @@ def userinfo(request: Request, sessions: Sessions, base_url: str) -> Response:
 def revoke(request: Request, sessions: Sessions, creds: Credentials) -> Response:
     """``POST /services/oauth2/revoke`` (form ``token=``) or ``GET ...?token=``: end a token.
 
-    An access token stops working at once; the refresh token ends every session issued
-    so far (Salesforce revokes "it and any associated access tokens"; the sandbox's one
-    refresh token stays usable, as a fresh authorisation would make it). Success is an
-    empty 200; anything else a 400 ``invalid_token`` (Salesforce's "Revoke OAuth Tokens").
+    An access token stops working at once; the refresh token is revoked with every access
+    token (Salesforce revokes "it and any associated access tokens"): the refresh grant then
+    answers ``invalid_grant``. Success is an empty 200; anything else a 400
+    ``invalid_token`` (Salesforce's "Revoke OAuth Tokens").
     """
     if request.method not in ("GET", "POST"):
         return _oauth_error("invalid_request", "must use HTTP POST or GET", 400)
     token = (request.form() if request.method == "POST" else {}).get("token")
     token = token or request.arg("token") or ""
     if token and hmac.compare_digest(token, creds.refresh_token):
+        if sessions.refresh_revoked:
+            return _oauth_error("invalid_token", "invalid token")
+        sessions.refresh_revoked = True
         sessions.expire_all()
         return Response.empty(200)
     if not sessions.known(token):

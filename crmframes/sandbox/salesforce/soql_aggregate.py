@@ -50,9 +50,11 @@ def plan_extended(planner: _Planner, query: SoqlQuery, obj: SfObject) -> QueryPl
     fields: list[FieldPath] = []
     seen: set[str] = set()
     children: list[ChildQuery] = []
+    keys: list[str | ChildQuery] = []  # the record's top-level keys in SELECT order
     for item in query.items:
         if isinstance(item, ChildQuery):
             children.append(item)
+            keys.append(item)
             continue
         if isinstance(item, FieldAlias):
             detail = f"alias {item.alias} is only allowed in aggregate queries"
@@ -72,17 +74,23 @@ def plan_extended(planner: _Planner, query: SoqlQuery, obj: SfObject) -> QueryPl
             if path.text.lower() not in seen:
                 seen.add(path.text.lower())
                 fields.append(path)
+                resolved = planner.resolve(obj, path, "select")
+                hops = resolved.hops
+                keys.append(str(hops[0][0].relationship_name) if hops else resolved.field.name)
     base = SoqlQuery(
         query.text, tuple(fields), False, query.object, query.object_pos, query.where,
         query.order_by, query.limit, query.offset,
     )  # fmt: skip
     plan = planner.plan(base)
-    for child in children:
-        _add_child(planner, obj, child.query, plan)
+    names = {id(child): _add_child(planner, obj, child.query, plan) for child in children}
+    rank: dict[str, int] = {}
+    for key in keys:
+        rank.setdefault(key if isinstance(key, str) else names[id(key)], len(rank))
+    plan._projection.steps.sort(key=lambda step: rank.get(step[0], len(rank)))
     return plan
 
 
-def _add_child(planner: _Planner, parent: SfObject, sub: SoqlQuery, plan: QueryPlan) -> None:
+def _add_child(planner: _Planner, parent: SfObject, sub: SoqlQuery, plan: QueryPlan) -> str:
     from .schema import _plural
     from .soql import SoqlQuery
 
@@ -142,6 +150,7 @@ def _add_child(planner: _Planner, parent: SfObject, sub: SoqlQuery, plan: QueryP
     plan._projection.steps.append((name, build))
     plan._projection._compiled.clear()
     plan.children.append(name)
+    return name
 
 
 class _Aggregates:
