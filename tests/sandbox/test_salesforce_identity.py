@@ -128,3 +128,26 @@ def test_answers_are_gzipped_when_the_client_asks(demo_sandbox):
     assert raw[:2] == b"\x1f\x8b" and gzip.decompress(raw).startswith(b'{"totalSize"')
     plain = session.get(url, params=params, headers={**headers, "Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers and plain.content.startswith(b'{"totalSize"')
+
+
+def test_query_pages_are_gzipped_ahead_and_a_client_may_switch_encoding(demo_sandbox):
+    session = trusted_session(demo_sandbox)
+    auth = {"Authorization": f"Bearer {access_token(demo_sandbox, session)}"}
+    first = session.get(
+        f"{demo_sandbox.url}/services/data/v59.0/query",
+        params={"q": "SELECT Id FROM Contact ORDER BY Id"},
+        headers={**auth, "Accept-Encoding": "gzip"},
+    )
+    assert first.headers["Content-Encoding"] == "gzip"
+    second = session.get(
+        demo_sandbox.url + first.json()["nextRecordsUrl"],
+        headers={**auth, "Accept-Encoding": "gzip"},
+    )
+    assert second.headers["Content-Encoding"] == "gzip"
+    third = session.get(
+        demo_sandbox.url + second.json()["nextRecordsUrl"],
+        headers={**auth, "Accept-Encoding": "identity"},
+    )
+    assert "Content-Encoding" not in third.headers
+    ids = [r["Id"] for page in (first, second, third) for r in page.json()["records"]]
+    assert len(ids) == len(set(ids)) == first.json()["totalSize"] and ids == sorted(ids)

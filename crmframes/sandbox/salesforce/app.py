@@ -27,7 +27,7 @@ from crmframes.sandbox.salesforce.auth import (
 )
 from crmframes.sandbox.salesforce.bulk import BulkApi
 from crmframes.sandbox.salesforce.org import SalesforceOrg
-from crmframes.sandbox.salesforce.rest import RestApi, not_found
+from crmframes.sandbox.salesforce.rest import GZIP_LEVEL, RestApi, accepts_gzip, not_found
 from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
 from crmframes.sandbox.server import CallCounter, HttpError, Request, Response, Router
 
@@ -43,7 +43,6 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ("/limits", "limits"),
 )
 _IDENTITY = re.compile(r"/id/(?P<org>00D[0-9A-Za-z]{12,15})/(?P<user>005[0-9A-Za-z]{12,15})/?")
-GZIP_LEVEL = 1  # cheap for the sandbox's CPU; the wire format is the same at any level
 _SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -72,7 +71,7 @@ class SalesforceApp:
     def handle(self, request: Request) -> Response:
         """Answer one call, gzip-compressed when the client accepts it (as Salesforce does)."""
         response = self._answer(request)
-        if response.body and _accepts_gzip(request) and "Content-Encoding" not in response.headers:
+        if response.body and accepts_gzip(request) and "Content-Encoding" not in response.headers:
             response.body = gzip.compress(response.body, compresslevel=GZIP_LEVEL, mtime=0)
             response.headers["Content-Encoding"] = "gzip"
             response.headers["Vary"] = "Accept-Encoding"
@@ -287,18 +286,6 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() in ("bearer", "oauth") and token.strip():
         return token.strip()
     return request.header("X-SFDC-Session")
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for part in (request.header("Accept-Encoding") or "").split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            quality = params.strip().lower().removeprefix("q=") or "1"
-            try:
-                return float(quality) > 0
-            except ValueError:
-                return False
-    return False
 
 
 def _family(rest: str) -> str:

@@ -9,6 +9,7 @@ on the org state, the SOQL engine and the write engine. Each handler takes a
 from __future__ import annotations
 
 import collections
+import gzip
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from crmframes.sandbox.salesforce.soql import QueryPlan, SoqlError, parse_soql, 
 from crmframes.sandbox.salesforce.values import CoercionError, format_datetime, parse_datetime
 from crmframes.sandbox.server import HttpError, Request, Response
 
-__all__ = ["RestApi", "not_found"]
+__all__ = ["GZIP_LEVEL", "RestApi", "accepts_gzip", "not_found"]
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
@@ -35,6 +36,7 @@ RETRIEVE_LIMIT = 2000  # ids per collection retrieve (REST API, sObject Collecti
 MAX_CURSORS = 200
 CURSOR_IDLE_SECONDS = 15 * 60
 REPLICATION_ID_LIMIT = 600_000
+GZIP_LEVEL = 1  # cheap for the sandbox's CPU; the wire format is the same at any level
 
 
 def not_found(message: str = "The requested resource does not exist") -> HttpError:
@@ -52,7 +54,7 @@ class _Cursor:
     rows: list[dict[str, Any]]
     batch: int
     last_used: float
-    ahead: tuple[tuple[int, int, str], Future[bytes]] | None = None
+    ahead: tuple[tuple[int, int, str, bool], Future[bytes]] | None = None
 
 
 class RestApi:
@@ -218,25 +220,29 @@ class RestApi:
         end = min(offset + cursor.batch, total)
         if end < total and locator is None:
             locator = self._open_cursor(cursor)
+        packed = accepts_gzip(request)
         prepared = cursor.ahead
-        if prepared is not None and prepared[0] == (offset, end, version):
+        if prepared is not None and prepared[0] == (offset, end, version, packed):
             body = prepared[1].result()
         else:
-            body = self._render(cursor, offset, end, version, locator)
+            body = self._render(cursor, offset, end, version, locator, packed=packed)
         cursor.ahead = None
         response = Response.raw(200, body, "application/json;charset=UTF-8")
+        if packed:  # compressed here, so the next page is compressed ahead too
+            response.headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         if end < total:
             # Render the next page once this one is sent, in the same thread, while the
             # client reads: paging then costs the slower side, not the sum of both (and no
             # second thread fights this one for the GIL).
             following = min(end + cursor.batch, total)
             ahead: Future[bytes] = Future()
-            cursor.ahead = ((end, following, version), ahead)
+            cursor.ahead = ((end, following, version, packed), ahead)
 
             def render_ahead() -> None:
                 if ahead.set_running_or_notify_cancel():
                     try:
-                        ahead.set_result(self._render(cursor, end, following, version, locator))
+                        page = self._render(cursor, end, following, version, locator, packed=packed)
+                        ahead.set_result(page)
                     except Exception as exc:  # surfaces when that page is asked for
                         ahead.set_exception(exc)
 
@@ -247,13 +253,21 @@ class RestApi:
         return response
 
     def _render(
-        self, cursor: _Cursor, offset: int, end: int, version: str, locator: str | None
+        self,
+        cursor: _Cursor,
+        offset: int,
+        end: int,
+        version: str,
+        locator: str | None,
+        *,
+        packed: bool = False,
     ) -> bytes:
         body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": end >= len(cursor.rows)}
         if end < len(cursor.rows):
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         body["records"] = cursor.plan.project_many(cursor.rows[offset:end], self.org, version)
-        return orjson.dumps(body)
+        data = orjson.dumps(body)
+        return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0) if packed else data
 
     def _open_cursor(self, cursor: _Cursor) -> str:
         locator = self._locators.next()
@@ -650,6 +664,19 @@ class RestApi:
         if len(ids) > REPLICATION_ID_LIMIT:
             raise _bad_request("EXCEEDED_ID_LIMIT", "too many ids returned; narrow the window")
         return Response.json(200, {"ids": ids, "latestDateCovered": latest})
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether the request's ``Accept-Encoding`` allows a gzip-compressed answer."""
+    for part in (request.header("Accept-Encoding") or "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            quality = params.strip().lower().removeprefix("q=") or "1"
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def record_url(version: str, obj: str, record_id: str) -> str:
