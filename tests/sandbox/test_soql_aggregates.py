@@ -87,6 +87,9 @@ def test_ungrouped_field_and_sum_of_text_are_refused_as_salesforce_does(demo_sf)
     with pytest.raises(SalesforceMalformedRequest) as grouped:
         demo_sf.query("SELECT LastName, COUNT(Id) FROM Contact GROUP BY LeadSource")
     assert "Field must be grouped or aggregated: LastName" in grouped.value.content[0]["message"]
+    with pytest.raises(SalesforceMalformedRequest) as limited:
+        demo_sf.query("SELECT MAX(CreatedDate) FROM Contact LIMIT 1")
+    assert "must have a GROUP BY clause" in limited.value.content[0]["message"]
     with pytest.raises(SalesforceMalformedRequest) as summed:
         demo_sf.query("SELECT SUM(LastName) FROM Contact")
     assert summed.value.content[0]["errorCode"] == "INVALID_FIELD"

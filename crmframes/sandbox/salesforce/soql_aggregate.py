@@ -171,6 +171,9 @@ class _Aggregates:
         if query.is_count:
             detail = "COUNT() can't be used with GROUP BY; use COUNT(fieldName)"
             fail("MALFORMED_QUERY", query.object_pos, detail)
+        if query.limit is not None and not query.group_by:  # "Considerations for GROUP BY"
+            detail = "An aggregate query with LIMIT must have a GROUP BY clause"
+            fail("MALFORMED_QUERY", query.object_pos, detail)
         for path in query.group_by:
             resolved = self.planner.resolve(self.obj, path, "select")
             key = resolved.name.lower()
