@@ -522,6 +522,10 @@ class DynamicsConnector(DynamicsWrites):
     def _read(self, request: ReadRequest) -> Iterator[Page]:
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
+        # No server cursor to lose: Dataverse's paging cookie is a keyset (each page is
+        # computed when asked for, past the previous page's last row; without $orderby on
+        # the primary id), so a nextLink fetched again after a lost answer, or much later,
+        # continues exactly where it stopped (README: "Cursors that die are resumed").
         options = build_query(
             schema,
             [f.name for f in fields],

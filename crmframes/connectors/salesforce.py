@@ -35,6 +35,7 @@ from crmframes.connectors.http import (
     pages_ahead,
     retry_after_seconds,
 )
+from crmframes.connectors.salesforce_paging import KeysetCursor
 from crmframes.connectors.salesforce_writes import SalesforceWrites
 from crmframes.errors import (
     AuthenticationError,
@@ -143,6 +144,7 @@ class SalesforceConnector(SalesforceWrites):
     ) -> None:
         self.settings = settings
         self.bulk_threshold = bulk_threshold
+        self.cursor_resumes = 0  # REST reads restarted past their last id (a dead locator)
         self._session = session or make_session(settings.ca_file)
         self.http = HttpClient(
             system=SYSTEM,
@@ -417,6 +419,11 @@ class SalesforceConnector(SalesforceWrites):
         ``mode="auto"`` reads over REST and, when the first page says the result holds more
         than ``bulk_threshold`` records (default :data:`BULK_THRESHOLD`), leaves that cursor and runs a Bulk job instead
         (one wasted call, far fewer calls and ~10x less parsing for big reads).
+
+        A REST read without an order (or ordered on the id alone) is ordered on the id, so
+        that when its query locator dies (``INVALID_QUERY_LOCATOR``: an answer lost on the
+        last page, or a cursor expired or released) it resumes exactly where it stopped
+        with ``Id > <last id read>``. Any other order cannot resume exactly and raises.
         """
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
@@ -432,12 +439,30 @@ class SalesforceConnector(SalesforceWrites):
             yield from self._bulk(soql, fields, request.include_deleted)
             return
         first = True
-        for page in self._rest(soql, fields, request.include_deleted):
+        for page in self._rest_resumable(request, schema, fields):
             if first and request.mode == "auto" and (page.total or 0) > self.bulk_threshold:
                 yield from self._bulk(soql, fields, request.include_deleted)
                 return
             first = False
             yield page
+
+    def _rest_resumable(
+        self, request: ReadRequest, schema: ObjectSchema, fields: list[Field]
+    ) -> Iterator[Page]:
+        """REST pages of ``request``, resumed past the last id read when the cursor dies."""
+        cursor = KeysetCursor.for_request(request, schema.id_field, [f.name for f in fields])
+        soql = cursor.soql(schema, [f.name for f in fields])
+        while True:
+            try:
+                for page in self._rest(soql, fields, request.include_deleted):
+                    yield cursor.seen(page)
+                return
+            except RequestRejectedError as exc:
+                if exc.code != "INVALID_QUERY_LOCATOR":
+                    raise
+                cursor.resume(exc, schema.name)  # raises when no exact resume is possible
+                self.cursor_resumes += 1
+                soql = cursor.soql(schema, [f.name for f in fields])
 
     def _rest(self, soql: str, fields: list[Field], include_deleted: bool) -> Iterator[Page]:
         resource = "queryAll/" if include_deleted else "query/"

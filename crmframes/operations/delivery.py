@@ -108,7 +108,14 @@ class Delivery:
             seen[digest] = seen.get(digest, -1) + 1
             seeds.append(f"{self.export_id}/{digest}/{seen[digest]}")
         ids = self.conn.new_record_ids(self.plan.object, seeds)
-        return {} if ids is None else dict(enumerate(ids))
+        if ids is None:
+            return {}
+        # a row that names its own id (a mapped id column) keeps it
+        return {
+            i: new
+            for i, new in enumerate(ids)
+            if self.plan.records[i].get(self.plan.id_field) in (None, "")
+        }
 
     def batch(self, indexes: Sequence[int]) -> WriteBatch:
         """The write batch of these plan rows (inserts carry their client-chosen ids)."""

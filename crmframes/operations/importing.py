@@ -10,6 +10,7 @@ ids the CRM does not return, become reject rows — nothing is dropped silently.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast, get_args
@@ -22,7 +23,7 @@ from crmframes.connectors.base import Connector, ReadMode, ReadRequest
 from crmframes.errors import ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
 from crmframes.frames import Conversion, convert_page, reject_frame, time_zone, to_pandas
-from crmframes.operations.autoindex import AutoIndex, format_option
+from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
 from crmframes.schema import Field, ObjectSchema
 
 __all__ = ["ImportResult", "ImportStats", "import_from_crm"]
@@ -41,11 +42,13 @@ class ImportStats:
     api_calls: int
     seconds: float
     mode: str
+    resumed: int = 0  # reads restarted past their last id after the CRM's cursor died
 
     def __str__(self) -> str:
+        resumed = f", resumed {self.resumed}x after a dead cursor" if self.resumed else ""
         return (
             f"{self.rows:,} rows, {self.rejected:,} rejected, {self.pages} pages, "
-            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode}{resumed})"
         )
 
 
@@ -58,13 +61,18 @@ class ImportResult:
         rejects: rows that could not be imported, with ``errorSymbol``, ``errorMessage``,
             ``errorCode``, ``errorFields`` and ``inputIndex`` (DESIGN §4.1).
         variables: ``crmOptionName``, ``crmStartImport`` (included) and ``crmEndDate``
-            (excluded) of the automatic index, as the seed names them (empty without one).
+            (excluded) of the automatic index, as the seed names them (empty without one);
+            ``crmBackfilled`` names the fields a backfill read for every record, and
+            ``crmStaleFields`` the fields the index no longer refreshes (when there are some).
         stats: rows, pages, API calls, seconds.
         object: the object's API name.
         system: ``"salesforce"`` or ``"dynamics"``.
         key: the CRM id column.
         modified_field: the last-modified column.
         watermark: ``(option name, new value)`` to store with the rows (``CampaignStore.merge``).
+        index_options: options written in the same transaction as the watermark: the
+            fields the window covers, and the stale ones (``<option name>:fields``, ``:stale``).
+        stale_fields: stored fields this automatic index no longer refreshes.
     """
 
     frame: pd.DataFrame
@@ -77,6 +85,8 @@ class ImportResult:
     modified_field: str | None
     watermark: tuple[str, str] | None = None
     schema: ObjectSchema | None = field(default=None, repr=False)
+    index_options: dict[str, str] = field(default_factory=dict, repr=False)
+    stale_fields: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"ImportResult({self.system} {self.object}: {self.stats})"
@@ -170,10 +180,17 @@ def import_from_crm(
         NotFoundError: the object does not exist (close matches listed).
         ColumnNotFoundError: a field or ``id_column`` does not exist (close matches listed).
         FilterError: the filter breaks a filtering rule.
-        ConnectorError: the CRM failed for good (transient failures are retried first).
+        ConfigError: ``auto_index`` does not cover a field asked for and was built with
+            ``on_new_fields="refuse"`` (nothing is read).
+        ConnectorError: the CRM failed for good (transient failures are retried first;
+            a read whose cursor died resumes, unless it is ordered and limited).
+
+    Warns:
+        StaleFieldWarning: a field ``auto_index`` covered is no longer asked for.
     """
     started = time.perf_counter()
     calls_before = conn.api_calls
+    resumes_before = getattr(conn, "cursor_resumes", 0)
     specs = _field_specs(fields)
     orders = _order(order_by)
     if population is not None:
@@ -204,6 +221,11 @@ def import_from_crm(
     for extra in (schema.id_field, schema.modified_field):
         if extra and extra not in chosen:
             chosen[extra] = (schema.fields[extra], "default")
+    # what the stored rows hold: a date_only day depends on the zone it was cut in
+    covers = {
+        name: f"{conversion} {timezone}" if conversion == "date_only" else conversion
+        for name, (_, conversion) in chosen.items()
+    }
     order = tuple((conn.field(schema.name, n).name, d) for n, d in orders)
     hidden = [name for name, _ in order if name not in chosen]  # fetched to sort by, dropped after
     for name in hidden:
@@ -212,9 +234,32 @@ def import_from_crm(
     variables: dict[str, str] = {}
     watermark: tuple[str, str] | None = None
     window: Expr | None = None
+    index_options: dict[str, str] = {}
+    stale_fields: tuple[str, ...] = ()
     if auto_index is not None:
         modified = auto_index.pick_field(schema)
         start = auto_index.start()
+        change = auto_index.compare(covers)
+        if change.added and auto_index.on_new_fields == "refuse":
+            raise ConfigError(
+                f"the automatic index {auto_index.option_name} does not cover "
+                f"{', '.join(change.added)} (new, or in another conversion): the rows stored "
+                "earlier would keep them empty or stale; Hint: pass "
+                "AutoIndex(..., on_new_fields='backfill') to read every record once, or name "
+                "a new activity= for a fresh import"
+            )
+        if change.added:
+            start = None  # backfill: every record up to the end, so stored rows get them too
+        if change.dropped:
+            warnings.warn(
+                f"{', '.join(change.dropped)} no longer imported by {auto_index.option_name}: "
+                "the store keeps their last values but this import stops refreshing them "
+                f"(recorded in the option {auto_index.stale_option_name!r})",
+                StaleFieldWarning,
+                stacklevel=2,
+            )
+        index_options = auto_index.companions(covers, change.dropped)
+        stale_fields = auto_index.stale_after(covers, change.dropped)
         end = conn.server_time().replace(microsecond=0)
         window = F(modified) < end
         if start is not None:
@@ -224,9 +269,19 @@ def import_from_crm(
             "crmStartImport": "" if start is None else format_option(start),
             "crmEndDate": format_option(end),
         }
+        if change.added:
+            variables["crmBackfilled"] = ",".join(change.added)
+        if stale_fields:
+            variables["crmStaleFields"] = ",".join(stale_fields)
         watermark = (auto_index.option_name, format_option(end))
     combined = where if window is None else window if where is None else where & window
 
+    # The CRM orders only a limited read (which records come depends on it; the id breaks
+    # ties); otherwise the frame is sorted here and the CRM reads in id order, which lets a
+    # read whose cursor died resume past the last id it read (connectors/salesforce_paging.py).
+    sent_order: tuple[tuple[str, bool], ...] = ()
+    if limit is not None and order:
+        sent_order = order if schema.id_field in dict(order) else (*order, (schema.id_field, False))
     field_list = [f for f, _ in chosen.values()]
     conversions = {name: conversion for name, (_, conversion) in chosen.items()}
     pieces: list[pa.Table] = []
@@ -243,7 +298,7 @@ def import_from_crm(
                 object=schema.name,
                 fields=tuple(chosen),
                 where=chunk_filter,
-                order_by=order,
+                order_by=sent_order,
                 limit=None if limit is None else limit - rows,
                 mode=mode if population is None else "rest",
             )
@@ -309,6 +364,7 @@ def import_from_crm(
         api_calls=conn.api_calls - calls_before,
         seconds=time.perf_counter() - started,
         mode=used_mode,
+        resumed=getattr(conn, "cursor_resumes", 0) - resumes_before,
     )
     return ImportResult(
         frame=frame,
@@ -321,6 +377,8 @@ def import_from_crm(
         modified_field=schema.modified_field,
         watermark=watermark,
         schema=schema,
+        index_options=index_options,
+        stale_fields=stale_fields,
     )
 
 

@@ -151,7 +151,13 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
     index = None
     if spec.auto_index is not None:
         a = spec.auto_index
-        index = AutoIndex(ctx.store, activity=a.activity, instance=a.instance, fields=a.fields)
+        index = AutoIndex(
+            ctx.store,
+            activity=a.activity,
+            instance=a.instance,
+            fields=a.fields,
+            on_new_fields=a.on_new_fields,
+        )
     result = import_from_crm(
         ctx.conn,
         spec.object,

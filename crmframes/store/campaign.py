@@ -48,7 +48,7 @@ from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
 from crmframes.store.duplicates import check_clusters, dedupe_table
 from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
-from crmframes.store.options import StoreOptions
+from crmframes.store.options import StoreOptions, companion_options
 from crmframes.store.session import Session
 
 __all__ = ["CampaignStore"]
@@ -173,12 +173,13 @@ class CampaignStore:
         batch = frame_to_arrow(df)
         dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
         written = None if dry_run else watermark
+        options = {} if written is None else {**dict([written]), **companion_options(data)}
         if not dry_run:
             self._session.require_writable(f"merge into {table!r}")
         with self._session.lock:
             if batch.num_rows == 0:
                 if written is not None:
-                    self._options.set_many(dict([written]))
+                    self._options.set_many(options)
                 name = self._find_table(table) or table
                 return MergeResult(table=name, watermark=written, dry_run=dry_run)
             with (
@@ -189,7 +190,7 @@ class CampaignStore:
                 if not dry_run:
                     self._record_dtypes(result.table, dtypes)
                 if written is not None:
-                    self._options.set_many(dict([written]))  # joins this transaction
+                    self._options.set_many(options)  # joins this transaction
             return replace(result, watermark=written)
 
     def read(

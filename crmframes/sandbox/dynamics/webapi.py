@@ -10,6 +10,7 @@ or 201 with ``return=representation``), update, upsert by id or alternate key wi
 
 from __future__ import annotations
 
+import bisect
 import collections
 import re
 import threading
@@ -21,6 +22,7 @@ from urllib.parse import quote, unquote, urlencode
 import orjson
 
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
+from crmframes.sandbox.dynamics.odata_eval import guid_all
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Key, Writer, lookup_target, parse_key
 from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvEntity
@@ -39,7 +41,9 @@ _RESOURCE = re.compile(
 )
 _COOKIE = re.compile(
     r'crmframes-cursor="(?P<cursor>[^"]*)" offset="(?P<offset>\d+)" last="(?P<last>[^"]*)"'
+    r'(?: next="(?P<next>[^"]*)")?'
 )
+FOLLOWING = 8  # ids of the rows after a page, in its cookie: where to go on if the last is gone
 
 
 @dataclass(frozen=True)
@@ -342,9 +346,11 @@ class EntitySets:
         cursor_id = self._remember(cursor)
         last = cursor.rows[end - 1][entity.primary_id]
         first = cursor.rows[0][entity.primary_id]
+        following = " ".join(r[entity.primary_id] for r in cursor.rows[end : end + FOLLOWING])
         page = end  # an opaque cookie in Dataverse's shape; the sandbox keeps a cursor behind it
         inner = (
-            f'<cookie page="{page}" crmframes-cursor="{cursor_id}" offset="{end}" last="{last}">'
+            f'<cookie page="{page}" crmframes-cursor="{cursor_id}" offset="{end}" last="{last}"'
+            f' next="{following}">'
             f'<{entity.primary_id} last="{{{last.upper()}}}" first="{{{first.upper()}}}" /></cookie>'
         )
         token = f'<cookie pagenumber="{page + 1}" pagingcookie="{quote(quote(inner))}" istracking="False" />'
@@ -382,14 +388,15 @@ class EntitySets:
             cursor = self._cursors.get(match["cursor"])
         if cursor is not None:
             return cursor, min(int(match["offset"]), len(cursor.rows))
-        # The cursor was evicted: run the query again and continue after the last row sent
-        # (a keyset on the primary id, as Dataverse's paging cookie does).
+        # The cursor was evicted: run the query again and continue after the last row sent.
+        # Dataverse's paging cookie is a keyset, not a server cursor: each page is computed
+        # when asked for, past the previous page's last row ("Paging behaviors and
+        # ordering", learn.microsoft.com), so a nextLink never expires.
         plan = self._plan(request, entity, query)
         rows = plan.execute(self.org.scan(entity.logical_name), self.org, now=self.org.clock.now())
         cursor = _Cursor(plan, rows, query)
         ids = [r[entity.primary_id] for r in rows]
-        offset = ids.index(match["last"]) + 1 if match["last"] in ids else int(match["offset"])
-        return cursor, min(offset, len(rows))
+        return cursor, min(_resume_at(query, entity.primary_id, ids, match), len(rows))
 
     def _count(self, request: Request, entity: DvEntity) -> Response:
         query = self._query_args(request)
@@ -688,6 +695,36 @@ class EntitySets:
         key = parse_key(entity, key_text)
         record = self.writer.find(entity, key)
         return None if record is None else str(record[entity.primary_id])
+
+
+def _resume_at(
+    query: dict[str, str], primary_id: str, ids: list[str], cookie: re.Match[str]
+) -> int:
+    """Where a page continues in a query run again: past the last row its cookie names.
+
+    Ordered on the primary id, that is the keyset itself (in SQL Server's
+    ``uniqueidentifier`` order, as the sort), exact even when the last row was deleted
+    since. Otherwise: after the last row, else at the first still-present row of those that
+    followed it. Without ``$orderby`` the sandbox keeps insertion order, where rows never
+    move, so that is exact too; under another order a row whose sort values changed between
+    pages may move across the boundary, as it can with Dataverse's own keyset.
+    """
+    last = cookie["last"]
+    if _ordered_on(query, primary_id):
+        return bisect.bisect_right(guid_all(ids), guid_all([last])[0])
+    position = {record_id: i for i, record_id in enumerate(ids)}
+    if last in position:
+        return position[last] + 1
+    for record_id in (cookie["next"] or "").split():
+        if record_id in position:
+            return position[record_id]
+    return int(cookie["offset"])
+
+
+def _ordered_on(query: dict[str, str], column: str) -> bool:
+    """Whether the query is ordered on ``column`` alone, ascending."""
+    order = " ".join(query.get("$orderby", "").lower().split())
+    return order in (column, f"{column} asc")
 
 
 def _etag(record: dict[str, Any]) -> str:

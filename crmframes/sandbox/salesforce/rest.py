@@ -33,8 +33,16 @@ DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 COLLECTION_LIMIT = 200
 RETRIEVE_LIMIT = 2000  # ids per collection retrieve (REST API, sObject Collections)
-MAX_CURSORS = 200
+# Query locators (reference/salesforce-api.md §2.3). Before API 56.0 a user had at most 10
+# open cursors (opening an 11th released the oldest) and a cursor expired after 15 minutes
+# idle; since 56.0 there is no count limit and a cursor's results stay 2 days from the query
+# ("API Query Cursor Limits", Salesforce app limits cheatsheet). The sandbox has one API
+# user, so "per user" is the whole org; it remembers at most MAX_CURSORS cursors (memory).
+LEGACY_CURSOR_VERSION = 56.0
+LEGACY_MAX_CURSORS = 10
 CURSOR_IDLE_SECONDS = 15 * 60
+CURSOR_LIFETIME_SECONDS = 2 * 24 * 3600
+MAX_CURSORS = 200
 REPLICATION_ID_LIMIT = 600_000
 GZIP_LEVEL = 1  # cheap for the sandbox's CPU; the wire format is the same at any level
 
@@ -55,6 +63,13 @@ class _Cursor:
     batch: int
     last_used: float
     ahead: tuple[tuple[int, int, str, bool], Future[bytes]] | None = None
+    opened: float = 0.0
+    legacy: bool = False  # opened through an API version before 56.0
+
+    def expired(self, now: float) -> bool:
+        if self.legacy:
+            return now - self.last_used > CURSOR_IDLE_SECONDS
+        return now - self.opened > CURSOR_LIFETIME_SECONDS
 
 
 class RestApi:
@@ -184,8 +199,14 @@ class RestApi:
             groups = plan.aggregate.run(records, self.org, now=now)
             return Response.json(200, {"totalSize": len(groups), "done": True, "records": groups})
         rows = plan.execute(records, self.org, now=now)
+        opened = self.org.clock.timestamp()
         cursor = _Cursor(
-            plan, rows, self._batch_size(request, DEFAULT_BATCH), self.org.clock.timestamp()
+            plan,
+            rows,
+            self._batch_size(request, DEFAULT_BATCH),
+            opened,
+            opened=opened,
+            legacy=float(request.params["version"]) < LEGACY_CURSOR_VERSION,
         )
         return self._page(request, cursor, None, 0)
 
@@ -195,7 +216,7 @@ class RestApi:
         with self._cursor_lock:
             cursor = self._cursors.get(locator)
             now = self.org.clock.timestamp()
-            if cursor is not None and now - cursor.last_used > CURSOR_IDLE_SECONDS:
+            if cursor is not None and cursor.expired(now):
                 del self._cursors[locator]
                 cursor = None
         if cursor is None or not offset_text.isdigit() or int(offset_text) > len(cursor.rows):
@@ -273,8 +294,13 @@ class RestApi:
         locator = self._locators.next()
         with self._cursor_lock:
             self._cursors[locator] = cursor
-            while len(self._cursors) > MAX_CURSORS:  # the oldest cursor is invalidated first
+            while len(self._cursors) > MAX_CURSORS:  # the oldest cursor is released first
                 self._cursors.popitem(last=False)
+            # a cursor opened before API 56.0 is released once 10 newer ones are open
+            older = list(self._cursors.items())[:-LEGACY_MAX_CURSORS]
+            for name, known in older:
+                if known.legacy:
+                    del self._cursors[name]
         return locator
 
     # --- single records ------------------------------------------------------------------------------
