@@ -30,9 +30,10 @@ from .soql_eval import (
     sort_normalizer,
 )
 from .soql_select import Aggregate, ChildQuery, FieldAlias, FieldsCall, unsupported
+from .soql_tree import Comparison, Condition, FieldPath, InList, Logical, Not, SoqlQuery
 
 if TYPE_CHECKING:
-    from .soql import Condition, FieldPath, SoqlQuery, _Planner
+    from .soql import _Planner
 
 __all__ = ["FIELDS_LIMIT", "plan_extended"]
 
@@ -45,8 +46,6 @@ def plan_extended(planner: _Planner, query: SoqlQuery, obj: SfObject) -> QueryPl
     """Compile a query with aggregates, GROUP BY, HAVING, FIELDS() or child subqueries."""
     if query.group_by or query.having or any(isinstance(i, Aggregate) for i in query.items):
         return _Aggregates(planner, query, obj).plan()
-    from .soql import FieldPath, SoqlQuery
-
     fields: list[FieldPath] = []
     seen: set[str] = set()
     children: list[ChildQuery] = []
@@ -92,7 +91,6 @@ def plan_extended(planner: _Planner, query: SoqlQuery, obj: SfObject) -> QueryPl
 
 def _add_child(planner: _Planner, parent: SfObject, sub: SoqlQuery, plan: QueryPlan) -> str:
     from .schema import _plural
-    from .soql import SoqlQuery
 
     found = next(
         (
@@ -233,8 +231,6 @@ class _Aggregates:
 
     def slot_of(self, path: FieldPath) -> tuple[str, SfField | None]:
         """The slot a HAVING or ORDER BY reference names: an aggregate or a grouped field."""
-        from .soql import FieldPath
-
         func, paren, rest = path.text.partition("(")
         if not paren:
             return self.grouped(path)
@@ -245,8 +241,6 @@ class _Aggregates:
     # HAVING
 
     def condition(self, cond: Condition) -> Callable[[Env], Pred]:
-        from .soql import Comparison, InList, Logical, Not
-
         if isinstance(cond, Logical):
             parts = [self.condition(item) for item in cond.items]
             if cond.op == "AND":

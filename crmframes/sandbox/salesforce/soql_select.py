@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .soql_tree import Condition, FieldPath, SoqlQuery
+
 if TYPE_CHECKING:
-    from .soql import Condition, FieldPath, SoqlError, SoqlQuery
+    from .soql import SoqlError
 
 __all__ = [
     "AGGREGATES",
@@ -124,8 +126,6 @@ def call_path(p: Any, token: Any) -> FieldPath:
     Aggregates become a :class:`FieldPath` spelled canonically (``SUM(Amount)``) for HAVING
     and ORDER BY; any other function is refused as unsupported by the sandbox.
     """
-    from .soql import FieldPath
-
     if token.text.upper() not in AGGREGATES:
         raise unsupported(p.text, token.pos, f"the SOQL function {token.text}()")
     p.i -= 1  # give the name back: _aggregate reads it again
