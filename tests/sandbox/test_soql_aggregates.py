@@ -142,6 +142,11 @@ def test_fields_all_needs_limit_200_and_fields_standard_does_not(demo_sf):
     assert len(every) == 200 and list(every[0])[1:] == described
     custom = demo_sf.query("SELECT FIELDS(CUSTOM) FROM Contact LIMIT 1")["records"][0]
     assert list(custom)[1:] and all(name.endswith("__c") for name in list(custom)[1:])
+    overlap = demo_sf.query("SELECT Id, FIELDS(STANDARD), LastName FROM Contact LIMIT 1")
+    assert list(overlap["records"][0]).count("LastName") == 1
+    with pytest.raises(SalesforceMalformedRequest) as twice:
+        demo_sf.query("SELECT Id, Id, (SELECT Id FROM Opportunities) FROM Account")
+    assert "duplicate field selected: Id" in twice.value.content[0]["message"]
     standard = demo_sf.query("SELECT FIELDS(STANDARD) FROM Contact")["records"][0]
     assert "LastName" in standard and not any(name.endswith("__c") for name in standard)
 

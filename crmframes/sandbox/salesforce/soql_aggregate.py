@@ -48,6 +48,7 @@ def plan_extended(planner: _Planner, query: SoqlQuery, obj: SfObject) -> QueryPl
         return _Aggregates(planner, query, obj).plan()
     fields: list[FieldPath] = []
     seen: set[str] = set()
+    expanded: set[str] = set()  # names FIELDS() added
     children: list[ChildQuery] = []
     keys: list[str | ChildQuery] = []  # the record's top-level keys in SELECT order
     for item in query.items:
@@ -70,12 +71,16 @@ def plan_extended(planner: _Planner, query: SoqlQuery, obj: SfObject) -> QueryPl
         else:
             picked = [item]
         for path in picked:
-            if path.text.lower() not in seen:
-                seen.add(path.text.lower())
-                fields.append(path)
-                resolved = planner.resolve(obj, path, "select")
-                hops = resolved.hops
-                keys.append(str(hops[0][0].relationship_name) if hops else resolved.field.name)
+            name = path.text.lower()
+            if name in expanded or (name in seen and isinstance(item, FieldsCall)):
+                continue  # FIELDS() overlapping a named field: once (a plain repeat is refused)
+            seen.add(name)
+            if isinstance(item, FieldsCall):
+                expanded.add(name)
+            fields.append(path)
+            resolved = planner.resolve(obj, path, "select")
+            hops = resolved.hops
+            keys.append(str(hops[0][0].relationship_name) if hops else resolved.field.name)
     base = SoqlQuery(
         query.text, tuple(fields), False, query.object, query.object_pos, query.where,
         query.order_by, query.limit, query.offset,
