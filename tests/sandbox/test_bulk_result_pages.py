@@ -75,3 +75,15 @@ def test_bulk_csv_is_gzipped_when_asked(client):
     reply = session.get(url, headers={**headers, "Accept-Encoding": "gzip"})
     assert reply.headers["Content-Encoding"] == "gzip"
     assert reply.text.startswith('"Id","Name"')
+
+
+def test_result_pages_of_an_empty_result_and_a_bad_locator(client):
+    sandbox, session, headers = client
+    job = start_query(sandbox, session, headers, "SELECT Id FROM Contact WHERE LastName = 'none'")
+    url = f"{sandbox.url}/services/data/v59.0/jobs/query/{job}/resultPages"
+    answer = session.get(url, headers=headers).json()
+    assert (len(answer["resultPages"]), answer["done"], answer["nextRecordsUrl"]) == (1, True, None)
+    page = session.get(sandbox.url + answer["resultPages"][0]["resultLink"], headers=headers)
+    assert page.text.strip() == '"Id"'
+    bad = session.get(url, params={"locator": "bm9wZQ=="}, headers=headers)
+    assert (bad.status_code, bad.json()[0]["errorCode"]) == (400, "INVALID_QUERY_LOCATOR")
