@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NoReturn
 
+from . import soql_select as ext
 from .ids import normalize_id
 from .schema import SfField, SfObject, SfSchema
 from .soql_eval import (
@@ -42,6 +43,18 @@ from .soql_eval import (
     relative_range,
     relative_spec,
     sort_normalizer,
+)
+from .soql_tree import (
+    Comparison,
+    Condition,
+    FieldPath,
+    InList,
+    Logical,
+    Not,
+    OrderItem,
+    SemiJoin,
+    SoqlQuery,
+    Value,
 )
 
 __all__ = [
@@ -107,7 +120,7 @@ _MAX_NESTING = 100  # parentheses and NOTs deep; deeper is refused, never a Recu
 
 ErrorCode = Literal[
     "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR",
-    "NUMBER_OUTSIDE_VALID_RANGE",
+    "NUMBER_OUTSIDE_VALID_RANGE", "UNSUPPORTED_QUERY",
 ]  # fmt: skip
 
 
@@ -136,101 +149,6 @@ class SoqlError(Exception):
         column = pos - start + 1
         caret = " " * (column - 1) + "^"
         return cls(code, f"\n{line}\n{caret}\nERROR at Row:{row}:Column:{column}\n{detail}")
-
-
-# --- syntax tree --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FieldPath:
-    """A field or parent-relationship path as written (``Account.Name``) and its offset."""
-
-    text: str
-    pos: int
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A literal: its kind, its decoded value and, for strings, the LIKE pattern parts.
-
-    ``value`` is a str for strings, int/float for numbers, bool, None, ``YYYY-MM-DD`` for
-    dates, the UTC wire form for datetimes, ``(mode, unit, n)`` for relative date literals.
-    """
-
-    kind: Literal["string", "number", "boolean", "null", "date", "datetime", "relative"]
-    value: Any
-    pos: int
-    text: str
-    like: tuple[LikePart, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """``field op value`` with op one of ``= != < <= > >= LIKE`` (``<>`` becomes ``!=``)."""
-
-    field: FieldPath
-    op: Literal["=", "!=", "<", "<=", ">", ">=", "LIKE"]
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class InList:
-    """``field [NOT] IN (v1, v2, ...)``."""
-
-    field: FieldPath
-    negate: bool
-    values: tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SemiJoin:
-    """``field [NOT] IN (SELECT f FROM Obj [WHERE ...])``."""
-
-    field: FieldPath
-    negate: bool
-    query: SoqlQuery
-
-
-@dataclass(frozen=True, slots=True)
-class Logical:
-    """Two or more conditions joined by one operator (SOQL forbids mixing without parens)."""
-
-    op: Literal["AND", "OR"]
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """``NOT cond``."""
-
-    item: Condition
-
-
-Condition = Comparison | InList | SemiJoin | Logical | Not
-
-
-@dataclass(frozen=True, slots=True)
-class OrderItem:
-    """One ORDER BY key; nulls sort first unless ``NULLS LAST``, in both directions."""
-
-    field: FieldPath
-    descending: bool = False
-    nulls_last: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SoqlQuery:
-    """A parsed query (or semi-join subquery); ``text`` is kept for error messages."""
-
-    text: str
-    fields: tuple[FieldPath, ...]
-    is_count: bool
-    object: str
-    object_pos: int
-    where: Condition | None = None
-    order_by: tuple[OrderItem, ...] = ()
-    limit: int | None = None
-    offset: int | None = None
 
 
 # --- public API ---------------------------------------------------------------------------
@@ -376,17 +294,19 @@ class _Parser:
 
     # grammar
 
-    def query(self, *, sub: bool) -> SoqlQuery:
+    def query(self, *, sub: bool, child: bool = False) -> SoqlQuery:
         self.expect("SELECT")
-        fields, is_count = self.select_list(sub=sub)
+        fields, is_count, items = self.select_list(sub=sub)
         self.expect("FROM")
         source = self.take()
         if source.kind != "name" or "." in source.text:
             self.fail(source)
+        ext.refuse_scope(self)
         where = self.condition() if self.accept("WHERE") else None
+        group_by, having = ext.parse_tail(self)
         order: tuple[OrderItem, ...] = ()
         limit = offset = None
-        if not sub:
+        if not sub or child:
             if self.accept("ORDER"):
                 self.expect("BY")
                 order = self.order_list()
@@ -394,31 +314,34 @@ class _Parser:
                 limit = self.integer()
             if self.accept("OFFSET"):
                 offset = self.integer()
+            ext.refuse_trailing(self)
         return SoqlQuery(
-            self.text, fields, is_count, source.text, source.pos, where, order, limit, offset
-        )
+            self.text, fields, is_count, source.text, source.pos, where, order, limit, offset,
+            items, group_by, having,
+        )  # fmt: skip
 
-    def select_list(self, *, sub: bool) -> tuple[tuple[FieldPath, ...], bool]:
+    def select_list(
+        self, *, sub: bool
+    ) -> tuple[tuple[FieldPath, ...], bool, tuple[ext.SelectItem, ...]]:
         token = self.peek()
-        if self.is_word(token, "COUNT") and self.peek(1).text == "(":
-            self.take()
-            self.take()
-            if self.peek().text != ")" or sub:
-                self.fail(self.peek(), "the sandbox supports COUNT() alone, no aggregate functions")
-            self.take()
-            return (), True
-        fields = [self.field_path()]
+        if self.is_word(token, "COUNT") and self.peek(1).text == "(" and self.peek(2).text == ")":
+            if sub:
+                self.fail(token)
+            self.i += 3
+            return (), True, ()
+        items = [ext.parse_select_item(self, sub=sub)]
         while self.peek().text == ",":
             self.take()
-            fields.append(self.field_path())
-        return tuple(fields), False
+            items.append(ext.parse_select_item(self, sub=sub))
+        fields = tuple(i.path if isinstance(i, ext.FieldAlias) else i for i in items)
+        return tuple(f for f in fields if isinstance(f, FieldPath)), False, tuple(items)
 
     def field_path(self) -> FieldPath:
         token = self.take()
         if token.kind != "name" or token.text.upper() in _RESERVED:
             self.fail(token)
-        if self.peek().text == "(":  # functions, TYPEOF, FIELDS(...) are not emulated
-            self.fail(self.peek())
+        if self.peek().text == "(":  # aggregates (HAVING, ORDER BY); other functions refused
+            return ext.call_path(self, token)
         return FieldPath(token.text, token.pos)
 
     def order_list(self) -> tuple[OrderItem, ...]:
@@ -567,6 +490,10 @@ class _Planner:
             raise SoqlError(
                 "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
             )
+        if query.group_by or query.having or any(type(i) is not FieldPath for i in query.items):
+            from .soql_aggregate import plan_extended
+
+            return plan_extended(self, query, obj)
         projection = Projection(obj.name)
         columns: list[str] = []
         flat: list[GetterFactory] = []
