@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from crmframes.filters import Expr
+    from crmframes.frames import Collation
     from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
@@ -163,6 +164,7 @@ class Connector(Protocol):
     system: str  # "salesforce" or "dynamics"
     instance: str  # the org's URL, which export journals are tied to
     id_chunk_size: int  # ids per query when fetching a population of records
+    collation: Collation  # how the CRM orders text (crmframes.frames.text_order_key)
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Describe an object (cached); raise ``NotFoundError`` with close matches if unknown."""

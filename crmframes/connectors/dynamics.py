@@ -45,7 +45,7 @@ from crmframes.errors import (
     UnavailableError,
 )
 from crmframes.filters import F
-from crmframes.frames import gc_paused, json_page, records_to_table
+from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.odata import build_query
 from crmframes.schema import Field, FieldKind, ObjectSchema
 from crmframes.settings import (
@@ -166,6 +166,8 @@ class DynamicsConnector(DynamicsWrites):
     """
 
     system = SYSTEM
+    # Dataverse orders text with its SQL collation, Latin1_General_CI_AI by default
+    collation: Collation = "accent_case_insensitive"
     id_chunk_size = (
         200  # ids per query when fetching a population (keeps URLs well under the limit)
     )

@@ -48,7 +48,7 @@ from crmframes.errors import (
     RequestRejectedError,
     UnavailableError,
 )
-from crmframes.frames import gc_paused, json_page, records_to_table
+from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
 from crmframes.settings import (
     AccessToken,
@@ -135,6 +135,8 @@ class SalesforceConnector(SalesforceWrites):
     """
 
     system = SYSTEM
+    # SOQL ORDER BY: "For English locales, SOQL uses the UTF-8 values of the uppercase character"
+    collation: Collation = "upper"
     id_chunk_size = 300  # ids per query when fetching a population (URLs stay well under 16 KB)
 
     def __init__(

@@ -22,7 +22,15 @@ from tqdm.auto import tqdm
 from crmframes.connectors.base import Connector, ReadMode, ReadRequest
 from crmframes.errors import ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
-from crmframes.frames import Conversion, convert_page, reject_frame, time_zone, to_pandas
+from crmframes.frames import (
+    Collation,
+    Conversion,
+    convert_page,
+    reject_frame,
+    text_order_key,
+    time_zone,
+    to_pandas,
+)
 from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
 from crmframes.schema import Field, ObjectSchema
 
@@ -347,7 +355,7 @@ def import_from_crm(
         )
         rejects.append(missing)
     if order and len(frame) > 1:
-        frame = _sort(frame, order)
+        frame = _sort(frame, order, conn.collation)
     if hidden:
         frame = frame.drop(columns=hidden)
     all_rejects = (
@@ -382,15 +390,20 @@ def import_from_crm(
     )
 
 
-def _sort(frame: pd.DataFrame, order: tuple[tuple[str, bool], ...]) -> pd.DataFrame:
-    """Sort as the order contract says, whatever the CRM did: text case-insensitively, nulls last.
+def _sort(
+    frame: pd.DataFrame, order: tuple[tuple[str, bool], ...], collation: Collation
+) -> pd.DataFrame:
+    """Sort as the CRM orders: text by its collation, nulls last; stable.
 
-    Dataverse cannot put nulls last in ascending order, and population chunks arrive one
-    after the other; a stable sort here gives both CRMs the same order.
+    Dataverse cannot put nulls last in ascending order, population chunks arrive one after
+    the other, and an unlimited read comes in id order (so a dead cursor can be resumed):
+    sorting here gives both CRMs the order the contract promises.
     """
 
     def key(column: pd.Series) -> pd.Series:
-        return column.str.lower() if pd.api.types.is_string_dtype(column.dtype) else column
+        if pd.api.types.is_string_dtype(column.dtype):
+            return text_order_key(column, collation)
+        return column
 
     return frame.sort_values(
         by=[n for n, _ in order],

@@ -155,7 +155,7 @@ def test_an_ordered_limited_read_whose_cursor_dies_is_refused_clearly(sf):
         conn, "Contact", fields=["LastName"], order_by="LastName", progress=False
     )
     assert len(unlimited.frame) == 5500  # without a limit the order is applied here: resumable
-    names = unlimited.frame["LastName"].str.lower().tolist()
+    names = unlimited.frame["LastName"].str.upper().tolist()  # Salesforce's collation
     assert names == sorted(names)
 
 
