@@ -79,7 +79,7 @@ class Delivery:
     max_retries: int
     journal: Journal | None
     export_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None  # None: time.sleep, looked up when it waits
     digests: list[str] = field(default_factory=list)  # by plan index: the journal's row names
     assigned: dict[int, str] = field(default_factory=dict)  # client-chosen ids of inserts
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
@@ -314,7 +314,7 @@ class Delivery:
             if again:
                 self.retries += len(again)
                 backoff = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random())
-                self.sleep(max(backoff, wait or 0.0))
+                (self.sleep or time.sleep)(max(backoff, wait or 0.0))
             todo = again
 
     def call(
