@@ -27,6 +27,7 @@ from typing import Any, Final, Literal, cast, get_args
 import numpy as np
 import pandas as pd
 
+from crmframes.arguments import check_match_options, check_optional_str
 from crmframes.dedupe.matching import (
     CLUSTER_ID,
     MATCH_REASON,
@@ -222,6 +223,11 @@ def deduplicate(
         >>> result.removed[["Id", "survivorKey"]].to_dict("list")
         {'Id': ['b'], 'survivorKey': ['a']}
     """
+    check_match_options(
+        df, on=on, fuzzy=fuzzy, normalizers=normalizers, threshold=threshold, max_pairs=max_pairs
+    )
+    check_optional_str("key", key, what="one column name")
+    check_optional_str("modified", modified, what="a column name")
     plan = None
     if on is not None:
         plan = plan_matching(

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import pandas as pd
 from tqdm.auto import tqdm
 
+from crmframes.arguments import check_bool, check_write_arguments
 from crmframes.connectors.base import (
     BulkJobRef,
     Connector,
@@ -43,7 +44,7 @@ from crmframes.connectors.base import (
     WriteOutcome,
 )
 from crmframes.errors import BatchTooLargeError, ConfigError, ConnectorError, WriteRejectedError
-from crmframes.frames import reject_frame
+from crmframes.frames import reject_frame, time_zone
 from crmframes.operations.journal import Journal, PendingSend, default_journal_path
 from crmframes.operations.preview import compare
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
@@ -647,6 +648,22 @@ def export_to_crm(
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
     """
+    check_write_arguments(
+        conn,
+        object,
+        df,
+        key=key,
+        journal=journal,
+        batch_size=batch_size,
+        mode=mode,
+        on_error=on_error,
+        max_retries=max_retries,
+        progress=progress,
+    )
+    for name, flag in (("dry_run", dry_run), ("only_changed", only_changed)):
+        check_bool(name, flag)
+    check_bool("skip_nulls", skip_nulls)
+    time_zone(timezone)
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -762,6 +779,18 @@ def delete_in_crm(
         exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
         except when this delete itself removed it in a call whose answer was lost.
     """
+    check_write_arguments(
+        conn,
+        object,
+        df,
+        key=key,
+        journal=journal,
+        batch_size=batch_size,
+        mode=mode,
+        on_error=on_error,
+        max_retries=max_retries,
+        progress=progress,
+    )
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
