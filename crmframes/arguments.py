@@ -23,6 +23,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ __all__ = [
     "check_rules",
     "check_stored_values",
     "check_str",
+    "check_time_zone",
     "check_write_arguments",
     "is_encodable",
 ]
@@ -257,6 +259,24 @@ def check_journal(value: Any, name: str = "journal") -> Any:
     return value
 
 
+def check_time_zone(name: str, value: Any) -> str:
+    """Return ``value`` when it names an IANA time zone (``"Europe/Paris"``, ``"UTC"``).
+
+    Raises:
+        ArgumentTypeError: not a string.
+        ConfigError: no such zone.
+    """
+    text = check_str(name, value, what="an IANA time zone name such as 'Europe/Paris'")
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"unknown time zone {value!r} for {name}: give an IANA name such as "
+            "'Europe/Paris' or 'UTC'"
+        ) from None
+    return text
+
+
 def check_frame(df: Any, name: str = "df") -> pd.DataFrame:
     """Return ``df`` when it is a frame whose columns are distinct, flat strings.
 
@@ -281,7 +301,7 @@ def check_frame(df: Any, name: str = "df") -> pd.DataFrame:
     odd = [c for c in labels if not isinstance(c, str)]
     if odd:
         raise DataError(
-            f"{name} has column labels that are not strings: {_shown(odd[:5])}; rename them, "
+            f"{name}'s column labels must be strings, not {_shown(odd[:5])}; rename them, "
             f"e.g. {name}.columns = {name}.columns.astype(str)"
         )
     bad = [c for c in labels if "\x00" in c or not is_encodable(c)]
@@ -330,10 +350,10 @@ def _stored_value_problem(value: Any) -> str | None:
 
 
 def check_write_arguments(
+    *,
     conn: Any,
     object: Any,
     df: Any,
-    *,
     key: Any,
     journal: Any,
     batch_size: Any,
@@ -341,11 +361,18 @@ def check_write_arguments(
     on_error: Any,
     max_retries: Any,
     progress: Any,
+    mapping: Any = None,
+    dry_run: Any = False,
+    only_changed: Any = False,
+    skip_nulls: Any = False,
+    timezone: Any = "UTC",
 ) -> None:
-    """Check what ``export_to_crm`` and ``delete_in_crm`` share, before any call.
+    """Check the arguments of ``export_to_crm`` and ``delete_in_crm``, before any call.
 
-    The upper bound of ``batch_size`` depends on the CRM and the operation: the write
-    checks it once the operation is known.
+    Called with ``**locals()`` first thing, so that every argument is checked under its
+    own name. The upper bound of ``batch_size`` depends on the CRM and the operation: the
+    write checks it once the operation is known; ``mapping``'s shape is checked where it
+    is read (:func:`crmframes.writes.plan_writes`).
     """
     check_connector(conn)
     check_str("object", object, what="an object's API name")
@@ -357,7 +384,14 @@ def check_write_arguments(
     check_literal("mode", mode, ("auto", "batch", "bulk"))
     check_literal("on_error", on_error, ("reject", "raise"))
     check_int("max_retries", max_retries, min=0, max=100)
-    check_bool("progress", progress)
+    for name, flag in (
+        ("progress", progress),
+        ("dry_run", dry_run),
+        ("only_changed", only_changed),
+        ("skip_nulls", skip_nulls),
+    ):
+        check_bool(name, flag)
+    check_time_zone("timezone", timezone)
 
 
 def check_match_options(
@@ -379,7 +413,7 @@ def check_match_options(
         for column in normalizers:
             check_str("normalizers key", column, what="a column name")
     check_number("threshold", threshold)
-    check_int("max_pairs", max_pairs, min=1)
+    check_int("max_pairs", max_pairs)  # its range: checked (and worded) by the matching
 
 
 def check_rules(name: str, value: Any) -> None:
@@ -422,7 +456,10 @@ def check_order_by(name: str, value: Any) -> None:
             check_str(f"{name}[{i}]", item, what="a column name")
         elif isinstance(item, list | tuple) and len(item) == 2:
             check_str(f"{name}[{i}]", item[0], what="a column name")
-            check_literal(f"the direction of {item[0]!r}", item[1], ("asc", "desc"))
+            if item[1] not in ("asc", "desc"):
+                raise ConfigError(
+                    f"the direction of {item[0]!r} must be 'asc' or 'desc', not {item[1]!r}"
+                )
         else:
             raise ArgumentTypeError(
                 f"{name}[{i}] must be a column or a (column, 'asc'|'desc') pair, not {item!r}"

@@ -57,6 +57,7 @@ _Logical = TypeVar("_Logical", bound="And")
 RULES = (
     "one-operator-per-level", "no-and-not", "literal-values", "no-joins", "literal-type",
     "operator-type", "empty-in", "not-filterable", "numbers-and-null-only", "malformed",
+    "literal-range",
 )  # fmt: skip
 """Every rule a :class:`~crmframes.errors.FilterError` can name."""
 

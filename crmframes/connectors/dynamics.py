@@ -84,6 +84,9 @@ _MICROSOFT_HOSTS = (
     "login.partner.microsoftonline.cn",
 )
 _HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+# "The maximum length of URL accepted is 32 KB (32768 characters)": Microsoft Learn, Dataverse
+# Web API, "Compose HTTP requests and handle errors", Maximum URL length
+MAX_URL = 32_768
 
 
 def _translate(response: requests.Response, operation: str) -> ConnectorError | None:
@@ -122,6 +125,18 @@ def _translate(response: requests.Response, operation: str) -> ConnectorError | 
     return RequestRejectedError(message, **common)
 
 
+def _without_bearer(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Msal's request options, minus the session's ``Authorization`` header.
+
+    The Dataverse access token is a header of the whole session; the identity provider
+    must never see it (least of all the expired one, when the token is renewed). requests
+    drops a session header that a request sets to None.
+    """
+    headers = dict(kwargs.get("headers") or {})
+    headers.setdefault("Authorization", None)
+    return {**kwargs, "headers": headers}
+
+
 class _MsalHttp:
     """The http client msal uses: our session, with the authority's port restored.
 
@@ -145,11 +160,11 @@ class _MsalHttp:
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.get(self._fix(url), **kwargs)
+        return self.session.get(self._fix(url), **_without_bearer(kwargs))
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.post(self._fix(url), **kwargs)
+        return self.session.post(self._fix(url), **_without_bearer(kwargs))
 
     def close(self) -> None:
         """Nothing to close: the connector owns the session."""
@@ -190,6 +205,7 @@ class DynamicsConnector(DynamicsWrites):
             retry=retry or RetryPolicy(),
             translate=_translate,
             reauthenticate=None if isinstance(settings.auth, AccessToken) else self._renew,
+            max_url=MAX_URL,
         )
         self._app: msal.ClientApplication | None = None
         self._account: dict[str, Any] | None = None

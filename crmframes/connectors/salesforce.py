@@ -151,6 +151,7 @@ class SalesforceConnector(SalesforceWrites):
             retry=retry or RetryPolicy(),
             translate=_translate,
             reauthenticate=None if isinstance(settings.auth, AccessToken) else self._login_again,
+            max_url=16_384,  # longer URIs get 414 (reference/salesforce-api.md, query)
         )
         self._describes: dict[str, ObjectSchema] = {}
         self._raw_describes: dict[str, dict[str, Any]] = {}

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import pandas as pd
 from tqdm.auto import tqdm
 
-from crmframes.arguments import check_bool, check_write_arguments
+from crmframes.arguments import check_write_arguments
 from crmframes.connectors.base import (
     BulkJobRef,
     Connector,
@@ -44,7 +44,7 @@ from crmframes.connectors.base import (
     WriteOutcome,
 )
 from crmframes.errors import BatchTooLargeError, ConfigError, ConnectorError, WriteRejectedError
-from crmframes.frames import reject_frame, time_zone
+from crmframes.frames import reject_frame
 from crmframes.operations.journal import Journal, PendingSend, default_journal_path
 from crmframes.operations.preview import compare
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
@@ -648,22 +648,7 @@ def export_to_crm(
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
     """
-    check_write_arguments(
-        conn,
-        object,
-        df,
-        key=key,
-        journal=journal,
-        batch_size=batch_size,
-        mode=mode,
-        on_error=on_error,
-        max_retries=max_retries,
-        progress=progress,
-    )
-    for name, flag in (("dry_run", dry_run), ("only_changed", only_changed)):
-        check_bool(name, flag)
-    check_bool("skip_nulls", skip_nulls)
-    time_zone(timezone)
+    check_write_arguments(**locals())  # every argument, before any call
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -779,18 +764,7 @@ def delete_in_crm(
         exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
         except when this delete itself removed it in a call whose answer was lost.
     """
-    check_write_arguments(
-        conn,
-        object,
-        df,
-        key=key,
-        journal=journal,
-        batch_size=batch_size,
-        mode=mode,
-        on_error=on_error,
-        max_retries=max_retries,
-        progress=progress,
-    )
+    check_write_arguments(**locals())  # every argument, before any call
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
