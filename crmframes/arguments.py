@@ -219,6 +219,12 @@ def check_path(name: str, value: Any, *, directory_ok: bool = False) -> Path:
     text = os.fspath(value)
     if not isinstance(text, str) or not text.strip() or "\x00" in text:
         raise ConfigError(f"{name} must be a file path, not {_shown(value)}")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{name} holds characters no file name can have: {_shown(value)}"
+        ) from None
     path = Path(text)
     if not directory_ok and path.is_dir():
         raise ConfigError(f"{name} {text!r} is a folder; give the path of a file in it")

@@ -41,6 +41,7 @@ from typing import Any, Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 
+from crmframes.arguments import check_bool, check_frame
 from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, DataError, FilterError
 
 __all__ = [
@@ -94,9 +95,7 @@ class Expr:
         return Not(self)
 
     def __bool__(self) -> bool:
-        raise ArgumentTypeError(
-            f"a filter has no truth value (and/or/not/if do not work): {_HINT_COMBINE}"
-        )
+        raise TypeError(f"a filter has no truth value (and/or/not/if do not work): {_HINT_COMBINE}")
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and self._key() == other._key()
@@ -318,9 +317,7 @@ class F:
         return self._build(StrMatch(self.name, "endswith", text))
 
     def __bool__(self) -> bool:
-        raise ArgumentTypeError(
-            f"{self!r} is a field, not a condition: compare it, e.g. {self!r} == True"
-        )
+        raise TypeError(f"{self!r} is a field, not a condition: compare it, e.g. {self!r} == True")
 
     def __and__(self, other: object) -> Expr:
         raise ArgumentTypeError(f"{self!r} is a field, not a condition: {_HINT_COMBINE}")
@@ -362,6 +359,7 @@ def validate(expr: Expr, *, strict: bool = False) -> Expr:
         ...
         crmframes.errors.FilterError: strict mode allows only comparisons with numbers and null checks, not F('a') == 'x' (rule: numbers-and-null-only)
     """
+    check_bool("strict", strict)
     given: object = expr  # callers' code is not always type-checked
     if not isinstance(given, Expr):
         hint = f": {_HINT_COMBINE}" if isinstance(given, (F, bool)) else ""
@@ -735,6 +733,7 @@ def evaluate(expr: Expr, df: pd.DataFrame) -> pd.Series:
         [False, True, True]
     """
     validate(expr)
+    check_frame(df)
     return pd.Series(_mask(expr, df), index=df.index, dtype=bool)
 
 

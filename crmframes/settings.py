@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from crmframes.errors import ConfigError
+from crmframes.errors import ArgumentTypeError, ConfigError
 
 __all__ = [
     "AccessToken",
@@ -52,7 +52,7 @@ class Secret:
         if isinstance(value, Secret):
             value = value.reveal()
         if not isinstance(value, str):
-            raise TypeError(f"a secret must be a str, not {type(value).__name__}")
+            raise ArgumentTypeError(f"a secret must be a str, not {type(value).__name__}")
         self._value: str = value
 
     def reveal(self) -> str:

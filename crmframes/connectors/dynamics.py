@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 import requests
 
+from crmframes.arguments import check_instance
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.dynamics_wire import guid
 from crmframes.connectors.dynamics_writes import DynamicsWrites
@@ -193,6 +194,7 @@ class DynamicsConnector(DynamicsWrites):
         retry: RetryPolicy | None = None,
         prompt: Callable[[str], None] | None = None,
     ) -> None:
+        check_instance("settings", settings, DynamicsSettings, "DynamicsSettings(...)")
         self.settings = settings
         self._session = session or make_session(settings.ca_file)
         self._session.headers.update(_HEADERS)

@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 import requests
 from simple_salesforce.api import Salesforce
 
+from crmframes.arguments import check_instance
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.http import (
     HttpClient,
@@ -141,6 +142,7 @@ class SalesforceConnector(SalesforceWrites):
         retry: RetryPolicy | None = None,
         bulk_threshold: int = BULK_THRESHOLD,
     ) -> None:
+        check_instance("settings", settings, SalesforceSettings, "SalesforceSettings(...)")
         self.settings = settings
         self.bulk_threshold = bulk_threshold
         self._session = session or make_session(settings.ca_file)

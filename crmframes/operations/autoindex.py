@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from crmframes.errors import ConfigError, DataError
+from crmframes.errors import ArgumentTypeError, ConfigError, DataError
 from crmframes.schema import ObjectSchema
 
 __all__ = ["OPTION_FORMAT", "AutoIndex", "format_option", "parse_option"]
@@ -76,7 +76,7 @@ class AutoIndex:
                     f"AutoIndex {label} must be letters, digits, '_', '.' or '-' (got {value!r})"
                 )
         if not hasattr(self.store, "options"):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "AutoIndex needs a store with options, e.g. CampaignStore('campaign.duckdb')"
             )
         if isinstance(self.fields, str):

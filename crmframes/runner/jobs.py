@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crmframes.accounts import connect, load_accounts
+from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
 from crmframes.errors import ConfigError
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.steps import StepContext, label
@@ -71,8 +72,16 @@ def run_job(
             be read (before any step runs).
         SandboxError: a sandbox account's sandbox cannot start.
     """
+    check_instance("job", job, (Job, str, os.PathLike), "a Job or the path of a job file")
+    check_bool("dry_run", dry_run)
+    check_bool("progress", progress)
+    check_optional_str("store", store, what="a store file")
+    if environ is not None:
+        check_instance("environ", environ, Mapping, "a mapping of environment variables")
+    if accounts is not None:
+        check_instance("accounts", accounts, (Accounts, str, os.PathLike), "accounts or a path")
     if not isinstance(job, Job):
-        job = load_job(job)
+        job = load_job(check_path("job", job))
     account, shown, place = _account(job, accounts, environ)
     report = JobReport(job=job.name, account=shown, store=store or job.store, dry_run=dry_run)
     started = time.perf_counter()
