@@ -143,7 +143,10 @@ def check_number(
     if not math.isfinite(number):
         raise ConfigError(f"{name} must be a finite number, not {_shown(value)}")
     if (min is not None and number < min) or (max is not None and number > max):
-        raise ConfigError(f"{name} must be between {min} and {max}, not {_shown(value)}")
+        low = "" if min is None else f"at least {min:g}"
+        high = "" if max is None else f"at most {max:g}"
+        bounds = " and ".join(b for b in (low, high) if b)
+        raise ConfigError(f"{name} must be {bounds}, not {_shown(value)}")
     return number
 
 

@@ -22,17 +22,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmframes import (
+    AccessToken,
     AutoIndex,
     CampaignStore,
+    ClientCredentials,
     CrmframesError,
     DedupeSpec,
     DeletedSpec,
     DeleteSpec,
+    DeviceCode,
+    DynamicsSettings,
     ExportSpec,
     F,
     ImportSpec,
+    JwtBearer,
     MergeSpec,
+    Password,
     ReconcileSpec,
+    RetryPolicy,
+    SalesforceSettings,
     Sandbox,
     deduplicate,
     delete_in_crm,
@@ -550,5 +558,34 @@ def test_auto_index_refuses_what_is_no_store():
     def sweep(store: Any, activity: Any) -> None:
         with pytest.raises(CrmframesError):
             AutoIndex(store, activity=activity)
+
+    sweep()
+
+
+_CREDENTIALS = {"client_id": "app", "client_secret": "s3cret"}
+SETTINGS: dict[Callable[..., Any], dict[str, Any]] = {
+    ClientCredentials: _CREDENTIALS,
+    Password: {"username": "ada", "password": "pw", "client_id": "app"},
+    DeviceCode: {"client_id": "app"},
+    AccessToken: {"token": "t0ken"},
+    JwtBearer: {"client_id": "app", "username": "ada", "private_key": "PEM"},
+    RetryPolicy: {"attempts": 3, "base": 0.5, "cap": 10.0, "max_seconds": 60.0},
+    SalesforceSettings: {"url": "https://x.example", "auth": ClientCredentials(**_CREDENTIALS)},
+    DynamicsSettings: {
+        "url": "https://x.example",
+        "tenant_id": "tenant",
+        "auth": ClientCredentials(**_CREDENTIALS),
+    },
+}
+
+
+def test_settings_and_auth_objects_raise_only_crmframes_errors():
+    @SWEEP
+    @given(st.sampled_from(list(SETTINGS)), st.integers(min_value=0), JUNK)
+    def sweep(make: Callable[..., Any], which: int, value: Any) -> None:
+        base = SETTINGS[make]
+        key = sorted(base)[which % len(base)]
+        with contextlib.suppress(CrmframesError):
+            make(**{**base, key: value})
 
     sweep()

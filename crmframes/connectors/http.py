@@ -23,6 +23,7 @@ import requests
 import tenacity
 import urllib3
 
+from crmframes.arguments import check_int, check_number
 from crmframes.errors import ConnectorError, RequestRejectedError, UnavailableError
 
 __all__ = ["HttpClient", "RetryPolicy", "make_session", "pages_ahead", "retry_after_seconds"]
@@ -49,6 +50,11 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 60.0
     max_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        check_int("attempts", self.attempts, min=1)
+        for name in ("base", "cap", "max_seconds"):
+            check_number(name, getattr(self, name), min=0.0)
 
 
 def make_session(ca_file: str | None) -> requests.Session:
