@@ -166,6 +166,8 @@ def test_merge_and_store_arguments_are_checked(tmp_path: Path):
             )
         with pytest.raises(ArgumentTypeError, match="dry_run must be True or False"):
             store.merge("t", pd.DataFrame({"k": ["1"]}), key="k", dry_run="no")
+        with pytest.raises(ArgumentTypeError, match="option name"):
+            store.options[5] = "x"  # type: ignore[index]
         assert store.tables() == []
 
 
