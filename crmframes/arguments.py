@@ -349,6 +349,9 @@ def check_stored_values(df: pd.DataFrame, name: str = "df") -> None:
 
 
 def _stored_value_problem(value: Any) -> str | None:
+    if isinstance(value, list | tuple | set | frozenset | dict):  # Arrow stores them nested
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else list(value)
+        return next((p for p in map(_stored_value_problem, items) if p), None)
     if isinstance(value, str) and not is_encodable(value):
         return f"{_shown(value)} holds a lone surrogate, which is no text UTF-8 can carry"
     if isinstance(value, int) and not isinstance(value, bool):
