@@ -407,15 +407,12 @@ def check_write_arguments(
 
 
 def check_match_options(
-    df: Any, *, on: Any, fuzzy: Any, normalizers: Any, threshold: Any, max_pairs: Any
+    *, on: Any, fuzzy: Any, normalizers: Any, threshold: Any, max_pairs: Any
 ) -> None:
-    """Check what ``find_duplicates`` and ``deduplicate`` share, before any work.
+    """Check what ``find_duplicates``, ``deduplicate`` and ``CampaignStore.dedupe`` share.
 
-    ``df`` None: the frame is read later (``CampaignStore.dedupe``). The rules are checked
-    for their shape here, and against the frame by the matching itself.
+    The rules are checked for their shape here, and against the frame by the matching.
     """
-    if df is not None:
-        check_frame(df)
     if on is not None:
         check_rules("on", on)
     if fuzzy is not None:

@@ -36,6 +36,7 @@ from crmframes.arguments import (
     check_optional_str,
     check_order_by,
     check_path,
+    check_rules,
     check_stored_values,
     check_str,
 )
@@ -425,7 +426,6 @@ class CampaignStore:
         """
         check_str("table", table, what="a table name")
         check_match_options(
-            None,
             on=on,
             fuzzy=fuzzy,
             normalizers=normalizers,
@@ -434,6 +434,8 @@ class CampaignStore:
         )
         if clusters is not None:
             check_frame(clusters, "clusters")
+        if merge is not None:
+            check_rules("merge", merge)
         check_optional_str("key", key, what="a column name")
         check_optional_str("modified", modified, what="a column name")
         check_bool("dry_run", dry_run)
