@@ -378,11 +378,12 @@ def check_write_arguments(
     only_changed: Any = False,
     skip_nulls: Any = False,
     timezone: Any = "UTC",
+    **others: Any,
 ) -> None:
     """Check the arguments of ``export_to_crm`` and ``delete_in_crm``, before any call.
 
     Called with ``**locals()`` first thing, so that every argument is checked under its
-    own name. The upper bound of ``batch_size`` depends on the CRM and the operation: the
+    own name (``others``: arguments added later, which their function checks itself). The upper bound of ``batch_size`` depends on the CRM and the operation: the
     write checks it once the operation is known; ``mapping``'s shape is checked where it
     is read (:func:`crmframes.writes.plan_writes`).
     """

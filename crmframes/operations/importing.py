@@ -31,7 +31,14 @@ from crmframes.arguments import (
 from crmframes.connectors.base import Connector, ReadMode, ReadRequest
 from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
-from crmframes.frames import Conversion, convert_page, reject_frame, time_zone, to_pandas
+from crmframes.frames import (
+    Conversion,
+    convert_page,
+    reject_frame,
+    time_zone,
+    to_pandas,
+    wire_schema,
+)
 from crmframes.operations.autoindex import AutoIndex, format_option
 from crmframes.schema import Field, ObjectSchema
 
@@ -308,11 +315,7 @@ def import_from_crm(
         if bar is not None:
             bar.close()
 
-    table = (
-        pa.concat_tables(pieces)
-        if pieces
-        else pa.schema([pa.field(f.name, pa.string()) for f in field_list]).empty_table()
-    )
+    table = pa.concat_tables(pieces) if pieces else wire_schema(field_list).empty_table()
     frame = (
         to_pandas(table)
         if pieces

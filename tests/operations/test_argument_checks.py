@@ -223,3 +223,24 @@ def test_dynamics_token_renewal_does_not_send_the_expired_token(dv):
     assert token_requests, sent
     assert all(header is None for header in token_requests)
     assert any(header for url, header in sent if "/api/data/" in url)
+
+
+@pytest.mark.parametrize(("crm", "obj"), [("sf", "Contact"), ("dv", "contact")])
+def test_import_that_reads_no_page_gives_an_empty_typed_frame(request, crm, obj):
+    conn = request.getfixturevalue(f"{crm}_conn")
+    nothing = import_from_crm(conn, obj, limit=0)  # every field, compound ones too
+    one = import_from_crm(conn, obj, limit=1)
+    assert len(nothing.frame) == 0
+    assert dict(nothing.frame.dtypes.astype(str)) == dict(one.frame.dtypes.astype(str))
+
+
+@pytest.mark.parametrize(("crm", "obj"), [("sf", "Contact"), ("dv", "contact")])
+def test_import_of_a_population_of_malformed_ids_rejects_them(request, crm, obj):
+    sandbox = request.getfixturevalue(crm)
+    conn = request.getfixturevalue(f"{crm}_conn")
+    ids = pd.Series([["x"], 5, math.inf, "x\ud800", None, 2**70, b"zz"], dtype=object)
+    before = sandbox.api_call_count()
+    result = import_from_crm(conn, obj, population=pd.DataFrame({"Id": ids}), id_column="Id")
+    assert result.rejects["errorSymbol"].tolist() == ["MALFORMED_ID"] * len(ids)
+    assert len(result.frame) == 0
+    assert sandbox.api_call_count() == before
