@@ -326,7 +326,7 @@ def check_frame(df: Any, name: str = "df") -> pd.DataFrame:
 
 
 def check_stored_values(df: pd.DataFrame, name: str = "df") -> None:
-    """Refuse values a store cannot hold: lone surrogates, integers past 64 bits.
+    """Refuse values a store cannot hold: lone surrogates, integers past 64 bits, sparse columns.
 
     Only columns of Python objects are read (``object`` dtype, or strings kept as Python
     objects): Arrow-backed and NumPy columns cannot hold such values.
@@ -337,6 +337,11 @@ def check_stored_values(df: pd.DataFrame, name: str = "df") -> None:
     for column in df.columns:
         series = df[column]
         dtype = series.dtype
+        if isinstance(dtype, pd.SparseDtype):  # Arrow has no sparse arrays
+            raise DataError(
+                f"{name}[{column!r}] is sparse, which the store cannot hold; make it dense, "
+                f"e.g. {name}[{column!r}] = {name}[{column!r}].sparse.to_dense()"
+            )
         python_strings = isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
         if not pd.api.types.is_object_dtype(dtype) and not python_strings:
             continue

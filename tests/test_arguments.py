@@ -159,3 +159,14 @@ def test_reconcile_of_frames_with_duplicated_columns_is_a_data_error():
     df = pd.DataFrame([["1", "2"]], columns=["Id", "Id"])
     with pytest.raises(DataError, match="left has duplicated column names"):
         reconcile(df, df, key="Id")
+
+
+def test_check_stored_values_refuses_what_arrow_cannot_hold():
+    from crmframes.arguments import check_stored_values
+
+    check_stored_values(pd.DataFrame({"a": pd.Series([1, "x", [2**62]], dtype=object)}))
+    for values in (["\ud800"], [[2**64]], [{"k": 2**70}]):
+        with pytest.raises(DataError, match=r"df\['a'\] row 0"):
+            check_stored_values(pd.DataFrame({"a": pd.Series(values, dtype=object)}))
+    with pytest.raises(DataError, match="sparse"):
+        check_stored_values(pd.DataFrame({"a": pd.arrays.SparseArray([1])}))

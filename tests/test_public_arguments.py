@@ -135,9 +135,25 @@ def bad_frames(draw: st.DrawFn) -> pd.DataFrame:
 BAD_FRAMES = st.one_of(bad_frames(), JUNK)
 
 
+ODD_COLUMNS: list[Callable[[], pd.Series]] = [
+    lambda: pd.Series([1 + 2j]),
+    lambda: pd.Series(["a"], dtype="category"),
+    lambda: pd.Series(pd.period_range("2024-01", periods=1, freq="M")),
+    lambda: pd.Series(pd.interval_range(0, 1, periods=1)),
+    lambda: pd.Series([pd.Timedelta("1D")]),
+    lambda: pd.Series(pd.arrays.SparseArray([1])),
+    lambda: pd.Series([2**64 - 1], dtype="uint64"),
+    lambda: pd.Series([1.5], dtype="float16"),
+    lambda: pd.Series([datetime(1, 1, 1)], dtype=object),
+]
+
+
 @st.composite
 def mixed_frames(draw: st.DrawFn, column: str) -> pd.DataFrame:
-    """One text column of mixed Python values: numbers huge and non-finite, surrogates, lists."""
+    """One column of mixed Python values (huge and non-finite numbers, surrogates, lists), or of
+    an odd dtype (complex, categorical, period, interval, timedelta, sparse, uint64)."""
+    if draw(st.booleans()):
+        return pd.DataFrame({column: draw(st.sampled_from(ODD_COLUMNS))()})
     values = draw(st.lists(OBJECT_VALUES, min_size=1, max_size=4))
     return pd.DataFrame({column: pd.Series(values, dtype=object)})
 
