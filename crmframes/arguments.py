@@ -1,11 +1,12 @@
 """Check the arguments of public calls: types, shapes and ranges, before any I/O.
 
-Pure. Every public function of crmframes calls these helpers in its first lines, so a
-wrong argument fails at once with a :class:`~crmframes.errors.CrmframesError` that names
-the argument and what was expected, before a CRM is called or a store is touched: a
-wrong type is an :class:`~crmframes.errors.ArgumentTypeError` (also a ``TypeError``), a
-value out of its set or range a :class:`~crmframes.errors.ConfigError`, a frame that
-cannot be used as given a :class:`~crmframes.errors.DataError`.
+Pure, apart from one look at the disk: whether a path names a folder. Every public
+function of crmframes calls these helpers in its first lines, so a wrong argument fails
+at once with a :class:`~crmframes.errors.CrmframesError` that names the argument and what
+was expected, before a CRM is called or a store is touched: a wrong type is an
+:class:`~crmframes.errors.ArgumentTypeError` (also a ``TypeError``), a value out of its
+set or range a :class:`~crmframes.errors.ConfigError`, a frame that cannot be used as
+given a :class:`~crmframes.errors.DataError`.
 
 Examples:
     >>> check_int("batch_size", 200, min=1)
