@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 INT64_RANGE = (-(2**63), 2**63 - 1)  # what a 64-bit integer column (Arrow, DuckDB, JSON) holds
-_CONNECTOR_ATTRIBUTES = ("describe", "read", "write", "api_calls", "system", "normalize_id")
+_CONNECTOR_ATTRIBUTES = ("describe", "api_calls", "system")  # what every operation uses
 
 
 def _shown(value: Any) -> str:
@@ -236,7 +236,7 @@ def check_path(name: str, value: Any, *, directory_ok: bool = False) -> Path:
 
 
 def check_connector(conn: Any, name: str = "conn") -> Any:
-    """Return ``conn`` when it looks like a connector (describe, read, write, api_calls).
+    """Return ``conn`` when it looks like a connector (``describe``, ``api_calls``, ``system``).
 
     Raises:
         ArgumentTypeError: anything else, e.g. settings passed where a connector is wanted.
