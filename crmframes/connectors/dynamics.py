@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 import requests
 
+from crmframes.arguments import check_instance
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.dynamics_wire import guid
 from crmframes.connectors.dynamics_writes import DynamicsWrites
@@ -84,6 +85,9 @@ _MICROSOFT_HOSTS = (
     "login.partner.microsoftonline.cn",
 )
 _HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+# "The maximum length of URL accepted is 32 KB (32768 characters)": Microsoft Learn, Dataverse
+# Web API, "Compose HTTP requests and handle errors", Maximum URL length
+MAX_URL = 32_768
 
 
 def _translate(response: requests.Response, operation: str) -> ConnectorError | None:
@@ -122,6 +126,18 @@ def _translate(response: requests.Response, operation: str) -> ConnectorError | 
     return RequestRejectedError(message, **common)
 
 
+def _without_bearer(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Msal's request options, minus the session's ``Authorization`` header.
+
+    The Dataverse access token is a header of the whole session; the identity provider
+    must never see it (least of all the expired one, when the token is renewed). requests
+    drops a session header that a request sets to None.
+    """
+    headers = dict(kwargs.get("headers") or {})
+    headers.setdefault("Authorization", None)
+    return {**kwargs, "headers": headers}
+
+
 class _MsalHttp:
     """The http client msal uses: our session, with the authority's port restored.
 
@@ -145,11 +161,11 @@ class _MsalHttp:
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.get(self._fix(url), **kwargs)
+        return self.session.get(self._fix(url), **_without_bearer(kwargs))
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.post(self._fix(url), **kwargs)
+        return self.session.post(self._fix(url), **_without_bearer(kwargs))
 
     def close(self) -> None:
         """Nothing to close: the connector owns the session."""
@@ -180,6 +196,7 @@ class DynamicsConnector(DynamicsWrites):
         retry: RetryPolicy | None = None,
         prompt: Callable[[str], None] | None = None,
     ) -> None:
+        check_instance("settings", settings, DynamicsSettings, "DynamicsSettings(...)")
         self.settings = settings
         self._session = session or make_session(settings.ca_file)
         self._session.headers.update(_HEADERS)
@@ -192,6 +209,7 @@ class DynamicsConnector(DynamicsWrites):
             retry=retry or RetryPolicy(),
             translate=_translate,
             reauthenticate=None if isinstance(settings.auth, AccessToken) else self._renew,
+            max_url=MAX_URL,
         )
         self._app: msal.ClientApplication | None = None
         self._account: dict[str, Any] | None = None

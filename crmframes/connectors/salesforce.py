@@ -27,6 +27,7 @@ import pyarrow as pa
 import requests
 from simple_salesforce.api import Salesforce
 
+from crmframes.arguments import check_instance
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.http import (
     HttpClient,
@@ -148,6 +149,7 @@ class SalesforceConnector(SalesforceWrites):
         bulk_threshold: int = BULK_THRESHOLD,
         bulk_page_size: int = BULK_PAGE,
     ) -> None:
+        check_instance("settings", settings, SalesforceSettings, "SalesforceSettings(...)")
         if bulk_page_size < 1:
             raise ValueError(f"bulk_page_size must be at least 1, not {bulk_page_size}")
         self.settings = settings
@@ -162,6 +164,7 @@ class SalesforceConnector(SalesforceWrites):
             retry=retry or RetryPolicy(),
             translate=_translate,
             reauthenticate=None if isinstance(settings.auth, AccessToken) else self._login_again,
+            max_url=16_384,  # longer URIs get 414 (reference/salesforce-api.md, query)
         )
         self._describes: dict[str, ObjectSchema] = {}
         self._raw_describes: dict[str, dict[str, Any]] = {}

@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 
 import orjson
 
-from crmframes.errors import ConfigError, DataError
+from crmframes.errors import ArgumentTypeError, ConfigError, DataError
 from crmframes.schema import ObjectSchema
 
 __all__ = [
@@ -116,7 +116,7 @@ class AutoIndex:
                     f"AutoIndex {label} must be letters, digits, '_', '.' or '-' (got {value!r})"
                 )
         if not hasattr(self.store, "options"):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "AutoIndex needs a store with options, e.g. CampaignStore('campaign.duckdb')"
             )
         if isinstance(self.fields, str):

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from crmframes.arguments import check_connector, check_str
 from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.frames import time_zone
@@ -69,7 +70,7 @@ def _moment(value: object, name: str, zone: ZoneInfo) -> datetime:
     if isinstance(value, str):
         try:
             value = pd.Timestamp(value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise ConfigError(f"{name}={value!r} is not a date or a date and time") from exc
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
@@ -78,7 +79,10 @@ def _moment(value: object, name: str, zone: ZoneInfo) -> datetime:
     moment = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # a moment at the very end of the calendar
+        raise ConfigError(f"{name}={value!r} is out of the range of dates") from exc
 
 
 def _closed_second(conn: Connector) -> datetime:
@@ -125,12 +129,15 @@ def import_deleted_from_crm(
         RequestRejectedError: ``start`` is older than the CRM keeps deletions (the message
             names the horizon), or the CRM does not record deletions for this object.
     """
+    check_connector(conn)
+    check_str("object", object, what="an object's API name")
+    zone = time_zone(timezone)
+    begin = _moment(start, "start", zone)
+    given_end = None if end is None else _moment(end, "end", zone)
     started = time.perf_counter()
     calls_before = conn.api_calls
-    zone = time_zone(timezone)
     schema = conn.describe(object)
-    begin = _moment(start, "start", zone)
-    finish = max(begin, _closed_second(conn)) if end is None else _moment(end, "end", zone)
+    finish = max(begin, _closed_second(conn)) if given_end is None else given_end
     if begin > finish:
         raise ConfigError(
             f"start ({begin:%Y-%m-%d %H:%M:%S}) is after end ({finish:%Y-%m-%d %H:%M:%S})"

@@ -19,8 +19,18 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from crmframes.arguments import (
+    check_bool,
+    check_connector,
+    check_frame,
+    check_instance,
+    check_int,
+    check_literal,
+    check_optional_str,
+    check_str,
+)
 from crmframes.connectors.base import Connector, ReadMode, ReadRequest
-from crmframes.errors import ColumnNotFoundError, ConfigError
+from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
 from crmframes.frames import (
     Collation,
@@ -30,6 +40,7 @@ from crmframes.frames import (
     text_order_key,
     time_zone,
     to_pandas,
+    wire_schema,
 )
 from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
 from crmframes.schema import Field, ObjectSchema
@@ -105,20 +116,24 @@ def _field_specs(
 ) -> list[tuple[str, Conversion]]:
     if fields is None:
         return []
-    if isinstance(fields, str):
-        raise TypeError(
-            "fields must be a list of names (or (name, conversion) pairs), not a single string"
+    if isinstance(fields, str) or not isinstance(fields, Iterable):
+        raise ArgumentTypeError(
+            "fields must be a list of names (or (name, conversion) pairs), not "
+            f"{'a single string' if isinstance(fields, str) else type(fields).__name__}"
         )
     items = (
         list(fields.items())
         if isinstance(fields, Mapping)
-        else [(f, "default") if isinstance(f, str) else tuple(f) for f in fields]
+        else [(f, "default") if isinstance(f, str) else f for f in fields]
     )
     specs: list[tuple[str, Conversion]] = []
     for item in items:
-        if len(item) != 2 or not isinstance(item[0], str):
-            raise TypeError(f"a field must be a name or a (name, conversion) pair, not {item!r}")
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise ArgumentTypeError(
+                f"a field must be a name or a (name, conversion) pair, not {item!r}"
+            )
         name, conversion = item
+        check_str("a field name", name)
         if conversion not in _CONVERSIONS:
             raise ConfigError(
                 f"unknown conversion {conversion!r} for {name!r}; use one of {_CONVERSIONS}"
@@ -130,13 +145,23 @@ def _field_specs(
 def _order(order_by: str | Sequence[str | tuple[str, str]] | None) -> list[tuple[str, bool]]:
     if order_by is None:
         return []
+    if not isinstance(order_by, str | list | tuple):
+        raise ArgumentTypeError(
+            f"order_by must be a field or a list of fields / (field, 'asc'|'desc') pairs, "
+            f"not {type(order_by).__name__}"
+        )
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     out = []
     for item in items:
         if isinstance(item, str):
-            out.append((item, False))
+            out.append((check_str("order_by", item, what="a field name"), False))
             continue
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise ArgumentTypeError(
+                f"an order_by item is a field or a (field, 'asc'|'desc') pair, not {item!r}"
+            )
         name, direction = item
+        check_str("order_by", name, what="a field name")
         if str(direction).lower() not in ("asc", "desc"):
             raise ConfigError(
                 f"order direction of {name!r} must be 'asc' or 'desc', not {direction!r}"
@@ -196,12 +221,21 @@ def import_from_crm(
     Warns:
         StaleFieldWarning: a field ``auto_index`` covered is no longer asked for.
     """
+    check_connector(conn)
+    check_str("object", object, what="an object's API name")
+    for name, flag in (("strict", strict), ("progress", progress)):
+        check_bool(name, flag)
+    check_literal("mode", mode, get_args(ReadMode))
     started = time.perf_counter()
     calls_before = conn.api_calls
     resumes_before = getattr(conn, "cursor_resumes", 0)
     specs = _field_specs(fields)
     orders = _order(order_by)
+    if auto_index is not None:
+        check_instance("auto_index", auto_index, AutoIndex, "None or an AutoIndex(store, ...)")
+    check_optional_str("id_column", id_column, what="a column name")
     if population is not None:
+        check_frame(population, "population")
         if id_column is None:
             raise ConfigError("population needs id_column=: the column that holds the CRM ids")
         if id_column not in population.columns:
@@ -211,8 +245,8 @@ def import_from_crm(
     time_zone(timezone)
     if where is not None:
         where = validate(where, strict=strict)
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int, not {limit!r}")
+    if limit is not None:
+        check_int("limit", limit, min=0)
     if limit is not None and auto_index is not None:
         raise ConfigError(
             "limit and auto_index do not go together: the watermark would move past the "
@@ -338,11 +372,7 @@ def import_from_crm(
         if bar is not None:
             bar.close()
 
-    table = (
-        pa.concat_tables(pieces)
-        if pieces
-        else pa.schema([pa.field(f.name, pa.string()) for f in field_list]).empty_table()
-    )
+    table = pa.concat_tables(pieces) if pieces else wire_schema(field_list).empty_table()
     frame = (
         to_pandas(table)
         if pieces
