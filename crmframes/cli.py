@@ -18,6 +18,7 @@ import orjson
 
 from crmframes import __version__
 from crmframes.errors import ConfigError, CrmframesError
+from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT
 
 __all__ = ["main"]
 
@@ -108,12 +109,35 @@ def sandbox() -> None:
     help="Model org automation: text trimmed, a flow / plug-in formats new records' phones.",
 )
 @click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections served at once; idle keep-alive ones are closed first when all are taken.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=REQUEST_TIMEOUT,
+    show_default=True,
+    help="Seconds a request's headers and body may take to arrive (slower: 408).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print one JSON line (url, ca_file, credentials, env) instead of text.",
 )
-def serve(crm: str, port: int, scale: float, empty: bool, automation: bool, as_json: bool) -> None:
+def serve(
+    crm: str,
+    port: int,
+    scale: float,
+    empty: bool,
+    automation: bool,
+    max_connections: int,
+    request_timeout: float,
+    as_json: bool,
+) -> None:
     """Serve a sandbox org until interrupted (Ctrl+C or SIGTERM).
 
     It prints the URL, the CA file to trust and the credentials it accepts. With --json the
@@ -128,8 +152,15 @@ def serve(crm: str, port: int, scale: float, empty: bool, automation: bool, as_j
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
-    data = "empty" if empty else "demo"
-    with Sandbox(crm, data=data, scale=scale, port=port, automation=automation) as sb:  # type: ignore[arg-type]
+    with Sandbox(
+        crm,  # type: ignore[arg-type]
+        data="empty" if empty else "demo",
+        scale=scale,
+        port=port,
+        max_connections=max_connections,
+        request_timeout=request_timeout,
+        automation=automation,
+    ) as sb:
         if as_json:
             line = {
                 "crm": crm,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from crmframes.filters import Expr
+    from crmframes.frames import Collation
     from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
@@ -163,6 +164,7 @@ class Connector(Protocol):
     system: str  # "salesforce" or "dynamics"
     instance: str  # the org's URL, which export journals are tied to
     id_chunk_size: int  # ids per query when fetching a population of records
+    collation: Collation  # how the CRM orders text (crmframes.frames.text_order_key)
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Describe an object (cached); raise ``NotFoundError`` with close matches if unknown."""
@@ -174,7 +176,7 @@ class Connector(Protocol):
         """Yield the pages of records a request selects, in order."""
 
     def normalize_id(self, value: object) -> str | None:
-        """The canonical form of a record id, or None when ``value`` is not a well-formed id."""
+        """The canonical form of a record id (surrounding whitespace dropped), or None."""
 
     def server_time(self) -> datetime:
         """The CRM's current time (from its HTTP ``Date`` header), timezone-aware UTC."""

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from crmframes import charts, display
+from crmframes.arguments import check_frame, check_match_options, check_optional_str, check_rules
 from crmframes.dedupe.matching import (
     CLUSTER_ID,
     MATCH_REASON,
@@ -245,6 +246,14 @@ def deduplicate(
         >>> result.removed[["Id", "survivorKey"]].to_dict("list")
         {'Id': ['b'], 'survivorKey': ['a']}
     """
+    check_frame(df)
+    check_match_options(
+        on=on, fuzzy=fuzzy, normalizers=normalizers, threshold=threshold, max_pairs=max_pairs
+    )
+    check_optional_str("key", key, what="one column name")
+    check_optional_str("modified", modified, what="a column name")
+    if merge is not None:
+        check_rules("merge", merge)
     plan = None
     if on is not None:
         plan = plan_matching(

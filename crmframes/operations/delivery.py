@@ -79,7 +79,7 @@ class Delivery:
     max_retries: int
     journal: Journal | None
     export_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None  # None: time.sleep, looked up when it waits
     digests: list[str] = field(default_factory=list)  # by plan index: the journal's row names
     assigned: dict[int, str] = field(default_factory=dict)  # client-chosen ids of inserts
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
@@ -108,7 +108,14 @@ class Delivery:
             seen[digest] = seen.get(digest, -1) + 1
             seeds.append(f"{self.export_id}/{digest}/{seen[digest]}")
         ids = self.conn.new_record_ids(self.plan.object, seeds)
-        return {} if ids is None else dict(enumerate(ids))
+        if ids is None:
+            return {}
+        # a row that names its own id (a mapped id column) keeps it
+        return {
+            i: new
+            for i, new in enumerate(ids)
+            if self.plan.records[i].get(self.plan.id_field) in (None, "")
+        }
 
     def batch(self, indexes: Sequence[int]) -> WriteBatch:
         """The write batch of these plan rows (inserts carry their client-chosen ids)."""
@@ -307,7 +314,7 @@ class Delivery:
             if again:
                 self.retries += len(again)
                 backoff = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random())
-                self.sleep(max(backoff, wait or 0.0))
+                (self.sleep or time.sleep)(max(backoff, wait or 0.0))
             todo = again
 
     def call(

@@ -36,6 +36,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from crmframes import charts, display
+from crmframes.arguments import check_write_arguments
 from crmframes.connectors.base import Connector, WriteOutcome
 from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
@@ -431,6 +432,7 @@ def export_to_crm(
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
     """
+    check_write_arguments(**locals())  # every argument, before any call
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -588,6 +590,7 @@ def delete_in_crm(
         exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
         except when this delete itself removed it in a call whose answer was lost.
     """
+    check_write_arguments(**locals())  # every argument, before any call
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crmframes.accounts import connect, load_accounts
+from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
 from crmframes.errors import ConfigError
 from crmframes.runner.checks import check_job
 from crmframes.runner.report import JobReport, StepReport
@@ -86,8 +87,16 @@ def run_job(
         SandboxError: a sandbox account's sandbox cannot start.
         StoreError: the store file cannot be opened.
     """
+    check_instance("job", job, (Job, str, os.PathLike), "a Job or the path of a job file")
+    check_bool("dry_run", dry_run)
+    check_bool("progress", progress)
+    check_optional_str("store", store, what="a store file")
+    if environ is not None:
+        check_instance("environ", environ, Mapping, "a mapping of environment variables")
+    if accounts is not None:
+        check_instance("accounts", accounts, (Accounts, str, os.PathLike), "accounts or a path")
     if not isinstance(job, Job):
-        job = load_job(job)
+        job = load_job(check_path("job", job))
     path = store or job.store
     _check_tables(job, path)
     account, shown, place = _account(job, accounts, environ)

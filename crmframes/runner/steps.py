@@ -149,7 +149,13 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
     index = None
     if spec.auto_index is not None:
         a = spec.auto_index
-        index = AutoIndex(ctx.store, activity=a.activity, instance=a.instance, fields=a.fields)
+        index = AutoIndex(
+            ctx.store,
+            activity=a.activity,
+            instance=a.instance,
+            fields=a.fields,
+            on_new_fields=a.on_new_fields,
+        )
     result = import_from_crm(
         ctx.conn,
         spec.object,
@@ -296,8 +302,8 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
         start = spec.start
     elif start is None and spec.lookback is not None:
         zone = ZoneInfo(spec.timezone)
-        end = ctx.conn.server_time() if end is None else _aware(end, zone)
-        start = end - spec.lookback
+        # end stays None: the operation ends the window at a second the CRM has closed
+        start = (ctx.conn.server_time() if end is None else _aware(end, zone)) - spec.lookback
     result = import_deleted_from_crm(
         ctx.conn, spec.object, start=start, end=end, timezone=spec.timezone
     )

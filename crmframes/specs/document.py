@@ -11,6 +11,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from crmframes.errors import ConfigError
 
 __all__ = [
+    "VALIDATING",
     "Document",
     "Loc",
     "dump_yaml",
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
+VALIDATING: ContextVar[bool] = ContextVar("crmframes_spec_validating", default=False)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _MAX_NODES = 200_000  # aliases can make a small file a huge tree; lines past this are not kept
@@ -187,10 +190,13 @@ def validate_model(
     Raises:
         ConfigError: one line, ``place: what is wrong``, for the first problem found.
     """
+    token = VALIDATING.set(True)  # specs built inside keep pydantic's errors, placed below
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise_first(exc, data, doc, prefix, hide_input=hide_input)
+    finally:
+        VALIDATING.reset(token)
 
 
 def raise_first(

@@ -29,14 +29,24 @@ from pydantic import (
     PlainValidator,
     Strict,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from crmframes.arguments import check_instance
 from crmframes.errors import FilterError
 from crmframes.filters import Expr, from_dict
 from crmframes.frames import Conversion
-from crmframes.specs.document import Document, dump_yaml, parse_yaml, suggest, validate_model
+from crmframes.specs.document import (
+    VALIDATING,
+    Document,
+    dump_yaml,
+    parse_yaml,
+    raise_first,
+    suggest,
+    validate_model,
+)
 
 __all__ = [
     "Conversion",
@@ -74,6 +84,23 @@ class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     kind: ClassVar[str] = ""
+
+    def __init__(self, **data: Any) -> None:
+        """Build the spec from keyword arguments; a bad one is a one-line ``ConfigError``.
+
+        Pydantic calls this too while it validates (``from_dict``, a spec inside a job):
+        there its errors go on to :func:`validate_model`, which places them in the file.
+        """
+        if VALIDATING.get():
+            super().__init__(**data)
+            return
+        token = VALIDATING.set(True)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise_first(exc, data, Document(data, f"{type(self).__name__}(...)"))
+        finally:
+            VALIDATING.reset(token)
 
     @model_validator(mode="before")
     @classmethod
@@ -113,6 +140,7 @@ class Spec(BaseModel):
         Raises:
             ConfigError: broken YAML, or a bad key or value, as ``source:line: path: what``.
         """
+        check_instance("text", text, str, "YAML text (a str)")
         doc = parse_yaml(text, source)
         return validate_model(cls, doc.data, doc)
 

@@ -116,11 +116,14 @@ class AutoIndexSpec(Spec):
         activity: the name of the step (``import_contacts``).
         instance: the name of the account / CRM instance.
         fields: last-modified fields to use instead of the CRM's defaults.
+        on_new_fields: ``backfill`` (read every record once when the import gains a field)
+            or ``refuse`` (stop with an error), as :class:`~crmframes.AutoIndex` takes it.
     """
 
     activity: OptionPart
     instance: OptionPart = "default"
     fields: Names | None = None
+    on_new_fields: Literal["backfill", "refuse"] = "backfill"
 
     @property
     def option_name(self) -> str:
@@ -302,7 +305,7 @@ class DeletedSpec(Spec):
     Attributes:
         object: the CRM object.
         start: the window's start (included), an ISO date or date and time.
-        end: the window's end (included).
+        end: the window's end (excluded; the next window starts there).
         lookback: the window's length instead of ``start``: ``7d``, ``12h``, ``1d12h``.
         timezone: the zone of naive ``start`` / ``end`` values.
         auto_index: continue from the last run (``start`` / ``lookback`` serve the first).

@@ -27,10 +27,29 @@ import pandas as pd
 import pyarrow as pa
 
 from crmframes import display
+from crmframes.arguments import (
+    check_bool,
+    check_frame,
+    check_instance,
+    check_literal,
+    check_match_options,
+    check_names,
+    check_optional_str,
+    check_order_by,
+    check_path,
+    check_rules,
+    check_stored_values,
+    check_str,
+)
 from crmframes.dedupe import DedupeResult
 from crmframes.dedupe.matching import BlockSpec, NormalizerSpec, OnSpec, Scorer
 from crmframes.dedupe.survivors import KeepSpec
-from crmframes.errors import ConfigError, DataError, StoreError
+from crmframes.errors import (
+    ArgumentTypeError,
+    ConfigError,
+    DataError,
+    StoreError,
+)
 from crmframes.store import sql as q
 from crmframes.store.checks import (
     Columns,
@@ -49,7 +68,7 @@ from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
 from crmframes.store.duplicates import check_clusters, dedupe_table
 from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
-from crmframes.store.options import StoreOptions
+from crmframes.store.options import StoreOptions, companion_options
 from crmframes.store.session import Session
 
 __all__ = ["CampaignStore"]
@@ -82,6 +101,8 @@ class CampaignStore:
     def __init__(
         self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False
     ) -> None:
+        check_instance("path", path, (str, os.PathLike), "a file path or ':memory:'")
+        check_bool("read_only", read_only)
         self._session = Session(path, read_only=read_only)
         self._options = StoreOptions(self._session)
 
@@ -167,6 +188,18 @@ class CampaignStore:
             StoreError: the store is read-only, or DuckDB failed (the transaction was
                 rolled back).
         """
+        check_str("table", table, what="a table name")
+        frame = data if isinstance(data, pd.DataFrame) else getattr(data, "frame", None)
+        if not isinstance(frame, pd.DataFrame):
+            raise ArgumentTypeError(
+                f"merge takes a DataFrame or an import result, not {type(data).__name__}"
+            )
+        check_frame(frame, "data")
+        check_stored_values(frame, "data")
+        if key is not None:
+            check_names("key", key)
+        check_optional_str("modified", modified, what="a column name")
+        check_bool("dry_run", dry_run)
         df, keys, modified, watermark = merge_arguments(data, key, modified)
         check_table_name(table)
         check_batch(df, keys, modified)
@@ -174,12 +207,13 @@ class CampaignStore:
         batch = frame_to_arrow(df)
         dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
         written = None if dry_run else watermark
+        options = {} if written is None else {**dict([written]), **companion_options(data)}
         if not dry_run:
             self._session.require_writable(f"merge into {table!r}")
         with self._session.lock:
             if batch.num_rows == 0:
                 if written is not None:
-                    self._options.set_many(dict([written]))
+                    self._options.set_many(options)
                 name = self._find_table(table) or table
                 return MergeResult(table=name, watermark=written, dry_run=dry_run)
             with (
@@ -190,7 +224,7 @@ class CampaignStore:
                 if not dry_run:
                     self._record_dtypes(result.table, dtypes)
                 if written is not None:
-                    self._options.set_many(dict([written]))  # joins this transaction
+                    self._options.set_many(options)  # joins this transaction
             return replace(result, watermark=written)
 
     def read(
@@ -215,6 +249,14 @@ class CampaignStore:
             StoreError: no such table (the message lists the tables), or DuckDB failed.
             ColumnNotFoundError: a column in ``columns`` or ``order_by`` is not in the table.
         """
+        check_str("table", table, what="a table name")
+        if columns is not None:
+            check_names("columns", columns)
+        if where is not None:
+            check_str("where", where, what="a SQL condition")
+        if params is not None:
+            check_instance("params", params, (list, tuple), "a list of values for the ? in where")
+        check_order_by("order_by", order_by)
         wanted = as_list(columns)
         order = normalise_order_by(order_by)
         with self._session.lock:
@@ -241,6 +283,9 @@ class CampaignStore:
         Raises:
             StoreError: DuckDB refused or failed the statement.
         """
+        check_str("query", query, what="a SQL statement")
+        if params is not None:
+            check_instance("params", params, (list, tuple, Mapping), "a list or a dict of values")
         with self._session.lock:
             return arrow_to_frame(self._session.execute(query, params, fetch="arrow"))
 
@@ -275,12 +320,16 @@ class CampaignStore:
             ColumnNotFoundError: the key is not in the frame or the table.
             StoreError: no such table, or DuckDB failed (nothing changed).
         """
+        check_str("table", table, what="a table name")
         frame = getattr(deleted, "frame", deleted)
+        check_instance(
+            "deleted", frame, pd.DataFrame, "an import_deleted_from_crm result or a DataFrame"
+        )
+        check_frame(frame, "deleted")
+        check_optional_str("key", key, what="a column name")
+        check_literal("mode", mode, ("soft", "hard"))
+        check_str("column", column, what="a column name")
         key = key or getattr(deleted, "key", None)
-        if mode not in ("soft", "hard"):
-            raise ConfigError(f"mode must be 'soft' or 'hard', not {mode!r}")
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError("deleted must be an import_deleted_from_crm result or a DataFrame")
         if key is None:
             raise ConfigError("apply_deletions needs key=: the id column")
         ids = deleted_ids(frame, key)
@@ -344,6 +393,21 @@ class CampaignStore:
             StoreError: no such table, a read-only store (unless ``dry_run``), or DuckDB
                 failed (rolled back).
         """
+        check_str("table", table, what="a table name")
+        check_match_options(
+            on=on,
+            fuzzy=fuzzy,
+            normalizers=normalizers,
+            threshold=threshold,
+            max_pairs=max_pairs,
+        )
+        if clusters is not None:
+            check_frame(clusters, "clusters")
+        if merge is not None:
+            check_rules("merge", merge)
+        check_optional_str("key", key, what="a column name")
+        check_optional_str("modified", modified, what="a column name")
+        check_bool("dry_run", dry_run)
         if (on is None) == (clusters is None):
             raise ConfigError("dedupe needs on= (match rules) or clusters= (reviewed clusters)")
         if clusters is not None:
@@ -379,7 +443,8 @@ class CampaignStore:
         Raises:
             StoreError: no such table, or the file cannot be written.
         """
-        target = Path(path)
+        check_str("table", table, what="a table name")
+        target = check_path("path", path)
         with self._session.lock:
             name = self._require_table(table)
             self._session.execute(q.copy_to_parquet(name), [str(target)])
