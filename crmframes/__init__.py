@@ -8,6 +8,7 @@ from __future__ import annotations
 from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConnector
 from crmframes.dedupe import DedupeResult, deduplicate, find_duplicates
 from crmframes.errors import (
+    ArgumentTypeError,
     AuthenticationError,
     BatchTooLargeError,
     ColumnNotFoundError,
@@ -69,6 +70,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessToken",
+    "ArgumentTypeError",
     "AuthenticationError",
     "AutoIndex",
     "BatchTooLargeError",

@@ -18,6 +18,7 @@ import orjson
 
 from crmframes import __version__
 from crmframes.errors import ConfigError, CrmframesError
+from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT
 
 __all__ = ["main"]
 
@@ -103,12 +104,40 @@ def sandbox() -> None:
 )
 @click.option("--empty", is_flag=True, help="Start with no records instead of the demo org.")
 @click.option(
+    "--automation",
+    is_flag=True,
+    help="Model org automation: text trimmed, a flow / plug-in formats new records' phones.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections served at once; idle keep-alive ones are closed first when all are taken.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=REQUEST_TIMEOUT,
+    show_default=True,
+    help="Seconds a request's headers and body may take to arrive (slower: 408).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print one JSON line (url, ca_file, credentials, env) instead of text.",
 )
-def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None:
+def serve(
+    crm: str,
+    port: int,
+    scale: float,
+    empty: bool,
+    automation: bool,
+    max_connections: int,
+    request_timeout: float,
+    as_json: bool,
+) -> None:
     """Serve a sandbox org until interrupted (Ctrl+C or SIGTERM).
 
     It prints the URL, the CA file to trust and the credentials it accepts. With --json the
@@ -123,7 +152,15 @@ def serve(crm: str, port: int, scale: float, empty: bool, as_json: bool) -> None
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
-    with Sandbox(crm, data="empty" if empty else "demo", scale=scale, port=port) as sb:  # type: ignore[arg-type]
+    with Sandbox(
+        crm,  # type: ignore[arg-type]
+        data="empty" if empty else "demo",
+        scale=scale,
+        port=port,
+        max_connections=max_connections,
+        request_timeout=request_timeout,
+        automation=automation,
+    ) as sb:
         if as_json:
             line = {
                 "crm": crm,
@@ -184,9 +221,13 @@ def run(
     """Run the steps of a job file against its account and campaign store.
 
     A job names an account (from the accounts file, or the built-in sandbox) and lists
-    steps: import, dedupe, reconcile, export, delete, deleted, merge. The report gives
-    each step's counts, rejects by errorSymbol, API calls and time. Exit codes: 0 done,
-    1 a step failed, 2 a configuration error (the message names the file, line and key).
+    steps: import, dedupe, reconcile, export, delete, deleted, merge. The whole job is
+    checked before its first step (every table a step reads exists or is written by an
+    earlier step), so a mistake costs no CRM call. A step may append its rejects to a
+    store table (rejects:) and be retried on a schedule (retry:, this process waits).
+    The report gives each step's counts, rejects by errorSymbol, failed attempts, API
+    calls and time. Exit codes: 0 done, 1 a step failed, 2 a configuration error (the
+    message names the file, line and key).
     """
     from crmframes.runner import run_job
 

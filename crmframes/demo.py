@@ -300,7 +300,7 @@ class DemoReport:
             "5. import deletions",
             f"  deleted in the CRM {self.crm_deletes['deleted']} by the CRM's users, "
             f"{self.duplicates_deleted.stats.deleted} duplicates by crmframes",
-            f"  imported           {len(deleted.frame)} deleted contacts, {window} (both included)",
+            f"  imported           {len(deleted.frame)} deleted contacts, {window} (end excluded)",
             f"  applied            {self.applied} contacts marked deleted (crmDeletedDate) in "
             "table 'contact'",
             f"  API calls          {deleted.api_calls} in {deleted.seconds:.2f} s",

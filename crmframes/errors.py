@@ -6,6 +6,7 @@ arguments, ``KeyError`` for a missing column)::
 
     CrmframesError
     ├── ConfigError(ValueError)            bad settings, spec or credentials configuration
+    │   ├── ArgumentTypeError(TypeError)   an argument of a public call has the wrong type
     │   └── JournalError                   an export journal belongs to another export
     ├── FilterError(ValueError)            a filter breaks a structural rule (names the rule)
     ├── DataError(ValueError)              a frame cannot be used as given
@@ -30,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ArgumentTypeError",
     "AuthenticationError",
     "BatchTooLargeError",
     "ColumnNotFoundError",
@@ -58,6 +60,10 @@ class CrmframesError(Exception):
 
 class ConfigError(CrmframesError, ValueError):
     """Settings, a spec or a credentials configuration are invalid or incomplete."""
+
+
+class ArgumentTypeError(ConfigError, TypeError):
+    """An argument of a public call has the wrong type (also a ``TypeError``, as Python's own)."""
 
 
 class FilterError(CrmframesError, ValueError):

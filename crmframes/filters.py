@@ -41,7 +41,8 @@ from typing import Any, Literal, TypeVar, get_args
 import numpy as np
 import pandas as pd
 
-from crmframes.errors import ColumnNotFoundError, DataError, FilterError
+from crmframes.arguments import check_bool, check_frame
+from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, DataError, FilterError
 
 __all__ = [
     "RULES", "And", "Compare", "CompareOp", "Expr", "F", "IsIn", "IsNull", "Not", "NotIn",
@@ -57,6 +58,7 @@ _Logical = TypeVar("_Logical", bound="And")
 RULES = (
     "one-operator-per-level", "no-and-not", "literal-values", "no-joins", "literal-type",
     "operator-type", "empty-in", "not-filterable", "numbers-and-null-only", "malformed",
+    "literal-range",
 )  # fmt: skip
 """Every rule a :class:`~crmframes.errors.FilterError` can name."""
 
@@ -261,7 +263,7 @@ class F:
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str):
-            raise TypeError(f"F() takes a field name (str), not {type(name).__name__}")
+            raise ArgumentTypeError(f"F() takes a field name (str), not {type(name).__name__}")
         _check_field(name)
         self.name = name
 
@@ -318,12 +320,12 @@ class F:
         raise TypeError(f"{self!r} is a field, not a condition: compare it, e.g. {self!r} == True")
 
     def __and__(self, other: object) -> Expr:
-        raise TypeError(f"{self!r} is a field, not a condition: {_HINT_COMBINE}")
+        raise ArgumentTypeError(f"{self!r} is a field, not a condition: {_HINT_COMBINE}")
 
     __rand__ = __or__ = __ror__ = __and__
 
     def __invert__(self) -> Expr:
-        raise TypeError(f"{self!r} is a field, not a condition: {_HINT_COMBINE}")
+        raise ArgumentTypeError(f"{self!r} is a field, not a condition: {_HINT_COMBINE}")
 
     @staticmethod
     def _build(node: Expr) -> Expr:
@@ -357,10 +359,13 @@ def validate(expr: Expr, *, strict: bool = False) -> Expr:
         ...
         crmframes.errors.FilterError: strict mode allows only comparisons with numbers and null checks, not F('a') == 'x' (rule: numbers-and-null-only)
     """
+    check_bool("strict", strict)
     given: object = expr  # callers' code is not always type-checked
     if not isinstance(given, Expr):
         hint = f": {_HINT_COMBINE}" if isinstance(given, (F, bool)) else ""
-        raise TypeError(f"a filter must be built with F(...), not {type(given).__name__}{hint}")
+        raise ArgumentTypeError(
+            f"a filter must be built with F(...), not {type(given).__name__}{hint}"
+        )
     stack: list[Expr] = [given]
     while stack:
         node = stack.pop()
@@ -387,7 +392,7 @@ def literal_family(value: Any) -> Family:
     for kind, family in _FAMILIES:
         if isinstance(value, kind):
             return family
-    raise TypeError(f"not a filter literal: {value!r}")
+    raise ArgumentTypeError(f"not a filter literal: {value!r}")
 
 
 def to_literal(value: Any) -> Any:
@@ -532,7 +537,7 @@ def _combine(kind: type[_Logical], left: object, right: object) -> _Logical:
     items: list[Expr] = []
     for side in (left, right):
         if not isinstance(side, Expr):
-            raise TypeError(f"cannot combine a filter with {side!r}: {_HINT_COMBINE}")
+            raise ArgumentTypeError(f"cannot combine a filter with {side!r}: {_HINT_COMBINE}")
         items.extend(side.items if isinstance(side, kind) and type(side) is kind else (side,))
     node = kind(tuple(items))
     _check_node(node)
@@ -541,7 +546,7 @@ def _combine(kind: type[_Logical], left: object, right: object) -> _Logical:
 
 def _as_tuple(values: Iterable[Any], name: str) -> tuple[Any, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise TypeError(f"{name}() takes a list of values, not {type(values).__name__}")
+        raise ArgumentTypeError(f"{name}() takes a list of values, not {type(values).__name__}")
     return tuple(values)
 
 
@@ -728,6 +733,7 @@ def evaluate(expr: Expr, df: pd.DataFrame) -> pd.Series:
         [False, True, True]
     """
     validate(expr)
+    check_frame(df)
     return pd.Series(_mask(expr, df), index=df.index, dtype=bool)
 
 

@@ -26,6 +26,7 @@ from crmframes.schema import Field
 
 __all__ = [
     "REJECT_COLUMNS",
+    "Collation",
     "Conversion",
     "Converted",
     "convert_page",
@@ -33,6 +34,7 @@ __all__ = [
     "json_page",
     "records_to_table",
     "reject_frame",
+    "text_order_key",
     "time_zone",
     "to_pandas",
     "wire_schema",
@@ -41,6 +43,30 @@ __all__ = [
 Conversion = Literal["default", "date_only", "no_offset", "raw"]
 CONVERSIONS: tuple[str, ...] = get_args(Conversion)
 REJECT_COLUMNS = ("errorSymbol", "errorMessage", "errorCode", "errorFields", "inputIndex")
+
+
+Collation = Literal["upper", "accent_case_insensitive"]
+
+
+def text_order_key(values: pd.Series, collation: Collation) -> pd.Series:
+    """What a CRM compares when it orders text, so a frame sorted here is in the CRM's order.
+
+    ``upper``: Salesforce in English locales ("SOQL uses the UTF-8 values of the uppercase
+    character", ORDER BY docs). ``accent_case_insensitive``: Dataverse's default collation
+    (``Latin1_General_CI_AI``): accents and case ignored (NFKD, combining marks dropped).
+
+    Examples:
+        >>> s = pd.Series(["Zimmermann", "Çelik", "adams"])
+        >>> list(text_order_key(s, "accent_case_insensitive")), list(text_order_key(s, "upper"))
+        (['zimmermann', 'celik', 'adams'], ['ZIMMERMANN', 'ÇELIK', 'ADAMS'])
+    """
+    array = pa.array(values, type=pa.string(), from_pandas=True)
+    if collation == "upper":
+        keyed = pc.utf8_upper(array)
+    else:
+        decomposed = pc.utf8_normalize(array, form="NFKD")
+        keyed = pc.utf8_lower(pc.replace_substring_regex(decomposed, r"\p{Mn}", ""))
+    return pd.Series(keyed.to_pylist(), index=values.index, dtype="str")
 
 
 def time_zone(name: str) -> ZoneInfo:

@@ -42,7 +42,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from crmframes.errors import FilterError
+from crmframes.errors import ArgumentTypeError, ConfigError, FilterError
 from crmframes.filters import (
     And,
     Compare,
@@ -163,8 +163,8 @@ def build_query(
         The options, values not yet URL-encoded.
 
     Raises:
-        ValueError: no fields, a name that is not an identifier, a bad ``top``.
-        UnknownFieldError: a column the table does not have.
+        ValueError: no fields, a bad ``top``.
+        UnknownFieldError: a column the table does not have (whatever its spelling).
         FilterError: the filter breaks a rule.
 
     Examples:
@@ -279,11 +279,11 @@ def _or_null(text: str, field: Field, schema: ObjectSchema) -> str:
 
 
 def _column(schema: ObjectSchema, name: str) -> Field:
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(f"not a column name OData can carry: {name!r}")
-    field = schema.resolve(name)
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"a column name is a str, not {type(name).__name__} {name!r}")
+    field = schema.resolve(name)  # an unknown name, an identifier or not: close matches named
     if not _NAME_RE.fullmatch(field.name):
-        raise ValueError(f"not a column name OData can carry: {field.name!r}")
+        raise ConfigError(f"{schema.name}.{field.name} is not a column name OData can carry")
     return field
 
 

@@ -22,13 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from crmframes import charts, display
+from crmframes.arguments import check_bool, check_frame, check_names, check_number
 from crmframes.errors import ColumnNotFoundError, DataError
+from crmframes.frames import time_zone
 from crmframes.writes import canonical
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ReconcileResult", "reconcile"]
 
@@ -64,17 +70,31 @@ class ReconcileResult:
             f"{c['only_right']:,} only right)"
         )
 
+    def _repr_html_(self) -> str:
+        names = ("left", "right", "matched", "identical", "different", "only_left", "only_right")
+        facts = [(name.replace("_", " "), self.counts.get(name, 0)) for name in names]
+        summary = self.summary[self.summary["different"] > 0]
+        return display.card(
+            "reconciliation",
+            facts,
+            [
+                ("differences per field", display.frame(summary, rows=30) if len(summary) else ""),
+                (
+                    "a sample of differences",
+                    display.frame(self.differences, rows=10) if len(self.differences) else "",
+                ),
+            ],
+        )
 
-def _keys(key: str | Sequence[str]) -> list[str]:
-    keys = [key] if isinstance(key, str) else list(key)
-    if not keys:
-        raise ValueError("key must name at least one column")
-    return keys
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the records that differ, per field that differs; return the matplotlib axes."""
+        differ = self.summary[self.summary["different"] > 0]
+        counts = dict(zip(differ["field"], differ["different"], strict=True))
+        title = "records that differ, per field"
+        return charts.bars(counts, title=title, xlabel="records", ax=ax, **kwargs)
 
 
 def _check(frame: pd.DataFrame, side: str, keys: list[str], columns: list[str]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{side} must be a pandas DataFrame, not {type(frame).__name__}")
     available = [str(c) for c in frame.columns]
     for name in [*keys, *columns]:
         if name not in frame.columns:
@@ -197,7 +217,14 @@ def reconcile(
         ColumnNotFoundError: a key or a column is missing on one side (close matches listed).
         DataError: empty or duplicated keys on one side, or keys of kinds that cannot match.
     """
-    keys = _keys(key)
+    check_frame(left, "left")
+    check_frame(right, "right")
+    keys = check_names("key", key)
+    if columns is not None:
+        columns = check_names("columns", columns, empty=True)
+    time_zone(timezone)
+    check_number("rtol", rtol, min=0.0, max=1.0)
+    check_bool("empty_is_null", empty_is_null)
     if columns is None:
         compared = [c for c in left.columns if c in right.columns and c not in keys]
     else:

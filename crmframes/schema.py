@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pandas as pd
+
+from crmframes import display
 from crmframes.errors import ColumnNotFoundError
 
 __all__ = ["Field", "FieldKind", "ObjectSchema", "UnknownFieldError"]
@@ -43,6 +46,11 @@ class Field:
         options: ``(value, label)`` pairs of a picklist or option set.
         filterable: whether it may appear in a filter.
         sortable: whether it may appear in an order by.
+        defaulted_on_create: the CRM fills it when a create leaves it null (Salesforce
+            describe's ``defaultedOnCreate``), so a sent null may come back as a value.
+        case_sensitive: whether two text values that differ only in case are different
+            values for the CRM (a key column's duplicates are judged so; Salesforce
+            describe's ``caseSensitive``; Dataverse compares text case-insensitively).
     """
 
     name: str
@@ -59,6 +67,8 @@ class Field:
     options: tuple[tuple[Any, str], ...] = ()
     filterable: bool = True
     sortable: bool = True
+    defaulted_on_create: bool = False
+    case_sensitive: bool = True
 
     @property
     def is_text(self) -> bool:
@@ -155,3 +165,68 @@ class ObjectSchema:
     def modified_field(self) -> str | None:
         """The preferred last-modified field, if the object has one."""
         return self.modified_fields[0] if self.modified_fields else None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per field: name, label, kind, CRM type, role and what it allows.
+
+        ``role`` says which field is the id, the modified or created stamp, or a key.
+
+        Examples:
+            >>> schema = ObjectSchema("Contact", {"Id": Field("Id", "id")}, "Id")
+            >>> schema.to_frame()[["name", "kind", "role"]].to_dict("records")
+            [{'name': 'Id', 'kind': 'id', 'role': 'id'}]
+        """
+        rows = [
+            {
+                "name": f.name,
+                "label": f.label,
+                "kind": f.kind,
+                "crm_type": f.crm_type,
+                "role": self._role(f.name),
+                "length": f.length,
+                "required": f.required,
+                "nullable": f.nullable,
+                "createable": f.createable,
+                "updateable": f.updateable,
+                "external_id": f.external_id,
+                "filterable": f.filterable,
+                "sortable": f.sortable,
+                "references": ", ".join(f.references),
+                "options": ", ".join(str(label) for _, label in f.options),
+            }
+            for f in self.fields.values()
+        ]
+        out = pd.DataFrame(rows, columns=_FRAME_COLUMNS)
+        out["length"] = out["length"].astype("Int64")
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"ObjectSchema({self.name!r}: {len(self.fields)} fields, id {self.id_field!r}, "
+            f"modified {self.modified_field!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        keys = "; ".join(", ".join(key) for key in self.keys)
+        facts = [("id", self.id_field), ("modified", ", ".join(self.modified_fields))]
+        facts += [("created", self.created_field or ""), ("keys", keys)]
+        compact = ["name", "label", "kind", "crm_type", "role", "required", "updateable"]
+        shown = display.frame(self.to_frame(), rows=50, columns=compact)
+        named = f"{self.name} ({self.label})" if self.label not in ("", self.name) else self.name
+        title = f"{named}: {len(self.fields)} fields"
+        return display.card(title, facts, [("fields (to_frame() has every column)", shown)])
+
+    def _role(self, name: str) -> str:
+        if name == self.id_field:
+            return "id"
+        if name in self.modified_fields:
+            return "modified"
+        if name == self.created_field:
+            return "created"
+        return "key" if any(name in key for key in self.keys) else ""
+
+
+_FRAME_COLUMNS = [
+    "name", "label", "kind", "crm_type", "role", "length", "required", "nullable", "createable",
+    "updateable", "external_id", "filterable", "sortable", "references", "options",
+]  # fmt: skip

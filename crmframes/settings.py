@@ -13,9 +13,10 @@ import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from crmframes.errors import ConfigError
+from crmframes.arguments import check_instance, check_number, check_optional_str, check_str
+from crmframes.errors import ArgumentTypeError, ConfigError
 
 __all__ = [
     "AccessToken",
@@ -52,7 +53,7 @@ class Secret:
         if isinstance(value, Secret):
             value = value.reveal()
         if not isinstance(value, str):
-            raise TypeError(f"a secret must be a str, not {type(value).__name__}")
+            raise ArgumentTypeError(f"a secret must be a str, not {type(value).__name__}")
         self._value: str = value
 
     def reveal(self) -> str:
@@ -118,6 +119,7 @@ class ClientCredentials:
     client_secret: Secret
 
     def __post_init__(self) -> None:
+        check_str("client_id", self.client_id)
         object.__setattr__(self, "client_secret", Secret(self.client_secret))
 
 
@@ -132,6 +134,8 @@ class Password:
     security_token: Secret | None = None
 
     def __post_init__(self) -> None:
+        check_str("username", self.username)
+        check_str("client_id", self.client_id)
         object.__setattr__(self, "password", Secret(self.password))
         object.__setattr__(self, "client_secret", _secret(self.client_secret))
         object.__setattr__(self, "security_token", _secret(self.security_token))
@@ -147,6 +151,8 @@ class JwtBearer:
     audience: str = "https://login.salesforce.com"
 
     def __post_init__(self) -> None:
+        for name in ("client_id", "username", "audience"):
+            check_str(name, getattr(self, name))
         object.__setattr__(self, "private_key", Secret(self.private_key))
 
 
@@ -166,10 +172,22 @@ class DeviceCode:
 
     client_id: str
 
+    def __post_init__(self) -> None:
+        check_str("client_id", self.client_id)
+
 
 SalesforceAuth = ClientCredentials | Password | JwtBearer | AccessToken
 DynamicsAuth = ClientCredentials | Password | DeviceCode | AccessToken
 _AuthName = Literal["client_credentials", "password", "jwt", "access_token"]
+
+
+def _check_common(settings: Any, auth: Any) -> None:
+    """Check what both CRMs' settings share: the URL, the auth object, the CA file, the timeout."""
+    check_str("url", settings.url, what="an https:// URL")
+    names = " or ".join(t.__name__ for t in get_args(auth))
+    check_instance("auth", settings.auth, get_args(auth), f"an auth object ({names})")
+    check_optional_str("ca_file", settings.ca_file, what="the path of a CA file")
+    check_number("timeout", settings.timeout, min=0.001)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +210,8 @@ class SalesforceSettings:
     timeout: float = 120.0
 
     def __post_init__(self) -> None:
+        _check_common(self, SalesforceAuth)
+        check_str("api_version", self.api_version)
         if not self.url.startswith("https://"):
             raise ConfigError(
                 f"Salesforce url must start with https:// (got {self.url!r}); "
@@ -303,6 +323,14 @@ class DynamicsSettings:
     timeout: float = 120.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.auth, JwtBearer):
+            raise ConfigError(
+                "JwtBearer is a Salesforce flow; for Dynamics use ClientCredentials, Password, "
+                "DeviceCode or AccessToken"
+            )
+        _check_common(self, DynamicsAuth)
+        check_str("tenant_id", self.tenant_id)
+        check_optional_str("authority", self.authority)
         if not self.url.startswith("https://"):
             raise ConfigError(
                 f"Dynamics url must start with https:// (got {self.url!r}); Dataverse only speaks HTTPS"

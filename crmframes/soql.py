@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from crmframes.errors import FilterError
+from crmframes.errors import ConfigError, FilterError
 from crmframes.filters import (
     And,
     Compare,
@@ -48,7 +48,13 @@ from crmframes.filters import (
 from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
-    "build_soql", "compile_soql", "literal_for", "order_items", "soql_literal", "soql_string",
+    "build_soql",
+    "compile_soql",
+    "integer_range",
+    "literal_for",
+    "order_items",
+    "soql_literal",
+    "soql_string",
 ]  # fmt: skip
 
 _FIELD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
@@ -238,7 +244,32 @@ def literal_for(value: Any, field: Field) -> Any:
             f"{type(value).__name__} {value!r}",
             rule="literal-type",
         )
+    if field.kind == "integer" and not isinstance(value, bool):
+        low, high = integer_range(field)
+        if not low <= value <= high:
+            # no record holds it; Dataverse answers HTTP 400 to it in In(), so both CRMs
+            # and every operator refuse it here, before any call
+            raise FilterError(
+                f"{value!r} is out of the range of {field.name} ({low:,} to {high:,}): "
+                "no record can hold it",
+                rule="literal-range",
+            )
     return value
+
+
+def integer_range(field: Field) -> tuple[int, int]:
+    """The values an integer field holds: 64-bit for Salesforce ``long`` and Dataverse ``BigInt``.
+
+    Every other whole-number type of both CRMs is 32-bit (Salesforce ``int``; Dataverse
+    ``Integer``, option sets, state and status). A field whose type is not known gets 64 bits.
+
+    Examples:
+        >>> integer_range(Field("NumberOfEmployees", "integer", crm_type="int"))
+        (-2147483648, 2147483647)
+    """
+    if not field.crm_type or field.crm_type.lower() in ("long", "bigint"):
+        return -(2**63), 2**63 - 1
+    return -(2**31), 2**31 - 1
 
 
 def order_items(order_by: str | Iterable[str | tuple[str, Any]] | None) -> list[tuple[str, bool]]:
@@ -327,7 +358,7 @@ def _atom(node: Expr, schema: ObjectSchema) -> str:
 def _filter_field(node: Expr, schema: ObjectSchema) -> Field:
     field = schema.resolve(node.field)  # type: ignore[attr-defined]
     if not _FIELD_RE.fullmatch(field.name):
-        raise ValueError(f"{field.name!r} is not an identifier SOQL can carry unquoted")
+        raise ConfigError(f"{field.name!r} is not an identifier SOQL can carry unquoted")
     if not field.filterable:
         raise FilterError(
             f"{schema.name}.{field.name} cannot be filtered in Salesforce (long text, "
@@ -339,12 +370,14 @@ def _filter_field(node: Expr, schema: ObjectSchema) -> Field:
 
 def _identifier(name: str, schema: ObjectSchema | None, purpose: str) -> Field:
     if not isinstance(name, str) or not _FIELD_RE.fullmatch(name):
-        raise ValueError(f"not a field name SOQL can carry: {name!r}")
+        if isinstance(name, str) and schema is not None:
+            schema.resolve(name)  # an unknown field: UnknownFieldError with close matches
+        raise ConfigError(f"not a field name SOQL can carry: {name!r}")
     if schema is None or "." in name:  # relationship paths: the connector resolves them
         return Field(name, "string")
     field = schema.resolve(name)
     if purpose == "order" and not field.sortable:
-        raise ValueError(f"{schema.name}.{field.name} cannot be sorted in Salesforce")
+        raise ConfigError(f"{schema.name}.{field.name} cannot be sorted in Salesforce")
     return field
 
 

@@ -29,7 +29,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
+from crmframes.arguments import INT64_RANGE, is_encodable
+from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, ConfigError, DataError
 from crmframes.frames import CONVERSIONS, REJECT_COLUMNS, Conversion, time_zone
 from crmframes.schema import Field, ObjectSchema
 
@@ -86,6 +87,7 @@ class PlannedWrites:
         records: the records, aligned with ``positions``.
         rejects: the rows refused before any call.
         skipped_columns: read-only system columns left out of an unmapped export.
+        id_field: the object's id field (where an insert puts a client-chosen id).
     """
 
     object: str
@@ -97,6 +99,7 @@ class PlannedWrites:
     records: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
     skipped_columns: list[str] = field(default_factory=list)
+    id_field: str = ""
 
     def target(self) -> str:
         """What the writes go to: the object, the operation, the key and the mapped fields."""
@@ -136,13 +139,10 @@ def _targets(
                 continue
             targets.append(Target(column, found))
         return targets, skipped
-    if not isinstance(mapping, Mapping):
-        raise TypeError("mapping must be a dict {frame column: CRM field or (field, conversion)}")
     targets = []
-    for column, spec in mapping.items():
+    for column, (name, conversion) in _mapping_items(mapping).items():
         if column not in df.columns:
             raise ColumnNotFoundError(column, columns)
-        name, conversion = (spec, "default") if isinstance(spec, str) else spec
         if conversion not in CONVERSIONS:
             raise ConfigError(
                 f"unknown conversion {conversion!r} for {column!r}; use one of {CONVERSIONS}"
@@ -157,6 +157,32 @@ def _targets(
             )
         seen[target.field.name] = target.column
     return targets, []
+
+
+def _mapping_items(mapping: object) -> dict[str, tuple[str, object]]:
+    """``mapping`` as ``{column: (field, conversion)}``, its shape checked.
+
+    Raises:
+        ArgumentTypeError: not a dict, a column that is not a string, or a value that is
+            neither a field name nor a ``(field, conversion)`` pair.
+    """
+    shape = "a dict {frame column: CRM field or (field, conversion)}"
+    if not isinstance(mapping, Mapping):
+        raise ArgumentTypeError(f"mapping must be {shape}, not {type(mapping).__name__}")
+    items: dict[str, tuple[str, object]] = {}
+    for column, spec in mapping.items():
+        if not isinstance(column, str):
+            raise ArgumentTypeError(f"mapping keys are frame column names, not {column!r}")
+        if isinstance(spec, str):
+            items[column] = (spec, "default")
+        elif isinstance(spec, tuple | list) and len(spec) == 2 and isinstance(spec[0], str):
+            items[column] = (spec[0], spec[1])
+        else:
+            raise ArgumentTypeError(
+                f"mapping[{column!r}] must be a CRM field name or a (field, conversion) pair "
+                f"such as ('Birthdate', 'date_only'), not {spec!r}"
+            )
+    return items
 
 
 def _key(
@@ -284,11 +310,11 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if conversion == "raw":
-        return value if isinstance(value, str) else str(value)
+        return _text(value if isinstance(value, str) else str(value))
     if f.is_text:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise _Bad("INVALID_VALUE", f"{value!r} is not text")
-        text = str(value)
+        text = _text(str(value))
         if f.length and len(text) > f.length:
             raise _Bad(
                 "STRING_TOO_LONG",
@@ -305,8 +331,8 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
         if f.kind == "integer":
             if value != int(value):
                 raise _Bad("INVALID_VALUE", f"{value!r} is not a whole number")
-            return int(value)
-        return value if isinstance(value, int) else float(value)
+            return _whole(int(value))
+        return _whole(value) if isinstance(value, int) else float(value)
     if f.kind == "boolean":
         if not isinstance(value, bool):
             raise _Bad("INVALID_VALUE", f"{value!r} is not a boolean")
@@ -314,6 +340,26 @@ def wire_value(value: Any, target: Target, zone: ZoneInfo) -> Any:
     if f.kind == "date":
         return _date(value, zone)
     return _datetime(value, conversion, zone)
+
+
+def _text(text: str) -> str:
+    if not is_encodable(text):  # a lone surrogate ('\ud800'): no UTF-8 body can carry it
+        raise _Bad("INVALID_VALUE", f"{text[:40]!r} holds a lone surrogate, which is not text")
+    return text
+
+
+def _whole(number: int) -> int:
+    low, high = INT64_RANGE
+    if not low <= number <= high:  # no CRM field holds more; JSON encoders refuse it
+        raise _Bad("INVALID_VALUE", f"{number!r} is past the 64-bit integer range")
+    return number
+
+
+def _checked(value: Any, check: Callable[[Any], Any]) -> Any:
+    try:
+        return check(value)
+    except _Bad as bad:
+        return bad
 
 
 def _column_values(series: pd.Series, target: Target, zone: ZoneInfo) -> list[Any]:
@@ -335,23 +381,30 @@ def _column_values(series: pd.Series, target: Target, zone: ZoneInfo) -> list[An
                         "STRING_TOO_LONG",
                         f"{len(values[i])} characters, the most is {f.length}",
                     )
+            if dtype.storage == "python":  # Arrow-backed strings cannot hold a surrogate
+                values = [v if not isinstance(v, str) else _checked(v, _text) for v in values]
             return values
         numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
         if f.kind in ("integer", "number") and pd.api.types.is_integer_dtype(dtype):
             # exact: through float64 a whole number past 2**53 would change
             whole = series.astype(object).tolist()  # Series.map would infer float64 again
-            return [None if n else int(v) for v, n in zip(whole, nulls, strict=True)]
+            return [
+                None if n else _checked(int(v), _whole) for v, n in zip(whole, nulls, strict=True)
+            ]
         if f.kind in ("integer", "number") and numeric:
             floats = series.to_numpy(dtype="float64", na_value=np.nan)
             values = [None if n else v for v, n in zip(floats.tolist(), nulls, strict=True)]
             bad = ~nulls & ~np.isfinite(floats)
             if f.kind == "integer":
                 whole = ~nulls & ~bad & (floats != np.floor(np.where(bad | nulls, 0, floats)))
-                values = [None if v is None else int(v) for v in values]
+                values = [
+                    None if v is None or b else _checked(int(v), _whole)
+                    for v, b in zip(values, bad, strict=True)
+                ]
                 for i in np.flatnonzero(whole):
-                    values[i] = _Bad("INVALID_VALUE", f"{floats[i]!r} is not a whole number")
+                    values[i] = _Bad("INVALID_VALUE", f"{float(floats[i])!r} is not a whole number")
             for i in np.flatnonzero(bad):
-                values[i] = _Bad("INVALID_VALUE", f"{floats[i]!r} is not a finite number")
+                values[i] = _Bad("INVALID_VALUE", f"{float(floats[i])!r} is not a finite number")
             return values
         if f.kind == "boolean" and pd.api.types.is_bool_dtype(dtype):
             return [None if n else bool(v) for v, n in zip(series.tolist(), nulls, strict=True)]
@@ -402,6 +455,8 @@ def _key_values(
     normalize_id: Callable[[object], str | None],
     plan: PlannedWrites,
     prefix: str | None = None,
+    *,
+    case_sensitive: bool = True,
 ) -> dict[int, str]:
     """Checked key values by position; rows without a usable key go to the plan's rejects.
 
@@ -410,6 +465,9 @@ def _key_values(
     """
     values: dict[int, str] = {}
     owners: dict[str, list[int]] = {}
+    # the CRM's own key semantics: ids and case-insensitive text keys (Dataverse alternate
+    # keys, most Salesforce external ids) name one record in any case
+    fold = is_id or not case_sensitive
     for position, raw in enumerate(df[column].tolist()):
         if _is_null(raw) or (isinstance(raw, str) and not raw.strip()):
             plan.rejects.append(Rejected(position, "MISSING_KEY", f"{column} is empty", column))
@@ -429,7 +487,7 @@ def _key_values(
             normal = raw.item() if isinstance(raw, np.generic) else raw
             normal = normal if isinstance(normal, str) else str(normal)
         values[position] = normal
-        owners.setdefault(normal.lower() if is_id else normal, []).append(position)
+        owners.setdefault(normal.casefold() if fold else normal, []).append(position)
     duplicated = {v: p for v, p in owners.items() if len(p) > 1}
     if duplicated:
         sample = ", ".join(f"{v!r} (rows {p[:3]})" for v, p in list(duplicated.items())[:3])
@@ -482,11 +540,18 @@ def plan_writes(
         key_target.column if key_target else None,
         targets,
         skipped_columns=skipped,
+        id_field=schema.id_field,
     )
     keys: dict[int, str] | None = None
     if key_target is not None:
         keys = _key_values(
-            df, key_target.column, op == "update", normalize_id, plan, schema.id_prefix
+            df,
+            key_target.column,
+            op == "update",
+            normalize_id,
+            plan,
+            schema.id_prefix,
+            case_sensitive=key_target.field.case_sensitive,
         )
     sent = [t for t in targets if t is not key_target]
     columns = [_column_values(df[t.column], t, zone) for t in sent]
@@ -533,7 +598,9 @@ def plan_deletes(
     column = key or schema.id_field
     if column not in df.columns:
         raise ColumnNotFoundError(column, [str(c) for c in df.columns])
-    plan = PlannedWrites(schema.name, "delete", schema.id_field, column, [])
+    plan = PlannedWrites(
+        schema.name, "delete", schema.id_field, column, [], id_field=schema.id_field
+    )
     ids = _key_values(df, column, True, normalize_id, plan, schema.id_prefix)
     for position in sorted(ids):
         plan.positions.append(position)

@@ -23,6 +23,8 @@ from crmframes.specs import (
     MergeSpec,
     ReconcileSpec,
     ReconcileTables,
+    RejectsSpec,
+    RetrySpec,
     SandboxAccount,
     SecretRef,
     Source,
@@ -210,6 +212,16 @@ SPECS = [
         max_retries=0,
         write_back=WriteBack(key="Id", column="sfId"),
     ),
+    ExportSpec(
+        object="contact",
+        source=Source(table="changes"),
+        key="contactid",
+        rejects=RejectsSpec(table="contact_rejects"),
+        retry=RetrySpec(times=3, wait=timedelta(minutes=5)),
+    ),
+    ImportSpec(object="contact", rejects={"table": "r"}, retry={"times": 1, "wait": "1h30m"}),
+    DeleteSpec(object="contact", source=Source(table="gone"), rejects="r", retry={"times": 2}),
+    DeletedSpec(object="contact", lookback=timedelta(days=1), retry={"times": 4, "wait": "30s"}),
     DeleteSpec(object="contact", source=Source(file="gone.csv"), journal="j.jsonl", mode="bulk"),
     DeletedSpec(
         object="contact",
@@ -244,6 +256,8 @@ SPECS = [
         where=F("statecode") == 0,
         columns=["telephone1"],
         save=ReconcileTables(differences="diffs", only_store="gone", only_crm="new"),
+        rejects=RejectsSpec(table="crm_rejects"),
+        retry=RetrySpec(times=2),
     ),
     MergeSpec(table="contact", source=Source(table="staging"), key=["a", "b"], modified="m"),
 ]
@@ -306,15 +320,21 @@ def _valid(expr):
     return True
 
 
+# Names hold any text but control characters (refused: test_names_refuse_control_characters).
+NAME_TEXT = st.characters(blacklist_categories=("Cc", "Cs"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     where=st.one_of(st.none(), FILTERS.filter(_valid)),
     fields=st.dictionaries(
-        st.text(min_size=1, max_size=8),
+        st.text(NAME_TEXT, min_size=1, max_size=8),
         st.sampled_from(["default", "date_only", "no_offset", "raw"]),
         max_size=4,
     ),
-    order=st.lists(st.tuples(st.text(min_size=1, max_size=6), st.sampled_from(["asc", "desc"]))),
+    order=st.lists(
+        st.tuples(st.text(NAME_TEXT, min_size=1, max_size=6), st.sampled_from(["asc", "desc"]))
+    ),
     lookback=st.integers(1, 10**7).map(lambda s: timedelta(seconds=s)),
 )
 def test_specs_round_trip_any_filter_fields_order_and_window(where, fields, order, lookback):
@@ -413,6 +433,25 @@ def test_specs_round_trip_any_filter_fields_order_and_window(where, fields, orde
         ("name: sync\n", "", "job.yaml:1: missing required key 'name'"),
         ("  - export:\n", "  - export: [\n", "job.yaml:11:13: broken YAML: expected ',' or ']', but got ':'"),
         ("account: production", "account: 5", "job.yaml:2: account: should be an account name or an account mapping"),
+        ("key: contactid", "retry: {times: 0}",
+         "job.yaml:12: steps[1].export.retry.times: should be greater than 0, not 0"),
+        ("key: contactid", "retry: {times: 3, wait: 5x}",
+         "job.yaml:12: steps[1].export.retry.wait: '5x' is not a duration: write e.g. 7d, 12h, "
+         "1d12h, 30m (or ISO 8601: P7D)"),
+        ("key: contactid", "retry: {tims: 3}",
+         "job.yaml:12: steps[1].export.retry.tims: unknown key 'tims' (did you mean 'times'?)"),
+        ("key: contactid", "retry: {times: 1000}",
+         "job.yaml:12: steps[1].export.retry.times: should be less than or equal to 100, not 1000"),
+        ("key: contactid", "rejects: {table: __crmframes_x}",
+         "job.yaml:12: steps[1].export.rejects.table: table name '__crmframes_x' is reserved for "
+         "crmframes' own tables; choose another"),
+        ("key: contactid", "rejects: {}", "job.yaml:12: steps[1].export.rejects: missing required key 'table'"),
+        ("fields: [firstname, lastname]", "fields: [first\x00name]",
+         "job.yaml:7: steps[0].import.fields[0]: control character U+0000 at column 21 is not allowed "
+         "in YAML; delete it (it often comes from copying text out of another program)"),
+        ("fields: [firstname, lastname]", 'fields: ["a\\tb", "c\\x07"]',
+         "job.yaml:7: steps[0].import.fields.c\\x07: holds the control character U+0007 at position 2; "
+         "delete it"),
         (
             "account: production",
             "account: {sandbox: {crm: dynamic}}",

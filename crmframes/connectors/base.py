@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from crmframes.filters import Expr
+    from crmframes.frames import Collation
     from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
@@ -120,7 +121,11 @@ class WriteOutcome:
             a throttled or unavailable service); the operations retry these.
         missing: the record does not exist (never did, or already deleted): Salesforce
             ``ENTITY_IS_DELETED`` / ``NOT_FOUND``, Dataverse ``0x80040217``. A delete sent
-            again after its first outcome was lost reads this as done.
+            again after its first outcome was lost reads this as done when the CRM shows
+            the record was deleted after that first call.
+        exists: an insert that carried its own id found a record with that id already
+            there (Dataverse ``0x80040237``): when the id was chosen by the export (see
+            :meth:`Connector.new_record_ids`), an earlier send of the same row created it.
     """
 
     ok: bool
@@ -132,6 +137,7 @@ class WriteOutcome:
     error_fields: str = ""
     transient: bool = False
     missing: bool = False
+    exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,7 @@ class Connector(Protocol):
     system: str  # "salesforce" or "dynamics"
     instance: str  # the org's URL, which export journals are tied to
     id_chunk_size: int  # ids per query when fetching a population of records
+    collation: Collation  # how the CRM orders text (crmframes.frames.text_order_key)
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Describe an object (cached); raise ``NotFoundError`` with close matches if unknown."""
@@ -169,7 +176,7 @@ class Connector(Protocol):
         """Yield the pages of records a request selects, in order."""
 
     def normalize_id(self, value: object) -> str | None:
-        """The canonical form of a record id, or None when ``value`` is not a well-formed id."""
+        """The canonical form of a record id (surrounding whitespace dropped), or None."""
 
     def server_time(self) -> datetime:
         """The CRM's current time (from its HTTP ``Date`` header), timezone-aware UTC."""
@@ -217,6 +224,15 @@ class Connector(Protocol):
         None when the job never ran (still open, aborted, or unknown): send the batch again.
         """
 
+    def new_record_ids(self, object_name: str, seeds: Sequence[str]) -> list[str] | None:
+        """Ids for new records, derived from ``seeds``, when the CRM takes client-chosen ids.
+
+        The same seed always gives the same id, so an insert sent again after its answer was
+        lost names the same record: the CRM creates it once and answers the second send
+        with ``exists`` (Dataverse takes a primary id in a create's body). None when the CRM
+        assigns ids itself (Salesforce): a lost insert is then settled by :meth:`find_created`.
+        """
+
     def find_created(
         self,
         object_name: str,
@@ -227,10 +243,13 @@ class Connector(Protocol):
     ) -> list[str | None]:
         """Ids of records created by this user at or after ``since`` that match ``records``.
 
-        Resolves an insert whose outcome is unknown: for each record, the id of a distinct
-        CRM record created since then whose sent fields all equal the record's (None when
-        there is none). Two equal input records match two distinct CRM records; ids in
-        ``exclude`` (records the export already knows it created for other rows) match none.
+        Resolves an insert whose outcome is unknown, and never guesses: only records the
+        connected user created since ``since`` (the CRM's clock), compared on the fields the
+        CRM keeps as sent (a sent null of a field the CRM defaults matches any value; text
+        as the CRM trims it). Ids in ``exclude`` (records any export journal of the org
+        holds) match none. Input records with equal values form a group: it gets ids only
+        when exactly as many CRM records match it; otherwise (none, fewer, or more: another
+        writer sent the same values) each of its records gets None.
         """
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:

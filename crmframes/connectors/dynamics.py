@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 import requests
 
+from crmframes.arguments import check_instance
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.dynamics_wire import guid
 from crmframes.connectors.dynamics_writes import DynamicsWrites
@@ -45,7 +46,7 @@ from crmframes.errors import (
     UnavailableError,
 )
 from crmframes.filters import F
-from crmframes.frames import gc_paused, json_page, records_to_table
+from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.odata import build_query
 from crmframes.schema import Field, FieldKind, ObjectSchema
 from crmframes.settings import (
@@ -84,6 +85,9 @@ _MICROSOFT_HOSTS = (
     "login.partner.microsoftonline.cn",
 )
 _HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+# "The maximum length of URL accepted is 32 KB (32768 characters)": Microsoft Learn, Dataverse
+# Web API, "Compose HTTP requests and handle errors", Maximum URL length
+MAX_URL = 32_768
 
 
 def _translate(response: requests.Response, operation: str) -> ConnectorError | None:
@@ -122,6 +126,18 @@ def _translate(response: requests.Response, operation: str) -> ConnectorError | 
     return RequestRejectedError(message, **common)
 
 
+def _without_bearer(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Msal's request options, minus the session's ``Authorization`` header.
+
+    The Dataverse access token is a header of the whole session; the identity provider
+    must never see it (least of all the expired one, when the token is renewed). requests
+    drops a session header that a request sets to None.
+    """
+    headers = dict(kwargs.get("headers") or {})
+    headers.setdefault("Authorization", None)
+    return {**kwargs, "headers": headers}
+
+
 class _MsalHttp:
     """The http client msal uses: our session, with the authority's port restored.
 
@@ -145,11 +161,11 @@ class _MsalHttp:
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.get(self._fix(url), **kwargs)
+        return self.session.get(self._fix(url), **_without_bearer(kwargs))
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.post(self._fix(url), **kwargs)
+        return self.session.post(self._fix(url), **_without_bearer(kwargs))
 
     def close(self) -> None:
         """Nothing to close: the connector owns the session."""
@@ -166,6 +182,8 @@ class DynamicsConnector(DynamicsWrites):
     """
 
     system = SYSTEM
+    # Dataverse orders text with its SQL collation, Latin1_General_CI_AI by default
+    collation: Collation = "accent_case_insensitive"
     id_chunk_size = (
         200  # ids per query when fetching a population (keeps URLs well under the limit)
     )
@@ -178,6 +196,7 @@ class DynamicsConnector(DynamicsWrites):
         retry: RetryPolicy | None = None,
         prompt: Callable[[str], None] | None = None,
     ) -> None:
+        check_instance("settings", settings, DynamicsSettings, "DynamicsSettings(...)")
         self.settings = settings
         self._session = session or make_session(settings.ca_file)
         self._session.headers.update(_HEADERS)
@@ -190,6 +209,7 @@ class DynamicsConnector(DynamicsWrites):
             retry=retry or RetryPolicy(),
             translate=_translate,
             reauthenticate=None if isinstance(settings.auth, AccessToken) else self._renew,
+            max_url=MAX_URL,
         )
         self._app: msal.ClientApplication | None = None
         self._account: dict[str, Any] | None = None
@@ -452,6 +472,8 @@ class DynamicsConnector(DynamicsWrites):
                 external_id=a["LogicalName"] in key_columns,
                 references=tuple(a.get("Targets") or ()),
                 options=options.get(a["LogicalName"], ()),
+                # Dataverse's SQL collation compares text (and so alternate keys) in any case
+                case_sensitive=kind != "string",
             )
         schema = ObjectSchema(
             name=name,
@@ -520,6 +542,10 @@ class DynamicsConnector(DynamicsWrites):
     def _read(self, request: ReadRequest) -> Iterator[Page]:
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
+        # No server cursor to lose: Dataverse's paging cookie is a keyset (each page is
+        # computed when asked for, past the previous page's last row; without $orderby on
+        # the primary id), so a nextLink fetched again after a lost answer, or much later,
+        # continues exactly where it stopped (README: "Cursors that die are resumed").
         options = build_query(
             schema,
             [f.name for f in fields],

@@ -84,6 +84,7 @@ _TRANSIENT_CODES = frozenset(
 )
 _TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 _NOT_FOUND = "0x80040217"
+_DUPLICATE_KEY = "0x80040237"
 # Where Dataverse's messages name the attribute at fault (reference §7).
 _FIELD_PATTERNS = tuple(
     re.compile(p)
@@ -290,6 +291,9 @@ def _failure(
         error_fields=_fields_named(message, schema),
         transient=answer.status in _TRANSIENT_STATUS or code in _TRANSIENT_CODES,
         missing=_missing(op, request, code, message),
+        # a create naming its own id found that id taken (reference §7: 0x80040237, "Cannot
+        # insert duplicate key"); alternate-key duplicates are 0x80060892
+        exists=op == "insert" and request.sent_id is not None and code == _DUPLICATE_KEY,
     )
 
 

@@ -191,12 +191,14 @@ class DynamicsWrites:
                 parts.append(prepared)
         parts = self._bind_pending(schema, parts, outcomes)
         if parts:
+            # Sent again after a lost answer, an insert without its own id would create twice
+            # and a delete would read "does not exist": the caller must know (outcome_unknown).
+            # Inserts that name their ids are safe to repeat: a second create answers exists.
+            idempotent = batch.op in ("update", "upsert") or (
+                batch.op == "insert" and all(part.sent_id for part in parts)
+            )
             answers = self._batch(
-                parts,
-                operation=f"{batch.op} {schema.name}",
-                # Sent again after a lost answer, an insert would create twice and a delete
-                # would read "does not exist": the caller must know (outcome_unknown).
-                idempotent=batch.op not in ("insert", "delete"),
+                parts, operation=f"{batch.op} {schema.name}", idempotent=idempotent
             )
             for number, part in enumerate(parts):
                 answer = answers[number] if number < len(answers) else None
@@ -439,6 +441,16 @@ class DynamicsWrites:
         return answers
 
     # --- lost inserts ------------------------------------------------------------------------
+
+    def new_record_ids(self, object_name: str, seeds: Sequence[str]) -> list[str]:
+        """GUIDs for new records, one per seed (UUID version 5: the same seed, the same id).
+
+        Dataverse takes a client-chosen primary id in a create's body (reference §5), so an
+        insert is idempotent by construction: sent twice, the second create answers
+        ``0x80040237`` (:attr:`WriteOutcome.exists`).
+        """
+        space = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.api_root}#{self.describe(object_name).name}")
+        return [str(uuid.uuid5(space, seed)) for seed in seeds]
 
     def find_created(
         self,

@@ -23,7 +23,8 @@ import requests
 import tenacity
 import urllib3
 
-from crmframes.errors import ConnectorError, UnavailableError
+from crmframes.arguments import check_int, check_number
+from crmframes.errors import ConnectorError, RequestRejectedError, UnavailableError
 
 __all__ = ["HttpClient", "RetryPolicy", "make_session", "pages_ahead", "retry_after_seconds"]
 
@@ -49,6 +50,11 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 60.0
     max_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        check_int("attempts", self.attempts, min=1)
+        for name in ("base", "cap", "max_seconds"):
+            check_number(name, getattr(self, name), min=0.0)
 
 
 def make_session(ca_file: str | None) -> requests.Session:
@@ -94,6 +100,8 @@ class HttpClient:
         retry: the retry policy.
         translate: turns a response into the error it means, or None when it is fine.
         reauthenticate: renews the session after a 401 (once per call); None if impossible.
+        max_url: the longest URL the CRM takes, in characters; a longer one is refused
+            before it is sent (the CRM would answer 414, or drop the connection mid-request).
     """
 
     def __init__(
@@ -105,6 +113,7 @@ class HttpClient:
         retry: RetryPolicy,
         translate: Translate,
         reauthenticate: Callable[[], None] | None = None,
+        max_url: int | None = None,
     ) -> None:
         self.system = system
         self.session = session
@@ -112,6 +121,7 @@ class HttpClient:
         self.retry = retry
         self.translate = translate
         self.reauthenticate = reauthenticate
+        self.max_url = max_url
         self.calls = 0
         self.retries = 0
         self.last_date: datetime | None = None
@@ -143,8 +153,10 @@ class HttpClient:
             **kwargs: passed to ``requests.Session.request``.
 
         Raises:
+            RequestRejectedError: the URL is longer than ``max_url`` (nothing was sent).
             ConnectorError: the call failed for good (the subclass says how).
         """
+        self._check_length(method, url, operation, kwargs.get("params"))
         renew = renewable  # a 401 renews the session once per call
         while True:
             retrying = tenacity.Retrying(
@@ -227,6 +239,22 @@ class HttpClient:
         if large and response.status_code < 300:
             self._read(response, operation, idempotent)
         return response
+
+    def _check_length(self, method: str, url: str, operation: str, params: Any) -> None:
+        """Refuse a request whose URL, query string included, is over the CRM's limit."""
+        if self.max_url is None:
+            return
+        full = requests.Request(method, url, params=params).prepare().url or url
+        if len(full) > self.max_url:
+            raise RequestRejectedError(
+                f"the query is too long: its URL would have {len(full):,} characters and "
+                f"{self.system} takes at most {self.max_url:,}; shorten the filter (fewer "
+                "isin() values, shorter texts), or fetch known records with population=, "
+                "which is sent in chunks",
+                system=self.system,
+                operation=operation,
+                code="QUERY_TOO_LONG",
+            )
 
     def _read(self, response: requests.Response, operation: str, idempotent: bool) -> None:
         """Read a streamed answer in one piece into requests' own cache of the body."""

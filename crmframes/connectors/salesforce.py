@@ -5,7 +5,8 @@ crmframes' own OAuth flows (client credentials, password, JWT bearer, an existin
 so that a token can be renewed, and every call made through :class:`HttpClient` (timeouts,
 retries honouring ``Retry-After``, one transparent re-login on ``INVALID_SESSION_ID``).
 REST pages are parsed with orjson into Arrow with an explicit schema, one page at a time;
-Bulk API 2.0 result pages are read by pyarrow's CSV reader (reference/feasibility.md §5).
+Bulk API 2.0 result pages are read by pyarrow's CSV reader as Salesforce writes them
+(:mod:`crmframes.connectors.salesforce_csv`; reference/feasibility.md §5).
 Writes (sObject Collections, Bulk API 2.0 ingest) and getDeleted live in
 :mod:`crmframes.connectors.salesforce_writes`, mixed in.
 """
@@ -23,10 +24,10 @@ from urllib.parse import quote
 import jwt
 import orjson
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import requests
 from simple_salesforce.api import Salesforce
 
+from crmframes.arguments import check_instance
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.http import (
     HttpClient,
@@ -35,6 +36,8 @@ from crmframes.connectors.http import (
     pages_ahead,
     retry_after_seconds,
 )
+from crmframes.connectors.salesforce_csv import bulk_page_to_table, rest_datetime_text
+from crmframes.connectors.salesforce_paging import KeysetCursor
 from crmframes.connectors.salesforce_writes import SalesforceWrites
 from crmframes.errors import (
     AuthenticationError,
@@ -46,7 +49,7 @@ from crmframes.errors import (
     RequestRejectedError,
     UnavailableError,
 )
-from crmframes.frames import gc_paused, json_page, records_to_table
+from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
 from crmframes.settings import (
     AccessToken,
@@ -62,6 +65,7 @@ __all__ = ["BULK_THRESHOLD", "SalesforceConnector"]
 SYSTEM = "salesforce"
 BULK_THRESHOLD = 100_000  # mode="auto" switches to Bulk API 2.0 above this many records
 BULK_PAGE = 250_000  # maxRecords per Bulk result page
+BULK_DELIMITER = "COMMA"  # the columnDelimiter asked of Bulk query jobs
 REST_BATCH = 2000
 _KINDS: dict[str, FieldKind] = {
     "id": "id",
@@ -123,6 +127,7 @@ class SalesforceConnector(SalesforceWrites):
         session: a requests session to use (default: one trusting ``settings.ca_file``).
         retry: how transient failures are retried.
         bulk_threshold: above this many records, ``mode="auto"`` reads with Bulk API 2.0.
+        bulk_page_size: records asked per Bulk API 2.0 result page (``maxRecords``).
 
     Examples:
         >>> conn = SalesforceConnector.from_env()  # doctest: +SKIP
@@ -131,6 +136,8 @@ class SalesforceConnector(SalesforceWrites):
     """
 
     system = SYSTEM
+    # SOQL ORDER BY: "For English locales, SOQL uses the UTF-8 values of the uppercase character"
+    collation: Collation = "upper"
     id_chunk_size = 300  # ids per query when fetching a population (URLs stay well under 16 KB)
 
     def __init__(
@@ -140,9 +147,15 @@ class SalesforceConnector(SalesforceWrites):
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         bulk_threshold: int = BULK_THRESHOLD,
+        bulk_page_size: int = BULK_PAGE,
     ) -> None:
+        check_instance("settings", settings, SalesforceSettings, "SalesforceSettings(...)")
+        if bulk_page_size < 1:
+            raise ValueError(f"bulk_page_size must be at least 1, not {bulk_page_size}")
         self.settings = settings
         self.bulk_threshold = bulk_threshold
+        self.cursor_resumes = 0  # REST reads restarted past their last id (a dead locator)
+        self.bulk_page_size = bulk_page_size
         self._session = session or make_session(settings.ca_file)
         self.http = HttpClient(
             system=SYSTEM,
@@ -151,6 +164,7 @@ class SalesforceConnector(SalesforceWrites):
             retry=retry or RetryPolicy(),
             translate=_translate,
             reauthenticate=None if isinstance(settings.auth, AccessToken) else self._login_again,
+            max_url=16_384,  # longer URIs get 414 (reference/salesforce-api.md, query)
         )
         self._describes: dict[str, ObjectSchema] = {}
         self._raw_describes: dict[str, dict[str, Any]] = {}
@@ -273,7 +287,14 @@ class SalesforceConnector(SalesforceWrites):
         self._session.close()
 
     def normalize_id(self, value: object) -> str | None:
-        """The 18-character id, or None when ``value`` is not a well-formed Salesforce id."""
+        """The 18-character id, or None when ``value`` is not a well-formed Salesforce id.
+
+        Whitespace around the id (spaces, a line break from a file) is dropped, as Dataverse
+        GUIDs' is: Salesforce itself answers ``MALFORMED_ID`` to it, and both CRMs read
+        such ids alike here (populations, updates and deletes by id).
+        """
+        if isinstance(value, str):
+            value = value.strip()
         if (
             not isinstance(value, str)
             or len(value) not in (15, 18)
@@ -352,6 +373,8 @@ class SalesforceConnector(SalesforceWrites):
                     options=tuple((p["value"], p["label"]) for p in f.get("picklistValues") or ()),
                     filterable=f.get("filterable", True),
                     sortable=f.get("sortable", True),
+                    defaulted_on_create=bool(f.get("defaultedOnCreate")),
+                    case_sensitive=bool(f.get("caseSensitive")),
                 )
             self._describes[name] = ObjectSchema(
                 name=name,
@@ -415,6 +438,11 @@ class SalesforceConnector(SalesforceWrites):
         ``mode="auto"`` reads over REST and, when the first page says the result holds more
         than ``bulk_threshold`` records (default :data:`BULK_THRESHOLD`), leaves that cursor and runs a Bulk job instead
         (one wasted call, far fewer calls and ~10x less parsing for big reads).
+
+        A REST read without an order (or ordered on the id alone) is ordered on the id, so
+        that when its query locator dies (``INVALID_QUERY_LOCATOR``: an answer lost on the
+        last page, or a cursor expired or released) it resumes exactly where it stopped
+        with ``Id > <last id read>``. Any other order cannot resume exactly and raises.
         """
         schema = self.describe(request.object)
         fields = [self.field(request.object, n) for n in request.fields]
@@ -430,12 +458,30 @@ class SalesforceConnector(SalesforceWrites):
             yield from self._bulk(soql, fields, request.include_deleted)
             return
         first = True
-        for page in self._rest(soql, fields, request.include_deleted):
+        for page in self._rest_resumable(request, schema, fields):
             if first and request.mode == "auto" and (page.total or 0) > self.bulk_threshold:
                 yield from self._bulk(soql, fields, request.include_deleted)
                 return
             first = False
             yield page
+
+    def _rest_resumable(
+        self, request: ReadRequest, schema: ObjectSchema, fields: list[Field]
+    ) -> Iterator[Page]:
+        """REST pages of ``request``, resumed past the last id read when the cursor dies."""
+        cursor = KeysetCursor.for_request(request, schema.id_field, [f.name for f in fields])
+        soql = cursor.soql(schema, [f.name for f in fields])
+        while True:
+            try:
+                for page in self._rest(soql, fields, request.include_deleted):
+                    yield cursor.seen(page)
+                return
+            except RequestRejectedError as exc:
+                if exc.code != "INVALID_QUERY_LOCATOR":
+                    raise
+                cursor.resume(exc, schema.name)  # raises when no exact resume is possible
+                self.cursor_resumes += 1
+                soql = cursor.soql(schema, [f.name for f in fields])
 
     def _rest(self, soql: str, fields: list[Field], include_deleted: bool) -> Iterator[Page]:
         resource = "queryAll/" if include_deleted else "query/"
@@ -468,7 +514,7 @@ class SalesforceConnector(SalesforceWrites):
                 "operation": "queryAll" if include_deleted else "query",
                 "query": soql,
                 "contentType": "CSV",
-                "columnDelimiter": "COMMA",
+                "columnDelimiter": BULK_DELIMITER,
                 "lineEnding": "LF",
             },
             headers={"Content-Type": "application/json", "Accept": "application/json"},
@@ -491,12 +537,7 @@ class SalesforceConnector(SalesforceWrites):
             wait = min(wait * 2, 5.0)
         total = int(info.get("numberRecordsProcessed") or 0)
         names = [f.name for f in fields]
-        options = pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            null_values=[""],  # only an empty cell: "NA", "NULL", "#N/A" are names too
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,  # Salesforce stores no empty strings
-        )
+        datetimes = [f.name for f in fields if f.kind == "datetime"]
 
         def fetch(locator: str) -> tuple[pa.Table, str | None]:
             # Runs ahead in a worker: the page is parsed there (Arrow's reader releases the
@@ -505,17 +546,22 @@ class SalesforceConnector(SalesforceWrites):
                 "GET",
                 f"{base}/{job}/results",
                 operation="bulk query results",
-                params={"maxRecords": str(BULK_PAGE)} | ({"locator": locator} if locator else {}),
+                params={"maxRecords": str(self.bulk_page_size)}
+                | ({"locator": locator} if locator else {}),
                 headers={"Accept": "text/csv"},
                 large=True,
             )
             following = reply.headers.get("Sforce-Locator", "null")
-            body = reply.content
-            table = (
-                pacsv.read_csv(pa.BufferReader(body), convert_options=options).select(names)
-                if body and not body.isspace()
-                else pa.table({n: pa.array([], pa.string()) for n in names})
+            count = reply.headers.get("Sforce-NumberOfRecords")
+            table = bulk_page_to_table(
+                reply.content,
+                names,
+                delimiter=BULK_DELIMITER,
+                expected_rows=int(count) if count and count.isdigit() else None,
             )
+            for name in datetimes:  # the REST text of a datetime, whatever the path
+                at = table.column_names.index(name)
+                table = table.set_column(at, name, rest_datetime_text(table.column(name)))
             return table, None if not following or following == "null" else following
 
         for table, _ in pages_ahead(fetch(""), itemgetter(1), fetch):

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from simple_salesforce.api import Salesforce
 
     from crmframes.connectors.http import HttpClient
-    from crmframes.schema import ObjectSchema
+    from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
     "BULK_UPLOAD_BYTES",
@@ -440,6 +440,10 @@ class SalesforceWrites:
 
     # --- resolving inserts whose outcome is unknown ------------------------------------------------
 
+    def new_record_ids(self, object_name: str, seeds: Sequence[str]) -> None:
+        """None: Salesforce assigns record ids itself (a create cannot name its ``Id``)."""
+        return None
+
     def find_created(
         self,
         object_name: str,
@@ -451,11 +455,15 @@ class SalesforceWrites:
         """Ids of records this user created since ``since`` that match ``records``, in order.
 
         One SOQL query (paged): ``Id`` and the sent fields where the creation date is at
-        least ``since`` minus :data:`CLOCK_SLACK` and ``CreatedById`` is the connected user
-        (from the OAuth identity, or ``GET /services/oauth2/userinfo`` for an access token).
-        Values are compared in one canonical text form (dates, datetimes to the second,
-        numbers, booleans; text exactly, an empty text as null); each CRM record matches
-        at most one input record, the oldest first.
+        least ``since`` minus :data:`CLOCK_SLACK` (``since`` is the moment the call left, on
+        the CRM's clock) and ``CreatedById`` is the connected user (from the OAuth identity,
+        or ``GET /services/oauth2/userinfo`` for an access token). Only what Salesforce keeps
+        as sent is compared: a null sent to a field describe marks ``defaultedOnCreate``
+        (``Opportunity.Probability``, checkboxes, ``OwnerId``) matches any value, text is
+        compared with its outer whitespace trimmed, an empty text equals null; dates,
+        datetimes to the second, numbers and booleans in one canonical text form. A group
+        of equal input records gets ids only when exactly as many CRM records match it:
+        none, fewer or more (another export of the same values) is not guessed at.
 
         Raises:
             ValueError: ``since`` is naive.
@@ -467,50 +475,66 @@ class SalesforceWrites:
             return []
         schema = self.describe(object_name)
         created = schema.created_field or "CreatedDate"
-        names: dict[str, None] = {}
+        fields: dict[str, Field] = {}
         for record in records:
             for name in record:
-                names[schema.resolve(name).name] = None
-        names.pop(schema.id_field, None)
+                column = schema.resolve(name)
+                fields[column.name] = column
+        fields.pop(schema.id_field, None)
         lower = (since - CLOCK_SLACK).astimezone(UTC).replace(microsecond=0)
         request = ReadRequest(
             object=schema.name,
-            fields=(schema.id_field, *names),
+            fields=(schema.id_field, *fields),
             where=(F(created) >= lower) & (F("CreatedById") == self._current_user()),
             order_by=((created, False), (schema.id_field, False)),
             mode="rest",
         )
-        found = [row for page in self.read(request) for row in page.table.to_pylist()]
-        kinds = {n: schema.resolve(n).kind for n in names}
-        pools: dict[tuple[str, ...], dict[tuple[str | None, ...], deque[str]]] = {}
-        taken: set[str] = set(exclude)  # ids this export already gave to other rows
-        ids: list[str | None] = []
-        for record in records:
-            by_name = {schema.resolve(n).name: v for n, v in record.items()}
-            by_name.pop(schema.id_field, None)
-            fieldset = tuple(sorted(by_name))
-            if fieldset not in pools:
-                pool: dict[tuple[str | None, ...], deque[str]] = {}
-                for row in found:
-                    key = tuple(self._comparable(row.get(n), kinds[n]) for n in fieldset)
-                    pool.setdefault(key, deque()).append(str(row[schema.id_field]))
-                pools[fieldset] = pool
-            wanted = tuple(self._comparable(by_name[n], kinds[n]) for n in fieldset)
-            queue = pools[fieldset].get(wanted) or deque()
-            while queue and queue[0] in taken:  # claimed by a record of another field set
-                queue.popleft()
-            match = queue.popleft() if queue else None
-            if match is not None:
-                taken.add(match)
-            ids.append(match)
+        rows = [row for page in self.read(request) for row in page.table.to_pylist()]
+        excluded = {self.normalize_id(i) or i for i in exclude}
+        rows = [r for r in rows if str(r[schema.id_field]) not in excluded]
+        # group the input records by what can be compared of them, then match group by group
+        groups: dict[tuple[tuple[str, str | None], ...], list[int]] = {}
+        for index, record in enumerate(records):
+            sent = {schema.resolve(n).name: v for n, v in record.items()}
+            sent.pop(schema.id_field, None)
+            signature = tuple(
+                sorted(
+                    (name, self._comparable(value, fields[name]))
+                    for name, value in sent.items()
+                    if not (fields[name].defaulted_on_create and value in (None, ""))
+                )
+            )
+            groups.setdefault(signature, []).append(index)
+        found: dict[tuple[tuple[str, str | None], ...], list[str]] = {
+            signature: [
+                str(row[schema.id_field])
+                for row in rows
+                if all(self._comparable(row.get(n), fields[n]) == v for n, v in signature)
+            ]
+            for signature in groups
+        }
+        # a CRM record two groups could claim (one sent a defaulted field, one did not)
+        # belongs to neither for sure
+        shared = Counter(i for matches in found.values() for i in matches)
+        ids: list[str | None] = [None] * len(records)
+        for signature, members in groups.items():
+            matches = found[signature]
+            if len(matches) == len(members) and all(shared[m] == 1 for m in matches):
+                for index, match in zip(members, matches, strict=True):
+                    ids[index] = match
         return ids
 
-    def _comparable(self, value: Any, kind: str) -> str | None:
-        """One text form of a sent or read value (an empty text is null, ids have 18 characters)."""
-        if value == "":
-            return None
-        if kind in ("id", "reference") and isinstance(value, str):
-            return self.normalize_id(value) or value
+    def _comparable(self, value: Any, column: Field) -> str | None:
+        """One text form of a sent or read value, as Salesforce keeps it.
+
+        An empty or blank text is null, text is trimmed, ids have 18 characters.
+        """
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if column.kind in ("id", "reference"):
+                return self.normalize_id(value) or value
         return canonical(value)
 
     def _current_user(self) -> str:

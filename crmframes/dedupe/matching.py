@@ -35,6 +35,7 @@ import pyarrow as pa
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
+from crmframes.arguments import check_frame, check_match_options
 from crmframes.dedupe.nicknames import formal_names
 from crmframes.dedupe.normalize import (
     Normalizer,
@@ -183,6 +184,10 @@ def find_duplicates(
         >>> found["clusterId"].tolist(), found["matchReason"].tolist()
         ([0, 0, <NA>], ['Email', 'Email', nan])
     """
+    check_frame(df)
+    check_match_options(
+        on=on, fuzzy=fuzzy, normalizers=normalizers, threshold=threshold, max_pairs=max_pairs
+    )
     plan = plan_matching(
         df,
         on=on,

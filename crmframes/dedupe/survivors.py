@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
 
+from crmframes import charts, display
+from crmframes.arguments import check_frame, check_match_options, check_optional_str, check_rules
 from crmframes.dedupe.matching import (
     CLUSTER_ID,
     MATCH_REASON,
@@ -40,6 +42,9 @@ from crmframes.dedupe.matching import (
     plan_matching,
 )
 from crmframes.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "IS_SURVIVOR",
@@ -160,6 +165,25 @@ class DedupeResult:
     def __repr__(self) -> str:  # the frames are attributes: a notebook shows the summary
         return f"<DedupeResult: {self}>"
 
+    def _repr_html_(self) -> str:
+        inner = {CLUSTER_ID, MATCH_REASON, IS_SURVIVOR}
+        columns = [c for c in self.clusters.columns if c not in inner][:12]
+        sections = display.clusters_side_by_side(self.clusters, columns=columns)
+        sections.append(("filled fields", display.frame(self.filled) if len(self.filled) else ""))
+        facts = [(name, self.counts.get(name, 0)) for name in ("rows", "clusters", "removed")]
+        facts += [
+            ("kept", self.counts.get("survivors", 0)),
+            ("filled", self.counts.get("filled", 0)),
+        ]
+        return display.card(str(self), facts, sections)
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw how many clusters have 2, 3, ... rows as bars; return the matplotlib axes."""
+        sizes = self.clusters.groupby(CLUSTER_ID).size().value_counts().sort_index()
+        counts = {f"{size} rows": int(n) for size, n in sizes.items()}
+        title = "duplicate clusters by size"
+        return charts.bars(counts, title=title, xlabel="clusters", ax=ax, **kwargs)
+
 
 def deduplicate(
     df: pd.DataFrame,
@@ -226,6 +250,14 @@ def deduplicate(
         >>> result.removed[["Id", "survivorKey"]].to_dict("list")
         {'Id': ['b'], 'survivorKey': ['a']}
     """
+    check_frame(df)
+    check_match_options(
+        on=on, fuzzy=fuzzy, normalizers=normalizers, threshold=threshold, max_pairs=max_pairs
+    )
+    check_optional_str("key", key, what="one column name")
+    check_optional_str("modified", modified, what="a column name")
+    if merge is not None:
+        check_rules("merge", merge)
     plan = None
     if on is not None:
         plan = plan_matching(

@@ -6,23 +6,58 @@ whose last-modified date lies in ``[stored value, moment the import began)``: th
 included, the end excluded, so records sharing the boundary second are counted exactly
 once. The import only *proposes* the new value; the store writes it together with the rows
 (``CampaignStore.merge``), so a crash or a failed merge never skips a record (DESIGN §4.4).
+
+The window also knows which fields (and conversions) it covers: beside the watermark, the
+option ``<option name>:fields`` lists them (the watermark's own value keeps the seed's
+format). A later import asking for a field the stored rows lack either re-reads every record
+once (``on_new_fields="backfill"``) or refuses (``"refuse"``); a field no longer asked for is
+named in a :class:`StaleFieldWarning` and in the option ``<option name>:stale``, since the
+store keeps its last values without refreshing them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
-from crmframes.errors import ConfigError, DataError
+import orjson
+
+from crmframes.errors import ArgumentTypeError, ConfigError, DataError
 from crmframes.schema import ObjectSchema
 
-__all__ = ["OPTION_FORMAT", "AutoIndex", "format_option", "parse_option"]
+__all__ = [
+    "OPTION_FORMAT",
+    "AutoIndex",
+    "FieldChange",
+    "OnNewFields",
+    "StaleFieldWarning",
+    "format_option",
+    "parse_option",
+]
 
 OPTION_FORMAT = "%Y/%m/%d %H:%M:%S"
-_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+OnNewFields = Literal["backfill", "refuse"]
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # so ':' never appears in a name: the companions' suffix
+
+
+class StaleFieldWarning(UserWarning):
+    """A field the automatic index covered is no longer imported: its stored values go stale."""
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """How the fields asked for differ from those the stored window covers.
+
+    Attributes:
+        added: fields the stored rows lack, or hold in another conversion.
+        dropped: fields covered until now and no longer asked for.
+    """
+
+    added: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
 
 
 def format_option(moment: datetime) -> str:
@@ -58,6 +93,10 @@ class AutoIndex:
         instance: the name of the external account / CRM instance (``"default"``).
         fields: last-modified fields to use instead of the defaults (``modifiedon``;
             ``LastModifiedDate`` then ``SystemModstamp``); the first the object has wins.
+        on_new_fields: what an import does when it asks for a field (or a conversion) the
+            stored window does not cover: ``"backfill"`` (the default) reads every record
+            up to the window's end once, so the rows stored earlier get the new field;
+            ``"refuse"`` raises :class:`~crmframes.ConfigError` before any page is read.
 
     Examples:
         >>> AutoIndex({"options": {}}, activity="contacts").option_name  # doctest: +SKIP
@@ -68,6 +107,7 @@ class AutoIndex:
     activity: str
     instance: str = "default"
     fields: Sequence[str] | None = field(default=None)
+    on_new_fields: OnNewFields = "backfill"
 
     def __post_init__(self) -> None:
         for label, value in (("activity", self.activity), ("instance", self.instance)):
@@ -76,16 +116,30 @@ class AutoIndex:
                     f"AutoIndex {label} must be letters, digits, '_', '.' or '-' (got {value!r})"
                 )
         if not hasattr(self.store, "options"):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "AutoIndex needs a store with options, e.g. CampaignStore('campaign.duckdb')"
             )
         if isinstance(self.fields, str):
             object.__setattr__(self, "fields", (self.fields,))
+        if self.on_new_fields not in get_args(OnNewFields):
+            raise ConfigError(
+                f"on_new_fields must be one of {get_args(OnNewFields)}, not {self.on_new_fields!r}"
+            )
 
     @property
     def option_name(self) -> str:
         """``LASTIMPORT_<instance>_<activity>``."""
         return f"LASTIMPORT_{self.instance}_{self.activity}"
+
+    @property
+    def fields_option_name(self) -> str:
+        """``<option name>:fields``: the fields and conversions the stored window covers."""
+        return f"{self.option_name}:fields"
+
+    @property
+    def stale_option_name(self) -> str:
+        """``<option name>:stale``: fields the store still holds but no longer refreshes."""
+        return f"{self.option_name}:stale"
 
     @property
     def _options(self) -> MutableMapping[str, str]:
@@ -112,3 +166,61 @@ class AutoIndex:
             f"{schema.name} has no last-modified field among {candidates or ['(none)']}; "
             "Hint: name one with AutoIndex(..., fields=['...'])"
         )
+
+    def covered(self) -> dict[str, str] | None:
+        """The fields (name to conversion) the stored window covers; None if not recorded.
+
+        A watermark written before crmframes recorded its fields has none: it is taken to
+        cover whatever the next import asks for, which then records it.
+
+        Raises:
+            DataError: the stored list is not the JSON object crmframes writes.
+        """
+        covered: dict[str, str] | None = self._read_json(self.fields_option_name, dict)
+        return covered
+
+    def stale(self) -> tuple[str, ...]:
+        """The fields this activity stopped importing, whose stored values are not refreshed."""
+        return tuple(self._read_json(self.stale_option_name, list) or ())
+
+    def compare(self, covers: Mapping[str, str]) -> FieldChange:
+        """Compare the fields an import asks for with those the stored window covers.
+
+        Examples:
+            >>> index = AutoIndex({"options": {}}, activity="a")  # doctest: +SKIP
+            >>> index.compare({"Id": "default", "Email": "default"})  # doctest: +SKIP
+            FieldChange(added=('Email',), dropped=())
+        """
+        before = self.covered()
+        if before is None or self.start() is None:
+            return FieldChange()
+        added = tuple(name for name, how in covers.items() if before.get(name) != how)
+        dropped = tuple(name for name in before if name not in covers)
+        return FieldChange(added, dropped)
+
+    def stale_after(self, covers: Mapping[str, str], dropped: Sequence[str]) -> tuple[str, ...]:
+        """The stale fields once an import covering ``covers`` (and dropping ``dropped``) is stored."""
+        return tuple(n for n in dict.fromkeys([*self.stale(), *dropped]) if n not in covers)
+
+    def companions(self, covers: Mapping[str, str], dropped: Sequence[str]) -> dict[str, str]:
+        """The options to write with the next watermark: the covered fields, the stale ones."""
+        stale = list(self.stale_after(covers, dropped))
+        options = {self.fields_option_name: orjson.dumps(dict(covers)).decode()}
+        if stale or self.stale_option_name in self._options:
+            options[self.stale_option_name] = orjson.dumps(stale).decode()
+        return options
+
+    def _read_json(self, name: str, kind: type) -> Any:
+        text = self._options.get(name)
+        if not text:
+            return None
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = None
+        if not isinstance(value, kind):
+            raise DataError(
+                f"the option {name!r} holds {text!r}, not the JSON crmframes writes; "
+                "Hint: delete it (store.options.pop(name)) and the next import records it again"
+            )
+        return value

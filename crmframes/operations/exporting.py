@@ -25,28 +25,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from crmframes.connectors.base import (
-    BulkJobRef,
-    Connector,
-    WriteBatch,
-    WriteOutcome,
-)
-from crmframes.errors import BatchTooLargeError, ConfigError, ConnectorError, WriteRejectedError
+from crmframes import charts, display
+from crmframes.arguments import check_write_arguments
+from crmframes.connectors.base import Connector, WriteOutcome
+from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
-from crmframes.operations.journal import Journal, PendingSend, default_journal_path
+from crmframes.operations.delivery import Delivery, OnError, assign_journal
+from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.preview import compare
+from crmframes.schema import ObjectSchema
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "BULK_EXPORT_THRESHOLD",
@@ -61,10 +62,8 @@ logger = logging.getLogger("crmframes.export")
 BULK_EXPORT_THRESHOLD = (
     10_000  # mode="auto" uses a bulk job above this many rows, when the CRM has one
 )
-CLOCK_SLACK = timedelta(minutes=5)  # how far before a lost insert to look for what it created
 JournalArg = str | os.PathLike[str] | Literal[False] | Any | None
 WriteMode = Literal["auto", "batch", "bulk"]
-OnError = Literal["reject", "raise"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,23 @@ class ExportStats:
             f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
         )
 
+    def __repr__(self) -> str:
+        return f"ExportStats({self})"
+
+    def _repr_html_(self) -> str:
+        return display.card(f"{self.rows:,} rows ({self.mode})", self._facts())
+
+    def _counts(self) -> list[tuple[str, int]]:
+        counts = [("created", self.created), ("updated", self.updated), ("deleted", self.deleted)]
+        counts.append(("unchanged", self.unchanged))
+        return [(name, n) for name, n in counts if n] + [("rejected", self.rejected)]
+
+    def _facts(self) -> list[tuple[str, Any]]:
+        calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
+        calls += [("API calls", self.api_calls), ("retries", self.retries)]
+        shown = [(name, n) for name, n in calls if n]
+        return [*self._counts(), *shown, ("time", display.duration(self.seconds))]
+
 
 @dataclass
 class ExportResult:
@@ -143,252 +159,29 @@ class ExportResult:
 
     def __repr__(self) -> str:
         what = "dry run of " if self.dry_run else ""
-        return f"ExportResult({what}{self.op} {self.system} {self.object}: {self.stats})"
+        done = ", ".join(f"{n:,} {name}" for name, n in self.stats._counts())
+        time = display.duration(self.stats.seconds)
+        return f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time})"
 
-
-@dataclass
-class _Run:
-    """The mutable state of one write run."""
-
-    conn: Connector
-    plan: PlannedWrites
-    bulk: bool
-    size: int
-    on_error: OnError
-    max_retries: int
-    journal: Journal | None
-    digests: list[str] = field(default_factory=list)  # by plan index: the journal's row names
-    outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
-    lost_deletes: set[int] = field(default_factory=set)  # plan indexes sent with unknown outcome
-    unsettled: set[int] = field(default_factory=set)  # sent, outcome unknown, left to the next run
-    kept_open: bool = False  # an earlier run's unknown send whose rows this run lacks in part
-    batches: int = 0
-    retries: int = 0
-    resumed: int = 0
-    bar: Any = None
-
-    def batch(self, indexes: Sequence[int]) -> WriteBatch:
-        return WriteBatch(
-            self.plan.object,
-            self.plan.op,
-            tuple(self.plan.records[i] for i in indexes),
-            self.plan.key if self.plan.op == "upsert" else None,
+    def _repr_html_(self) -> str:
+        what = "dry run of " if self.dry_run else ""
+        symbols = display.rejects_by_symbol(self.rejects)
+        journal = [("journal", str(self.journal))] if self.journal is not None else []
+        return display.card(
+            f"{what}{self.op} of {self.system} {self.object}: {self.stats.rows:,} rows",
+            [*self.stats._facts(), *journal],
+            [
+                ("rejects by errorSymbol", display.frame(symbols, rows=20) if len(symbols) else ""),
+                ("changes", display.frame(self.changes) if self.changes is not None else ""),
+                ("first rows", display.frame(self.frame)),
+            ],
         )
 
-    # --- resolving calls of unknown outcome ----------------------------------------------------
-
-    def resolve(self, pending: PendingSend, todo: list[int]) -> None:
-        """Settle a send of an earlier run whose outcome the journal does not know.
-
-        ``todo`` are the plan indexes of its rows that have no outcome yet. When some of its
-        rows are not in this run (the frame changed), the send stays open in the journal:
-        a later run that has them again looks them up instead of sending them twice.
-        """
-        results: list[tuple[int, WriteOutcome]] = []
-        if todo and pending.job and self.conn.supports_bulk_write:
-            ref = BulkJobRef(pending.job, self.plan.object, self.plan.op)
-            found = self.conn.resume_bulk(self.batch(todo), ref)
-            if found is not None:
-                results = [(i, o) for i, o in zip(todo, found, strict=True) if _final(o)]
-        elif todo and self.plan.op == "insert":
-            results = self.find_created(todo, pending.at)
-        elif self.plan.op == "delete":
-            self.lost_deletes.update(todo)
-        logger.info(
-            "journal %s: send %d settled (%d of %d rows had an outcome)",
-            self.journal.path if self.journal else "-",
-            pending.send,
-            len(results),
-            len(todo),
-        )
-        if len(todo) < len(pending.rows):
-            self.kept_open = True
-            self.record(None, results)  # this run's rows only; the journal keeps the send
-            return
-        self.record(pending.send, results)
-        if self.journal is not None:
-            self.journal.resolved(pending)
-
-    def find_created(self, indexes: Sequence[int], at: datetime) -> list[tuple[int, WriteOutcome]]:
-        records = [self.plan.records[i] for i in indexes]
-        # ``at`` is this machine's clock; the CRM stamps records with its own: shift by the skew
-        skew = self.conn.server_time() - datetime.now(UTC)
-        ids = self.conn.find_created(
-            self.plan.object, records, at + skew - CLOCK_SLACK, exclude=self.known_ids()
-        )
-        return [
-            (i, WriteOutcome(ok=True, id=found, created=True))
-            for i, found in zip(indexes, ids, strict=True)
-            if found is not None
-        ]
-
-    def known_ids(self) -> set[str]:
-        """The CRM ids this export already gave to rows (this run's and the journal's)."""
-        outcomes = list(self.outcomes.values())
-        if self.journal is not None:
-            outcomes += [o for found in self.journal.outcomes.values() for o in found]
-        return {str(o.id) for o in outcomes if o.ok and o.id}
-
-    def unknown(self, indexes: Sequence[int], why: str) -> list[tuple[int, WriteOutcome]]:
-        """Rows of a call whose outcome cannot be known now: rejects, never sent again here.
-
-        The journal keeps their call open (no ``done`` line), so the next run with the
-        same journal settles it before sending anything (DESIGN §4.6).
-        """
-        self.unsettled.update(indexes)
-        journal = f" ({self.journal.path})" if self.journal is not None else ""
-        outcome = WriteOutcome(
-            ok=False,
-            error_symbol="OUTCOME_UNKNOWN",
-            error_message=(
-                f"{why}; the CRM may have written this row, so it was not sent again: run the "
-                f"export again with the same journal{journal} to settle it"
-            ),
-            transient=False,
-        )
-        return [(i, outcome) for i in indexes]
-
-    # --- sending ---------------------------------------------------------------------------------
-
-    def record(self, send: int | None, results: list[tuple[int, WriteOutcome]]) -> None:
-        # an unsettled call keeps its send open; a transient failure is not final either
-        # (the row is left out of ``done``, so a later run sends it again)
-        settled = not any(i in self.unsettled for i, _ in results)
-        if self.journal is not None and send is not None and settled:
-            kept = [(self.digests[i], o) for i, o in results if not o.transient]
-            self.journal.done(send, kept)
-        for index, outcome in results:
-            self.outcomes[index] = outcome
-        if self.bar is not None:
-            self.bar.update(len(results))
-
-    def send(self, indexes: list[int]) -> None:
-        """Send one batch, retrying the rows that failed transiently, until each has an outcome."""
-        attempt = 0
-        todo = indexes
-        while todo:
-            attempt += 1
-            at = datetime.now(UTC)
-            send = (
-                self.journal.send([self.digests[i] for i in todo], at)
-                if self.journal is not None
-                else None
-            )
-            self.batches += 1
-            try:
-                outcomes, wait = self.call(todo, send, at)
-            except BatchTooLargeError:  # refused before anything left: send it in halves
-                if len(todo) == 1:
-                    raise
-                self.batches -= 1
-                if self.journal is not None and send is not None:
-                    self.journal.done(send, [])  # nothing was applied
-                half = len(todo) // 2
-                self.send(todo[:half])
-                self.send(todo[half:])
-                return
-            if self.plan.op == "delete":
-                outcomes = [
-                    _deleted_again(o) if i in self.lost_deletes else o
-                    for i, o in zip(todo, outcomes, strict=True)
-                ]
-            final = [(i, o) for i, o in zip(todo, outcomes, strict=True) if _final(o)]
-            again = [i for i, o in zip(todo, outcomes, strict=True) if not _final(o)]
-            if again and attempt > self.max_retries:
-                final += [(i, o) for i, o in zip(todo, outcomes, strict=True) if i in set(again)]
-                again = []
-            self.record(send, final)
-            if self.on_error == "raise":
-                failed = [(i, o) for i, o in final if not o.ok]
-                if failed:
-                    raise WriteRejectedError(
-                        f"{len(failed)} row(s) rejected; first: row "
-                        f"{self.plan.positions[failed[0][0]]}: {failed[0][1].error_symbol} "
-                        f"{failed[0][1].error_message}"
-                    )
-            if again:
-                self.retries += len(again)
-                backoff = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random())
-                time.sleep(max(backoff, wait or 0.0))
-            todo = again
-
-    def call(
-        self, todo: list[int], send: int | None, at: datetime
-    ) -> tuple[list[WriteOutcome], float | None]:
-        """One write call; whole-call failures become an outcome per row."""
-        batch = self.batch(todo)
-        jobs: list[BulkJobRef] = []
-        try:
-            if self.bulk:
-                journal, number = self.journal, send
-
-                def submitted(ref: BulkJobRef) -> None:
-                    jobs.append(ref)
-                    if journal is not None and number is not None:
-                        journal.job(number, ref.job_id)
-
-                return self.conn.write_bulk(batch, on_submitted=submitted), None
-            return self.conn.write(batch), None
-        except ConnectorError as exc:
-            if jobs:  # the CRM has the job: the rows' outcomes are the job's, never a new send
-                return self.settle_job(todo, jobs[0], exc), None
-            if exc.outcome_unknown:
-                if self.plan.op == "insert":
-                    created = dict(self.find_created(todo, at))
-                    lost = [i for i in todo if i not in created]
-                    # not found yet is not "not created": the CRM may still be writing them
-                    created.update(self.unknown(lost, f"the call's answer was lost ({exc})"))
-                    return [created[i] for i in todo], None
-                if self.plan.op == "delete":
-                    self.lost_deletes.update(todo)
-            if self.on_error == "raise" and not exc.retryable and not exc.outcome_unknown:
-                if self.journal is not None and send is not None:
-                    self.journal.done(send, [])
-                raise
-            transient = exc.retryable or exc.outcome_unknown
-            return [_error_outcome(exc, transient=transient)] * len(todo), exc.retry_after
-
-    def settle_job(
-        self, todo: list[int], job: BulkJobRef, failure: ConnectorError
-    ) -> list[WriteOutcome]:
-        """Outcomes of a bulk job the CRM accepted before a call of it failed.
-
-        The job runs on whatever happened to the calls after it was created: its results
-        are collected (waiting for it to finish). Only a job that processed nothing is sent
-        again; when even that cannot be learnt, the rows are left to the next run.
-        """
-        try:
-            found = self.conn.resume_bulk(self.batch(todo), job)
-        except ConnectorError as exc:
-            why = f"bulk job {job.job_id} was accepted, then {failure}; and {exc}"
-            return [o for _, o in self.unknown(todo, why)]
-        if found is None:  # aborted or never started: nothing was written
-            return [_error_outcome(failure, transient=True)] * len(todo)
-        return found
-
-
-def _final(outcome: WriteOutcome) -> bool:
-    return outcome.ok or not outcome.transient
-
-
-def _deleted_again(outcome: WriteOutcome) -> WriteOutcome:
-    """A delete re-sent after a lost answer that finds the record gone was done the first time."""
-    if not outcome.ok and outcome.missing:
-        return WriteOutcome(ok=True, id=outcome.id)
-    return outcome
-
-
-def _error_outcome(exc: ConnectorError, *, transient: bool) -> WriteOutcome:
-    symbol = exc.code or type(exc).__name__
-    if exc.outcome_unknown:
-        symbol = "CONNECTION_LOST"
-    return WriteOutcome(
-        ok=False,
-        error_symbol=symbol,
-        error_message=str(exc),
-        error_code=str(exc.status) if exc.status else "",
-        transient=transient,
-    )
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the rejected rows by ``errorSymbol`` as bars; return the matplotlib axes."""
+        counts = display.rejects_by_symbol(self.rejects).set_index("errorSymbol")["rows"]
+        title = f"rejects of the {self.object} {self.op}"
+        return charts.bars(counts.to_dict(), title=title, xlabel="rows", ax=ax, **kwargs)
 
 
 # --- the public operations ------------------------------------------------------------------------
@@ -413,23 +206,6 @@ def _journal_path(
     )
 
 
-def _assign(run: _Run, journal: Journal, todo: list[int]) -> list[tuple[PendingSend, list[int]]]:
-    """Give the journal's outcomes and unknown sends to this plan's rows, by content digest."""
-    free: dict[str, list[int]] = {}
-    for index in todo:
-        free.setdefault(run.digests[index], []).append(index)
-    for digest, outcomes in journal.outcomes.items():
-        for outcome in outcomes:
-            if free.get(digest):
-                run.outcomes[free[digest].pop(0)] = outcome
-    run.resumed = len(run.outcomes)
-    pending = []
-    for unknown in journal.unknown:
-        indexes = [free[d].pop(0) for d in unknown.rows if free.get(d)]
-        pending.append((unknown, indexes))
-    return pending
-
-
 def _run(
     conn: Connector,
     df: pd.DataFrame,
@@ -442,7 +218,7 @@ def _run(
     max_retries: int,
     progress: bool,
     skip: set[int] | None = None,
-) -> _Run:
+) -> Delivery:
     if mode not in ("auto", "batch", "bulk"):
         raise ConfigError(f"mode must be 'auto', 'batch' or 'bulk', not {mode!r}")
     if on_error not in ("reject", "raise"):
@@ -468,14 +244,23 @@ def _run(
         "key": plan.key,
         "target": target,
         "created": datetime.now(UTC).isoformat(),
+        "export": uuid.uuid4().hex,  # an existing journal keeps the export it names
     }
     opened = Journal.open(path, header) if path is not None else None
-    run = _Run(conn, plan, bulk, batch_size or limit, on_error, max_retries, opened)
-    run.digests = plan.row_digests()
+    run = Delivery(
+        conn,
+        plan,
+        bulk,
+        batch_size or limit,
+        on_error,
+        max_retries,
+        opened,
+        export_id=str((opened.header if opened is not None else header)["export"]),
+    )
     finished = False
     try:
         if opened is not None:
-            for pending, indexes in _assign(run, opened, todo):
+            for pending, indexes in assign_journal(run, opened, todo):
                 run.resolve(pending, indexes)
         remaining = [i for i in todo if i not in run.outcomes]
         run.bar = tqdm(
@@ -504,7 +289,7 @@ def _result(
     plan: PlannedWrites,
     outcomes: dict[int, WriteOutcome],
     *,
-    run: _Run | None,
+    run: Delivery | None,
     resumed: int,
     calls_before: int,
     started: float,
@@ -647,6 +432,7 @@ def export_to_crm(
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
     """
+    check_write_arguments(**locals())  # every argument, before any call
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -661,6 +447,8 @@ def export_to_crm(
     )
     if only_changed and plan.op == "insert":
         raise ConfigError("only_changed needs key=: without a key every row is an insert")
+    if plan.op == "insert":
+        plan = _insert_as_upsert(conn, df, schema, plan, mapping, timezone, skip_nulls)
     changes = None
     unchanged: dict[int, str | None] = {}
     if dry_run or only_changed:
@@ -699,6 +487,46 @@ def export_to_crm(
         calls_before=calls_before,
         started=started,
     )
+
+
+def _insert_as_upsert(
+    conn: Connector,
+    df: pd.DataFrame,
+    schema: ObjectSchema,
+    plan: PlannedWrites,
+    mapping: MappingSpec | None,
+    timezone: str,
+    skip_nulls: bool,
+) -> PlannedWrites:
+    """An insert that maps an external-id field goes as an upsert on it: idempotent by key.
+
+    Only where the CRM cannot take client-chosen ids (Salesforce), and only when every row
+    has a value and the values are distinct: otherwise the rows stay an insert, whose lost
+    answers are looked up.
+    """
+    if conn.new_record_ids(plan.object, []) is not None:
+        return plan  # ids by construction (Dataverse)
+    for target in plan.targets:
+        name = target.field.name
+        if not target.field.external_id or any(
+            record.get(name) in (None, "") for record in plan.records
+        ):
+            continue
+        try:
+            keyed = plan_writes(
+                df,
+                schema,
+                mapping=mapping,
+                key=target.column,
+                normalize_id=conn.normalize_id,
+                timezone=timezone,
+                skip_nulls=skip_nulls,
+            )
+        except DataError:  # duplicated values: each row must still create its own record
+            continue
+        logger.info("insert into %s sent as an upsert on %s (an external id)", plan.object, name)
+        return keyed
+    return plan
 
 
 def _write(
@@ -762,6 +590,7 @@ def delete_in_crm(
         exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
         except when this delete itself removed it in a call whose answer was lost.
     """
+    check_write_arguments(**locals())  # every argument, before any call
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)

@@ -10,20 +10,44 @@ ids the CRM does not return, become reject rows — nothing is dropped silently.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from crmframes import charts, display
+from crmframes.arguments import (
+    check_bool,
+    check_connector,
+    check_frame,
+    check_instance,
+    check_int,
+    check_literal,
+    check_optional_str,
+    check_str,
+)
 from crmframes.connectors.base import Connector, ReadMode, ReadRequest
-from crmframes.errors import ColumnNotFoundError, ConfigError
+from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, ConfigError
 from crmframes.filters import Expr, F, validate
-from crmframes.frames import Conversion, convert_page, reject_frame, time_zone, to_pandas
-from crmframes.operations.autoindex import AutoIndex, format_option
+from crmframes.frames import (
+    Collation,
+    Conversion,
+    convert_page,
+    reject_frame,
+    text_order_key,
+    time_zone,
+    to_pandas,
+    wire_schema,
+)
+from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
 from crmframes.schema import Field, ObjectSchema
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ImportResult", "ImportStats", "import_from_crm"]
 
@@ -41,12 +65,17 @@ class ImportStats:
     api_calls: int
     seconds: float
     mode: str
+    resumed: int = 0  # reads restarted past their last id after the CRM's cursor died
 
     def __str__(self) -> str:
+        resumed = f", resumed {self.resumed}x after a dead cursor" if self.resumed else ""
         return (
             f"{self.rows:,} rows, {self.rejected:,} rejected, {self.pages} pages, "
-            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+            f"{self.api_calls} API calls, {self.seconds:.2f} s ({self.mode}{resumed})"
         )
+
+    def __repr__(self) -> str:
+        return f"ImportStats({self})"
 
 
 @dataclass
@@ -58,13 +87,18 @@ class ImportResult:
         rejects: rows that could not be imported, with ``errorSymbol``, ``errorMessage``,
             ``errorCode``, ``errorFields`` and ``inputIndex`` (DESIGN §4.1).
         variables: ``crmOptionName``, ``crmStartImport`` (included) and ``crmEndDate``
-            (excluded) of the automatic index, as the seed names them (empty without one).
+            (excluded) of the automatic index, as the seed names them (empty without one);
+            ``crmBackfilled`` names the fields a backfill read for every record, and
+            ``crmStaleFields`` the fields the index no longer refreshes (when there are some).
         stats: rows, pages, API calls, seconds.
         object: the object's API name.
         system: ``"salesforce"`` or ``"dynamics"``.
         key: the CRM id column.
         modified_field: the last-modified column.
         watermark: ``(option name, new value)`` to store with the rows (``CampaignStore.merge``).
+        index_options: options written in the same transaction as the watermark: the
+            fields the window covers, and the stale ones (``<option name>:fields``, ``:stale``).
+        stale_fields: stored fields this automatic index no longer refreshes.
     """
 
     frame: pd.DataFrame
@@ -77,9 +111,37 @@ class ImportResult:
     modified_field: str | None
     watermark: tuple[str, str] | None = None
     schema: ObjectSchema | None = field(default=None, repr=False)
+    index_options: dict[str, str] = field(default_factory=dict, repr=False)
+    stale_fields: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return f"ImportResult({self.system} {self.object}: {self.stats})"
+        s = self.stats
+        counts = f"{s.rows:,} rows, {s.rejected:,} rejected, {display.duration(s.seconds)}"
+        return f"ImportResult({self.system} {self.object}: {counts})"
+
+    def _repr_html_(self) -> str:
+        s = self.stats
+        facts = [*self.variables.items(), ("rows", s.rows), ("rejected", s.rejected)]
+        facts += [
+            ("API calls", s.api_calls),
+            ("pages", s.pages),
+            ("time", display.duration(s.seconds)),
+        ]
+        symbols = display.rejects_by_symbol(self.rejects)
+        return display.card(
+            f"import of {self.system} {self.object} ({s.mode})",
+            facts,
+            [
+                ("rejects by errorSymbol", display.frame(symbols, rows=20) if len(symbols) else ""),
+                ("first rows", display.frame(self.frame)),
+            ],
+        )
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the rejected rows by ``errorSymbol`` as bars; return the matplotlib axes."""
+        counts = display.rejects_by_symbol(self.rejects).set_index("errorSymbol")["rows"]
+        title = f"rejects of the {self.object} import"
+        return charts.bars(counts.to_dict(), title=title, xlabel="rows", ax=ax, **kwargs)
 
 
 def _field_specs(
@@ -87,20 +149,24 @@ def _field_specs(
 ) -> list[tuple[str, Conversion]]:
     if fields is None:
         return []
-    if isinstance(fields, str):
-        raise TypeError(
-            "fields must be a list of names (or (name, conversion) pairs), not a single string"
+    if isinstance(fields, str) or not isinstance(fields, Iterable):
+        raise ArgumentTypeError(
+            "fields must be a list of names (or (name, conversion) pairs), not "
+            f"{'a single string' if isinstance(fields, str) else type(fields).__name__}"
         )
     items = (
         list(fields.items())
         if isinstance(fields, Mapping)
-        else [(f, "default") if isinstance(f, str) else tuple(f) for f in fields]
+        else [(f, "default") if isinstance(f, str) else f for f in fields]
     )
     specs: list[tuple[str, Conversion]] = []
     for item in items:
-        if len(item) != 2 or not isinstance(item[0], str):
-            raise TypeError(f"a field must be a name or a (name, conversion) pair, not {item!r}")
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise ArgumentTypeError(
+                f"a field must be a name or a (name, conversion) pair, not {item!r}"
+            )
         name, conversion = item
+        check_str("a field name", name)
         if conversion not in _CONVERSIONS:
             raise ConfigError(
                 f"unknown conversion {conversion!r} for {name!r}; use one of {_CONVERSIONS}"
@@ -112,13 +178,23 @@ def _field_specs(
 def _order(order_by: str | Sequence[str | tuple[str, str]] | None) -> list[tuple[str, bool]]:
     if order_by is None:
         return []
+    if not isinstance(order_by, str | list | tuple):
+        raise ArgumentTypeError(
+            f"order_by must be a field or a list of fields / (field, 'asc'|'desc') pairs, "
+            f"not {type(order_by).__name__}"
+        )
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     out = []
     for item in items:
         if isinstance(item, str):
-            out.append((item, False))
+            out.append((check_str("order_by", item, what="a field name"), False))
             continue
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise ArgumentTypeError(
+                f"an order_by item is a field or a (field, 'asc'|'desc') pair, not {item!r}"
+            )
         name, direction = item
+        check_str("order_by", name, what="a field name")
         if str(direction).lower() not in ("asc", "desc"):
             raise ConfigError(
                 f"order direction of {name!r} must be 'asc' or 'desc', not {direction!r}"
@@ -170,13 +246,29 @@ def import_from_crm(
         NotFoundError: the object does not exist (close matches listed).
         ColumnNotFoundError: a field or ``id_column`` does not exist (close matches listed).
         FilterError: the filter breaks a filtering rule.
-        ConnectorError: the CRM failed for good (transient failures are retried first).
+        ConfigError: ``auto_index`` does not cover a field asked for and was built with
+            ``on_new_fields="refuse"`` (nothing is read).
+        ConnectorError: the CRM failed for good (transient failures are retried first;
+            a read whose cursor died resumes, unless it is ordered and limited).
+
+    Warns:
+        StaleFieldWarning: a field ``auto_index`` covered is no longer asked for.
     """
+    check_connector(conn)
+    check_str("object", object, what="an object's API name")
+    for name, flag in (("strict", strict), ("progress", progress)):
+        check_bool(name, flag)
+    check_literal("mode", mode, get_args(ReadMode))
     started = time.perf_counter()
     calls_before = conn.api_calls
+    resumes_before = getattr(conn, "cursor_resumes", 0)
     specs = _field_specs(fields)
     orders = _order(order_by)
+    if auto_index is not None:
+        check_instance("auto_index", auto_index, AutoIndex, "None or an AutoIndex(store, ...)")
+    check_optional_str("id_column", id_column, what="a column name")
     if population is not None:
+        check_frame(population, "population")
         if id_column is None:
             raise ConfigError("population needs id_column=: the column that holds the CRM ids")
         if id_column not in population.columns:
@@ -186,8 +278,8 @@ def import_from_crm(
     time_zone(timezone)
     if where is not None:
         where = validate(where, strict=strict)
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int, not {limit!r}")
+    if limit is not None:
+        check_int("limit", limit, min=0)
     if limit is not None and auto_index is not None:
         raise ConfigError(
             "limit and auto_index do not go together: the watermark would move past the "
@@ -204,6 +296,11 @@ def import_from_crm(
     for extra in (schema.id_field, schema.modified_field):
         if extra and extra not in chosen:
             chosen[extra] = (schema.fields[extra], "default")
+    # what the stored rows hold: a date_only day depends on the zone it was cut in
+    covers = {
+        name: f"{conversion} {timezone}" if conversion == "date_only" else conversion
+        for name, (_, conversion) in chosen.items()
+    }
     order = tuple((conn.field(schema.name, n).name, d) for n, d in orders)
     hidden = [name for name, _ in order if name not in chosen]  # fetched to sort by, dropped after
     for name in hidden:
@@ -212,9 +309,32 @@ def import_from_crm(
     variables: dict[str, str] = {}
     watermark: tuple[str, str] | None = None
     window: Expr | None = None
+    index_options: dict[str, str] = {}
+    stale_fields: tuple[str, ...] = ()
     if auto_index is not None:
         modified = auto_index.pick_field(schema)
         start = auto_index.start()
+        change = auto_index.compare(covers)
+        if change.added and auto_index.on_new_fields == "refuse":
+            raise ConfigError(
+                f"the automatic index {auto_index.option_name} does not cover "
+                f"{', '.join(change.added)} (new, or in another conversion): the rows stored "
+                "earlier would keep them empty or stale; Hint: pass "
+                "AutoIndex(..., on_new_fields='backfill') to read every record once, or name "
+                "a new activity= for a fresh import"
+            )
+        if change.added:
+            start = None  # backfill: every record up to the end, so stored rows get them too
+        if change.dropped:
+            warnings.warn(
+                f"{', '.join(change.dropped)} no longer imported by {auto_index.option_name}: "
+                "the store keeps their last values but this import stops refreshing them "
+                f"(recorded in the option {auto_index.stale_option_name!r})",
+                StaleFieldWarning,
+                stacklevel=2,
+            )
+        index_options = auto_index.companions(covers, change.dropped)
+        stale_fields = auto_index.stale_after(covers, change.dropped)
         end = conn.server_time().replace(microsecond=0)
         window = F(modified) < end
         if start is not None:
@@ -224,9 +344,19 @@ def import_from_crm(
             "crmStartImport": "" if start is None else format_option(start),
             "crmEndDate": format_option(end),
         }
+        if change.added:
+            variables["crmBackfilled"] = ",".join(change.added)
+        if stale_fields:
+            variables["crmStaleFields"] = ",".join(stale_fields)
         watermark = (auto_index.option_name, format_option(end))
     combined = where if window is None else window if where is None else where & window
 
+    # The CRM orders only a limited read (which records come depends on it; the id breaks
+    # ties); otherwise the frame is sorted here and the CRM reads in id order, which lets a
+    # read whose cursor died resume past the last id it read (connectors/salesforce_paging.py).
+    sent_order: tuple[tuple[str, bool], ...] = ()
+    if limit is not None and order:
+        sent_order = order if schema.id_field in dict(order) else (*order, (schema.id_field, False))
     field_list = [f for f, _ in chosen.values()]
     conversions = {name: conversion for name, (_, conversion) in chosen.items()}
     pieces: list[pa.Table] = []
@@ -243,7 +373,7 @@ def import_from_crm(
                 object=schema.name,
                 fields=tuple(chosen),
                 where=chunk_filter,
-                order_by=order,
+                order_by=sent_order,
                 limit=None if limit is None else limit - rows,
                 mode=mode if population is None else "rest",
             )
@@ -275,11 +405,7 @@ def import_from_crm(
         if bar is not None:
             bar.close()
 
-    table = (
-        pa.concat_tables(pieces)
-        if pieces
-        else pa.schema([pa.field(f.name, pa.string()) for f in field_list]).empty_table()
-    )
+    table = pa.concat_tables(pieces) if pieces else wire_schema(field_list).empty_table()
     frame = (
         to_pandas(table)
         if pieces
@@ -292,7 +418,7 @@ def import_from_crm(
         )
         rejects.append(missing)
     if order and len(frame) > 1:
-        frame = _sort(frame, order)
+        frame = _sort(frame, order, conn.collation)
     if hidden:
         frame = frame.drop(columns=hidden)
     all_rejects = (
@@ -309,6 +435,7 @@ def import_from_crm(
         api_calls=conn.api_calls - calls_before,
         seconds=time.perf_counter() - started,
         mode=used_mode,
+        resumed=getattr(conn, "cursor_resumes", 0) - resumes_before,
     )
     return ImportResult(
         frame=frame,
@@ -321,18 +448,25 @@ def import_from_crm(
         modified_field=schema.modified_field,
         watermark=watermark,
         schema=schema,
+        index_options=index_options,
+        stale_fields=stale_fields,
     )
 
 
-def _sort(frame: pd.DataFrame, order: tuple[tuple[str, bool], ...]) -> pd.DataFrame:
-    """Sort as the order contract says, whatever the CRM did: text case-insensitively, nulls last.
+def _sort(
+    frame: pd.DataFrame, order: tuple[tuple[str, bool], ...], collation: Collation
+) -> pd.DataFrame:
+    """Sort as the CRM orders: text by its collation, nulls last; stable.
 
-    Dataverse cannot put nulls last in ascending order, and population chunks arrive one
-    after the other; a stable sort here gives both CRMs the same order.
+    Dataverse cannot put nulls last in ascending order, population chunks arrive one after
+    the other, and an unlimited read comes in id order (so a dead cursor can be resumed):
+    sorting here gives both CRMs the order the contract promises.
     """
 
     def key(column: pd.Series) -> pd.Series:
-        return column.str.lower() if pd.api.types.is_string_dtype(column.dtype) else column
+        if pd.api.types.is_string_dtype(column.dtype):
+            return text_order_key(column, collation)
+        return column
 
     return frame.sort_values(
         by=[n for n, _ in order],

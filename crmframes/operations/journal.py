@@ -41,10 +41,16 @@ from filelock import FileLock, Timeout
 from crmframes.connectors.base import WriteOutcome
 from crmframes.errors import JournalError
 
-__all__ = ["DEFAULT_JOURNAL_DIR", "Journal", "PendingSend", "default_journal_path"]
+__all__ = [
+    "DEFAULT_JOURNAL_DIR",
+    "Journal",
+    "PendingSend",
+    "default_journal_path",
+    "ids_in_journals",
+]
 
 DEFAULT_JOURNAL_DIR = Path(".crmframes") / "journals"
-VERSION = 2
+VERSION = 3  # 3: the header names the export (the seed of client-chosen record ids)
 _HEADER_KEYS = ("operation", "system", "instance", "object", "op", "key", "target")
 
 
@@ -58,6 +64,34 @@ def default_journal_path(
     """
     base = Path(folder) if folder is not None else DEFAULT_JOURNAL_DIR
     return base / f"{object_name}-{op}-{target[:16]}.jsonl"
+
+
+def ids_in_journals(folder: str | os.PathLike[str], *, instance: str, object_name: str) -> set[str]:
+    """The CRM ids of the records the journals in ``folder`` (and its ``done/``) say they wrote.
+
+    Only journals of the same org and object count. A lookup for a lost insert excludes
+    these ids: a record another export of ours created is never taken for this one's.
+    Journals that cannot be read (another version, a torn file) are skipped.
+    """
+    base = Path(folder)
+    ids: set[str] = set()
+    for path in [*base.glob("*.jsonl"), *(base / "done").glob("*.jsonl")]:
+        try:
+            lines = path.read_bytes().split(b"\n")
+            header = orjson.loads(lines[0])
+        except (OSError, orjson.JSONDecodeError, IndexError):
+            continue
+        if header.get("instance") != instance or header.get("object") != object_name:
+            continue
+        for line in lines[1:]:
+            if not line.startswith(b'{"t":"done"'):
+                continue
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            ids.update(str(row[2]) for row in entry.get("r", ()) if row[1] and row[2])
+    return ids
 
 
 @dataclass

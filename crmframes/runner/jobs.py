@@ -1,21 +1,28 @@
-"""Run a job: connect to its account, open its store, run its steps in order, and report.
+"""Run a job: check it whole, connect to its account, open its store, run its steps, report.
 
-Orchestration. The first step that fails stops the job; the report says what each step
-did and why it stopped. A dry run opens an existing store read-only and does not create a
-missing one (see :mod:`crmframes.runner`).
+Orchestration. Before the first step, the job is checked against the store (every table a
+step reads exists or is written by an earlier step: :mod:`crmframes.runner.checks`), so a
+mistake costs no CRM call and no store write. The first step that fails (after its
+``retry:`` schedule, if it has one) stops the job; the report says what each step did and
+why it stopped. A dry run opens an existing store read-only and does not create a missing
+one (see :mod:`crmframes.runner`).
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crmframes.accounts import connect, load_accounts
+from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
 from crmframes.errors import ConfigError
+from crmframes.runner.checks import check_job
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.steps import StepContext, label
 from crmframes.specs import Job, SandboxAccount, StepSpec
@@ -24,6 +31,8 @@ from crmframes.specs.document import Loc
 from crmframes.store import CampaignStore
 
 __all__ = ["load_job", "run_job", "run_step"]
+
+_VIEWS = "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
 
 
 def load_job(path: str | os.PathLike[str]) -> Job:
@@ -50,37 +59,71 @@ def run_job(
     accounts: Accounts | str | os.PathLike[str] | None = None,
     store: str | None = None,
     environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> JobReport:
     """Run a job's steps in order against its account and store, and report what they did.
 
     Args:
         job: a :class:`~crmframes.specs.Job`, or the path of a job file.
         dry_run: write nothing to the CRM or the store (see the module docs).
-        progress: print each step as it starts and ends (stderr) and show progress bars.
+        progress: show each step as it starts and ends (on stderr in a terminal, as an HTML
+            status in a notebook) and progress bars; the lines always go to the
+            ``crmframes.runner`` logger.
         accounts: the accounts (or the accounts file) a named account is looked up in; by
             default ``$CRMFRAMES_ACCOUNTS`` or ``~/.config/crmframes/accounts.yaml``.
         store: a store file to use instead of the job's.
         environ: the environment secrets are read from (``os.environ`` by default).
+        sleep: waits between the attempts of a step with ``retry:`` (``time.sleep``; a
+            scheduler or a test passes its own).
 
     Returns:
         The report. A step that fails stops the job: ``report.ok`` is False,
         ``report.error`` says why in one line and the later steps are ``skipped``.
 
     Raises:
-        ConfigError: the job file is invalid, the account is unknown, or a secret cannot
-            be read (before any step runs).
+        ConfigError: the job file is invalid, a step reads a table that neither the store
+            nor an earlier step has, the account is unknown, or a secret cannot be read
+            (before any step runs, any CRM call or any store write).
         SandboxError: a sandbox account's sandbox cannot start.
+        StoreError: the store file cannot be opened.
     """
+    check_instance("job", job, (Job, str, os.PathLike), "a Job or the path of a job file")
+    check_bool("dry_run", dry_run)
+    check_bool("progress", progress)
+    check_optional_str("store", store, what="a store file")
+    if environ is not None:
+        check_instance("environ", environ, Mapping, "a mapping of environment variables")
+    if accounts is not None:
+        check_instance("accounts", accounts, (Accounts, str, os.PathLike), "accounts or a path")
     if not isinstance(job, Job):
-        job = load_job(job)
+        job = load_job(check_path("job", job))
+    path = store or job.store
+    _check_tables(job, path)
     account, shown, place = _account(job, accounts, environ)
-    report = JobReport(job=job.name, account=shown, store=store or job.store, dry_run=dry_run)
+    run_at = datetime.now(UTC).replace(microsecond=0)
+    report = JobReport(
+        job=job.name,
+        account=shown,
+        store=path,
+        dry_run=dry_run,
+        run_id=uuid.uuid4().hex,
+        run_at=run_at.isoformat(),
+    )
     started = time.perf_counter()
     with (
         connect(account, place=place, environ=environ) as conn,
         _open_store(report.store, dry_run=dry_run) as campaign,
     ):
-        context = StepContext(conn, campaign, dry_run, progress, len(job.steps))
+        context = StepContext(
+            conn,
+            campaign,
+            dry_run,
+            progress,
+            len(job.steps),
+            run_id=report.run_id,
+            run_at=run_at,
+            sleep=sleep,
+        )
         for index, spec in enumerate(job.steps, start=1):
             step = StepReport(index=index, kind=spec.kind, label=label(spec))
             report.steps.append(step)
@@ -115,6 +158,19 @@ def _account(
     return account, repr(name), lambda loc: found.doc.place((name, *loc))
 
 
+def _check_tables(job: Job, path: str) -> None:
+    """Check the job against the store's tables, opening an existing file read-only."""
+    stored: list[str] = []
+    views: list[str] = []
+    if path != ":memory:" and Path(path).exists():
+        with CampaignStore(path, read_only=True) as existing:
+            stored = existing.tables()
+            found = existing.sql(_VIEWS)  # a query source may read a view the user made
+            views = [str(name) for name in found["view_name"]]
+    with CampaignStore(":memory:") as parser:
+        check_job(job, stored, parser=parser, views=views)
+
+
 @contextmanager
 def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
     if dry_run and (path == ":memory:" or not Path(path).exists()):
@@ -146,6 +202,7 @@ def run_step(
         job=f"one {spec.kind} step", account=repr(conn), store=store.path, dry_run=dry_run
     )
     context = StepContext(conn, store, dry_run, progress, 1)
+    report.run_id, report.run_at = context.run_id, context.run_at.isoformat()
     step = StepReport(index=1, kind=spec.kind, label=label(spec))
     report.steps.append(step)
     started = time.perf_counter()

@@ -8,10 +8,10 @@ produced back to the store, and fills the step's report: counts, rejects by
 
 from __future__ import annotations
 
-import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from crmframes.errors import ConfigError, CrmframesError, StoreError
+from crmframes.runner.handling import append_rejects, attempt, resend_transient
 from crmframes.runner.report import JobReport, StepReport
+from crmframes.runner.status import StepStatus
 from crmframes.specs import (
     DedupeSpec,
     DeletedSpec,
@@ -43,7 +45,8 @@ class StepContext:
 
     ``result`` is the last step's operation result (of an import, export, delete or
     deleted import that ran for real), for a caller that runs one step and wants its
-    frames (the widgets do).
+    frames (the widgets do); ``rejects`` is that step's reject frame. ``run_id`` and
+    ``run_at`` name the run in rejects tables; ``sleep`` waits between a step's attempts.
     """
 
     conn: Any
@@ -52,6 +55,11 @@ class StepContext:
     progress: bool
     total: int
     result: Any = None
+    rejects: pd.DataFrame | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    run_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    sleep: Callable[[float], None] = time.sleep
+    status: StepStatus = field(default_factory=StepStatus)
 
     def run(self, spec: StepSpec, step: StepReport, report: JobReport) -> None:
         """Run one step, filling its report; a crmframes error fails the step and the job."""
@@ -59,7 +67,7 @@ class StepContext:
         calls = self.conn.api_calls
         started = time.perf_counter()
         try:
-            RUNNERS[spec.kind](spec, self, step)
+            attempt(lambda: self._once(spec, step), spec, step, sleep=self.sleep, say=self.say)
             if step.status == "ok" and self.dry_run:
                 step.status = "dry run"
         except CrmframesError as exc:
@@ -76,12 +84,41 @@ class StepContext:
             f"({step.seconds:.2f} s)"
         )
 
-    def say(self, text: str) -> None:
-        """Print a progress line on stderr (when progress is on), between progress bars."""
-        if self.progress:
-            from tqdm.auto import tqdm
+    def _once(self, spec: StepSpec, step: StepReport) -> None:
+        """One attempt of a step: run it, then append its rejects where ``rejects:`` says."""
+        self._forget_rejects()
+        RUNNERS[spec.kind](spec, self, step)
+        rules = getattr(spec, "rejects", None)
+        skipped = step.status in ("skipped", "dry run") or getattr(spec, "dry_run", False)
+        if rules is None or self.rejects is None or self.dry_run or skipped:
+            return
+        n = append_rejects(
+            self.store,
+            rules,
+            self.rejects,
+            run_id=self.run_id,
+            run_at=self.run_at,
+            step=step.index,
+        )
+        step.notes.append(f"{n:,} rejects appended to {rules.table}")
 
-            tqdm.write(text, file=sys.stderr)
+    def resend(
+        self,
+        send: Callable[[pd.DataFrame], Any],
+        df: pd.DataFrame,
+        spec: StepSpec,
+        step: StepReport,
+    ) -> Any:
+        """Write ``df`` with ``send``, sending rows rejected for now again per ``retry:``."""
+        resent = resend_transient(send, df, spec, step, sleep=self.sleep, say=self.say)
+        return resent.combined(len(df))
+
+    def _forget_rejects(self) -> None:
+        self.rejects = None  # an earlier attempt's or step's
+
+    def say(self, text: str) -> None:
+        """Log a step line; with progress on, show it too (stderr, or a notebook status)."""
+        self.status.say(text, visible=self.progress)
 
     def read(self, source: Source, step: StepReport) -> pd.DataFrame | None:
         """Read a step's rows; None (the step is skipped) when a dry run finds nothing yet."""
@@ -112,7 +149,13 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
     index = None
     if spec.auto_index is not None:
         a = spec.auto_index
-        index = AutoIndex(ctx.store, activity=a.activity, instance=a.instance, fields=a.fields)
+        index = AutoIndex(
+            ctx.store,
+            activity=a.activity,
+            instance=a.instance,
+            fields=a.fields,
+            on_new_fields=a.on_new_fields,
+        )
     result = import_from_crm(
         ctx.conn,
         spec.object,
@@ -138,6 +181,7 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
         **{"older, kept stored": merged.skipped_older, "duplicates": merged.duplicates},
     )
     step.rejects = _by_symbol(result.rejects)
+    ctx.rejects = result.rejects
     if result.variables:
         v = result.variables
         start = v["crmStartImport"] or "the beginning"
@@ -158,25 +202,30 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
             f"write_back key {spec.write_back.key!r} is not a column of {_source_label(spec.source)}"
         )
     dry_run = ctx.dry_run or spec.dry_run
-    result = export_to_crm(
-        ctx.conn,
-        spec.object,
-        df,
-        mapping=spec.mapping,
-        key=spec.key,
-        journal=spec.journal,
-        batch_size=spec.batch_size,
-        mode=spec.mode,
-        dry_run=dry_run,
-        only_changed=spec.only_changed,
-        skip_nulls=spec.skip_nulls,
-        timezone=spec.timezone,
-        on_error=spec.on_error,
-        max_retries=spec.max_retries,
-        progress=ctx.progress,
-    )
+
+    def send(rows: pd.DataFrame) -> Any:
+        return export_to_crm(
+            ctx.conn,
+            spec.object,
+            rows,
+            mapping=spec.mapping,
+            key=spec.key,
+            journal=spec.journal,
+            batch_size=spec.batch_size,
+            mode=spec.mode,
+            dry_run=dry_run,
+            only_changed=spec.only_changed,
+            skip_nulls=spec.skip_nulls,
+            timezone=spec.timezone,
+            on_error=spec.on_error,
+            max_retries=spec.max_retries,
+            progress=ctx.progress,
+        )
+
+    result = send(df) if dry_run else ctx.resend(send, df, spec, step)
     ctx.result = result
     step.rejects = _by_symbol(result.rejects)
+    ctx.rejects = result.rejects
     if dry_run:
         would = result.frame["crmAction"].value_counts().to_dict() if len(result.frame) else {}
         step.counts = {"rows": len(df)} | {
@@ -218,21 +267,25 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
         return
     from crmframes.operations import delete_in_crm
 
-    result = delete_in_crm(
-        ctx.conn,
-        spec.object,
-        df,
-        key=spec.key,
-        journal=spec.journal,
-        batch_size=spec.batch_size,
-        mode=spec.mode,
-        on_error=spec.on_error,
-        max_retries=spec.max_retries,
-        progress=ctx.progress,
-    )
+    def send(rows: pd.DataFrame) -> Any:
+        return delete_in_crm(
+            ctx.conn,
+            spec.object,
+            rows,
+            key=spec.key,
+            journal=spec.journal,
+            batch_size=spec.batch_size,
+            mode=spec.mode,
+            on_error=spec.on_error,
+            max_retries=spec.max_retries,
+            progress=ctx.progress,
+        )
+
+    result = ctx.resend(send, df, spec, step)
     ctx.result = result
     step.counts = _nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
     step.rejects = _by_symbol(result.rejects)
+    ctx.rejects = result.rejects
 
 
 def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
@@ -249,8 +302,8 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
         start = spec.start
     elif start is None and spec.lookback is not None:
         zone = ZoneInfo(spec.timezone)
-        end = ctx.conn.server_time() if end is None else _aware(end, zone)
-        start = end - spec.lookback
+        # end stays None: the operation ends the window at a second the CRM has closed
+        start = (ctx.conn.server_time() if end is None else _aware(end, zone)) - spec.lookback
     result = import_deleted_from_crm(
         ctx.conn, spec.object, start=start, end=end, timezone=spec.timezone
     )
@@ -325,6 +378,7 @@ def _reconcile(spec: ReconcileSpec, ctx: StepContext, step: StepReport) -> None:
         "only in CRM": c["only_right"],
     }
     step.rejects = _by_symbol(right.rejects)
+    ctx.rejects = right.rejects
     if spec.save is None or ctx.dry_run:
         return
     differences = result.differences.rename(columns={"left": "store", "right": "crm"})

@@ -23,7 +23,7 @@ import trustme
 from crmframes.errors import SandboxError
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.faults import Faults
-from crmframes.sandbox.server import CallCounter, HttpsServer
+from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT, CallCounter, HttpsServer
 from crmframes.settings import (
     AccessToken,
     ClientCredentials,
@@ -56,6 +56,15 @@ class Sandbox:
         daily_api_limit: the daily API request allocation.
         session_seconds: how long an access token lives: Salesforce sessions end after this
             much inactivity (default 7200), Dataverse tokens this long after issue (3600).
+        automation: model what real orgs do to the records clients write
+            (:mod:`crmframes.sandbox.automation`): text trimmed, and a record-triggered
+            flow (Salesforce) / plug-in (Dataverse) that formats the phone fields of new
+            records. Defaults the CRMs always fill (``Opportunity.Probability``,
+            ``statuscode``) are filled either way. The demo data loads as generated.
+        max_connections: connections served at once (128); when all are taken, idle
+            keep-alive connections are closed and new ones wait until one ends.
+        request_timeout: seconds a request's headers and body may take to arrive (60);
+            a slower request is answered 408 and its connection closed.
 
     Examples:
         >>> with Sandbox("salesforce", data="empty") as sb:
@@ -74,6 +83,9 @@ class Sandbox:
         duplicate_rule: bool = False,
         daily_api_limit: int = 100_000,
         session_seconds: int | None = None,
+        automation: bool = False,
+        max_connections: int = MAX_CONNECTIONS,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         if crm not in get_args(Crm):
             raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
@@ -81,16 +93,27 @@ class Sandbox:
             raise ValueError(f"data must be one of {get_args(DataChoice)}, not {data!r}")
         if not scale > 0:
             raise ValueError(f"scale must be positive, not {scale!r}")
+        if isinstance(max_connections, bool) or not (
+            isinstance(max_connections, int) and max_connections >= 1
+        ):
+            raise ValueError(
+                f"max_connections must be a whole number >= 1, not {max_connections!r}"
+            )
+        if not (isinstance(request_timeout, int | float) and request_timeout > 0):
+            raise ValueError(f"request_timeout must be positive seconds, not {request_timeout!r}")
         self.crm: Crm = crm
         self.data: DataChoice = data
         self.scale = scale
         self.clock = clock or Clock()
         self.faults = Faults()
         self._port = port
+        self._max_connections = max_connections
+        self._request_timeout = float(request_timeout)
         self._options: dict[str, Any] = {
             "duplicate_rule": duplicate_rule,
             "daily_api_limit": daily_api_limit,
             "session_seconds": session_seconds or (7200 if crm == "salesforce" else 3600),
+            "automation": automation,
         }
         self._counter = CallCounter()
         self._server: HttpsServer | None = None
@@ -116,6 +139,8 @@ class Sandbox:
                     clock=self.clock,
                     faults=self.faults,
                     port=self._port,
+                    max_connections=self._max_connections,
+                    request_timeout=self._request_timeout,
                 )
             except OSError as exc:
                 self._cleanup()

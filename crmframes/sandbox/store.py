@@ -111,6 +111,16 @@ class Table:
         self._db._log(lambda: self._undo_delete(old))
         return old
 
+    def restore(self, record: Record) -> None:
+        """Bring a record back from the recycle bin as ``record`` (unique fields are checked)."""
+        record_id = record[self.key]
+        self.check_unique(record)
+        tombstone = self.bin.pop(record_id)
+        self.rows[record_id] = record
+        self._index_add(record)
+        self.version += 1
+        self._db._log(lambda: self._undo_restore(tombstone))
+
     def remove(self, record_id: str) -> Record:
         """Hard-delete a live record (no recycle bin); return it."""
         old = self.rows.pop(record_id)
@@ -158,6 +168,11 @@ class Table:
     def _undo_remove(self, old: Record) -> None:
         self.rows[old[self.key]] = old
         self._index_add(old)
+        self.version += 1
+
+    def _undo_restore(self, tombstone: Record) -> None:
+        self._index_remove(self.rows.pop(tombstone[self.key]))
+        self.bin[tombstone[self.key]] = tombstone
         self.version += 1
 
     def _undo_delete(self, old: Record) -> None:

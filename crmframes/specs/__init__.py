@@ -26,6 +26,7 @@ from crmframes.specs.accounts import (
     SecretRef,
     parse_accounts,
 )
+from crmframes.specs.handling import RejectsSpec, RetrySpec
 from crmframes.specs.job import Job
 from crmframes.specs.steps import (
     STEP_KINDS,
@@ -59,6 +60,8 @@ __all__ = [
     "MergeSpec",
     "ReconcileSpec",
     "ReconcileTables",
+    "RejectsSpec",
+    "RetrySpec",
     "SalesforceAccount",
     "SandboxAccount",
     "SandboxActivity",

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from crmframes.errors import ConfigError
 
 __all__ = [
+    "VALIDATING",
     "Document",
     "Loc",
     "dump_yaml",
@@ -29,11 +32,16 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
+VALIDATING: ContextVar[bool] = ContextVar("crmframes_spec_validating", default=False)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _MAX_NODES = 200_000  # aliases can make a small file a huge tree; lines past this are not kept
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+# What YAML forbids in a document (PyYAML's Reader.NON_PRINTABLE: YAML 1.1 §5.1): control
+# characters other than tab and line breaks, lone surrogates, U+FFFE and U+FFFF.
+_FORBIDDEN = yaml.reader.Reader.NON_PRINTABLE
+_UNPRINTED = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # control characters, line breaks included
 
 
 class _Loader(yaml.SafeLoader):
@@ -99,8 +107,13 @@ def format_path(loc: Iterable[str | int]) -> str:
     """
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + _shown(str(part))
     return out
+
+
+def _shown(key: str) -> str:
+    """A key as text that prints on one line: forbidden and control characters escaped."""
+    return _UNPRINTED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), key)
 
 
 def suggest(word: object, choices: Iterable[str]) -> str:
@@ -121,9 +134,13 @@ def parse_yaml(text: str, source: str = "<string>") -> Document:
 
     Raises:
         ConfigError: broken YAML or a key written twice in one mapping, as
-            ``source:line:column: ...`` (the offending line's text is never quoted: it may
-            hold a secret).
+            ``source:line:column: ...``; a character YAML forbids (NUL, another control
+            character) as ``source:line: path: ...`` naming the key it was written in. The
+            offending line's text is never quoted: it may hold a secret.
     """
+    bad = _FORBIDDEN.search(text)
+    if bad is not None:
+        raise _forbidden_character(text, bad.start(), source)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -173,10 +190,13 @@ def validate_model(
     Raises:
         ConfigError: one line, ``place: what is wrong``, for the first problem found.
     """
+    token = VALIDATING.set(True)  # specs built inside keep pydantic's errors, placed below
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise_first(exc, data, doc, prefix, hide_input=hide_input)
+    finally:
+        VALIDATING.reset(token)
 
 
 def raise_first(
@@ -214,6 +234,55 @@ def raise_first(
 
 
 # --- private helpers ------------------------------------------------------------------------
+
+
+def _forbidden_character(text: str, position: int, source: str) -> ConfigError:
+    """The one-line error for a character YAML forbids, at the key it was written under.
+
+    PyYAML refuses the whole text before reading a line of it, so the place is found by
+    reading the text with every forbidden character replaced by a letter: the key or list
+    item written last before the character is the one it belongs to.
+    """
+    char = text[position]
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1)
+    kind = {"Cc": "control character", "Cs": "lone surrogate"}.get(
+        unicodedata.category(char), "character"
+    )
+    loc: Loc = ()
+    try:
+        marks: list[tuple[int, int, Loc]] = []
+        node = yaml.compose(_FORBIDDEN.sub("x", text), Loader=_Loader)
+        if node is not None:
+            _marks(node, (), marks)
+        before = [m for m in marks if (m[0], m[1]) <= (line, column)]
+        loc = max(before, key=lambda m: (m[0], m[1]))[2] if before else ()
+    except yaml.YAMLError:
+        pass  # the place stays the line alone
+    path = format_path(loc)
+    where = f"{source}:{line}: {path}" if path else f"{source}:{line}"
+    return ConfigError(
+        f"{where}: {kind} U+{ord(char):04X} at column {column + 1} is not allowed in YAML; "
+        "delete it (it often comes from copying text out of another program)"
+    )
+
+
+def _marks(node: yaml.Node, loc: Loc, out: list[tuple[int, int, Loc]]) -> None:
+    """Collect (line, column, path) of every key and list item under ``node``."""
+    if len(out) > _MAX_NODES or len(loc) > 64:
+        return
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            part = (*loc, key_node.value)
+            out.append((key_node.start_mark.line + 1, key_node.start_mark.column, part))
+            _marks(value_node, part, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            part = (*loc, position)
+            out.append((item.start_mark.line + 1, item.start_mark.column, part))
+            _marks(item, part, out)
 
 
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str, count: list[int]) -> None:

@@ -29,14 +29,24 @@ from pydantic import (
     PlainValidator,
     Strict,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from crmframes.arguments import check_instance
 from crmframes.errors import FilterError
 from crmframes.filters import Expr, from_dict
 from crmframes.frames import Conversion
-from crmframes.specs.document import Document, dump_yaml, parse_yaml, suggest, validate_model
+from crmframes.specs.document import (
+    VALIDATING,
+    Document,
+    dump_yaml,
+    parse_yaml,
+    raise_first,
+    suggest,
+    validate_model,
+)
 
 __all__ = [
     "Conversion",
@@ -53,6 +63,7 @@ __all__ = [
     "OrderBy",
     "PositiveInt",
     "Spec",
+    "TableName",
     "Text",
     "TimeZone",
     "invalid",
@@ -62,6 +73,9 @@ _OPTION_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # as AutoIndex checks it (operati
 _UNITS = (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 _SHORT = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _ISO = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+# Control characters other than tab and line breaks: YAML refuses them written raw, but a
+# quoted "\0" escape still makes one, and a NUL in a name or a query truncates it in C code.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 class Spec(BaseModel):
@@ -70,6 +84,23 @@ class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     kind: ClassVar[str] = ""
+
+    def __init__(self, **data: Any) -> None:
+        """Build the spec from keyword arguments; a bad one is a one-line ``ConfigError``.
+
+        Pydantic calls this too while it validates (``from_dict``, a spec inside a job):
+        there its errors go on to :func:`validate_model`, which places them in the file.
+        """
+        if VALIDATING.get():
+            super().__init__(**data)
+            return
+        token = VALIDATING.set(True)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise_first(exc, data, Document(data, f"{type(self).__name__}(...)"))
+        finally:
+            VALIDATING.reset(token)
 
     @model_validator(mode="before")
     @classmethod
@@ -109,6 +140,7 @@ class Spec(BaseModel):
         Raises:
             ConfigError: broken YAML, or a bad key or value, as ``source:line: path: what``.
         """
+        check_instance("text", text, str, "YAML text (a str)")
         doc = parse_yaml(text, source)
         return validate_model(cls, doc.data, doc)
 
@@ -120,12 +152,36 @@ def invalid(key: str, message: str) -> PydanticCustomError:
 
 # --- scalar types ---------------------------------------------------------------------------
 
-Name = Annotated[str, Strict(), StringConstraints(min_length=1)]
+
+def _printable(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"holds the control character U+{ord(found.group()):04X} at position "
+            f"{found.start() + 1}; delete it"
+        )
+    return value
+
+
+Name = Annotated[str, Strict(), StringConstraints(min_length=1), AfterValidator(_printable)]
 Text = Annotated[str, Strict()]
 PositiveInt = Annotated[int, Strict(), Field(gt=0)]
 Count = Annotated[int, Strict(), Field(ge=0)]
 Flag = Annotated[bool, Strict()]
 Number = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+
+
+def _table_name(value: str) -> str:
+    # The store keeps its own tables under this prefix, any case, after any underscores
+    # (crmframes.store.checks.is_internal); merging into one would corrupt the store.
+    if value.startswith("_") and value.lstrip("_").lower().startswith("crmframes_"):
+        raise ValueError(
+            f"table name {value!r} is reserved for crmframes' own tables; choose another"
+        )
+    return value
+
+
+TableName = Annotated[Name, AfterValidator(_table_name)]
 
 
 def _as_list(value: Any) -> Any:

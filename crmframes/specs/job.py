@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from crmframes.arguments import check_instance
+from crmframes.errors import ArgumentTypeError, ConfigError
 from crmframes.specs.accounts import Account, account_to_dict, parse_account
 from crmframes.specs.document import Document, Loc, dump_yaml, parse_yaml, suggest, validate_model
 from crmframes.specs.steps import STEP_KINDS, StepSpec
@@ -63,18 +65,22 @@ class Job:
     doc: Document | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.steps, list | tuple):
+            raise ArgumentTypeError(f"steps is a list of specs, not {self.steps!r}")
         object.__setattr__(self, "steps", tuple(self.steps))
         for label in ("name", "store"):
             value = getattr(self, label)
             if not isinstance(value, str) or not value:
-                raise ValueError(f"a job's {label} is a non-empty str, not {value!r}")
+                raise ConfigError(f"a job's {label} is a non-empty str, not {value!r}")
         if not isinstance(self.account, (str, *_ACCOUNT_TYPES)) or self.account == "":
-            raise TypeError(f"account is an account name or an account, not {self.account!r}")
+            raise ArgumentTypeError(
+                f"account is an account name or an account, not {self.account!r}"
+            )
         if not self.steps:
-            raise ValueError("a job needs at least one step")
+            raise ConfigError("a job needs at least one step")
         for position, step in enumerate(self.steps):
             if not isinstance(step, _STEP_TYPES):
-                raise TypeError(f"steps[{position}] is not a spec: {step!r}")
+                raise ArgumentTypeError(f"steps[{position}] is not a spec: {step!r}")
 
     def place(self, loc: Loc) -> str:
         """Return ``file:line: path`` of a part of the job, for messages."""
@@ -107,6 +113,7 @@ class Job:
             ConfigError: broken YAML, an unknown key, a wrong type, a missing key: one line,
                 ``source:line: path: what is wrong``.
         """
+        check_instance("text", text, str, "YAML text (a str)")
         return _job(parse_yaml(text, source))
 
 

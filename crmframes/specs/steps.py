@@ -42,9 +42,11 @@ from crmframes.specs.fields import (
     OrderBy,
     PositiveInt,
     Spec,
+    TableName,
     TimeZone,
     invalid,
 )
+from crmframes.specs.handling import RejectsSpec, RetrySpec
 
 __all__ = [
     "STEP_KINDS",
@@ -82,7 +84,7 @@ class Source(Spec):
         file: a CSV or Parquet file (by its suffix), relative to the working directory.
     """
 
-    table: Name | None = None
+    table: TableName | None = None
     columns: Names | None = None
     where: Name | None = None
     query: Name | None = None
@@ -114,11 +116,14 @@ class AutoIndexSpec(Spec):
         activity: the name of the step (``import_contacts``).
         instance: the name of the account / CRM instance.
         fields: last-modified fields to use instead of the CRM's defaults.
+        on_new_fields: ``backfill`` (read every record once when the import gains a field)
+            or ``refuse`` (stop with an error), as :class:`~crmframes.AutoIndex` takes it.
     """
 
     activity: OptionPart
     instance: OptionPart = "default"
     fields: Names | None = None
+    on_new_fields: Literal["backfill", "refuse"] = "backfill"
 
     @property
     def option_name(self) -> str:
@@ -141,9 +146,9 @@ class WriteBack(Spec):
 class ReconcileTables(Spec):
     """The store tables a reconcile step writes what it found into (each replaced per run)."""
 
-    differences: Name | None = None
-    only_store: Name | None = None
-    only_crm: Name | None = None
+    differences: TableName | None = None
+    only_store: TableName | None = None
+    only_crm: TableName | None = None
 
 
 def _mapping(value: Any) -> Any:
@@ -175,6 +180,8 @@ class ImportSpec(Spec):
         id_column: the column of ``population`` holding the CRM ids.
         timezone, mode, limit, strict: as for ``import_from_crm``.
         table: the store table to merge into; the object's name when absent.
+        rejects: a store table the rows that could not be converted are appended to.
+        retry: run the step again after a wait when the CRM is unreachable or limited.
     """
 
     kind: ClassVar[str] = "import"
@@ -190,7 +197,9 @@ class ImportSpec(Spec):
     mode: ReadMode = "auto"
     limit: Count | None = None
     strict: Flag = False
-    table: Name | None = None
+    table: TableName | None = None
+    rejects: RejectsSpec | None = None
+    retry: RetrySpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -227,6 +236,9 @@ class ExportSpec(Spec):
         write_back: after a real run, write the CRM ids into the source table.
         batch_size, mode, dry_run, only_changed, skip_nulls, timezone, on_error,
             max_retries: as for ``export_to_crm``.
+        rejects: a store table the rejected rows are appended to, with the run's id.
+        retry: run the step again after a wait when the CRM is unreachable or limited
+            (the journal makes the rerun send only what has no outcome yet).
     """
 
     kind: ClassVar[str] = "export"
@@ -245,6 +257,8 @@ class ExportSpec(Spec):
     on_error: OnError = "reject"
     max_retries: Count = 4
     write_back: WriteBack | None = None
+    rejects: RejectsSpec | None = None
+    retry: RetrySpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -263,6 +277,8 @@ class DeleteSpec(Spec):
         source: the rows naming the records.
         key: the column holding the CRM ids (the object's id field by default).
         journal, batch_size, mode, on_error, max_retries: as for ``delete_in_crm``.
+        rejects: a store table the rejected rows are appended to, with the run's id.
+        retry: run the step again after a wait when the CRM is unreachable or limited.
     """
 
     kind: ClassVar[str] = "delete"
@@ -275,6 +291,8 @@ class DeleteSpec(Spec):
     mode: WriteMode = "batch"
     on_error: OnError = "reject"
     max_retries: Count = 4
+    rejects: RejectsSpec | None = None
+    retry: RetrySpec | None = None
 
 
 class DeletedSpec(Spec):
@@ -287,13 +305,14 @@ class DeletedSpec(Spec):
     Attributes:
         object: the CRM object.
         start: the window's start (included), an ISO date or date and time.
-        end: the window's end (included).
+        end: the window's end (excluded; the next window starts there).
         lookback: the window's length instead of ``start``: ``7d``, ``12h``, ``1d12h``.
         timezone: the zone of naive ``start`` / ``end`` values.
         auto_index: continue from the last run (``start`` / ``lookback`` serve the first).
         table: the store table to apply the deletions to; none to only count them.
         apply: ``soft`` stamps ``crmDeletedDate``, ``hard`` removes the rows.
         key: the id column of the table (the object's id field by default).
+        retry: run the step again after a wait when the CRM is unreachable or limited.
     """
 
     kind: ClassVar[str] = "deleted"
@@ -304,9 +323,10 @@ class DeletedSpec(Spec):
     lookback: Duration | None = None
     timezone: TimeZone = "UTC"
     auto_index: AutoIndexSpec | None = None
-    table: Name | None = None
+    table: TableName | None = None
     apply: DeletionMode = "soft"
     key: Name | None = None
+    retry: RetrySpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -407,7 +427,7 @@ class DedupeSpec(Spec):
 
     kind: ClassVar[str] = "dedupe"
 
-    table: Name
+    table: TableName
     on: Rules
     keep: Keep = "recent"
     modified: Name | None = None
@@ -419,7 +439,7 @@ class DedupeSpec(Spec):
     threshold: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.9
     scorer: Scorer = "jaro_winkler"
     max_pairs: PositiveInt = 25_000_000
-    removed_table: Name | None = None
+    removed_table: TableName | None = None
     dry_run: Flag = False
 
     @model_validator(mode="after")
@@ -446,6 +466,8 @@ class ReconcileSpec(Spec):
         timezone: the zone of naive timestamps.
         save: store tables for ``differences`` (key, field, store and CRM values as text),
             ``only_store`` and ``only_crm`` (the rows on one side only).
+        rejects: a store table the CRM rows that could not be converted are appended to.
+        retry: run the step again after a wait when the CRM is unreachable or limited.
     """
 
     kind: ClassVar[str] = "reconcile"
@@ -459,6 +481,8 @@ class ReconcileSpec(Spec):
     timezone: TimeZone = "UTC"
     mode: ReadMode = "auto"
     save: ReconcileTables | None = None
+    rejects: RejectsSpec | None = None
+    retry: RetrySpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -483,7 +507,7 @@ class MergeSpec(Spec):
 
     kind: ClassVar[str] = "merge"
 
-    table: Name
+    table: TableName
     source: Source
     key: Names
     modified: Name | None = None

@@ -26,10 +26,30 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crmframes import display
+from crmframes.arguments import (
+    check_bool,
+    check_frame,
+    check_instance,
+    check_literal,
+    check_match_options,
+    check_names,
+    check_optional_str,
+    check_order_by,
+    check_path,
+    check_rules,
+    check_stored_values,
+    check_str,
+)
 from crmframes.dedupe import DedupeResult
 from crmframes.dedupe.matching import BlockSpec, Method, NormalizerSpec, OnSpec, Scorer
 from crmframes.dedupe.survivors import KeepSpec
-from crmframes.errors import ColumnNotFoundError, ConfigError, DataError, StoreError
+from crmframes.errors import (
+    ArgumentTypeError,
+    ConfigError,
+    DataError,
+    StoreError,
+)
 from crmframes.store import sql as q
 from crmframes.store.checks import (
     Columns,
@@ -43,21 +63,23 @@ from crmframes.store.checks import (
     merge_arguments,
     normalise_order_by,
 )
+from crmframes.store.deletions import apply_deletions_to_table, deleted_ids, deletion_marks
 from crmframes.store.dtypes import arrow_to_frame, frame_to_arrow, storage_type
 from crmframes.store.duplicates import check_clusters, dedupe_table
+from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
-from crmframes.store.options import StoreOptions
+from crmframes.store.options import StoreOptions, companion_options
 from crmframes.store.session import Session
 
 __all__ = ["CampaignStore"]
-
-_GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 class CampaignStore:
     """The campaign database: one DuckDB table per CRM object, plus options.
 
-    Thread-safe: one lock serialises the calls (a DuckDB connection is not thread-safe).
+    Thread-safe: one lock serialises the calls (a DuckDB connection is not thread-safe),
+    shared by every store on the same file in this process, so their merges never
+    interleave; another process cannot open a file this one writes.
 
     Args:
         path: the database file, or ``":memory:"`` for a store that lives as long as
@@ -79,6 +101,8 @@ class CampaignStore:
     def __init__(
         self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False
     ) -> None:
+        check_instance("path", path, (str, os.PathLike), "a file path or ':memory:'")
+        check_bool("read_only", read_only)
         self._session = Session(path, read_only=read_only)
         self._options = StoreOptions(self._session)
 
@@ -131,9 +155,14 @@ class CampaignStore:
         The batch is deduped on ``key`` first (the last row wins, or the newest
         ``modified``). A row whose key is new is inserted; a stored row is rewritten when an
         incoming column differs (NULL-safe), left alone when none does, and never
-        overwritten by an incoming row with an older ``modified``. The first merge creates
-        the table; later batches add their new columns; a column a batch lacks keeps its
-        stored values. On any error nothing changes: rows, columns and options.
+        overwritten by an incoming row with an older ``modified`` (text stamps compare as
+        instants: offsets honoured, none read as UTC). The first merge creates the table;
+        later batches add their new columns; a column a batch lacks keeps its stored values,
+        except a deletion mark (see :meth:`apply_deletions`), which a row the batch brings
+        clears: the record is live in the CRM again. Key values shaped like GUIDs are
+        stored lower-case and match in any case, as Dataverse matches them; other ids
+        (Salesforce's are case-sensitive) match exactly. On any error nothing changes:
+        rows, columns and options.
 
         Args:
             table: the table, usually the CRM object name (created if missing).
@@ -154,22 +183,37 @@ class CampaignStore:
             ConfigError: no key, or a reserved table name.
             ColumnNotFoundError: ``key`` or ``modified`` is not in the frame.
             DataError: null keys, a column whose type conflicts with the stored one, a
-                frame Arrow cannot type, or a stored table without the key column.
+                frame Arrow cannot type, a stored table without the key column, or a text
+                ``modified`` value (batch or table) that is not a date and time.
             StoreError: the store is read-only, or DuckDB failed (the transaction was
                 rolled back).
         """
+        check_str("table", table, what="a table name")
+        frame = data if isinstance(data, pd.DataFrame) else getattr(data, "frame", None)
+        if not isinstance(frame, pd.DataFrame):
+            raise ArgumentTypeError(
+                f"merge takes a DataFrame or an import result, not {type(data).__name__}"
+            )
+        check_frame(frame, "data")
+        check_stored_values(frame, "data")
+        if key is not None:
+            check_names("key", key)
+        check_optional_str("modified", modified, what="a column name")
+        check_bool("dry_run", dry_run)
         df, keys, modified, watermark = merge_arguments(data, key, modified)
         check_table_name(table)
         check_batch(df, keys, modified)
+        df = normalise_key_columns(df, keys)  # GUIDs match in any case, as in the CRM
         batch = frame_to_arrow(df)
         dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
         written = None if dry_run else watermark
+        options = {} if written is None else {**dict([written]), **companion_options(data)}
         if not dry_run:
             self._session.require_writable(f"merge into {table!r}")
         with self._session.lock:
             if batch.num_rows == 0:
                 if written is not None:
-                    self._options.set_many(dict([written]))
+                    self._options.set_many(options)
                 name = self._find_table(table) or table
                 return MergeResult(table=name, watermark=written, dry_run=dry_run)
             with (
@@ -180,7 +224,7 @@ class CampaignStore:
                 if not dry_run:
                     self._record_dtypes(result.table, dtypes)
                 if written is not None:
-                    self._options.set_many(dict([written]))  # joins this transaction
+                    self._options.set_many(options)  # joins this transaction
             return replace(result, watermark=written)
 
     def read(
@@ -205,6 +249,14 @@ class CampaignStore:
             StoreError: no such table (the message lists the tables), or DuckDB failed.
             ColumnNotFoundError: a column in ``columns`` or ``order_by`` is not in the table.
         """
+        check_str("table", table, what="a table name")
+        if columns is not None:
+            check_names("columns", columns)
+        if where is not None:
+            check_str("where", where, what="a SQL condition")
+        if params is not None:
+            check_instance("params", params, (list, tuple), "a list of values for the ? in where")
+        check_order_by("order_by", order_by)
         wanted = as_list(columns)
         order = normalise_order_by(order_by)
         with self._session.lock:
@@ -231,6 +283,9 @@ class CampaignStore:
         Raises:
             StoreError: DuckDB refused or failed the statement.
         """
+        check_str("query", query, what="a SQL statement")
+        if params is not None:
+            check_instance("params", params, (list, tuple, Mapping), "a list or a dict of values")
         with self._session.lock:
             return arrow_to_frame(self._session.execute(query, params, fetch="arrow"))
 
@@ -252,7 +307,10 @@ class CampaignStore:
             key: the id column, in both the table and the frame (default: the result's key).
             mode: ``"soft"`` stamps ``column`` with the deletion time (added if missing) and
                 keeps the row; ``"hard"`` removes the row.
-            column: the soft-delete column.
+            column: the soft-delete column. It is remembered: a later :meth:`merge` that
+                brings the record again (restored or re-created in the CRM) clears it.
+
+        Ids compare as the CRM compares them: GUIDs in any case, other ids exactly.
 
         Returns:
             How many stored rows were marked or removed (ids not in the table are ignored).
@@ -262,65 +320,25 @@ class CampaignStore:
             ColumnNotFoundError: the key is not in the frame or the table.
             StoreError: no such table, or DuckDB failed (nothing changed).
         """
+        check_str("table", table, what="a table name")
         frame = getattr(deleted, "frame", deleted)
+        check_instance(
+            "deleted", frame, pd.DataFrame, "an import_deleted_from_crm result or a DataFrame"
+        )
+        check_frame(frame, "deleted")
+        check_optional_str("key", key, what="a column name")
+        check_literal("mode", mode, ("soft", "hard"))
+        check_str("column", column, what="a column name")
         key = key or getattr(deleted, "key", None)
-        if mode not in ("soft", "hard"):
-            raise ConfigError(f"mode must be 'soft' or 'hard', not {mode!r}")
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError("deleted must be an import_deleted_from_crm result or a DataFrame")
         if key is None:
             raise ConfigError("apply_deletions needs key=: the id column")
-        if key not in frame.columns:
-            raise ColumnNotFoundError(key, [str(c) for c in frame.columns])
-        now = pd.Timestamp.now(tz="UTC")
-        stamps = (
-            pd.to_datetime(frame["deletedDate"], utc=True).fillna(now)
-            if "deletedDate" in frame.columns
-            else pd.Series(now, index=frame.index)
-        )
-        # GUIDs (Dataverse) compare in any case; other ids (Salesforce's 15-character ones
-        # are case-sensitive) exactly
-        texts = frame[key].astype("str")
-        guid = texts.str.fullmatch(_GUID)
-        deleted_ids = pd.DataFrame({"id": texts.where(~guid, texts.str.lower()), "at": stamps})
-        deleted_ids = deleted_ids.dropna(subset=["id"]).drop_duplicates("id", keep="last")
-        ids = pa.table(
-            {
-                "id": pa.array(deleted_ids["id"].tolist(), pa.string()),
-                "at": pa.array(deleted_ids["at"].tolist(), pa.timestamp("us", tz="UTC")),
-            }
-        )
+        ids = deleted_ids(frame, key)
         self._session.require_writable(f"apply deletions to {table!r}")
         with self._session.lock:
             name = self._require_table(table)
-            available = [c for c, _ in self._session.columns(name)]
-            if key not in available:
-                raise column_not_in_table(key, available, name)
-            gone = "__crmframes_deleted"
-            stored = f"CAST(t.{q.quote(key)} AS VARCHAR)"
-            match = (
-                f"(CASE WHEN regexp_full_match({stored}, '{_GUID}') THEN lower({stored}) "
-                f"ELSE {stored} END) = d.id"
+            return apply_deletions_to_table(
+                self._session, name, ids, key=key, mode=mode, column=column
             )
-            with self._session.registered(gone, ids), self._session.transaction():
-                count = self._session.execute(
-                    f"SELECT count(*) FROM {q.quote(name)} t JOIN {gone} d ON {match}",
-                    fetch="rows",
-                )[0][0]
-                if mode == "hard":
-                    self._session.execute(
-                        f"DELETE FROM {q.quote(name)} t USING {gone} d WHERE {match}"
-                    )
-                else:
-                    if column.lower() not in {c.lower() for c in available}:
-                        self._session.execute(
-                            q.add_column(name, column, "TIMESTAMP WITH TIME ZONE")
-                        )
-                    self._session.execute(
-                        f"UPDATE {q.quote(name)} t SET {q.quote(column)} = d.at "
-                        f"FROM {gone} d WHERE {match}"
-                    )
-            return int(count)
 
     def dedupe(
         self,
@@ -377,6 +395,21 @@ class CampaignStore:
             StoreError: no such table, a read-only store (unless ``dry_run``), or DuckDB
                 failed (rolled back).
         """
+        check_str("table", table, what="a table name")
+        check_match_options(
+            on=on,
+            fuzzy=fuzzy,
+            normalizers=normalizers,
+            threshold=threshold,
+            max_pairs=max_pairs,
+        )
+        if clusters is not None:
+            check_frame(clusters, "clusters")
+        if merge is not None:
+            check_rules("merge", merge)
+        check_optional_str("key", key, what="a column name")
+        check_optional_str("modified", modified, what="a column name")
+        check_bool("dry_run", dry_run)
         if (on is None) == (clusters is None):
             raise ConfigError("dedupe needs on= (match rules) or clusters= (reviewed clusters)")
         if clusters is not None:
@@ -413,7 +446,8 @@ class CampaignStore:
         Raises:
             StoreError: no such table, or the file cannot be written.
         """
-        target = Path(path)
+        check_str("table", table, what="a table name")
+        target = check_path("path", path)
         with self._session.lock:
             name = self._require_table(table)
             self._session.execute(q.copy_to_parquet(name), [str(target)])
@@ -429,7 +463,10 @@ class CampaignStore:
         stored = self._session.columns(existing) if existing else []
         incoming = self._session.describe(q.BATCH)
         check_types(name, incoming, stored, keys)
-        source, duplicates = self._dedupe(batch, keys, modified)
+        text = _text_stamps(modified, incoming, stored)
+        if text and modified is not None:
+            self._check_stamps(q.BATCH, modified, "the batch")
+        source, duplicates = self._dedupe(batch, keys, modified, text=text)
         rows = batch.num_rows - duplicates
         stored_names = {column.lower() for column, _ in stored}
         added = [(c, t) for c, t in incoming if c.lower() not in stored_names]
@@ -440,7 +477,7 @@ class CampaignStore:
                 run(q.create_table(name, [(c, storage_type(t)) for c, t in incoming]))
                 run(q.insert_all(name, source))
         else:
-            counts = self._plan(name, source, rows, incoming, stored, keys, modified)
+            counts = self._plan(name, source, rows, incoming, stored, keys, modified, text=text)
             if not dry_run:
                 for column, type_ in added:
                     run(q.add_column(name, column, storage_type(type_)))
@@ -462,7 +499,9 @@ class CampaignStore:
             dry_run=dry_run,
         )
 
-    def _dedupe(self, batch: pa.Table, keys: list[str], modified: str | None) -> tuple[str, int]:
+    def _dedupe(
+        self, batch: pa.Table, keys: list[str], modified: str | None, *, text: bool
+    ) -> tuple[str, int]:
         """Return the relation holding one row per key, and how many rows were dropped."""
         counted = self._session.execute(q.count_duplicates(q.BATCH, keys), fetch="rows")
         duplicates = int(counted[0][0])
@@ -470,7 +509,7 @@ class CampaignStore:
             return q.BATCH, 0
         numbered = batch.append_column(q.SEQ, pa.array(np.arange(batch.num_rows)))
         with self._session.registered(q.BATCH_NUMBERED, numbered):
-            self._session.execute(q.dedupe(q.BATCH_NUMBERED, keys, modified))
+            self._session.execute(q.dedupe(q.BATCH_NUMBERED, keys, modified, text=text))
         return q.STAGE, duplicates
 
     def _plan(
@@ -482,11 +521,15 @@ class CampaignStore:
         stored: Columns,
         keys: list[str],
         modified: str | None,
+        *,
+        text: bool,
     ) -> dict[str, int]:
         """Give every deduped batch row an action; return the count per action.
 
         Only the key and modified columns of the whole table are read; other stored
         columns are fetched by rowid for the few rows that need them (feasibility §4).
+        A record the batch brings (not older than the stored row) is live: its deletion
+        marks are cleared, even when it is otherwise unchanged (restored in the CRM).
         """
         stored_names = {column.lower() for column, _ in stored}
         incoming_names = {column.lower() for column, _ in incoming}
@@ -499,19 +542,34 @@ class CampaignStore:
         stamp = modified if modified and modified.lower() in stored_names else None
         compared = [(c, c.lower() in stored_names) for c, _ in incoming if c not in keys]
         carried = [c for c, _ in stored if c.lower() not in incoming_names]
+        cleared = [(c, t) for c, t in deletion_marks(self._session, table, stored) if c in carried]
         run = self._session.execute
         run(q.match_keys(table, source, keys, stamp))
-        run(q.triage(source, keys, stamp))
+        if stamp is not None and text:
+            self._check_stamps(q.MATCHED, stamp, f"table {table!r}")
+        run(q.triage(source, keys, stamp, text=text))
         # Stored values are needed to compare same-stamp rows, and to carry the columns the
         # batch lacks into the rows that will be rewritten.
         needed = [c for c, in_table in compared if in_table] + carried
         run(
             q.fetch_stored(table, needed, actions=[q.COMPARE, q.UPDATE] if carried else [q.COMPARE])
         )
-        run(q.plan(source, keys, compared=compared, carried=carried))
+        run(q.plan(source, keys, compared=compared, carried=carried, cleared=cleared))
         counts = {str(action): int(n) for action, n in run(q.count_actions(), fetch="rows")}
         counts[q.INSERT] = rows - sum(counts.values())  # the rows that matched nothing
         return counts
+
+    def _check_stamps(self, relation: str, modified: str, where: str) -> None:
+        """Refuse text stamps in ``relation`` that are not a date and time (before any cast)."""
+        bad = self._session.execute(q.unreadable_stamps(relation, modified), fetch="rows")
+        if bad:
+            samples = ", ".join(repr(value) for (value,) in bad)
+            raise DataError(
+                f"{where} has values of the modified column {modified!r} that are not a date "
+                f"and time, e.g. {samples}; text stamps are compared as instants (ISO 8601, "
+                "an offset honoured, none read as UTC): fix or drop those rows, or merge "
+                "without modified="
+            )
 
     # --- dtypes: what read() gives back ------------------------------------------------
 
@@ -542,3 +600,27 @@ class CampaignStore:
                 f"no table {table!r} in the campaign store {self.path!r}; tables: {listed}"
             )
         return name
+
+    def _repr_html_(self) -> str:
+        if self._session.closed:
+            return display.card(repr(self))
+        with self._session.lock:
+            names = [name for name in self._session.tables() if not is_internal(name)]
+            count = "SELECT count(*) FROM {}"
+            counts = [self._session.execute(count.format(q.quote(n)), fetch="rows") for n in names]
+            widths = [len(self._session.columns(name)) for name in names]
+        rows = [(n, c[0][0], w) for n, c, w in zip(names, counts, widths, strict=True)]
+        marks = [(name, v) for name, v in self.options.items() if name.startswith("LASTIMPORT_")]
+        tables = display.table(["table", "rows", "columns"], rows) if rows else "none yet"
+        watermarks = display.table(["option", "value"], marks) if marks else ""
+        title = f"campaign store {self.path}" + (" (read only)" if self.read_only else "")
+        return display.card(title, sections=[("tables", tables), ("watermarks", watermarks)])
+
+
+def _text_stamps(modified: str | None, incoming: Columns, stored: Columns) -> bool:
+    """Whether the modified column holds text (in the batch or the table)."""
+    if modified is None:
+        return False
+    wanted = modified.lower()
+    types = [t for c, t in [*incoming, *stored] if c.lower() == wanted]
+    return "VARCHAR" in types

@@ -12,7 +12,7 @@ from typing import Literal
 
 import pandas as pd
 
-from crmframes.errors import ColumnNotFoundError, ConfigError, DataError
+from crmframes.errors import ArgumentTypeError, ColumnNotFoundError, ConfigError, DataError
 from crmframes.store.dtypes import dtype_hint, is_compatible
 from crmframes.store.merge import Watermarked
 
@@ -50,12 +50,16 @@ def merge_arguments(
         modified = data.modified_field if modified is None else modified
         watermark = data.watermark
         if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"the import result's frame is a {type(df).__name__}, not a DataFrame")
+            raise ArgumentTypeError(
+                f"the import result's frame is a {type(df).__name__}, not a DataFrame"
+            )
         if watermark is not None:
             name, value = watermark
             watermark = (option_name(name), option_value(name, value))
     else:
-        raise TypeError(f"merge takes a DataFrame or an import result, not {type(data).__name__}")
+        raise ArgumentTypeError(
+            f"merge takes a DataFrame or an import result, not {type(data).__name__}"
+        )
     keys = as_list(key)
     if not keys:
         raise ConfigError("merge needs key=: the column(s) that identify a record, e.g. key='Id'")
@@ -141,14 +145,14 @@ def normalise_order_by(order_by: OrderBy | None) -> list[tuple[str, str]]:
 def option_name(name: object) -> str:
     """Return ``name`` if it can name an option, else raise TypeError."""
     if not isinstance(name, str) or not name:
-        raise TypeError(f"an option name must be a non-empty string, not {name!r}")
+        raise ArgumentTypeError(f"an option name must be a non-empty string, not {name!r}")
     return name
 
 
 def option_value(name: str, value: object) -> str:
     """Return ``value`` if it can be an option's value (a string), else raise TypeError."""
     if not isinstance(value, str):
-        raise TypeError(f"option {name!r} must be a string, not {type(value).__name__}")
+        raise ArgumentTypeError(f"option {name!r} must be a string, not {type(value).__name__}")
     return value
 
 

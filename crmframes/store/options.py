@@ -3,18 +3,35 @@
 Edge: DuckDB, through :class:`~crmframes.store.session.Session`. The automatic index keeps
 its ``LASTIMPORT_<instance>_<activity>`` values here (DESIGN §4.4). The table
 ``_crmframes_options`` (name PK, value, updated_at) is created on the first write, so
-opening a store never changes it.
+opening a store never changes it. An import result may carry companion options beside its
+watermark (the fields its window covers); :func:`companion_options` reads them so the merge
+writes them in the watermark's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
 
 from crmframes.store import sql as q
 from crmframes.store.checks import option_name, option_value
 from crmframes.store.session import Session
 
-__all__ = ["StoreOptions"]
+__all__ = ["StoreOptions", "companion_options"]
+
+
+def companion_options(data: Any) -> dict[str, str]:
+    """The options an import result asks to be written with its watermark, checked.
+
+    ``data.index_options`` (a mapping of strings) when the result has it, else nothing.
+
+    Raises:
+        TypeError: a name or value is not a string.
+    """
+    extra = getattr(data, "index_options", None) or {}
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"index_options must be a mapping, not {type(extra).__name__}")
+    return {option_name(name): option_value(name, value) for name, value in extra.items()}
 
 
 class StoreOptions(MutableMapping[str, str]):

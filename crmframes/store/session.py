@@ -3,7 +3,10 @@
 Edge: DuckDB. Every statement goes through :meth:`Session.execute`, where a
 ``duckdb.Error`` becomes a :class:`~crmframes.errors.StoreError` (``raise ... from exc``).
 DuckDB connections are not thread-safe, so callers hold :attr:`Session.lock` (re-entrant)
-around each public operation. Transactions nest: an inner :meth:`Session.transaction`
+around each public operation. Every session on one database file in this process holds the
+same lock (keyed by the file's resolved path): two connections to one file are two DuckDB
+transactions that cannot see each other's uncommitted rows, so interleaved merges of new keys
+would both insert them. Other processes are refused by DuckDB's file lock. Transactions nest: an inner :meth:`Session.transaction`
 joins the outer one, which is how a merge writes its watermark option atomically.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Literal, overload
@@ -22,9 +26,45 @@ from crmframes.errors import StoreError
 from crmframes.store import sql as q
 from crmframes.store.checks import Columns
 
-__all__ = ["Params", "Session"]
+__all__ = ["MEMORY", "Params", "Session", "file_lock"]
 
 Params = Sequence[Any] | Mapping[str, Any] | None
+
+MEMORY = ":memory:"
+
+
+class _FileLock:
+    """A re-entrant lock shared by the sessions of one database file (weakly registered)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+_file_locks: weakref.WeakValueDictionary[str, _FileLock] = weakref.WeakValueDictionary()
+_file_locks_guard = threading.Lock()
+
+
+def file_lock(path: str) -> _FileLock:
+    """Return the lock every session on ``path`` in this process shares.
+
+    ``":memory:"`` is a new database per connection, so it gets a lock of its own; other
+    paths are keyed by their resolved form (symlinks, ``..`` and relative spellings of one
+    file share one lock). The lock lives as long as a session holds it.
+    """
+    if path in (MEMORY, ""):  # DuckDB reads an empty path as ":memory:"
+        return _FileLock()
+    name = path if path.startswith(":") else os.path.realpath(path)
+    with _file_locks_guard:
+        lock = _file_locks.get(name)
+        if lock is None:
+            lock = _file_locks[name] = _FileLock()
+        return lock
 
 
 class Session:
@@ -41,7 +81,7 @@ class Session:
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool) -> None:
         self.path = os.fspath(path)
         self.read_only = read_only
-        self.lock = threading.RLock()
+        self.lock = file_lock(self.path)
         self._depth = 0  # nesting of transaction()
         self._con: duckdb.DuckDBPyConnection | None = None
         with self._translated(f"open {self.path}"):

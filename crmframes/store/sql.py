@@ -24,6 +24,7 @@ __all__ = [
     "COMPARE",
     "DTYPES_TABLE",
     "INSERT",
+    "MARKS_TABLE",
     "MATCHED",
     "OLDER",
     "OPTIONS_TABLE",
@@ -41,6 +42,7 @@ __all__ = [
     "count_actions",
     "count_duplicates",
     "create_dtypes_table",
+    "create_marks_table",
     "create_options_table",
     "create_table",
     "dedupe",
@@ -52,23 +54,28 @@ __all__ = [
     "fetch_stored",
     "insert_all",
     "insert_changes",
+    "instant",
     "list_tables",
     "match_keys",
     "plan",
     "quote",
     "record_dtypes",
+    "record_mark",
     "select",
     "select_dtypes",
+    "select_marks",
     "select_options",
     "select_with_rowid",
     "table_columns",
     "triage",
+    "unreadable_stamps",
     "update_by_rowid",
     "upsert_option",
 ]
 
 OPTIONS_TABLE = "_crmframes_options"
 DTYPES_TABLE = "_crmframes_dtypes"  # the pandas dtype each column was last merged with
+MARKS_TABLE = "_crmframes_deletion_marks"  # the soft-delete column of each table
 
 # Names the merge gives its registered relations, temporary tables and helper columns; the
 # ``__crmframes_`` prefix is reserved, so a user's table or column can never collide.
@@ -157,13 +164,39 @@ def count_duplicates(source: str, key: Sequence[str]) -> str:
     return f"SELECT count(*) - count(DISTINCT {distinct}) FROM {quote(source)}"
 
 
-def dedupe(source: str, key: Sequence[str], modified: str | None) -> str:
+def instant(column: str, *, text: bool) -> str:
+    """The expression comparing a modified column's values as instants.
+
+    A text stamp is cast to ``TIMESTAMPTZ``: its offset is honoured and a text without one is
+    read in the session zone, UTC. Comparing the texts themselves would put
+    ``"2024-01-02T10:00:00+01:00"`` after ``"2024-01-02T09:30:00Z"``, an hour earlier.
+    :func:`unreadable_stamps` is checked first, so the cast cannot fail halfway.
+    """
+    return f"CAST({column} AS TIMESTAMPTZ)" if text else column
+
+
+def unreadable_stamps(relation: str, column: str) -> str:
+    """Select up to five distinct values of a text column that are not a date and time.
+
+    Besides what the cast refuses, a value must start with a year (``2024-`` or ``2024/``):
+    DuckDB also reads words such as ``epoch`` and ``infinity`` as timestamps.
+    """
+    name = quote(column)
+    return (
+        f"SELECT DISTINCT {name} FROM {quote(relation)} WHERE {name} IS NOT NULL AND "
+        f"(NOT regexp_full_match({name}, '\\s*[0-9]{{4}}[-/].*') "
+        f"OR TRY_CAST({name} AS TIMESTAMPTZ) IS NULL) ORDER BY 1 LIMIT 5"
+    )
+
+
+def dedupe(source: str, key: Sequence[str], modified: str | None, *, text: bool = False) -> str:
     """Keep one row per key in ``STAGE``: the newest ``modified``, then the last one.
 
     DuckDB upserts do not dedupe within a batch (feasibility.md §4), so this runs first.
-    ``source`` must carry the row number ``SEQ``.
+    ``source`` must carry the row number ``SEQ``; ``text``: the stamps are text (see
+    :func:`instant`).
     """
-    newest = f"{quote(modified)} DESC NULLS LAST, " if modified else ""
+    newest = f"{instant(quote(modified), text=text)} DESC NULLS LAST, " if modified else ""
     return (
         f"CREATE OR REPLACE TEMP TABLE {quote(STAGE)} AS "
         f"SELECT * EXCLUDE ({quote(SEQ)}) FROM {quote(source)} "
@@ -186,17 +219,19 @@ def match_keys(table: str, source: str, key: Sequence[str], modified: str | None
     )
 
 
-def triage(source: str, key: Sequence[str], modified: str | None) -> str:
+def triage(source: str, key: Sequence[str], modified: str | None, *, text: bool = False) -> str:
     """Give each matched batch row a first verdict in ``TRIAGE`` (rowid, key, action).
 
     With a modified column, an older incoming row is ``OLDER`` and a newer one ``UPDATE``
     (its modified value differs, so it cannot be unchanged); an incoming row without a
     stamp cannot be shown newer than a stored row with one, so it is ``OLDER`` too; only
     rows with the same stamp (or none on either side) need the full comparison, ``COMPARE``.
+    ``text``: the stamps are text, compared as instants (see :func:`instant`).
     """
     verdict = f"'{COMPARE}'"
     if modified:
-        s_mod, m_mod = f"s.{quote(modified)}", f"m.{quote(modified)}"
+        s_mod = instant(f"s.{quote(modified)}", text=text)
+        m_mod = instant(f"m.{quote(modified)}", text=text)
         verdict = (
             f"CASE WHEN {s_mod} < {m_mod} OR ({s_mod} IS NULL AND {m_mod} IS NOT NULL) "
             f"THEN '{OLDER}' WHEN {s_mod} > {m_mod} THEN '{UPDATE}' ELSE '{COMPARE}' END"
@@ -225,6 +260,7 @@ def plan(
     *,
     compared: Sequence[tuple[str, bool]],
     carried: Sequence[str],
+    cleared: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Settle the action of every matched batch row in ``PLAN``.
 
@@ -236,13 +272,19 @@ def plan(
             A ``COMPARE`` row equal on all of them (NULL-safe) is ``UNCHANGED``.
         carried: stored columns the batch lacks; their stored values are carried into the
             rewritten row so that a batch never blanks a column it did not bring.
+        cleared: ``(column, type)`` of deletion marks the batch lacks (also in ``STORED``):
+            a record the batch brings is live, so a rewritten row gets NULL there, and a
+            row that would be unchanged but is marked is rewritten.
     """
     same = [
         f"s.{quote(c)} IS NOT DISTINCT FROM st.{quote(c)}" if stored else f"s.{quote(c)} IS NULL"
         for c, stored in compared
     ]
+    same += [f"st.{quote(c)} IS NULL" for c, _ in cleared]
     action = f"tr.{quote(ACTION)}"
-    carry = "".join(f", st.{quote(c)}" for c in carried)
+    blank = {c for c, _ in cleared}
+    carry = "".join(f", st.{quote(c)}" for c in carried if c not in blank)
+    carry += "".join(f", CAST(NULL AS {type_}) AS {quote(c)}" for c, type_ in cleared)
     return (
         f"CREATE OR REPLACE TEMP TABLE {quote(PLAN)} AS SELECT "
         f"CASE WHEN {action} <> '{COMPARE}' THEN {action} "
@@ -387,3 +429,24 @@ def record_dtypes() -> str:
 def select_dtypes() -> str:
     """Select ``(column, dtype)`` of the table named (lower-case) by the parameter."""
     return f"SELECT column_name, dtype FROM {quote(DTYPES_TABLE)} WHERE table_name = lower(?)"
+
+
+# --- deletion marks --------------------------------------------------------------------
+
+
+def create_marks_table() -> str:
+    """Create the table naming each table's soft-delete columns, if it is missing."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote(MARKS_TABLE)} (table_name VARCHAR, "
+        "column_name VARCHAR, PRIMARY KEY (table_name, column_name))"
+    )
+
+
+def record_mark() -> str:
+    """Record a soft-delete column: parameters table, column (kept lower-case)."""
+    return f"INSERT OR IGNORE INTO {quote(MARKS_TABLE)} VALUES (lower(?), lower(?))"
+
+
+def select_marks() -> str:
+    """Select the soft-delete columns of the table named by the parameter."""
+    return f"SELECT column_name FROM {quote(MARKS_TABLE)} WHERE table_name = lower(?)"

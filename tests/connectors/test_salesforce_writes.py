@@ -436,7 +436,13 @@ def test_resume_a_running_job_waits_for_it(sb, conn):
         "POST", jobs, operation="t", json={"object": "Contact", "operation": "insert"}
     ).json()["id"]
     body = "LastName\n" + "".join(f"{r['LastName']}\n" for r in records)
-    conn.http.send("PUT", f"{jobs}/{job}/batches", operation="t", data=body.encode())
+    conn.http.send(
+        "PUT",
+        f"{jobs}/{job}/batches",
+        operation="t",
+        data=body.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
     held, closed = threading.Event(), threading.Event()
 
     def hold_the_org() -> None:  # the job cannot write a record while this holds the lock

@@ -39,6 +39,9 @@ def main(argv: list[str]) -> int:
                 "ok": len(result.frame),
                 "rejected": len(result.rejects),
                 "resumed": result.stats.resumed,
+                "unknown": result.rejects.loc[
+                    result.rejects["errorSymbol"] == "OUTCOME_UNKNOWN", "inputIndex"
+                ].tolist(),
             }
         )
     )

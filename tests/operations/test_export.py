@@ -49,21 +49,59 @@ def conserved(result, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
 
 def test_insert_creates_each_row_once_and_rejects_bad_ones(crm: Crm, tmp_path: Path):
     conn = crm.sandbox.connector()
-    export_to_crm(conn, crm.contact, people(crm, 1, "Taken"), journal=False)
-    df = people(crm, 7, "Ins")
+    df = people(crm, 7, "Ins").drop(columns=[crm.external])
     df.loc[2, crm.last] = "x" * 300  # over-long: a pre-flight reject, never sent
-    df.loc[4, crm.external] = "Taken-0"  # a unique key already used: the CRM's own reject
     result = export_to_crm(conn, crm.contact, df, journal=tmp_path / "j")
     conserved(result, df)
     assert result.op == "insert"
     rejects = result.rejects.set_index("inputIndex")
-    assert rejects.loc[2, "errorSymbol"] == "STRING_TOO_LONG"
-    assert 4 in rejects.index and rejects.loc[4, "errorMessage"]
+    assert list(rejects.index) == [2] and rejects.loc[2, "errorSymbol"] == "STRING_TOO_LONG"
     stored = in_crm(crm, crm.last, df[crm.last].tolist())
-    assert sorted(stored[crm.external]) == sorted(result.frame[crm.external])
+    assert sorted(stored[crm.last]) == sorted(result.frame[crm.last])
     assert set(stored[crm.id].str.lower()) == set(result.frame["crmId"].str.lower())
     assert (result.frame["crmAction"] == "created").all()
     assert result.stats.batches == 1
+
+
+def test_dataverse_insert_of_a_taken_alternate_key_is_the_crms_reject(tmp_path: Path):
+    with Sandbox("dynamics", data="empty") as sb:
+        conn = sb.connector()
+        export_to_crm(conn, "contact", _keyed("Taken", 1), journal=False)
+        df = _keyed("Ins", 4)
+        df.loc[2, "crmf_externalid"] = "Taken-0"
+        result = export_to_crm(conn, "contact", df, journal=tmp_path / "j")
+        assert result.op == "insert" and result.stats.created == 3
+        assert result.rejects["errorSymbol"].tolist() == ["DuplicateRecordEntityKey"]
+        assert sorted(sb.records("contact")["crmf_externalid"]) == sorted(
+            ["Taken-0", "Ins-0", "Ins-1", "Ins-3"]
+        )
+
+
+def test_salesforce_insert_mapping_an_external_id_goes_as_an_upsert_on_it(tmp_path: Path):
+    """Idempotent by key: a lost answer is simply sent again, and a taken key updates."""
+    with Sandbox("salesforce", data="empty") as sb:
+        conn = sb.connector()
+        export_to_crm(conn, "Contact", _keyed("Taken", 1, sf=True), journal=False)
+        df = _keyed("Ins", 4, sf=True)
+        df.loc[2, "External_Id__c"] = "Taken-0"
+        sb.faults.add("drop_after", "composite/sobjects", times=1)
+        result = export_to_crm(conn, "Contact", df, journal=tmp_path / "j")
+        assert result.op == "upsert" and result.rejects.empty
+        # the lost call had created them: sent again, each is updated, none created twice
+        assert result.frame["crmAction"].tolist() == ["updated"] * 4
+        records = sb.records("Contact")
+        assert sorted(records["External_Id__c"]) == ["Ins-0", "Ins-1", "Ins-3", "Taken-0"]
+        assert records.set_index("External_Id__c").loc["Taken-0", "LastName"] == "Ins2"
+        # a row without its external id keeps the whole frame an insert (looked up if lost)
+        df.loc[1, "External_Id__c"] = None
+        assert export_to_crm(conn, "Contact", df, journal=False).op == "insert"
+
+
+def _keyed(tag: str, n: int, *, sf: bool = False) -> pd.DataFrame:
+    last, key = ("LastName", "External_Id__c") if sf else ("lastname", "crmf_externalid")
+    return pd.DataFrame(
+        {last: [f"{tag}{i}" for i in range(n)], key: [f"{tag}-{i}" for i in range(n)]}
+    )
 
 
 def test_upsert_by_external_key_creates_and_updates(crm: Crm):

@@ -8,18 +8,20 @@ really fired.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from crmframes import Sandbox, delete_in_crm, export_to_crm, import_deleted_from_crm
-from tests.operations.conftest import Crm
+from crmframes import Clock, Sandbox, delete_in_crm, export_to_crm, import_deleted_from_crm
+from tests.operations.conftest import MAKERS, START, Crm
 
 FAULTS = {
     "rate_limited": {"kind": "rate_limited", "times": 2, "retry_after": 0.2},
     "unavailable": {"kind": "unavailable", "times": 2, "retry_after": 0.2},
     "dropped_connection": {"kind": "drop_after", "times": 1},
+    "dropped_before_processing": {"kind": "drop", "times": 1},
     "expired_token": {"kind": "session_expired", "times": 1},
     "locked_rows": {"kind": "lock_row", "times": 3},
 }
@@ -27,10 +29,18 @@ ROWS = 9
 BATCH = 3
 
 
+@pytest.fixture(params=["salesforce", "dynamics"])
+def crm(request: pytest.FixtureRequest) -> Iterator[Crm]:
+    """A demo org of each CRM with org automation on: it trims text, formats phones."""
+    clock = Clock(START, frozen=True)
+    with Sandbox(request.param, data="demo", scale=0.2, clock=clock, automation=True) as sb:
+        yield MAKERS[request.param](sb)
+
+
 def frame(crm: Crm, tag: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            crm.last: [f"{tag}{i}" for i in range(ROWS)],
+            crm.last: [f"{tag}{i} " for i in range(ROWS)],  # trimmed by the org
             crm.external: [f"{tag}-{i}" for i in range(ROWS)],
         }
     )
@@ -66,6 +76,30 @@ def test_insert_survives(crm: Crm, fault: str, tmp_path: Path):
     assert injected.fired >= 1  # type: ignore[attr-defined]
     exactly_once(crm, df, result)
     assert result.rejects.empty, result.rejects[["errorSymbol", "errorMessage"]]
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_insert_without_an_external_id_survives(crm: Crm, fault: str, tmp_path: Path):
+    """Dataverse: client-chosen ids; Salesforce: lookups that never guess.
+
+    A Salesforce call that never reached the CRM ("dropped before processing") leaves rows
+    no lookup can find: OUTCOME_UNKNOWN rejects, in the CRM at most once, never sent twice.
+    """
+    df = frame(crm, "Fn").drop(columns=[crm.external])
+    conn = crm.sandbox.connector()
+    conn.describe(crm.contact)
+    injected = inject(crm, fault, crm.writes)
+    journal = tmp_path / "j"
+    result = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal)
+    assert injected.fired >= 1  # type: ignore[attr-defined]
+    assert result.op == "insert" and len(result.frame) + len(result.rejects) == ROWS
+    assert set(result.rejects["errorSymbol"]) <= {"OUTCOME_UNKNOWN"}
+    again = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal)
+    assert again.stats.batches == 0  # nothing is ever sent twice
+    counts = crm.records()[crm.last].value_counts()
+    for position, name in enumerate(df[crm.last]):
+        found = counts.get(name.strip(), 0)
+        assert found <= 1 if position in set(again.rejects["inputIndex"]) else found == 1
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -135,22 +169,39 @@ def test_persistent_lock_ends_in_rejects_not_an_exception(
     assert result.rejects["errorMessage"].str.len().min() > 0
 
 
-def test_an_insert_whose_answer_comes_too_late_is_never_sent_twice(crm: Crm, tmp_path: Path):
+def test_an_insert_whose_answer_comes_too_late_is_never_sent_twice(tmp_path: Path):
     """The CRM is still writing when the call times out: not found yet is not "not created"."""
-    df = frame(crm, "Fs")
-    conn = crm.sandbox.connector()
-    conn.describe(crm.contact)
-    conn.http.timeout = 1.0
-    late = crm.sandbox.faults.add("slow", crm.writes, times=1, delay=2.5)
-    journal = tmp_path / "j"
-    first = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal, progress=False)
-    assert late.fired == 1 and first.stats.created == ROWS - BATCH
-    assert first.rejects["errorSymbol"].tolist() == ["OUTCOME_UNKNOWN"] * BATCH
-    time.sleep(2)  # the late call ends in the CRM
-    conn.http.timeout = 30.0
-    second = export_to_crm(conn, crm.contact, df, batch_size=BATCH, journal=journal)
-    exactly_once(crm, df, second)
-    assert second.rejects.empty and second.stats.batches == 0  # settled by a lookup
+    with Sandbox("salesforce", data="empty") as sb:
+        df = pd.DataFrame({"LastName": [f"Fs{i}" for i in range(ROWS)]})  # no external id
+        conn = sb.connector()
+        conn.describe("Contact")
+        conn.http.timeout = 1.0
+        late = sb.faults.add("slow", "composite/sobjects", times=1, delay=2.5)
+        journal = tmp_path / "j"
+        first = export_to_crm(conn, "Contact", df, batch_size=BATCH, journal=journal)
+        assert late.fired == 1 and first.stats.created == ROWS - BATCH
+        assert first.rejects["errorSymbol"].tolist() == ["OUTCOME_UNKNOWN"] * BATCH
+        time.sleep(2)  # the late call ends in the CRM
+        conn.http.timeout = 30.0
+        second = export_to_crm(conn, "Contact", df, batch_size=BATCH, journal=journal)
+        assert second.rejects.empty and second.stats.batches == 0  # settled by a lookup
+        assert sorted(sb.records("Contact")["LastName"]) == sorted(df["LastName"])
+
+
+def test_a_dataverse_insert_whose_answer_comes_too_late_is_sent_again_safely(tmp_path: Path):
+    """Client-chosen ids: the second create of a record the first one made answers exists."""
+    with Sandbox("dynamics", data="empty") as sb:
+        df = pd.DataFrame({"lastname": [f"Fs{i}" for i in range(ROWS)]})
+        conn = sb.connector()
+        conn.describe("contact")
+        conn.http.timeout = 1.0
+        late = sb.faults.add("slow", r"\$batch", times=1, delay=2.5)
+        result = export_to_crm(conn, "contact", df, batch_size=BATCH, journal=tmp_path / "j")
+        assert late.fired == 1 and result.stats.created == ROWS and result.rejects.empty
+        time.sleep(2)  # the late call ends in the CRM
+        records = sb.records("contact")
+        assert sorted(records["lastname"]) == sorted(df["lastname"])
+        assert set(records["contactid"]) == set(result.frame["crmId"])
 
 
 def test_a_bulk_job_whose_status_calls_fail_is_collected_not_sent_again(tmp_path: Path):

@@ -18,7 +18,7 @@ import pytest
 from filelock import FileLock
 
 from crmframes import JournalError, WriteRejectedError, delete_in_crm, export_to_crm
-from crmframes.connectors.base import WriteBatch, WriteOutcome
+from crmframes.connectors.base import DeletedRecord, WriteBatch, WriteOutcome
 from crmframes.errors import RequestRejectedError, UnavailableError
 from crmframes.operations.journal import Journal
 from crmframes.schema import Field, ObjectSchema
@@ -52,6 +52,7 @@ class FakeCrm:
         self.calls = 0
         # call number -> "kill_after" | "drop_after" | "drop_before" | "lock"
         self.script: dict[int, str] = {}
+        self.deleted: list[DeletedRecord] = []
 
     def describe(self, name: str) -> ObjectSchema:
         return SCHEMA
@@ -78,6 +79,8 @@ class FakeCrm:
             return WriteOutcome(ok=True, id=new, created=True)
         if batch.op == "delete":
             gone = self.rows.pop(record["Id"], None)
+            if gone is not None:
+                self.deleted.append(DeletedRecord(record["Id"], datetime.now(UTC)))
             if gone is None:
                 return WriteOutcome(
                     ok=False, id=record["Id"], error_symbol="NOT_FOUND", missing=True
@@ -115,6 +118,13 @@ class FakeCrm:
             )
         return outcomes
 
+    def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
+        self.calls += 1
+        return [d for d in self.deleted if start <= d.deleted_at <= end]
+
+    def new_record_ids(self, object_name: str, seeds: Sequence[str]) -> None:
+        return None  # ids are the CRM's: a lost insert is looked up
+
     def find_created(
         self,
         object_name: str,
@@ -137,6 +147,7 @@ class FakeCrm:
 
 
 FRAME = pd.DataFrame({"Name": [f"n{i}" for i in range(10)], "Code": [f"c{i}" for i in range(10)]})
+NAMES = FRAME[["Name"]]  # an insert mapping no external id: its lost answers are looked up
 
 
 def names(crm: FakeCrm) -> list[str]:
@@ -148,23 +159,23 @@ def test_insert_killed_after_a_batch_resumes_without_duplicates(tmp_path: Path):
     crm.script = {2: "kill_after"}  # the CRM applied the second batch, the process died
     journal = tmp_path / "j.jsonl"
     with pytest.raises(Killed):
-        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+        export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert len(crm.rows) == 6
-    result = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert names(crm) == sorted(FRAME["Name"])  # each exactly once
     assert len(result.frame) == 10 and result.rejects.empty
     assert result.stats.resumed == 3  # batch 1 from the journal; batch 2 found in the CRM
     assert set(result.frame["crmId"]) == set(crm.rows)
     # a third run sends nothing at all
     calls = crm.calls
-    again = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    again = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert crm.calls == calls and len(again.frame) == 10
 
 
 def test_dropped_connection_on_insert_is_resolved_in_the_same_run(tmp_path: Path):
     crm = FakeCrm()
     crm.script = {1: "drop_after"}
-    result = export_to_crm(crm, "Thing", FRAME, journal=tmp_path / "j", progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=tmp_path / "j", progress=False)
     assert names(crm) == sorted(FRAME["Name"])
     assert result.stats.created == 10
 
@@ -173,11 +184,11 @@ def test_transient_rows_are_retried_then_rejected(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
     crm = FakeCrm()
     crm.script = {1: "lock"}
-    result = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False)
     assert len(result.frame) == 10 and result.stats.retries == 3
     crm = FakeCrm()
     crm.script = dict.fromkeys(range(1, 30), "lock")
-    result = export_to_crm(crm, "Thing", FRAME, journal=False, max_retries=1, progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=False, max_retries=1, progress=False)
     assert result.frame.empty and len(result.rejects) == 10
     assert set(result.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
 
@@ -199,16 +210,16 @@ def test_keyed_writes_are_resent_and_rejects_are_not(tmp_path: Path):
 def test_a_journal_of_another_export_is_refused(tmp_path: Path):
     crm = FakeCrm()
     journal = tmp_path / "j.jsonl"
-    export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     calls = crm.calls
-    subset = export_to_crm(crm, "Thing", FRAME.iloc[::-1].head(3), journal=journal, progress=False)
+    subset = export_to_crm(crm, "Thing", NAMES.iloc[::-1].head(3), journal=journal, progress=False)
     assert crm.calls == calls and subset.stats.resumed == 3  # rows are known by content
     with pytest.raises(JournalError, match="op: journal 'insert' vs now 'upsert'"):
         export_to_crm(crm, "Thing", FRAME, key="Code", journal=journal, progress=False)
     other = FakeCrm()
     other.instance = "https://other.example"
     with pytest.raises(JournalError, match=r"instance: journal 'https://fake\.example'"):
-        export_to_crm(other, "Thing", FRAME, journal=journal, progress=False)
+        export_to_crm(other, "Thing", NAMES, journal=journal, progress=False)
 
 
 def test_fix_and_rerun_with_the_default_journal_sends_only_the_rest(
@@ -216,7 +227,7 @@ def test_fix_and_rerun_with_the_default_journal_sends_only_the_rest(
 ):
     monkeypatch.chdir(tmp_path)
     crm = FakeCrm()
-    frame = FRAME.assign(Name=[*FRAME["Name"][:7], "reject me", *FRAME["Name"][8:]])
+    frame = NAMES.assign(Name=[*FRAME["Name"][:7], "reject me", *FRAME["Name"][8:]])
     with pytest.raises(WriteRejectedError):
         export_to_crm(crm, "Thing", frame, on_error="raise", progress=False)
     assert len(crm.rows) == 8  # the batch of the rejected row went through
@@ -234,25 +245,25 @@ def test_torn_last_line_is_ignored_and_a_corrupt_journal_refused(tmp_path: Path)
     crm.script = {2: "kill_after"}
     journal = tmp_path / "j.jsonl"
     with pytest.raises(Killed):
-        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+        export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     with journal.open("ab") as f:
         f.write(b'{"t":"done","s":1,"r":[[3,tr')  # killed while writing
-    export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert names(crm) == sorted(FRAME["Name"])
     calls = crm.calls  # the fragment was cut, not glued to the next line: a third run reads it
-    assert len(export_to_crm(crm, "Thing", FRAME, journal=journal).frame) == 10
+    assert len(export_to_crm(crm, "Thing", NAMES, journal=journal).frame) == 10
     assert crm.calls == calls
     lines = journal.read_bytes().split(b"\n")
     lines[2] = b"garbage"
     journal.write_bytes(b"\n".join(lines))
     with pytest.raises(JournalError, match="corrupt at line 3"):
-        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+        export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
 
 
 def test_journal_holds_no_values(tmp_path: Path):
     crm = FakeCrm()
     journal = tmp_path / "j.jsonl"
-    export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     text = journal.read_text()
     assert '"n3"' not in text and '"c3"' not in text
     header = json.loads(text.splitlines()[0])
@@ -267,6 +278,7 @@ def test_journal_holds_no_values(tmp_path: Path):
         "target",
         "instance",
         "created",
+        "export",
     }
     opened = Journal.open(journal, header)
     assert opened.header["object"] == "Thing" and len(opened.outcomes) == 10
@@ -274,7 +286,7 @@ def test_journal_holds_no_values(tmp_path: Path):
 
 def test_delete_resent_after_lost_answer_counts_as_done(tmp_path: Path):
     crm = FakeCrm()
-    inserted = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False).frame
+    inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
     ids = inserted[["crmId"]].rename(columns={"crmId": "Id"})
     ids.loc[len(ids)] = ["T99999"]  # never existed: a real reject
     crm.script = {crm.calls + 1: "kill_after"}
@@ -289,7 +301,7 @@ def test_delete_resent_after_lost_answer_counts_as_done(tmp_path: Path):
 
 def test_on_error_raise(tmp_path: Path):
     crm = FakeCrm()
-    frame = FRAME.assign(Name=["reject me", *FRAME["Name"][1:]])
+    frame = NAMES.assign(Name=["reject me", *FRAME["Name"][1:]])
     with pytest.raises(WriteRejectedError, match="row 0: FIELD_CUSTOM_VALIDATION_EXCEPTION"):
         export_to_crm(crm, "Thing", frame, journal=False, on_error="raise", progress=False)
 
@@ -298,8 +310,8 @@ def test_on_error_raise(tmp_path: Path):
 
     crm.write = refuse  # type: ignore[method-assign]
     with pytest.raises(RequestRejectedError):
-        export_to_crm(crm, "Thing", FRAME, journal=False, on_error="raise", progress=False)
-    result = export_to_crm(crm, "Thing", FRAME, journal=False, progress=False)
+        export_to_crm(crm, "Thing", NAMES, journal=False, on_error="raise", progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False)
     assert len(result.rejects) == 10 and set(result.rejects["errorCode"]) == {"400"}
 
 
@@ -307,7 +319,7 @@ def test_a_journal_of_another_format_is_refused(tmp_path: Path):
     journal = tmp_path / "j.jsonl"
     journal.write_text('{"t":"header","v":1,"object":"Thing"}\n{"t":"send","s":0,"p":[0]}\n')
     with pytest.raises(JournalError, match="format 1"):
-        export_to_crm(FakeCrm(), "Thing", FRAME, journal=journal, progress=False)
+        export_to_crm(FakeCrm(), "Thing", NAMES, journal=journal, progress=False)
 
 
 def test_a_lost_insert_never_takes_ids_of_other_rows_and_the_next_run_settles_it(tmp_path: Path):
@@ -319,9 +331,18 @@ def test_a_lost_insert_never_takes_ids_of_other_rows_and_the_next_run_settles_it
     assert first.stats.created == 3 and len(crm.rows) == 3  # batch 1's records are its own
     assert set(first.rejects["errorSymbol"]) == {"OUTCOME_UNKNOWN"}
     assert "run the export again with the same journal" in first.rejects["errorMessage"][0]
+    # the next run looks again, finds no record of its own, and never guesses: the rows are
+    # final OUTCOME_UNKNOWN rejects (on a real org a flow may have changed what was stored)
     second = export_to_crm(crm, "Thing", same, journal=journal, progress=False)
-    assert second.rejects.empty and len(crm.rows) == 6  # looked up, not found, sent once
-    assert sorted(second.frame["crmId"]) == sorted(crm.rows)
+    assert second.rejects["errorSymbol"].tolist() == ["OUTCOME_UNKNOWN"] * 3
+    assert "export this row again with journal=False" in second.rejects["errorMessage"].iloc[0]
+    assert len(crm.rows) == 3 and second.stats.batches == 0
+    calls = crm.calls
+    third = export_to_crm(crm, "Thing", same, journal=journal, progress=False)
+    assert crm.calls == calls and len(third.rejects) == 3  # closed for good: nothing sent
+    # the user checked: not in the CRM, so they send those rows again themselves
+    resent = export_to_crm(crm, "Thing", second.rejects[["Name", "Code"]], journal=False)
+    assert resent.stats.created == 3 and len(crm.rows) == 6
 
 
 def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(
@@ -331,10 +352,10 @@ def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(
     crm = FakeCrm()
     crm.script = dict.fromkeys(range(1, 30), "lock")
     journal = tmp_path / "j.jsonl"
-    locked = export_to_crm(crm, "Thing", FRAME, journal=journal, max_retries=1, progress=False)
+    locked = export_to_crm(crm, "Thing", NAMES, journal=journal, max_retries=1, progress=False)
     assert set(locked.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
     crm.script = {}
-    again = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    again = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert again.stats.created == 10 and names(crm) == sorted(FRAME["Name"])
 
 
@@ -342,8 +363,8 @@ def test_a_journal_in_use_by_a_running_export_is_refused(tmp_path: Path):
     path = tmp_path / "j.jsonl"
     running = FileLock(f"{path}.lock")  # what the other export holds while it runs
     with running, pytest.raises(JournalError, match="in use by another export"):
-        export_to_crm(FakeCrm(), "Thing", FRAME, journal=path, progress=False)
-    assert len(export_to_crm(FakeCrm(), "Thing", FRAME, journal=path).frame) == 10
+        export_to_crm(FakeCrm(), "Thing", NAMES, journal=path, progress=False)
+    assert len(export_to_crm(FakeCrm(), "Thing", NAMES, journal=path).frame) == 10
 
 
 def test_an_unknown_send_stays_open_until_a_run_has_all_its_rows(tmp_path: Path):
@@ -351,10 +372,10 @@ def test_an_unknown_send_stays_open_until_a_run_has_all_its_rows(tmp_path: Path)
     crm.script = {2: "kill_after"}  # batch 2 (rows 3-5) applied, the process died
     journal = tmp_path / "j.jsonl"
     with pytest.raises(Killed):
-        export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
-    fewer = FRAME.drop(index=4)  # the next run's frame lacks one row of the unknown send
+        export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
+    fewer = NAMES.drop(index=4)  # the next run's frame lacks one row of the unknown send
     export_to_crm(crm, "Thing", fewer, journal=journal, progress=False)
     assert sorted(r["Name"] for r in crm.rows.values()) == sorted(FRAME["Name"])
-    result = export_to_crm(crm, "Thing", FRAME, journal=journal, progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert names(crm) == sorted(FRAME["Name"])  # row 4 was looked up, not sent again
     assert len(result.frame) == 10 and result.rejects.empty

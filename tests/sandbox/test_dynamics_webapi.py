@@ -204,8 +204,9 @@ def test_annotations_on_request(api):
     [
         ("/contacts?$filter=nope eq 1", 400, "0x80060888"),
         ("/contacts?$filter=lastname eq 'O'Bryan'", 400, "0x80060888"),
-        ("/contacts?$select=nope", 400, "0x80060888"),
-        ("/conacts", 404, "0x80060888"),
+        ("/contacts?$select=nope", 400, "0x0"),  # the codes of web-api-client-errors
+        ("/conacts", 404, "0x8006088a"),
+        ("/Account", 404, "0x8006088a"),
         ("/contacts(00000000-0000-0000-0000-000000000001)", 404, "0x80040217"),
         ("/contacts(crmf_externalid='nobody')", 404, "0x80060891"),
         ("/contacts(lastname='x')", 400, "0x80060888"),
@@ -431,3 +432,12 @@ def test_change_tracking_delta_links(wapi):
         "GET", "/accounts?$filter=name eq 'x'", headers={"Prefer": "odata.track-changes"}
     )
     assert refused.status_code == 400
+
+
+def test_whoami_is_a_function_so_post_is_404(api):
+    # learn.microsoft.com/troubleshoot/power-platform/power-apps/dataverse/web-api-client-errors
+    reply = api("POST", "/WhoAmI", json={})
+    assert reply.status_code == 404
+    assert reply.json()["error"]["code"] == ""
+    assert reply.json()["error"]["message"].startswith("No HTTP resource was found")
+    assert api("GET", "/WhoAmI").status_code == 200

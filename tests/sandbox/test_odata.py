@@ -502,8 +502,6 @@ INCOMPATIBLE = (
          "There is an unterminated literal at position 21 in 'lastname eq 'O'Bryan''."),
         ({"filter": "foo eq 1"}, NOT_FOUND.format("foo", "contact")),
         ({"filter": "FirstName eq 'x'"}, NOT_FOUND.format("FirstName", "contact")),
-        ({"select": "lastname,foo"}, NOT_FOUND.format("foo", "contact")),
-        ({"select": "parentcustomerid"}, NOT_FOUND.format("parentcustomerid", "contact")),
         ({"orderby": "foo desc"}, NOT_FOUND.format("foo", "contact")),
         ({"filter": "parentcustomerid_account/foo eq 1"}, NOT_FOUND.format("foo", "account")),
         ({"filter": "statecode eq 'x'"}, INCOMPATIBLE.format("Edm.Int32", "Edm.String", "Equal")),
@@ -619,3 +617,25 @@ def test_plan_query_raises_only_odata_error_for_any_text(text: str, alias: str) 
             continue
         query.execute(CONTACTS, RESOLVER, now=NOW)
         query.project_many(CONTACTS)
+
+
+def test_orderby_text_ignores_accents_and_case_like_latin1_general_ci_ai() -> None:
+    # Dataverse's default collation is accent- and case-insensitive: Ş sorts with S, Ç with C.
+    people = [record("contact", contactid=f"{i:08d}-0000-0000-0000-000000000000", lastname=name)
+              for i, name in enumerate(["Zimmermann", "Şahin", "çelik", "Öztürk", "adams", "Sanz"])]  # fmt: skip
+    ordered = plan(orderby="lastname").execute(people, RESOLVER, now=NOW)
+    assert [r["lastname"] for r in ordered] == [
+        "adams",
+        "çelik",
+        "Öztürk",
+        "Şahin",
+        "Sanz",
+        "Zimmermann",
+    ]
+
+
+@pytest.mark.parametrize("name", ["foo", "parentcustomerid", "LastName"])
+def test_select_of_an_unknown_property_has_code_0x0(name: str) -> None:
+    # Dataverse answers code 0x0 here (troubleshoot "Web API client errors"), not 0x80060888.
+    failure = error(select=f"lastname,{name}")
+    assert (failure.code, failure.message) == ("0x0", NOT_FOUND.format(name, "contact"))

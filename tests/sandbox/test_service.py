@@ -49,7 +49,15 @@ def test_credentials_and_env_round_trip(demo_sandbox):
 
 @pytest.mark.parametrize(
     ("kwargs", "error"),
-    [({"crm": "hubspot"}, ValueError), ({"scale": 0}, ValueError), ({"data": "full"}, ValueError)],
+    [
+        ({"crm": "hubspot"}, ValueError),
+        ({"scale": 0}, ValueError),
+        ({"data": "full"}, ValueError),
+        ({"max_connections": 0}, ValueError),
+        ({"max_connections": True}, ValueError),
+        ({"request_timeout": 0}, ValueError),
+        ({"request_timeout": "60"}, ValueError),
+    ],
 )
 def test_bad_arguments_fail_fast(kwargs, error):
     with pytest.raises(error):

@@ -20,7 +20,7 @@ from crmframes.sandbox.dynamics.metadata import Metadata
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Changes
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, error_response
-from crmframes.sandbox.dynamics.webapi import EntitySets, Preferences
+from crmframes.sandbox.dynamics.webapi import NOT_FOUND_SEGMENT, EntitySets, Preferences
 from crmframes.sandbox.faults import Fault
 from crmframes.sandbox.server import CallCounter, HttpError, Request, Response
 
@@ -75,7 +75,7 @@ class DynamicsApp:
                 return self.identity.handle(request, tenant["tenant"], tenant["rest"])
             raise DataverseError(
                 404,
-                "0x80060888",
+                NOT_FOUND_SEGMENT,
                 f"Resource not found for the segment '{request.path.strip('/')}'.",
             ).http()
         token = _bearer(request)
@@ -96,11 +96,22 @@ class DynamicsApp:
         self.counter.count(_family(request.method, rest))
         if rest == "$batch" and request.method == "POST":
             return self._batch(request)
+        refusal = _media_type_refusal(request)
+        if refusal is not None:
+            return refusal
         return self.route(request, rest)
 
     def route(self, request: Request, rest: str) -> Response:
         """Answer a Web API call by its path below ``/api/data/v9.2/`` (also used by ``$batch``)."""
         try:
+            if rest in ("", "$metadata") and request.method != "GET":
+                # ASP.NET Web API's answer when the resource has no action for the verb
+                # [unverified for Dataverse].
+                return error_response(
+                    405,
+                    "",
+                    f"The requested resource does not support http method '{request.method}'.",
+                )
             if rest == "":
                 return self.metadata.service_document()
             if rest == "$metadata":
@@ -108,7 +119,7 @@ class DynamicsApp:
             if rest.startswith("EntityDefinitions"):
                 return self.metadata.definitions(request, rest)
             if rest in ("WhoAmI", "WhoAmI()"):
-                return self._who_am_i()
+                return self._who_am_i(request)
             return self.sets.handle(request, rest)
         except HttpError as exc:
             return exc.response
@@ -141,6 +152,14 @@ class DynamicsApp:
     def error_response(self, exc: BaseException, request: Request) -> Response:
         """Dataverse's answer to an internal error."""
         return error_response(500, "0x80040216", "An unexpected error occurred.")
+
+    def http_error(self, status: int, message: str) -> Response:
+        """Dataverse's answer to an HTTP-level error (bad framing, oversized headers, timeout).
+
+        Errors raised before OData routing carry an empty ``code`` (reference §7; Microsoft's
+        "Troubleshoot Dataverse Web API client errors" shows one).
+        """
+        return error_response(status, "", message)
 
     def simulate(
         self, object_name: str, *, updates: int, creates: int, deletes: int, rng: random.Random
@@ -221,7 +240,14 @@ class DynamicsApp:
         except Exception as exc:  # one bad part must not break the batch
             return self.error_response(exc, request)
 
-    def _who_am_i(self) -> Response:
+    def _who_am_i(self, request: Request) -> Response:
+        if request.method != "GET":  # a function answers GET only (web-api-client-errors)
+            return error_response(
+                404,
+                "",
+                "No HTTP resource was found that matches the request URI "
+                f"'{self.base_url}{request.path}'.",
+            )
         return Response.json(
             200,
             {
@@ -244,6 +270,21 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _media_type_refusal(request: Request) -> Response | None:
+    """415 for a body that is not JSON, in ASP.NET Web API's words (no type: octet-stream)."""
+    if not request.body or request.method not in ("POST", "PATCH", "PUT"):
+        return None
+    declared = request.header("Content-Type") or ""
+    media = declared.split(";", 1)[0].strip().lower() or "application/octet-stream"
+    if media == "application/json":
+        return None
+    return error_response(
+        415,
+        "",
+        f"The request entity's media type '{media}' is not supported for this resource.",
+    )
+
+
 def _family(method: str, rest: str) -> str:
     if rest == "$batch":
         return "batch"
@@ -251,6 +292,8 @@ def _family(method: str, rest: str) -> str:
         return "metadata"
     if method == "GET":
         return "retrieve" if re.match(r"[A-Za-z_]\w*\(", rest) else "query"
+    if rest.endswith((".UpdateMultiple", ".UpsertMultiple")):
+        return "update"
     return {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(
         method, "other"
     )

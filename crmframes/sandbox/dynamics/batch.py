@@ -139,7 +139,12 @@ def parse_batch(
         raise ValueError(f"max_requests must be at least 1, got {max_requests}")
     if not content_type.isprintable() or not content_type.isascii():
         raise BatchError(f"The content type {content_type!r} is not valid.")
-    message = _PARSER.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    try:
+        message = _PARSER.parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    except RecursionError:
+        # The email parser recurses once per multipart level; Dataverse allows two
+        # (batch, changeset), so a body nested past Python's recursion limit is refused.
+        raise BatchError("Nested change sets in a batch payload are not supported.") from None
     if message.get_content_type() != "multipart/mixed":
         raise BatchError(
             f"The content type '{content_type}' is not valid for a $batch request. "
@@ -230,6 +235,8 @@ class _Runner:
     def __init__(self, handle: Callable[[Request], Response], service_root: str) -> None:
         self.handle = handle
         self.service_root = service_root
+        root = urlsplit(service_root)
+        self.origin = (root.scheme, root.netloc.lower())
         self.afters: list[Callable[[], None]] = []
 
     def run(self, part: BatchPart, entities: dict[str, str]) -> Response:
@@ -244,6 +251,13 @@ class _Runner:
                 f"Content-ID Reference: '${exc.content_id}' does not exist in the batch context.",
             )
         absolute = urlsplit(urljoin(self.service_root, quote(url, safe=_URL_SAFE)))
+        if (absolute.scheme, absolute.netloc.lower()) != self.origin:
+            # ODataLib refuses an absolute URL outside the batch's service root.
+            return _error_response(
+                400,
+                ERROR_CODE,
+                f"The URI '{url}' is not valid because it is not based on '{self.service_root}'.",
+            )
         request = Request(
             method=part.method,
             target=absolute.path + (f"?{absolute.query}" if absolute.query else ""),

@@ -21,7 +21,7 @@ from typing import Any, Literal, NoReturn
 
 from . import odata_eval as ev
 from .odata_eval import Env, GetterFactory, Normalizer, Op, Pred, PredFactory, QueryPlan, Resolver
-from .schema import OPTION_TYPES, TEXT_TYPES, DvAttribute, DvEntity, DvSchema
+from .schema import DvAttribute, DvEntity, DvSchema
 
 __all__ = ["ODataError", "QueryPlan", "Resolver", "plan_query"]
 
@@ -457,8 +457,10 @@ class _Planner:
                 names.extend(p for p in self.entity.properties if p not in names)
             elif not name:
                 raise ODataError(f"Syntax error at position {offset} in '{text}'.")
-            elif self.entity.column(name) is None:
-                self.not_found(name, self.entity)
+            elif self.entity.column(name) is None:  # code 0x0 here (web-api-client-errors)
+                raise ODataError(
+                    _NOT_FOUND.format(name=name, type=CRM + self.entity.logical_name), code="0x0"
+                )
             elif name not in names:
                 names.append(name)
             offset += len(chunk) + 1
@@ -481,23 +483,7 @@ class _Planner:
         return keys
 
     def sort_key(self, path: _Path) -> tuple[GetterFactory, Normalizer | None]:
-        # SQL Server's collation ignores case; Dataverse orders choices by label and lookups
-        # by the related record's primary name (FetchXML docs, "Order rows").
-        attr = path.attr
-        if attr.is_lookup:
-            targets = tuple(
-                (target.logical_name, target.primary_name)
-                for name in attr.targets
-                if (target := self.schema.get(name)) is not None
-            )
-            return ev.reference_name_getter(path.getter, targets), ev.lower_all
-        if attr.type in TEXT_TYPES:
-            return path.getter, ev.lower_all
-        if attr.type == "Uniqueidentifier":
-            return path.getter, ev.guid_all
-        if attr.type in OPTION_TYPES:
-            return path.getter, ev.label_ranks(attr.options)
-        return path.getter, None
+        return ev.sort_transform(path.attr, path.getter, self.schema)
 
     # $filter
 

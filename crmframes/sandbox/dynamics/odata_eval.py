@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
@@ -27,16 +28,16 @@ from itertools import compress, islice, repeat
 from operator import eq, ge, gt, is_not, itemgetter, le, lt, ne, not_
 from typing import Any, Literal, Protocol
 
-from .schema import NUMBER_TYPES, OPTION_TYPES, TEXT_TYPES, DvAttribute, DvEntity
+from .schema import NUMBER_TYPES, OPTION_TYPES, TEXT_TYPES, DvAttribute, DvEntity, DvSchema
 
 __all__ = [
     "COMPLEMENT", "GUID_RE", "MIRROR", "RELATIVE_FUNCTIONS", "Env", "Getter", "GetterFactory",
     "Normalizer", "Op", "OrderKey", "Pred", "PredFactory", "Projection", "QueryPlan", "Record",
-    "Resolver", "all_of", "any_of", "between_pred", "columns_pred", "compare_pred", "constant",
-    "day_range", "decode_literal", "decode_value", "equality_value", "guid_all",
-    "guid_order_key", "in_pred", "label_ranks", "like_pred", "lower_all", "moment_bounds",
+    "Resolver", "all_of", "any_of", "between_pred", "collate_all", "collation_key", "columns_pred",
+    "compare_pred", "constant", "day_range", "decode_literal", "decode_value", "equality_value",
+    "guid_all", "guid_order_key", "in_pred", "label_ranks", "like_pred", "moment_bounds",
     "null_pred", "order_rows", "parse_datetime", "path_getter", "reference_name_getter",
-    "relative_range", "to_wire",
+    "relative_range", "sort_transform", "to_wire",
 ]  # fmt: skip
 
 Record = dict[str, Any]
@@ -668,6 +669,30 @@ def order_rows(rows: list[Record], keys: Sequence[OrderKey]) -> list[Record]:
     return list(map(rows.__getitem__, order))
 
 
+def sort_transform(
+    attr: DvAttribute, getter: GetterFactory, schema: DvSchema
+) -> tuple[GetterFactory, Normalizer | None]:
+    """Return how Dataverse orders a column: its getter and its sort transform.
+
+    SQL Server's collation ignores case and accents; Dataverse orders choices by label and
+    lookups by the related record's primary name (FetchXML docs, "Order rows").
+    """
+    if attr.is_lookup:
+        targets = tuple(
+            (target.logical_name, target.primary_name)
+            for name in attr.targets
+            if (target := schema.get(name)) is not None
+        )
+        return reference_name_getter(getter, targets), collate_all
+    if attr.type in TEXT_TYPES:
+        return getter, collate_all
+    if attr.type == "Uniqueidentifier":
+        return getter, guid_all
+    if attr.type in OPTION_TYPES:
+        return getter, label_ranks(attr.options)
+    return getter, None
+
+
 def _ranked(values: list[Any]) -> list[Any]:
     # Few distinct values (dates, picklists, names): sort them once and compare small ints,
     # which avoids chasing a million string pointers through memory on every comparison.
@@ -678,9 +703,26 @@ def _ranked(values: list[Any]) -> list[Any]:
     return list(map(rank.__getitem__, values))
 
 
-def lower_all(values: list[Any]) -> list[Any]:
-    """Sort transform of text: SQL Server's collation ignores case."""
-    return list(map(str.lower, values))
+def collation_key(text: str) -> str:
+    """Return the key text sorts by in Dataverse: accent- and case-insensitively.
+
+    Dataverse orders text with its SQL collation, ``Latin1_General_CI_AI`` by default, so
+    ``Çelik`` sorts among the C's and ``şahin`` with ``Sahin``, not after ``Zimmermann``.
+    The key decomposes (NFKD), drops combining marks and case-folds (``ß`` is ``ss``).
+
+    Examples:
+        >>> sorted(["Zimmermann", "Şahin", "çelik", "Adams"], key=collation_key)
+        ['Adams', 'çelik', 'Şahin', 'Zimmermann']
+    """
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def collate_all(values: list[Any]) -> list[Any]:
+    """Sort transform of text: SQL Server's default collation ignores case and accents."""
+    return list(map(collation_key, values))
 
 
 def guid_all(values: list[Any]) -> list[Any]:
@@ -694,7 +736,7 @@ def label_ranks(options: tuple[tuple[int, str], ...]) -> Normalizer:
     Dataverse orders choice columns by their label, not their value (FetchXML docs,
     "Order rows"); values without a label order by their digits among the labels.
     """
-    labels = {value: label.lower() for value, label in options}
+    labels = {value: collation_key(label) for value, label in options}
 
     def ranks(values: list[Any]) -> list[Any]:
         distinct = sorted(set(values), key=lambda v: (labels.get(v, str(v)), v))

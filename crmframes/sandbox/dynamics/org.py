@@ -42,12 +42,15 @@ class EnvironmentSettings:
         audit_retention_days: the organization's ``auditretentionperiodv2`` when the
             environment starts (days audit history is kept; -1 forever). Change it later
             with ``PATCH organizations(<id>)``, as an administrator would.
+        automation: org automation (:mod:`crmframes.sandbox.automation`): text trimmed, and
+            a plug-in that formats the phone columns of new records.
     """
 
     duplicate_rule: bool = False
     daily_api_limit: int = 100_000
     session_seconds: int = 3600
     audit_retention_days: int = 90
+    automation: bool = False
 
 
 class DataverseOrg:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from crmframes.sandbox.automation import rewrite_on_create, trim_text
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvAttribute, DvEntity
 from crmframes.sandbox.dynamics.values import (
@@ -219,9 +220,10 @@ class Writer:
     ) -> Record:
         """Create one record; return it."""
         self._take_lock(entity, origin)
-        values = {
-            k: v for k, v in changes.values.items() if self._writable(entity, k, creating=True)
-        }
+        values = self._automated(
+            entity,
+            {k: v for k, v in changes.values.items() if self._writable(entity, k, creating=True)},
+        )
         new_id = record_id or values.pop(entity.primary_id, None) or self.org.new_guid()
         if self.org.table(entity.logical_name).get(new_id) is not None:
             raise DataverseError(
@@ -250,8 +252,19 @@ class Writer:
         self._derive(entity, record)
         self._validate(entity, record, record)
         self._check_rules(entity, record, None, detect_duplicates)
+        if self.org.settings.automation:  # the plug-in registered on create (post-operation)
+            rewrite_on_create(
+                record, [a.logical_name for a in entity.attributes if a.fmt == "Phone"]
+            )
         self._store(entity, record, None)
         return record
+
+    def _automated(self, entity: DvEntity, values: dict[str, Any]) -> dict[str, Any]:
+        """The values as the environment keeps them: text trimmed when automation is on."""
+        if not self.org.settings.automation:
+            return values
+        text = {a.logical_name for a in entity.attributes if a.type in ("String", "Memo")}
+        return trim_text(values, text)
 
     def update(
         self,
@@ -264,9 +277,10 @@ class Writer:
     ) -> Record:
         """Update one record; return the new version."""
         self._take_lock(entity, origin)
-        values = {
-            k: v for k, v in changes.values.items() if self._writable(entity, k, creating=False)
-        }
+        values = self._automated(
+            entity,
+            {k: v for k, v in changes.values.items() if self._writable(entity, k, creating=False)},
+        )
         record = existing | values
         self._apply_binds(entity, record, changes)
         if "statecode" in values and "statuscode" not in values:

@@ -5,11 +5,13 @@ Edge: ``/api/data/v9.2/<entityset>...`` as in reference/dataverse-api.md §3 and
 maximum 5,000) and an opaque ``$skiptoken`` in ``@odata.nextLink``; formatted-value and
 lookup annotations on request; ``@odata.etag`` on every row; create (204 + ``OData-EntityId``
 or 201 with ``return=representation``), update, upsert by id or alternate key with
-``If-Match`` / ``If-None-Match``, delete, single-property PUT/DELETE, ``/$count``.
+``If-Match`` / ``If-None-Match``, delete, single-property PUT/DELETE, ``/$count``;
+``?fetchXml=`` goes to :mod:`.fetchxml` and the ``*Multiple`` actions to :mod:`.multiple`.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import re
 import threading
@@ -20,14 +22,19 @@ from urllib.parse import quote, unquote, urlencode
 
 import orjson
 
+from crmframes.sandbox.dynamics.fetchxml import fetch_page, plan_fetch
+from crmframes.sandbox.dynamics.multiple import ACTIONS, BulkActions
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
+from crmframes.sandbox.dynamics.odata_eval import guid_all
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Key, Writer, lookup_target, parse_key
 from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvEntity
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, normalize_guid
 from crmframes.sandbox.server import HttpError, Request, Response
 
-__all__ = ["EntitySets", "Preferences"]
+__all__ = ["NOT_FOUND_SEGMENT", "EntitySets", "Preferences"]
+
+NOT_FOUND_SEGMENT = "0x8006088a"  # an unknown entity set, function or action (404)
 
 MAX_PAGE = 5000
 COUNT_LIMIT = 5000
@@ -37,9 +44,12 @@ _STREAMING = "application/json; odata.metadata=minimal; odata.streaming=true"
 _RESOURCE = re.compile(
     r"(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>.*)\))?(?:/(?P<prop>[$A-Za-z_][A-Za-z0-9_.]*))?"
 )
+_PREFERENCE = re.compile(r'(?:[^,"]|"[^"]*")+')
 _COOKIE = re.compile(
     r'crmframes-cursor="(?P<cursor>[^"]*)" offset="(?P<offset>\d+)" last="(?P<last>[^"]*)"'
+    r'(?: next="(?P<next>[^"]*)")?'
 )
+FOLLOWING = 8  # ids of the rows after a page, in its cookie: where to go on if the last is gone
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ class Preferences:
         size: int | None = None
         annotations: str | None = None
         representation = continue_on_error = track_changes = False
-        for part in (header or "").split(","):
+        for part in _PREFERENCE.findall(header or ""):  # a quoted value may hold commas
             name, _, value = part.strip().partition("=")
             name = name.strip().lower()
             value = value.strip().strip('"')
@@ -89,6 +99,7 @@ class EntitySets:
     def __init__(self, org: DataverseOrg) -> None:
         self.org = org
         self.writer = Writer(org)
+        self.bulk = BulkActions(org, self.writer)
         self.base_url = ""  # https://127.0.0.1:PORT
         self._cursors: collections.OrderedDict[str, _Cursor] = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -106,16 +117,18 @@ class EntitySets:
         entity = self.org.schema.by_set(match["set"]) if match else None
         if match is None or entity is None:
             segment = path.split("(")[0].split("/")[0]
-            raise DataverseError(
-                404, "0x80060888", f"Resource not found for the segment '{segment}'."
+            raise DataverseError(  # the code of web-api-client-errors, "Resource not found"
+                404, NOT_FOUND_SEGMENT, f"Resource not found for the segment '{segment}'."
             ).http()
         key_text, prop = match["key"], match["prop"]
         if key_text is None:
             if prop == "$count" and request.method == "GET":
                 return self._count(request, entity)
+            if prop in ACTIONS:
+                return self.bulk.handle(request, entity, prop, root=self.root)
             if prop is not None:
                 raise DataverseError(
-                    404, "0x80060888", f"Resource not found for the segment '{prop}'."
+                    404, NOT_FOUND_SEGMENT, f"Resource not found for the segment '{prop}'."
                 ).http()
             if request.method == "GET":
                 return self.query(request, entity)
@@ -182,6 +195,16 @@ class EntitySets:
     def query(self, request: Request, entity: DvEntity) -> Response:
         """``GET /<set>?$select&$filter&$orderby&$top&$count`` and its ``$skiptoken`` pages."""
         query = self._query_args(request)
+        foreign = [k for k in query if not k.startswith(("$", "@")) and k != "fetchXml"]
+        if foreign:  # savedQuery, userQuery, sql, fetchxml in another case...: refused, not ignored
+            raise DataverseError(
+                400,
+                "0x80040203",
+                f"The query parameter '{foreign[0]}' is not supported by the crmframes sandbox "
+                "(it runs $select, $filter, $orderby, $top, $count and fetchXml).",
+            ).http()
+        if "fetchXml" in query:
+            return self._fetch(request, entity, query)
         prefs = Preferences.parse(request.header("Prefer"))
         if prefs.track_changes or "$deltatoken" in query:
             return self._delta(request, entity, query, prefs)
@@ -261,6 +284,47 @@ class EntitySets:
         if end < len(cursor.rows):
             body["@odata.nextLink"] = self._next_link(cursor, entity, end, query)
         return orjson.dumps(body)
+
+    def _fetch(self, request: Request, entity: DvEntity, query: dict[str, str]) -> Response:
+        """``GET /<set>?fetchXml=<xml>``: the FetchXML subset of :mod:`.fetchxml`."""
+        others = sorted(name for name in query if name != "fetchXml")
+        prefs = Preferences.parse(request.header("Prefer"))
+        try:
+            if others:
+                raise DataverseError(
+                    400,
+                    "0x80040203",
+                    f"The query parameter '{others[0]}' cannot be combined with fetchXml.",
+                )
+            plan = plan_fetch(query["fetchXml"], entity, self.org.schema)
+            sources, rows, extra = fetch_page(
+                plan,
+                list(self.org.scan(entity.logical_name)),
+                self.org,
+                now=self.org.clock.now(),
+                annotations=prefs.annotations or "",
+            )
+        except DataverseError as exc:
+            raise exc.http() from exc
+        rows = [
+            {"@odata.etag": _etag(source), **row} if source else row
+            for source, row in zip(sources, rows, strict=True)
+        ]
+        if prefs.annotations is not None:
+            rows = [
+                self._annotate(entity, source, row, prefs.annotations)
+                for source, row in zip(sources, rows, strict=True)
+            ]
+        headers = {**ODATA_HEADERS, "Content-Type": _JSON}
+        if prefs.annotations is not None:
+            headers["Preference-Applied"] = f'odata.include-annotations="{prefs.annotations}"'
+        columns = ",".join(name for name in plan.columns if "." not in name)
+        body = {
+            "@odata.context": f"{self.root}$metadata#{entity.entity_set}({columns})",
+            **extra,
+            "value": rows,
+        }
+        return Response.json(200, body, headers)
 
     # --- change tracking ------------------------------------------------------------------------------
 
@@ -342,9 +406,11 @@ class EntitySets:
         cursor_id = self._remember(cursor)
         last = cursor.rows[end - 1][entity.primary_id]
         first = cursor.rows[0][entity.primary_id]
+        following = " ".join(r[entity.primary_id] for r in cursor.rows[end : end + FOLLOWING])
         page = end  # an opaque cookie in Dataverse's shape; the sandbox keeps a cursor behind it
         inner = (
-            f'<cookie page="{page}" crmframes-cursor="{cursor_id}" offset="{end}" last="{last}">'
+            f'<cookie page="{page}" crmframes-cursor="{cursor_id}" offset="{end}" last="{last}"'
+            f' next="{following}">'
             f'<{entity.primary_id} last="{{{last.upper()}}}" first="{{{first.upper()}}}" /></cookie>'
         )
         token = f'<cookie pagenumber="{page + 1}" pagingcookie="{quote(quote(inner))}" istracking="False" />'
@@ -382,14 +448,15 @@ class EntitySets:
             cursor = self._cursors.get(match["cursor"])
         if cursor is not None:
             return cursor, min(int(match["offset"]), len(cursor.rows))
-        # The cursor was evicted: run the query again and continue after the last row sent
-        # (a keyset on the primary id, as Dataverse's paging cookie does).
+        # The cursor was evicted: run the query again and continue after the last row sent.
+        # Dataverse's paging cookie is a keyset, not a server cursor: each page is computed
+        # when asked for, past the previous page's last row ("Paging behaviors and
+        # ordering", learn.microsoft.com), so a nextLink never expires.
         plan = self._plan(request, entity, query)
         rows = plan.execute(self.org.scan(entity.logical_name), self.org, now=self.org.clock.now())
         cursor = _Cursor(plan, rows, query)
         ids = [r[entity.primary_id] for r in rows]
-        offset = ids.index(match["last"]) + 1 if match["last"] in ids else int(match["offset"])
-        return cursor, min(offset, len(rows))
+        return cursor, min(_resume_at(query, entity.primary_id, ids, match), len(rows))
 
     def _count(self, request: Request, entity: DvEntity) -> Response:
         query = self._query_args(request)
@@ -688,6 +755,36 @@ class EntitySets:
         key = parse_key(entity, key_text)
         record = self.writer.find(entity, key)
         return None if record is None else str(record[entity.primary_id])
+
+
+def _resume_at(
+    query: dict[str, str], primary_id: str, ids: list[str], cookie: re.Match[str]
+) -> int:
+    """Where a page continues in a query run again: past the last row its cookie names.
+
+    Ordered on the primary id, that is the keyset itself (in SQL Server's
+    ``uniqueidentifier`` order, as the sort), exact even when the last row was deleted
+    since. Otherwise: after the last row, else at the first still-present row of those that
+    followed it. Without ``$orderby`` the sandbox keeps insertion order, where rows never
+    move, so that is exact too; under another order a row whose sort values changed between
+    pages may move across the boundary, as it can with Dataverse's own keyset.
+    """
+    last = cookie["last"]
+    if _ordered_on(query, primary_id):
+        return bisect.bisect_right(guid_all(ids), guid_all([last])[0])
+    position = {record_id: i for i, record_id in enumerate(ids)}
+    if last in position:
+        return position[last] + 1
+    for record_id in (cookie["next"] or "").split():
+        if record_id in position:
+            return position[record_id]
+    return int(cookie["offset"])
+
+
+def _ordered_on(query: dict[str, str], column: str) -> bool:
+    """Whether the query is ordered on ``column`` alone, ascending."""
+    order = " ".join(query.get("$orderby", "").lower().split())
+    return order in (column, f"{column} asc")
 
 
 def _etag(record: dict[str, Any]) -> str:

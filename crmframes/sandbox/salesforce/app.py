@@ -1,6 +1,6 @@
 """The Salesforce protocol of the sandbox: routes, authentication, call counting, faults.
 
-Edge: turns HTTP calls into the REST, OAuth, SOAP-login and Bulk API 2.0 handlers, checks
+Edge: turns HTTP calls into the REST, OAuth, SOAP (login, undelete) and Bulk API 2.0 handlers, checks
 the bearer token, counts API calls the way Salesforce does (every REST and Bulk request
 but the versions list; token requests are not API calls, reference §9), enforces the daily
 allocation, adds ``Sforce-Limit-Info``, and renders faults and internal errors in
@@ -9,6 +9,7 @@ Salesforce's error shape.
 
 from __future__ import annotations
 
+import gzip
 import random
 import re
 import secrets
@@ -18,13 +19,16 @@ from crmframes.sandbox.faults import Fault
 from crmframes.sandbox.salesforce.auth import (
     Credentials,
     Sessions,
+    identity,
     oauth_token,
+    revoke,
     soap_login,
     userinfo,
 )
 from crmframes.sandbox.salesforce.bulk import BulkApi
 from crmframes.sandbox.salesforce.org import SalesforceOrg
-from crmframes.sandbox.salesforce.rest import RestApi, not_found
+from crmframes.sandbox.salesforce.rest import GZIP_LEVEL, RestApi, accepts_gzip, not_found
+from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
 from crmframes.sandbox.server import CallCounter, HttpError, Request, Response, Router
 
 __all__ = ["SalesforceApp"]
@@ -38,6 +42,8 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ("/jobs/", "bulk2"),
     ("/limits", "limits"),
 )
+_BULK_UPLOAD = re.compile(r"/jobs/ingest/[^/]+/batches/?$")
+_IDENTITY = re.compile(r"/id/(?P<org>00D[0-9A-Za-z]{12,15})/(?P<user>005[0-9A-Za-z]{12,15})/?")
 _SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
@@ -64,17 +70,37 @@ class SalesforceApp:
     # --- App protocol --------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Answer one call."""
+        """Answer one call, gzip-compressed when the client accepts it (as Salesforce does)."""
+        response = self._answer(request)
+        if response.body and accepts_gzip(request) and "Content-Encoding" not in response.headers:
+            response.body = gzip.compress(response.body, compresslevel=GZIP_LEVEL, mtime=0)
+            response.headers["Content-Encoding"] = "gzip"
+            response.headers["Vary"] = "Accept-Encoding"
+        return response
+
+    def _answer(self, request: Request) -> Response:
         path = request.path
         if path.startswith("/services/oauth2/token"):
             return oauth_token(request, self.sessions, self.credentials, self.base_url)
         if path.rstrip("/") == "/services/oauth2/userinfo" and request.method in ("GET", "POST"):
             return userinfo(request, self.sessions, self.base_url)
+        if path.rstrip("/") == "/services/oauth2/revoke":
+            return revoke(request, self.sessions, self.credentials)
+        person = _IDENTITY.fullmatch(path)
+        if person is not None and request.method in ("GET", "POST"):
+            return identity(request, self.sessions, self.base_url, person["org"], person["user"])
         match = re.fullmatch(r"/services/Soap/u/(?P<version>\d+\.\d)/?", path)
         if match and request.method == "POST":
             return soap_login(
                 request, self.sessions, self.credentials, self.base_url, match["version"]
             )
+        if re.fullmatch(r"/services/Soap/u/\d+\.\d/[0-9A-Za-z]{15}/?", path):
+            if request.method != "POST":
+                raise not_found()
+            if self.counter.total() >= self.org.settings.daily_api_limit:
+                return limit_fault()
+            self.counter.count("soap")  # every SOAP call is an API call, like REST ones
+            return soap_call(request, self.sessions, self.rest.writer)
         if path.rstrip("/") == "/services/data":
             return self._versions()
         versioned = _VERSIONED.fullmatch(path)
@@ -111,6 +137,9 @@ class SalesforceApp:
                 ],
             )
         assert callable(handler)
+        refusal = _media_type_refusal(request)
+        if refusal is not None:
+            return refusal
         try:
             response = handler(request)
         except HttpError as exc:
@@ -204,6 +233,11 @@ class SalesforceApp:
             ],
         )
 
+    def http_error(self, status: int, message: str) -> Response:
+        """Salesforce's answer to an HTTP-level error (bad framing, oversized headers, timeout)."""
+        code = "UNSUPPORTED_MEDIA_TYPE" if status == 415 else "BAD_REQUEST"
+        return Response.json(status, [{"errorCode": code, "message": message}])
+
     # --- routes ---------------------------------------------------------------------------------
 
     def _versions(self) -> Response:
@@ -222,7 +256,10 @@ class SalesforceApp:
         v = r"/services/data/v(?P<version>\d+\.\d)"
         obj = r"(?P<object>[A-Za-z][A-Za-z0-9_]*)"
         add: Callable[..., None] = router.add
-        add("GET", v + r"/?", rest.resources)
+        add("GET", v + r"/?", lambda r: rest.resources(r, self.base_url))
+        add("GET", v + r"/composite/?", rest.composite)
+        add("GET", v + r"/jobs/?", rest.jobs)
+        add("GET", v + r"/recent/?", rest.recent)
         add("GET", v + r"/limits/?", lambda r: rest.limits(r, self.counter.total()))
         add("GET", v + r"/sobjects/?", rest.describe_global)
         add("GET", v + rf"/sobjects/{obj}/?", rest.sobject_info)
@@ -258,6 +295,29 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() in ("bearer", "oauth") and token.strip():
         return token.strip()
     return request.header("X-SFDC-Session")
+
+
+def _media_type_refusal(request: Request) -> Response | None:
+    """415 for a REST body that is not JSON (Bulk uploads check for CSV themselves)."""
+    if not request.body or request.method not in ("POST", "PATCH", "PUT"):
+        return None
+    if _BULK_UPLOAD.search(request.path):
+        return None
+    declared = request.header("Content-Type") or ""
+    media = declared.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return None
+    # Salesforce's wording (nforce#74); it also takes XML, which the sandbox does not speak.
+    return Response.json(
+        415,
+        [
+            {
+                "errorCode": "UNSUPPORTED_MEDIA_TYPE",
+                "message": f"MediaType of '{media or 'none'}' is not supported by this resource"
+                + ("; the sandbox speaks JSON only" if "xml" in media else ""),
+            }
+        ],
+    )
 
 
 def _family(rest: str) -> str:

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from crmframes.sandbox.salesforce.org import INTEGRATION_USERNAME, SalesforceOrg
 from crmframes.sandbox.server import Request, Response
 
-__all__ = ["Credentials", "Sessions", "oauth_token", "soap_login", "userinfo"]
+__all__ = ["Credentials", "Sessions", "identity", "oauth_token", "revoke", "soap_login", "userinfo"]
 
 _SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -94,21 +94,41 @@ class _Session:
 
 
 class Sessions:
-    """Issued access tokens and their inactivity expiry (thread-safe)."""
+    """Issued access tokens and their inactivity expiry (thread-safe).
+
+    Expired sessions are purged whenever the store has doubled since the last purge (at
+    least :data:`PURGE_AT` sessions), so a client asking for a token per request holds the
+    store near twice the live sessions, at an amortised constant cost per token.
+    """
+
+    PURGE_AT = 1024
 
     def __init__(self, org: SalesforceOrg) -> None:
         self.org = org
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
+        self._purge_at = self.PURGE_AT
+        self.refresh_revoked = False  # set by oauth2/revoke of the refresh token
+
+    def __len__(self) -> int:
+        """The number of sessions held (live ones, and expired ones not yet purged)."""
+        with self._lock:
+            return len(self._sessions)
 
     def issue(self) -> str:
         """Issue a new access token for the integration user."""
         token = f"{self.org.org_id[:15]}!AQ{secrets.token_urlsafe(72)}"
+        now = self.org.clock.timestamp()
         with self._lock:
-            self._sessions[token] = _Session(
-                self.org.integration_user_id, self.org.clock.timestamp()
-            )
+            if len(self._sessions) >= self._purge_at:
+                self._purge(now)
+            self._sessions[token] = _Session(self.org.integration_user_id, now)
         return token
+
+    def _purge(self, now: float) -> None:
+        horizon = now - self.org.settings.session_seconds
+        self._sessions = {t: s for t, s in self._sessions.items() if s.last_used >= horizon}
+        self._purge_at = max(self.PURGE_AT, 2 * len(self._sessions))
 
     def check(self, token: str | None) -> bool:
         """Whether ``token`` is a live session; touching it extends its life."""
@@ -129,6 +149,11 @@ class Sessions:
         """End one session (a no-op for an unknown token)."""
         with self._lock:
             self._sessions.pop(token or "", None)
+
+    def known(self, token: str | None) -> bool:
+        """Whether ``token`` was issued and not yet revoked (whatever its idle time)."""
+        with self._lock:
+            return (token or "") in self._sessions
 
     def expire_all(self) -> None:
         """End every session (the next call answers 401 INVALID_SESSION_ID)."""
@@ -210,7 +235,8 @@ def oauth_token(
             return _oauth_error("invalid_grant", "authentication failure")
         return _token_response(request, sessions, creds, base_url, scope="api")
     if grant == "refresh_token":
-        if not hmac.compare_digest(form.get("refresh_token", ""), creds.refresh_token):
+        given = form.get("refresh_token", "")
+        if sessions.refresh_revoked or not hmac.compare_digest(given, creds.refresh_token):
             return _oauth_error("invalid_grant", "expired access/refresh token")
         return _token_response(request, sessions, creds, base_url)
     return _token_response(request, sessions, creds, base_url, scope="api")
@@ -247,6 +273,96 @@ def userinfo(request: Request, sessions: Sessions, base_url: str) -> Response:
             "language": "en_US",
             "locale": "en_US",
             "utcOffset": 0,
+        },
+    )
+
+
+def revoke(request: Request, sessions: Sessions, creds: Credentials) -> Response:
+    """``POST /services/oauth2/revoke`` (form ``token=``) or ``GET ...?token=``: end a token.
+
+    An access token stops working at once; the refresh token is revoked with every access
+    token (Salesforce revokes "it and any associated access tokens"): the refresh grant then
+    answers ``invalid_grant``. Success is an empty 200; anything else a 400
+    ``invalid_token`` (Salesforce's "Revoke OAuth Tokens").
+    """
+    if request.method not in ("GET", "POST"):
+        return _oauth_error("invalid_request", "must use HTTP POST or GET", 400)
+    token = (request.form() if request.method == "POST" else {}).get("token")
+    token = token or request.arg("token") or ""
+    if token and hmac.compare_digest(token, creds.refresh_token):
+        if sessions.refresh_revoked:
+            return _oauth_error("invalid_token", "invalid token")
+        sessions.refresh_revoked = True
+        sessions.expire_all()
+        return Response.empty(200)
+    if not sessions.known(token):
+        return _oauth_error("invalid_token", "invalid token")
+    sessions.revoke(token)
+    return Response.empty(200)
+
+
+def identity(
+    request: Request, sessions: Sessions, base_url: str, org_id: str, user_id: str
+) -> Response:
+    """``GET /id/{orgId}/{userId}``: the identity URL's user, org and endpoint facts.
+
+    The token comes in the ``Authorization`` header or the ``oauth_token`` parameter; a
+    bad one gets ``403 Bad_OAuth_Token`` like userinfo. ``version=`` fills the ``urls``
+    (``{version}`` stays literal without it, ``latest`` means the newest); only the URLs
+    the sandbox serves are listed (Salesforce Help, "Identity URLs").
+    """
+    header = request.header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() not in ("bearer", "oauth"):
+        token = request.arg("oauth_token") or ""
+    if not sessions.check(token.strip()):
+        return Response.raw(403, b"Bad_OAuth_Token", "text/plain;charset=UTF-8")
+    org = sessions.org
+    if (org_id, user_id) != (org.org_id, org.integration_user_id):
+        return Response.raw(404, b"Bad_Id", "text/plain;charset=UTF-8")
+    version = request.arg("version") or "{version}"
+    if version == "latest":
+        version = org.settings.api_version
+    user = org.table("User").get(user_id) or {}
+    rest = f"{base_url}/services/data/v{version}/"
+    return Response.json(
+        200,
+        {
+            "id": f"{base_url}/id/{org_id}/{user_id}",
+            "asserted_user": True,
+            "user_id": user_id,
+            "organization_id": org_id,
+            "username": user.get("Username"),
+            "nick_name": user.get("Alias"),
+            "display_name": user.get("Name"),
+            "email": user.get("Email"),
+            "email_verified": True,
+            "first_name": user.get("FirstName"),
+            "last_name": user.get("LastName"),
+            "timezone": "GMT",
+            "photos": None,
+            "addr_street": None,
+            "addr_city": None,
+            "addr_state": None,
+            "addr_country": None,
+            "addr_zip": None,
+            "mobile_phone": None,
+            "mobile_phone_verified": False,
+            "is_lightning_login_user": False,
+            "status": {"created_date": None, "body": None},
+            "urls": {
+                "partner": f"{base_url}/services/Soap/u/{version}/{org_id[:15]}",
+                "rest": rest,
+                "sobjects": rest + "sobjects/",
+                "query": rest + "query/",
+            },
+            "active": True,
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "utcOffset": 0,
+            "last_modified_date": user.get("LastModifiedDate"),
+            "is_app_installed": True,
         },
     )
 
@@ -289,16 +405,25 @@ def _soap_fault(code: str, message: str) -> Response:
     return Response.raw(500, body.encode(), "text/xml;charset=UTF-8")
 
 
+def _soap_client_fault(message: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{_SOAP_ENV}"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>soapenv:Client</faultcode><faultstring>{html.escape(message)}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response.raw(500, body.encode(), "text/xml;charset=UTF-8")
+
+
 def soap_login(
     request: Request, sessions: Sessions, creds: Credentials, base_url: str, version: str
 ) -> Response:
     """``POST /services/Soap/u/{version}`` with a partner ``login`` call."""
     try:
         root = ET.fromstring(request.body)
-    except ET.ParseError:
-        return _soap_fault(
-            "INVALID_LOGIN", "Invalid username, password, security token; or user locked out."
-        )
+    except ET.ParseError as exc:
+        # Not XML at all is the client's fault, not a failed login: a SOAP 1.1 Client fault.
+        return _soap_client_fault(f"The request is not well-formed XML: {exc}")
     username = password = None
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]

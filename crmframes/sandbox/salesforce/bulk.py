@@ -48,7 +48,20 @@ INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 DEFAULT_MAX_RECORDS = 100_000
 NULL_MARKER = "#N/A"
 TERMINAL = ("JobComplete", "Failed", "Aborted")
+# "A request can provide CSV data that does not in total exceed 150 MB of base64 encoded
+# content" (Bulk API 2.0 guide, "Upload Job Data"); the Salesforce CLI splits at 150,000,000.
+MAX_JOB_BASE64_BYTES = 150_000_000
+RESULT_PAGES_VERSION = 58.0  # GET .../resultPages exists from API 58.0 on
+RESULT_LINKS = 5  # result links per resultPages answer ("up to five URIs in one response")
 RENDERED_JOBS = 4  # query jobs whose rendered result is kept; older ones render again if asked
+
+
+def _base64_length(size: int) -> int:
+    return 4 * -(-size // 3)
+
+
+def _locator(number: int) -> str:
+    return base64.urlsafe_b64encode(str(number).encode()).decode()
 
 
 def _error(status: int, code: str, message: str) -> HttpError:
@@ -133,6 +146,7 @@ class BulkApi:
         self._lock = threading.Lock()
         self._rendered: list[_Job] = []  # query jobs holding their rendered result, oldest first
         self.columns = BulkColumns(org.db)
+        self.page_records = DEFAULT_MAX_RECORDS  # records per parallel result page
 
     def add_routes(self, router: Router, v: str) -> None:
         """Register the ``/jobs/...`` routes under the versioned prefix ``v``."""
@@ -151,6 +165,7 @@ class BulkApi:
         )
         router.add("POST", v + r"/jobs/query/?", self.create_query)
         router.add("GET", v + rf"/jobs/query/{job}/results/?", self.query_results)
+        router.add("GET", v + rf"/jobs/query/{job}/resultPages/?", self.result_pages)
 
     # --- shared --------------------------------------------------------------------------------
 
@@ -268,14 +283,37 @@ class BulkApi:
         return Response.json(200, job.info(self.org.integration_user_id))
 
     def upload(self, request: Request) -> Response:
-        """``PUT /jobs/ingest/{id}/batches``: add CSV data to an open job (201)."""
+        """``PUT /jobs/ingest/{id}/batches``: add CSV data to an open job (201).
+
+        The data must be ``text/csv`` (415 otherwise) and a job holds at most 150 MB of it
+        once base64-encoded, as Salesforce counts it (about 112 MB of CSV): an upload past
+        that is refused with 400 and the job keeps what it had.
+        """
         job = self._job(request, "ingest")
+        declared = request.header("Content-Type") or ""
+        media = declared.split(";", 1)[0].strip().lower()
+        if media != "text/csv":
+            raise _error(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"MediaType of '{media or 'none'}' is not supported by this resource; "
+                "upload job data as 'Content-Type: text/csv'",
+            )
         with job.lock:
             if job.state != "Open":
                 raise _error(
                     409,
                     "INVALIDJOBSTATE",
                     f"Job {job.id} is {job.state}; data can only be added while it is Open",
+                )
+            size = sum(len(blob) for blob in job.uploads) + len(request.body)
+            if _base64_length(size) > MAX_JOB_BASE64_BYTES:
+                raise _error(
+                    400,
+                    "ClientInputError",
+                    f"Failed to read request. Exceeded max size limit of {MAX_JOB_BASE64_BYTES} "
+                    f"bytes of base64-encoded data per job (this job would hold "
+                    f"{_base64_length(size)}); split the data into several jobs",
                 )
             job.uploads.append(request.body)
         return Response.empty(201)
@@ -450,11 +488,11 @@ class BulkApi:
             plan = plan_query(parse_soql(text), self.org.schema)
         except SoqlError as exc:
             raise _error(400, exc.code, exc.message) from exc
-        if plan.is_count or plan.offset is not None:
+        if plan.is_count or plan.offset is not None or plan.aggregate or plan.children:
             raise _error(
                 400,
                 "INVALIDJOB",
-                "Bulk API 2.0 query does not support aggregates, COUNT() or OFFSET",
+                "Bulk API 2.0 query does not support aggregates, COUNT(), OFFSET or subqueries",
             )
         job = self._new_job("query", body, request, operation, plan.object.name)
         job.query, job.plan, job.state = text, plan, "UploadComplete"
@@ -550,6 +588,49 @@ class BulkApi:
         if end == results.num_rows:  # asked again, the result renders again from the rows
             self._drop_rendered(job)
         return Response.raw(200, body, "text/csv", headers)
+
+    def result_pages(self, request: Request) -> Response:
+        """``GET /jobs/query/{id}/resultPages?locator=``: links to read the result in parallel.
+
+        Up to five ``resultLink`` URLs (``.../results?locator=&maxRecords=``, each one page
+        of :attr:`page_records`), ``nextRecordsUrl`` for the next five (null on the last
+        answer) and ``done``; API 58.0+, same version as the job or 409 (Bulk API 2.0
+        guide, "Get Parallel Results for a Query Job").
+        """
+        version = request.params["version"]
+        if float(version) < RESULT_PAGES_VERSION:
+            raise not_found()
+        job = self._job(request, "query")
+        if float(version) != float(job.version):
+            raise _error(
+                409,
+                "INVALIDVERSION",
+                f"Job {job.id} was created with API version {job.version}; use that version",
+            )
+        if job.state != "JobComplete":
+            raise _error(
+                412 if job.state not in ("Failed", "Aborted") else 400,
+                "JOB_NOT_COMPLETE" if job.state not in ("Failed", "Aborted") else "INVALIDJOBSTATE",
+                f"Job {job.id} is {job.state}; results are available once it is JobComplete",
+            )
+        try:
+            first = int(base64.urlsafe_b64decode((request.arg("locator") or "MA==").encode()))
+        except ValueError as exc:
+            raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator") from exc
+        size, total = self.page_records, job.processed
+        pages = max(1, -(-total // size))
+        if not 0 <= first < pages:
+            raise _error(400, "INVALID_QUERY_LOCATOR", "invalid locator")
+        base = f"/services/data/v{version}/jobs/query/{job.id}"
+        last = min(first + RESULT_LINKS, pages)
+        links = [
+            {"resultLink": f"{base}/results?locator={_locator(page * size)}&maxRecords={size}"}
+            for page in range(first, last)
+        ]
+        following = f"{base}/resultPages?locator={_locator(last)}" if last < pages else None
+        return Response.json(
+            200, {"resultPages": links, "nextRecordsUrl": following, "done": following is None}
+        )
 
     def _results(self, plan: QueryPlan, rows: list[dict[str, Any]]) -> pa.Table:
         """The job's whole result as text columns, rendered at job time as Salesforce does.

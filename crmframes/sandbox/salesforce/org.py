@@ -38,12 +38,15 @@ class OrgSettings:
         daily_api_limit: the daily API request allocation (``REQUEST_LIMIT_EXCEEDED`` past it).
         session_seconds: inactivity after which an access token expires.
         api_version: the newest API version served.
+        automation: org automation (:mod:`crmframes.sandbox.automation`): text trimmed, and
+            a record-triggered flow that formats the phone fields of new records.
     """
 
     duplicate_rule: bool = False
     daily_api_limit: int = 100_000
     session_seconds: int = 7200
     api_version: str = "62.0"
+    automation: bool = False
 
 
 class SalesforceOrg:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmframes.sandbox.automation import rewrite_on_create, trim_text
 from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
 from crmframes.sandbox.salesforce.ids import normalize_id
 from crmframes.sandbox.salesforce.org import SalesforceOrg
@@ -170,10 +171,13 @@ class Writer:
             for f in obj.fields:
                 if f.defaulted_on_create and f.default_value is not None:
                     record[f.name] = f.default_value
+            values = self._automated(obj, values)
             record.update(values)
             self._check_values(obj, values)
             self._check_required(obj, record, creating=True)
             record = self._stamp(obj, record, created=True)
+            if self.org.settings.automation:  # the record-triggered flow, after the save
+                rewrite_on_create(record, [f.name for f in obj.fields if f.type == "phone"])
             self._check_rules(obj, record, None)
             with self.org.db.transaction():
                 self._store(obj, record, None)
@@ -190,6 +194,7 @@ class Writer:
             existing = self._existing(obj, record_id)
             self._take_lock(obj, origin, key)
             values = self._resolve_refs(obj, {k: v for k, v in values.items() if k != "Id"})
+            values = self._automated(obj, values)
             self._check_access(obj, values, creating=False)
             self._check_values(obj, values)
             record = existing | values
@@ -259,6 +264,39 @@ class Writer:
             return WriteOutcome(key)
         except RecordError as exc:
             return WriteOutcome(key, errors=[exc])
+
+    def undelete(self, record_id: Any, *, origin: Origin) -> WriteOutcome:
+        """Restore a record from the recycle bin, with the children its delete cascaded to.
+
+        SOAP ``undelete()``: the record is live again under its id, stamped as modified now
+        by the calling user; an id not in the bin fails with ``UNDELETE_FAILED``.
+        """
+        key = normalize_id(record_id)
+        try:
+            target = None if key is None else self.org.object_of_id(key)
+            if key is None or target is None:
+                raise RecordError("MALFORMED_ID", f"malformed id {display(record_id)}")
+            tombstone = self.org.find_deleted(target.name, key)
+            if tombstone is None:
+                raise RecordError("UNDELETE_FAILED", "Entity is not in the recycle bin")
+            self._take_lock(target, origin, key)
+            with self.org.db.transaction():
+                self._undelete_cascade(target, tombstone)
+            return WriteOutcome(key)
+        except UniqueViolation as exc:
+            message = (
+                f"duplicate value found: {exc.field} duplicates value on record with id: "
+                f"{exc.other_id}"
+            )
+            return WriteOutcome(None, errors=[RecordError("DUPLICATE_VALUE", message, [exc.field])])
+        except RecordError as exc:
+            return WriteOutcome(None, errors=[exc])
+
+    def _automated(self, obj: SfObject, values: Record) -> Record:
+        """The values as the org keeps them: text trimmed when automation is on."""
+        if not self.org.settings.automation:
+            return values
+        return trim_text(values, {f.name for f in obj.fields if f.is_string})
 
     def find_by(self, obj: SfObject, key_field: SfField, value: Any) -> list[str]:
         """Return the ids of live records whose ``key_field`` equals ``value`` (case-insensitive)."""
@@ -482,3 +520,24 @@ class Writer:
                         if r.get(f.name) == record["Id"]
                     ]:
                         self._delete_cascade(child, row)
+
+    def _undelete_cascade(self, obj: SfObject, tombstone: Record) -> None:
+        now = self.org.now_wire()
+        record = {k: v for k, v in tombstone.items() if k != "_deleted_at"}
+        record.update(
+            IsDeleted=False,
+            LastModifiedDate=now,
+            LastModifiedById=self.org.integration_user_id,
+            SystemModstamp=now,
+        )
+        self.org.table(obj.name).restore(record)
+        for child in self.org.schema.objects.values():
+            for f in child.fields:
+                if f.cascade_delete and obj.name in f.reference_to:
+                    for row in [
+                        r
+                        for r in self.org.table(child.name).bin.values()
+                        if r.get(f.name) == tombstone["Id"]
+                        and r["_deleted_at"] >= tombstone["_deleted_at"]  # deleted with it
+                    ]:
+                        self._undelete_cascade(child, row)

@@ -9,6 +9,7 @@ on the org state, the SOQL engine and the write engine. Each handler takes a
 from __future__ import annotations
 
 import collections
+import gzip
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,14 +27,24 @@ from crmframes.sandbox.salesforce.soql import QueryPlan, SoqlError, parse_soql, 
 from crmframes.sandbox.salesforce.values import CoercionError, format_datetime, parse_datetime
 from crmframes.sandbox.server import HttpError, Request, Response
 
-__all__ = ["RestApi", "not_found"]
+__all__ = ["GZIP_LEVEL", "RestApi", "accepts_gzip", "not_found"]
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 COLLECTION_LIMIT = 200
-MAX_CURSORS = 200
+RETRIEVE_LIMIT = 2000  # ids per collection retrieve (REST API, sObject Collections)
+# Query locators (reference/salesforce-api.md §2.3). Before API 56.0 a user had at most 10
+# open cursors (opening an 11th released the oldest) and a cursor expired after 15 minutes
+# idle; since 56.0 there is no count limit and a cursor's results stay 2 days from the query
+# ("API Query Cursor Limits", Salesforce app limits cheatsheet). The sandbox has one API
+# user, so "per user" is the whole org; it remembers at most MAX_CURSORS cursors (memory).
+LEGACY_CURSOR_VERSION = 56.0
+LEGACY_MAX_CURSORS = 10
 CURSOR_IDLE_SECONDS = 15 * 60
+CURSOR_LIFETIME_SECONDS = 2 * 24 * 3600
+MAX_CURSORS = 200
 REPLICATION_ID_LIMIT = 600_000
+GZIP_LEVEL = 1  # cheap for the sandbox's CPU; the wire format is the same at any level
 
 
 def not_found(message: str = "The requested resource does not exist") -> HttpError:
@@ -51,7 +62,14 @@ class _Cursor:
     rows: list[dict[str, Any]]
     batch: int
     last_used: float
-    ahead: tuple[tuple[int, int, str], Future[bytes]] | None = None
+    ahead: tuple[tuple[int, int, str, bool], Future[bytes]] | None = None
+    opened: float = 0.0
+    legacy: bool = False  # opened through an API version before 56.0
+
+    def expired(self, now: float) -> bool:
+        if self.legacy:
+            return now - self.last_used > CURSOR_IDLE_SECONDS
+        return now - self.opened > CURSOR_LIFETIME_SECONDS
 
 
 class RestApi:
@@ -86,26 +104,31 @@ class RestApi:
 
     # --- resources, describe, limits ---------------------------------------------------------------
 
-    def resources(self, request: Request) -> Response:
-        """``GET /services/data/vXX.X/``: the resource directory."""
+    def resources(self, request: Request, base_url: str) -> Response:
+        """``GET /services/data/vXX.X/``: the resource directory, only resources that answer.
+
+        ``identity`` is the absolute identity URL, as Salesforce lists it; ``base_url`` is
+        the sandbox's ``https://127.0.0.1:PORT``.
+        """
         base = f"/services/data/v{request.params['version']}"
-        names = [
-            "sobjects",
-            "query",
-            "queryAll",
-            "limits",
-            "composite",
-            "jobs/ingest",
-            "jobs/query",
-            "search",
-            "recent",
-            "tooling",
-            "metadata",
-            "connect",
-            "process",
-            "analytics",
-        ]
-        return Response.json(200, {n.replace("jobs/", "jobs"): f"{base}/{n}" for n in names})
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "recent", "jobs")
+        directory = {name: f"{base}/{name}" for name in names}
+        directory["identity"] = f"{base_url}/id/{self.org.org_id}/{self.org.integration_user_id}"
+        return Response.json(200, directory)
+
+    def composite(self, request: Request) -> Response:
+        """``GET /composite/``: the composite resources the sandbox serves."""
+        base = f"/services/data/v{request.params['version']}/composite"
+        return Response.json(200, {"sobjects": f"{base}/sobjects"})
+
+    def jobs(self, request: Request) -> Response:
+        """``GET /jobs/``: the Bulk API 2.0 job families."""
+        base = f"/services/data/v{request.params['version']}/jobs"
+        return Response.json(200, {"ingest": f"{base}/ingest", "query": f"{base}/query"})
+
+    def recent(self, request: Request) -> Response:
+        """``GET /recent/``: recently viewed records; nobody views records in the sandbox."""
+        return Response.json(200, [])
 
     def describe_global(self, request: Request) -> Response:
         """``GET /sobjects/``: the describe-global list."""
@@ -172,9 +195,18 @@ class RestApi:
             if plan.limit is not None:
                 total = min(total, plan.limit)
             return Response.json(200, {"totalSize": total, "done": True, "records": []})
+        if plan.aggregate is not None:  # GROUP BY answers come whole, without a locator
+            groups = plan.aggregate.run(records, self.org, now=now)
+            return Response.json(200, {"totalSize": len(groups), "done": True, "records": groups})
         rows = plan.execute(records, self.org, now=now)
+        opened = self.org.clock.timestamp()
         cursor = _Cursor(
-            plan, rows, self._batch_size(request, DEFAULT_BATCH), self.org.clock.timestamp()
+            plan,
+            rows,
+            self._batch_size(request, DEFAULT_BATCH),
+            opened,
+            opened=opened,
+            legacy=float(request.params["version"]) < LEGACY_CURSOR_VERSION,
         )
         return self._page(request, cursor, None, 0)
 
@@ -184,7 +216,7 @@ class RestApi:
         with self._cursor_lock:
             cursor = self._cursors.get(locator)
             now = self.org.clock.timestamp()
-            if cursor is not None and now - cursor.last_used > CURSOR_IDLE_SECONDS:
+            if cursor is not None and cursor.expired(now):
                 del self._cursors[locator]
                 cursor = None
         if cursor is None or not offset_text.isdigit() or int(offset_text) > len(cursor.rows):
@@ -209,25 +241,29 @@ class RestApi:
         end = min(offset + cursor.batch, total)
         if end < total and locator is None:
             locator = self._open_cursor(cursor)
+        packed = accepts_gzip(request)
         prepared = cursor.ahead
-        if prepared is not None and prepared[0] == (offset, end, version):
+        if prepared is not None and prepared[0] == (offset, end, version, packed):
             body = prepared[1].result()
         else:
-            body = self._render(cursor, offset, end, version, locator)
+            body = self._render(cursor, offset, end, version, locator, packed=packed)
         cursor.ahead = None
         response = Response.raw(200, body, "application/json;charset=UTF-8")
+        if packed:  # compressed here, so the next page is compressed ahead too
+            response.headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         if end < total:
             # Render the next page once this one is sent, in the same thread, while the
             # client reads: paging then costs the slower side, not the sum of both (and no
             # second thread fights this one for the GIL).
             following = min(end + cursor.batch, total)
             ahead: Future[bytes] = Future()
-            cursor.ahead = ((end, following, version), ahead)
+            cursor.ahead = ((end, following, version, packed), ahead)
 
             def render_ahead() -> None:
                 if ahead.set_running_or_notify_cancel():
                     try:
-                        ahead.set_result(self._render(cursor, end, following, version, locator))
+                        page = self._render(cursor, end, following, version, locator, packed=packed)
+                        ahead.set_result(page)
                     except Exception as exc:  # surfaces when that page is asked for
                         ahead.set_exception(exc)
 
@@ -238,20 +274,33 @@ class RestApi:
         return response
 
     def _render(
-        self, cursor: _Cursor, offset: int, end: int, version: str, locator: str | None
+        self,
+        cursor: _Cursor,
+        offset: int,
+        end: int,
+        version: str,
+        locator: str | None,
+        *,
+        packed: bool = False,
     ) -> bytes:
         body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": end >= len(cursor.rows)}
         if end < len(cursor.rows):
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         body["records"] = cursor.plan.project_many(cursor.rows[offset:end], self.org, version)
-        return orjson.dumps(body)
+        data = orjson.dumps(body)
+        return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0) if packed else data
 
     def _open_cursor(self, cursor: _Cursor) -> str:
         locator = self._locators.next()
         with self._cursor_lock:
             self._cursors[locator] = cursor
-            while len(self._cursors) > MAX_CURSORS:  # the oldest cursor is invalidated first
+            while len(self._cursors) > MAX_CURSORS:  # the oldest cursor is released first
                 self._cursors.popitem(last=False)
+            # a cursor opened before API 56.0 is released once 10 newer ones are open
+            older = list(self._cursors.items())[:-LEGACY_MAX_CURSORS]
+            for name, known in older:
+                if known.legacy:
+                    del self._cursors[name]
         return locator
 
     # --- single records ------------------------------------------------------------------------------
@@ -556,15 +605,32 @@ class RestApi:
         )
 
     def collection_retrieve(self, request: Request) -> Response:
-        """``GET /composite/sobjects/{Obj}?ids=&fields=``: a list of records, null for misses."""
+        """``GET /composite/sobjects/{Obj}?ids=&fields=``: a list of records, null for misses.
+
+        ``POST`` with ``{"ids": [...], "fields": [...]}`` in the body is the documented form
+        for id lists too long for a URL (REST API, "Get Records Using sObject Collections").
+        """
         obj = self.sobject(request.params["object"])
         ids = [i for i in (request.arg("ids") or "").split(",") if i]
         fields = self._fields_arg(request)
+        if request.method == "POST" and request.body:
+            try:
+                body = request.json()
+            except ValueError as exc:
+                raise _bad_request("JSON_PARSER_ERROR", "the body is not valid JSON") from exc
+            if not isinstance(body, dict):
+                raise _bad_request("JSON_PARSER_ERROR", "expected an object with ids and fields")
+            ids = [str(i) for i in body.get("ids") or []]
+            fields = [str(f) for f in body.get("fields") or []] or None
         if not ids or not fields:
             raise _bad_request("MISSING_ARGUMENT", "ids and fields parameters are required")
+        if len(ids) > RETRIEVE_LIMIT:
+            raise _bad_request(
+                "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_LIMIT} records per call"
+            )
         version = request.params["version"]
         out = []
-        for ident in ids[:COLLECTION_LIMIT]:
+        for ident in ids:
             record = self.org.get(obj.name, ident)
             out.append(None if record is None else self._project_all(obj, record, version, fields))
         return Response.json(200, out)
@@ -624,6 +690,19 @@ class RestApi:
         if len(ids) > REPLICATION_ID_LIMIT:
             raise _bad_request("EXCEEDED_ID_LIMIT", "too many ids returned; narrow the window")
         return Response.json(200, {"ids": ids, "latestDateCovered": latest})
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether the request's ``Accept-Encoding`` allows a gzip-compressed answer."""
+    for part in (request.header("Accept-Encoding") or "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            quality = params.strip().lower().removeprefix("q=") or "1"
+            try:
+                return float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def record_url(version: str, obj: str, record_id: str) -> str:

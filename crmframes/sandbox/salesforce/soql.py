@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NoReturn
 
+from . import soql_select as ext
 from .ids import normalize_id
 from .schema import SfField, SfObject, SfSchema
 from .soql_eval import (
@@ -42,6 +43,18 @@ from .soql_eval import (
     relative_range,
     relative_spec,
     sort_normalizer,
+)
+from .soql_tree import (
+    Comparison,
+    Condition,
+    FieldPath,
+    InList,
+    Logical,
+    Not,
+    OrderItem,
+    SemiJoin,
+    SoqlQuery,
+    Value,
 )
 
 __all__ = [
@@ -102,9 +115,12 @@ _BAD_TYPE = (
     "call for the appropriate names."
 )
 
+_MAX_INTEGER = 2**31 - 1  # LIMIT, OFFSET and date literal counts are Apex Integers
+_MAX_NESTING = 100  # parentheses and NOTs deep; deeper is refused, never a RecursionError
+
 ErrorCode = Literal[
     "MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE", "INVALID_QUERY_FILTER_OPERATOR",
-    "NUMBER_OUTSIDE_VALID_RANGE",
+    "NUMBER_OUTSIDE_VALID_RANGE", "UNSUPPORTED_QUERY",
 ]  # fmt: skip
 
 
@@ -133,101 +149,6 @@ class SoqlError(Exception):
         column = pos - start + 1
         caret = " " * (column - 1) + "^"
         return cls(code, f"\n{line}\n{caret}\nERROR at Row:{row}:Column:{column}\n{detail}")
-
-
-# --- syntax tree --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FieldPath:
-    """A field or parent-relationship path as written (``Account.Name``) and its offset."""
-
-    text: str
-    pos: int
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A literal: its kind, its decoded value and, for strings, the LIKE pattern parts.
-
-    ``value`` is a str for strings, int/float for numbers, bool, None, ``YYYY-MM-DD`` for
-    dates, the UTC wire form for datetimes, ``(mode, unit, n)`` for relative date literals.
-    """
-
-    kind: Literal["string", "number", "boolean", "null", "date", "datetime", "relative"]
-    value: Any
-    pos: int
-    text: str
-    like: tuple[LikePart, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """``field op value`` with op one of ``= != < <= > >= LIKE`` (``<>`` becomes ``!=``)."""
-
-    field: FieldPath
-    op: Literal["=", "!=", "<", "<=", ">", ">=", "LIKE"]
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class InList:
-    """``field [NOT] IN (v1, v2, ...)``."""
-
-    field: FieldPath
-    negate: bool
-    values: tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SemiJoin:
-    """``field [NOT] IN (SELECT f FROM Obj [WHERE ...])``."""
-
-    field: FieldPath
-    negate: bool
-    query: SoqlQuery
-
-
-@dataclass(frozen=True, slots=True)
-class Logical:
-    """Two or more conditions joined by one operator (SOQL forbids mixing without parens)."""
-
-    op: Literal["AND", "OR"]
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """``NOT cond``."""
-
-    item: Condition
-
-
-Condition = Comparison | InList | SemiJoin | Logical | Not
-
-
-@dataclass(frozen=True, slots=True)
-class OrderItem:
-    """One ORDER BY key; nulls sort first unless ``NULLS LAST``, in both directions."""
-
-    field: FieldPath
-    descending: bool = False
-    nulls_last: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SoqlQuery:
-    """A parsed query (or semi-join subquery); ``text`` is kept for error messages."""
-
-    text: str
-    fields: tuple[FieldPath, ...]
-    is_count: bool
-    object: str
-    object_pos: int
-    where: Condition | None = None
-    order_by: tuple[OrderItem, ...] = ()
-    limit: int | None = None
-    offset: int | None = None
 
 
 # --- public API ---------------------------------------------------------------------------
@@ -328,6 +249,7 @@ class _Parser:
         self.text = text
         self.tokens = _lex(text)
         self.i = 0
+        self.depth = 0
 
     def parse(self) -> SoqlQuery:
         query = self.query(sub=False)
@@ -372,17 +294,19 @@ class _Parser:
 
     # grammar
 
-    def query(self, *, sub: bool) -> SoqlQuery:
+    def query(self, *, sub: bool, child: bool = False) -> SoqlQuery:
         self.expect("SELECT")
-        fields, is_count = self.select_list(sub=sub)
+        fields, is_count, items = self.select_list(sub=sub)
         self.expect("FROM")
         source = self.take()
         if source.kind != "name" or "." in source.text:
             self.fail(source)
+        ext.refuse_scope(self)
         where = self.condition() if self.accept("WHERE") else None
+        group_by, having = ext.parse_tail(self)
         order: tuple[OrderItem, ...] = ()
         limit = offset = None
-        if not sub:
+        if not sub or child:
             if self.accept("ORDER"):
                 self.expect("BY")
                 order = self.order_list()
@@ -390,31 +314,34 @@ class _Parser:
                 limit = self.integer()
             if self.accept("OFFSET"):
                 offset = self.integer()
+            ext.refuse_trailing(self)
         return SoqlQuery(
-            self.text, fields, is_count, source.text, source.pos, where, order, limit, offset
-        )
+            self.text, fields, is_count, source.text, source.pos, where, order, limit, offset,
+            items, group_by, having,
+        )  # fmt: skip
 
-    def select_list(self, *, sub: bool) -> tuple[tuple[FieldPath, ...], bool]:
+    def select_list(
+        self, *, sub: bool
+    ) -> tuple[tuple[FieldPath, ...], bool, tuple[ext.SelectItem, ...]]:
         token = self.peek()
-        if self.is_word(token, "COUNT") and self.peek(1).text == "(":
-            self.take()
-            self.take()
-            if self.peek().text != ")" or sub:
-                self.fail(self.peek(), "the sandbox supports COUNT() alone, no aggregate functions")
-            self.take()
-            return (), True
-        fields = [self.field_path()]
+        if self.is_word(token, "COUNT") and self.peek(1).text == "(" and self.peek(2).text == ")":
+            if sub:
+                self.fail(token)
+            self.i += 3
+            return (), True, ()
+        items = [ext.parse_select_item(self, sub=sub)]
         while self.peek().text == ",":
             self.take()
-            fields.append(self.field_path())
-        return tuple(fields), False
+            items.append(ext.parse_select_item(self, sub=sub))
+        fields = tuple(i.path if isinstance(i, ext.FieldAlias) else i for i in items)
+        return tuple(f for f in fields if isinstance(f, FieldPath)), False, tuple(items)
 
     def field_path(self) -> FieldPath:
         token = self.take()
         if token.kind != "name" or token.text.upper() in _RESERVED:
             self.fail(token)
-        if self.peek().text == "(":  # functions, TYPEOF, FIELDS(...) are not emulated
-            self.fail(self.peek())
+        if self.peek().text == "(":  # aggregates (HAVING, ORDER BY); other functions refused
+            return ext.call_path(self, token)
         return FieldPath(token.text, token.pos)
 
     def order_list(self) -> tuple[OrderItem, ...]:
@@ -437,8 +364,10 @@ class _Parser:
 
     def integer(self) -> int:
         token = self.take()
-        if token.kind != "number" or not token.text.isdigit():
+        if token.kind != "number" or not (token.text.isascii() and token.text.isdigit()):
             self.fail(token)
+        if len(token.text) > 10 or int(token.text) > _MAX_INTEGER:
+            self.fail(token, f"invalid integer: {token.text[:40]} (at most {_MAX_INTEGER})")
         return int(token.text)
 
     def condition(self) -> Condition:
@@ -455,13 +384,17 @@ class _Parser:
 
     def term(self) -> Condition:
         token = self.peek()
-        if self.is_word(token, "NOT"):
+        if self.is_word(token, "NOT") or (token.kind == "punct" and token.text == "("):
+            self.depth += 1
+            if self.depth > _MAX_NESTING:
+                self.fail(token, f"the condition nests more than {_MAX_NESTING} levels deep")
             self.take()
-            return Not(self.term())
-        if token.kind == "punct" and token.text == "(":
-            self.take()
-            inner = self.condition()
-            self.expect_punct(")")
+            if token.text == "(":
+                inner = self.condition()
+                self.expect_punct(")")
+            else:
+                inner = Not(self.term())
+            self.depth -= 1
             return inner
         return self.field_expression()
 
@@ -496,7 +429,10 @@ class _Parser:
         if token.kind == "string":
             return Value("string", token.value, token.pos, text, token.like)
         if token.kind == "number":
-            number = float(text) if "." in text else int(text)
+            try:
+                number = float(text) if "." in text else int(text)
+            except ValueError:  # past Python's 4,300-digit conversion limit
+                self.fail(token, f"invalid number: {text[:40]}...")
             return Value("number", number, token.pos, text)
         if token.kind == "date":
             try:
@@ -554,6 +490,10 @@ class _Planner:
             raise SoqlError(
                 "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}"
             )
+        if query.group_by or query.having or any(type(i) is not FieldPath for i in query.items):
+            from .soql_aggregate import plan_extended
+
+            return plan_extended(self, query, obj)
         projection = Projection(obj.name)
         columns: list[str] = []
         flat: list[GetterFactory] = []

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 from .schema import SfField, SfObject
 
 __all__ = [
+    "AggregateRunner",
     "Env",
     "Getter",
     "GetterFactory",
@@ -70,6 +71,14 @@ class Resolver(Protocol):
         ...
 
 
+class AggregateRunner(Protocol):
+    """Computes the ``AggregateResult`` records of an aggregate query."""
+
+    def run(self, records: Iterable[Record], resolver: Resolver, *, now: datetime) -> list[Record]:
+        """Return the wire records, one per group, after HAVING, ORDER BY, OFFSET, LIMIT."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Env:
     """What a compiled WHERE clause is bound to for one execution."""
@@ -102,6 +111,9 @@ class QueryPlan:
         columns: canonical selected paths (``["Id", "Account.Name"]``), the Bulk CSV header.
         limit: the LIMIT, or None.
         offset: the OFFSET, or None.
+        aggregate: for ``GROUP BY`` / aggregate functions, what computes the
+            ``AggregateResult`` rows (:mod:`.soql_aggregate`); None for a record query.
+        children: the child relationships selected by subqueries (``["Contacts"]``).
     """
 
     def __init__(
@@ -127,6 +139,8 @@ class QueryPlan:
         self._projection = projection
         self._flat = flat
         self._flat_bound: tuple[Resolver, list[Callable[[Record], Any]]] | None = None
+        self.aggregate: AggregateRunner | None = None
+        self.children: list[str] = []
 
     def execute(
         self, records: Iterable[Record], resolver: Resolver, *, now: datetime
@@ -519,13 +533,17 @@ def _start(today: date, unit: str) -> date:
 
 
 def _shift(start: date, unit: str, k: int) -> date:
-    if unit == "day":
-        return start + timedelta(days=k)
-    if unit == "week":
-        return start + timedelta(days=7 * k)
-    months = k * {"month": 1, "quarter": 3, "year": 12}[unit]
-    year, month = divmod(start.month - 1 + months, 12)
-    return date(start.year + year, month + 1, 1)
+    # A range past the calendar (LAST_N_DAYS:2000000000) reaches its end: date.min / max.
+    try:
+        if unit == "day":
+            return start + timedelta(days=k)
+        if unit == "week":
+            return start + timedelta(days=7 * k)
+        months = k * {"month": 1, "quarter": 3, "year": 12}[unit]
+        year, month = divmod(start.month - 1 + months, 12)
+        return date(start.year + year, month + 1, 1)
+    except (OverflowError, ValueError):
+        return date.min if k < 0 else date.max
 
 
 def relative_range(mode: RelativeMode, unit: str, n: int, now: datetime) -> tuple[date, date]:
