@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, Protocol, get_args
 
 from crmframes.sandbox.faults import Fault
-from crmframes.sandbox.server import App, Request, Response
+from crmframes.sandbox.server import App, HttpError, Request, Response
 
 __all__ = [
     "Operation",
@@ -182,7 +182,7 @@ def production_profile(crm: str, **overrides: Any) -> Profile:
     return replace(base, **overrides)
 
 
-def resolve_profile(crm: str, profile: str | Profile, speed: float | None) -> Profile | None:
+def resolve_profile(crm: str, profile: str | Profile, *, speed: float | None) -> Profile | None:
     """Turn ``Sandbox(profile=, speed=)`` into a :class:`Profile`, or None for ``local``."""
     if isinstance(profile, Profile):
         chosen = profile
@@ -214,7 +214,7 @@ class ProfiledApp:
         crm: which CRM's limits apply (``"salesforce"`` or ``"dynamics"``).
     """
 
-    def __init__(self, inner: Any, profile: Profile, crm: str) -> None:
+    def __init__(self, inner: Any, profile: Profile, *, crm: str) -> None:
         self.inner: App = inner
         self._measured: _Measured = inner
         self.profile = profile
@@ -250,11 +250,14 @@ class ProfiledApp:
                     return self._finish(refusal)
             with self._slots:
                 began = time.monotonic()
-                response = self.inner.handle(request)
+                try:
+                    response = self.inner.handle(request)
+                except HttpError as exc:  # a refusal still costs the org its time
+                    response = exc.response
                 work = self._measured.work(request, response) if limited else {}
                 server = p.server_seconds(work)
                 self._sleep(server - (time.monotonic() - began) * p.speed)
-            if limited:
+            if limited and p.execution_limit is not None:
                 with self._lock:
                     self._execution.append((self.now(), server))
             return self._finish(response)

@@ -99,7 +99,7 @@ class Sandbox:
     ) -> None:
         if crm not in get_args(Crm):
             raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
-        self.profile: Profile | None = resolve_profile(crm, profile, speed)
+        self.profile: Profile | None = resolve_profile(crm, profile, speed=speed)
         if data not in get_args(DataChoice):
             raise ValueError(f"data must be one of {get_args(DataChoice)}, not {data!r}")
         if not scale > 0:
@@ -145,7 +145,7 @@ class Sandbox:
                 self._app = self._build_app()
                 served = self._app
                 if self.profile is not None:
-                    served = ProfiledApp(self._app, self.profile, self.crm)
+                    served = ProfiledApp(self._app, self.profile, crm=self.crm)
                     if self.crm == "salesforce":
                         self._app.bulk.profile = self.profile
                 self._server = HttpsServer(
