@@ -393,6 +393,14 @@ class Sandbox:
         """API calls served so far by endpoint family (``query``, ``sobjects``, ``composite``, ...)."""
         return self._counter.by_family()
 
+    def throttles(self) -> dict[str, int]:
+        """Calls the production profile refused, by code (``0x80072326``, ``ConcurrentPerOrgLongTxn``...).
+
+        Empty for the local profile, which refuses nothing but the daily allocation.
+        """
+        app = self._running().app
+        return dict(sorted(app.throttled.items())) if isinstance(app, ProfiledApp) else {}
+
     def reset_api_calls(self) -> None:
         """Set the API call counts back to zero."""
         self._counter.reset()

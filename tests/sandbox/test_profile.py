@@ -11,11 +11,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
+import pandas as pd
 import pytest
 import requests
 from click.testing import CliRunner
 
-from crmframes import Sandbox
+from crmframes import Sandbox, export_to_crm
 from crmframes.cli import main
 from crmframes.sandbox import Profile, production_profile
 from crmframes.sandbox.server import Request, Response
@@ -71,6 +72,7 @@ def test_local_profile_is_the_default_and_answers_without_limits() -> None:
         assert [r.status_code for r in replies] == [200, 200, 200]
         assert all("x-ms-dop-hint" not in r.headers for r in replies)
         assert "profile" not in repr(sb)
+        assert sb.throttles() == {}
 
 
 def test_profile_arguments_are_checked_first() -> None:
@@ -128,6 +130,8 @@ def test_salesforce_app_reports_the_records_a_call_touched() -> None:
         assert app.work(_request("PATCH", f"{v}/sobjects/Contact/003x"), ok) == {"update": 1}
         assert app.work(_request("GET", f"{v}/limits"), ok) == {}
         assert app.limited(_request("POST", "/services/oauth2/token")) is False
+        assert app.limited(_request("POST", "/services/Soap/u/59.0")) is False  # a login
+        assert app.limited(_request("POST", "/services/Soap/u/59.0/00D000000000001")) is True
 
 
 def test_dataverse_app_reports_the_records_a_call_touched() -> None:
@@ -211,6 +215,20 @@ def test_dataverse_limits_can_be_switched_off() -> None:
         replies = [session.get(sb.url + CONTACTS, timeout=30) for _ in range(3)]
         assert [r.status_code for r in replies] == [200, 200, 200]
         assert "x-ms-dop-hint" not in replies[0].headers
+
+
+def test_crmframes_export_waits_out_the_request_limit_and_loses_no_row() -> None:
+    # Three $batch calls of 1,000 rows and the describe calls, with 3 requests allowed per
+    # window: the connector is refused 0x80072322, waits the Retry-After (3 s at speed 100)
+    # and goes on; every row lands once.
+    profile = production_profile("dynamics", speed=100, request_limit=3)
+    with Sandbox("dynamics", data="empty", profile=profile) as sb:
+        frame = pd.DataFrame({"lastname": [f"Limit {i}" for i in range(3000)]})
+        result = export_to_crm(sb.connector(), "contact", frame, progress=False)
+        stored = sb.records("contact")
+        assert sb.throttles() == {"0x80072322": 1}
+    assert len(result.rejects) == 0
+    assert sorted(stored["lastname"]) == sorted(frame["lastname"])
 
 
 # --- Salesforce ------------------------------------------------------------------------------

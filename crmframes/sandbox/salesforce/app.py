@@ -44,6 +44,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ("/jobs/", "bulk2"),
     ("/limits", "limits"),
 )
+_SOAP_CALL = re.compile(r"/services/Soap/u/\d+\.\d/[0-9A-Za-z]{15}/?")
 _BULK_UPLOAD = re.compile(r"/jobs/ingest/[^/]+/batches/?$")
 _IDENTITY = re.compile(r"/id/(?P<org>00D[0-9A-Za-z]{12,15})/(?P<user>005[0-9A-Za-z]{12,15})/?")
 _SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
@@ -154,8 +155,11 @@ class SalesforceApp:
     # --- what a request did, for the production profile (crmframes.sandbox.profile) --------------
 
     def limited(self, request: Request) -> bool:
-        """Whether a call is an API call the org's limits apply to (REST, Bulk, SOAP calls)."""
-        return request.path.startswith(("/services/data/v", "/services/Soap/u/"))
+        """Whether a call is an API call the org's limits apply to (REST, Bulk, SOAP; no logins)."""
+        return (
+            request.path.startswith("/services/data/v")
+            or _SOAP_CALL.fullmatch(request.path) is not None
+        )
 
     def work(self, request: Request, response: Response) -> dict[str, int]:
         """Records the call read or wrote, by operation (a Bulk job's rows are timed by the job)."""
