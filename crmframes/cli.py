@@ -193,6 +193,8 @@ def serve(
             creds = sb.credentials
             click.echo(f"crmframes sandbox ({crm}) serving at {sb.url}")
             click.echo(f"  CA file        {sb.ca_file}")
+            if sb.profile is not None:
+                click.echo(f"  profile        production, speed {sb.profile.speed:g}")
             for name, value in creds.items():
                 shown = value if "\n" not in value else "(PEM; see --json)"
                 click.echo(f"  {name:<14} {shown}")
