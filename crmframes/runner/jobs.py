@@ -192,8 +192,9 @@ def run_step(
     """Run one step with a connector and a store already open (a widget's Run button).
 
     The step runs exactly as in a job. Returns the report and the operation's result (of an
-    import, an export, a delete or a deleted import; None for the other kinds and for a
-    dry-run delete, which only counts).
+    import, an export, a delete or a deleted import; None for the other kinds). A dry-run
+    delete returns its preview: a frame of ``inputIndex``, ``crmId`` and ``crmAction``
+    (``delete``, ``missing`` when the CRM has no such record, ``rejected``).
 
     Raises:
         CrmframesError: the step failed (the report is not returned then).
