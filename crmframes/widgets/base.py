@@ -98,6 +98,7 @@ class Form:
         self.panel.save.on_click(lambda _: self._shown(self._clicked_save))
         self.buttons = w.HBox([show, self.run_button])
         self.object.observe(lambda change: self._chose(change["new"]), names="value")
+        assert self.widget is not None  # built now: its error lines say which controls have one
         if object_name is not None:
             self.object.value = self._known_object(object_name)
 
@@ -234,6 +235,7 @@ class Form:
             CrmframesError: the step failed.
         """
         self.report, self.result = None, None  # a failed run leaves no older run's results
+        self.panel.clear()
         spec = self.spec()
         self.run_button.disabled = True  # one run at a time; the bar shows this one
         self.panel.start(f"running {label(spec)}")

@@ -44,7 +44,7 @@ class Watermark:
             except ConfigError:
                 self.index = None  # a name being typed: the form's check says what is wrong
         self.reset_button.disabled = self.value() is None
-        self.line.value = f"<span style='color:#555'>{display.escape(self.describe())}</span>"
+        self._say()
 
     def value(self) -> str | None:
         """The stored watermark (``yyyy/MM/dd HH:mm:ss``, UTC), None if there is none."""
@@ -71,5 +71,9 @@ class Watermark:
             if name in options:
                 del options[name]
         self.reset_button.disabled = True
-        self.line.value = f"<span style='color:#555'>{display.escape(self.describe())}</span>"
+        self._say()
         return f"{index.option_name} reset: the next run reads every record"
+
+    def _say(self) -> None:
+        text = self.describe()
+        self.line.value = f"<span style='color:#555'>{display.escape(text)}</span>" if text else ""
