@@ -20,7 +20,6 @@ from IPython.display import display
 
 from crmframes.errors import ConfigError, CrmframesError
 from crmframes.runner import JobReport, run_step
-from crmframes.runner.status import in_notebook
 from crmframes.runner.steps import label
 from crmframes.schema import ObjectSchema
 from crmframes.store import CampaignStore
@@ -240,13 +239,9 @@ class Form:
         self.run_button.disabled = True  # one run at a time; the bar shows this one
         self.panel.start(f"running {label(spec)}")
         try:
-            with self.panel.live:  # in a notebook, the step's bars and lines show in the form
+            with self.panel.listening():  # the step's lines show in the form's status line
                 self.report, self.result = run_step(
-                    spec,
-                    self.conn,
-                    store=self.store,
-                    dry_run=self._dry_run(),
-                    progress=in_notebook(),
+                    spec, self.conn, store=self.store, dry_run=self._dry_run()
                 )
         except CrmframesError as exc:
             self.panel.failed(problems_of(exc)[0][1])

@@ -1,14 +1,17 @@
 """The bottom of a form: what a run is doing, then what it did, in tabs.
 
-Presentation. While a step runs, the panel shows a status line and a progress bar (and,
-in a notebook, the step's own progress bars and step lines, captured inside the form).
-After it, tabs show the report, the frame, the rejects (with **save as CSV** to a path
-the user types, by default in the current folder) and a dry run's changes. Every tab is
-the result's own HTML (:mod:`crmframes.display`), so the form shows what a cell would.
+Presentation. While a step runs, the panel shows a progress bar (running, then done or
+failed) and, in its status line, the step's own lines as the runner logs them. After it,
+tabs show the report, the frame, the rejects (with **save as CSV** to a path the user
+types, by default in the current folder) and a dry run's changes. Every tab is built by
+:mod:`crmframes.display`, so the form shows what a cell would.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import pandas as pd
 from crmframes import display
 from crmframes.errors import ConfigError
 from crmframes.runner import JobReport
+from crmframes.runner.status import logger
 
 __all__ = ["RunPanel"]
 
@@ -33,13 +37,12 @@ class RunPanel:
         self.bar = w.IntProgress(
             value=0, min=0, max=1, layout=w.Layout(width="200px", visibility="hidden")
         )
-        self.live = w.Output()  # a notebook's progress bars and step lines, during a run
         self.tabs = w.Tab()
         self.rejects: pd.DataFrame | None = None
         self.rejects_path = w.Text(description="file", layout=w.Layout(width="360px"))
         self.save = w.Button(description="save as CSV", icon="download")
         self.saved = w.HTML()
-        self.widget = w.VBox([w.HBox([self.bar, self.status]), self.live, self.tabs])
+        self.widget = w.VBox([w.HBox([self.bar, self.status]), self.tabs])
 
     @property
     def titles(self) -> tuple[str, ...]:
@@ -48,13 +51,30 @@ class RunPanel:
 
     def start(self, text: str) -> None:
         """A run starts: say what it does, show the bar moving, clear the last run's tabs."""
-        self.live.outputs = ()
         self._tabs([])
         self.rejects = None
         self.bar.layout.visibility = "visible"
         self.bar.bar_style = "info"
         self.bar.value = 0
         self.status.value = f"<span style='{_MUTED}'>{display.escape(text)} …</span>"
+
+    @contextmanager
+    def listening(self) -> Iterator[None]:
+        """Show the run's step lines (logged by :mod:`crmframes.runner`) in the status line.
+
+        The lines are read from the ``crmframes.runner`` logger while the block runs, so
+        nothing goes to stderr (a notebook's red boxes) or to the cell's output.
+        """
+        handler = _StatusHandler(self)
+        level = logger.level
+        logger.addHandler(handler)
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
     def failed(self, text: str) -> None:
         """The run stopped with an error (the form shows the error itself)."""
@@ -63,7 +83,6 @@ class RunPanel:
 
     def clear(self) -> None:
         """No run yet (a new object was chosen, say)."""
-        self.live.outputs = ()
         self._tabs([])
         self.rejects = None
         self.bar.layout.visibility = "hidden"
@@ -129,3 +148,15 @@ class RunPanel:
         self.tabs.children = tuple(widget for _, widget in tabs)
         self.tabs.titles = tuple(title for title, _ in tabs)
         self.tabs.selected_index = 0 if tabs else None
+
+
+class _StatusHandler(logging.Handler):
+    """Puts each step line in a panel's status line while a run is on."""
+
+    def __init__(self, panel: RunPanel) -> None:
+        super().__init__(logging.INFO)
+        self.panel = panel
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = display.escape(record.getMessage())
+        self.panel.status.value = f"<span style='{_MUTED}'>{line}</span>"
