@@ -32,7 +32,7 @@ def test_run_disables_itself_and_shows_a_status_then_tabs(dv_demo, store):
     assert "lastname" in form.panel.tabs.children[1].value
 
 
-def test_a_failed_run_marks_the_bar_and_clears_the_tabs(dv_demo, store):
+def test_a_run_stopped_by_a_bad_value_clears_the_last_runs_tabs(dv_demo, store):
     form = ImportForm(dv_demo.connector(), store, object="contact")
     form.limit.value = 1
     form.run()

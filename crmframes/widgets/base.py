@@ -12,7 +12,6 @@ beside the control it concerns, in red, and is never raised out of a click.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cached_property
 from typing import Any, ClassVar
 
 import ipywidgets as w
@@ -68,7 +67,7 @@ def name_field(schema: ObjectSchema | None) -> str | None:
 class Form:
     """What every form shares: the object list, errors beside controls, buttons, the run panel.
 
-    ``paths`` maps a spec path that an error names to the control it concerns (by default
+    ``widget`` is the whole form. ``paths`` maps a spec path that an error names to the control it concerns (by default
     the path's last part, when the form has an error line of that name).
     """
 
@@ -97,7 +96,7 @@ class Form:
         self.panel.save.on_click(lambda _: self._shown(self._clicked_save))
         self.buttons = w.HBox([show, self.run_button])
         self.object.observe(lambda change: self._chose(change["new"]), names="value")
-        assert self.widget is not None  # built now: its error lines say which controls have one
+        self._build()  # now: its error lines say which controls an error can stand beside
         if object_name is not None:
             self.object.value = self._known_object(object_name)
 
@@ -206,10 +205,9 @@ class Form:
     def _ipython_display_(self) -> None:
         display(self.widget)  # type: ignore[no-untyped-call]
 
-    @cached_property
-    def widget(self) -> w.Widget:
-        """The whole form (displaying the form displays this)."""
-        return w.VBox(
+    def _build(self) -> None:
+        """Lay the whole form out in :attr:`widget` (displaying the form displays it)."""
+        self.widget = w.VBox(
             [
                 w.HTML(f"<b>{self.title}</b>"),
                 self._error_line(""),
@@ -239,9 +237,14 @@ class Form:
         self.run_button.disabled = True  # one run at a time; the bar shows this one
         self.panel.start(f"running {label(spec)}")
         try:
-            with self.panel.listening():  # the step's lines show in the form's status line
+            with self.panel.live:  # a notebook's progress bar shows inside the form
                 self.report, self.result = run_step(
-                    spec, self.conn, store=self.store, dry_run=self._dry_run()
+                    spec,
+                    self.conn,
+                    store=self.store,
+                    dry_run=self._dry_run(),
+                    progress=True,
+                    status=self.panel.step_status(),
                 )
         except CrmframesError as exc:
             self.panel.failed(problems_of(exc)[0][1])

@@ -1,7 +1,8 @@
 """The bottom of a form: what a run is doing, then what it did, in tabs.
 
-Presentation. While a step runs, the panel shows a progress bar (running, then done or
-failed) and, in its status line, the step's own lines as the runner logs them. After it,
+Presentation. While a step runs, the panel shows a bar (running, then done or failed),
+the step's own lines in its status line and, in a notebook, the operation's progress bar
+(records read or sent, of how many) captured inside the form. After it,
 tabs show the report, the frame, the rejects (with **save as CSV** to a path the user
 types, by default in the current folder) and a dry run's changes. Every tab is built by
 :mod:`crmframes.display`, so the form shows what a cell would.
@@ -9,9 +10,6 @@ types, by default in the current folder) and a dry run's changes. Every tab is b
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import pandas as pd
 from crmframes import display
 from crmframes.errors import ConfigError
 from crmframes.runner import JobReport
-from crmframes.runner.status import logger
+from crmframes.runner.status import StepStatus
 
 __all__ = ["RunPanel"]
 
@@ -37,12 +35,13 @@ class RunPanel:
         self.bar = w.IntProgress(
             value=0, min=0, max=1, layout=w.Layout(width="200px", visibility="hidden")
         )
+        self.live = w.Output()  # in a notebook, the operation's own progress bar (tqdm)
         self.tabs = w.Tab()
         self.rejects: pd.DataFrame | None = None
         self.rejects_path = w.Text(description="file", layout=w.Layout(width="360px"))
         self.save = w.Button(description="save as CSV", icon="download")
         self.saved = w.HTML()
-        self.widget = w.VBox([w.HBox([self.bar, self.status]), self.tabs])
+        self.widget = w.VBox([w.HBox([self.bar, self.status]), self.live, self.tabs])
 
     @property
     def titles(self) -> tuple[str, ...]:
@@ -51,6 +50,7 @@ class RunPanel:
 
     def start(self, text: str) -> None:
         """A run starts: say what it does, show the bar moving, clear the last run's tabs."""
+        self.live.outputs = ()
         self._tabs([])
         self.rejects = None
         self.bar.layout.visibility = "visible"
@@ -58,23 +58,13 @@ class RunPanel:
         self.bar.value = 0
         self.status.value = f"<span style='{_MUTED}'>{display.escape(text)} …</span>"
 
-    @contextmanager
-    def listening(self) -> Iterator[None]:
-        """Show the run's step lines (logged by :mod:`crmframes.runner`) in the status line.
+    def step_status(self) -> StepStatus:
+        """Where the runner shows a run's step lines: this panel's status line."""
+        return StepStatus(notebook=True, show=self._said)
 
-        The lines are read from the ``crmframes.runner`` logger while the block runs, so
-        nothing goes to stderr (a notebook's red boxes) or to the cell's output.
-        """
-        handler = _StatusHandler(self)
-        level = logger.level
-        logger.addHandler(handler)
-        if not logger.isEnabledFor(logging.INFO):
-            logger.setLevel(logging.INFO)
-        try:
-            yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
+    def _said(self, shown: dict[str, str]) -> None:
+        last = shown["text/plain"].splitlines()[-1:] or [""]
+        self.status.value = f"<span style='{_MUTED}'>{display.escape(last[0])}</span>"
 
     def failed(self, text: str) -> None:
         """The run stopped with an error (the form shows the error itself)."""
@@ -83,6 +73,7 @@ class RunPanel:
 
     def clear(self) -> None:
         """No run yet (a new object was chosen, say)."""
+        self.live.outputs = ()
         self._tabs([])
         self.rejects = None
         self.bar.layout.visibility = "hidden"
@@ -148,15 +139,3 @@ class RunPanel:
         self.tabs.children = tuple(widget for _, widget in tabs)
         self.tabs.titles = tuple(title for title, _ in tabs)
         self.tabs.selected_index = 0 if tabs else None
-
-
-class _StatusHandler(logging.Handler):
-    """Puts each step line in a panel's status line while a run is on."""
-
-    def __init__(self, panel: RunPanel) -> None:
-        super().__init__(logging.INFO)
-        self.panel = panel
-
-    def emit(self, record: logging.LogRecord) -> None:
-        line = display.escape(record.getMessage())
-        self.panel.status.value = f"<span style='{_MUTED}'>{line}</span>"
