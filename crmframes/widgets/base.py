@@ -67,8 +67,9 @@ def name_field(schema: ObjectSchema | None) -> str | None:
 class Form:
     """What every form shares: the object list, errors beside controls, buttons, the run panel.
 
-    ``widget`` is the whole form. ``paths`` maps a spec path that an error names to the control it concerns (by default
-    the path's last part, when the form has an error line of that name).
+    ``widget`` is the whole form. ``paths`` maps a spec path that an error names to the
+    control it concerns (by default the path's last part, when the form has an error line
+    of that name).
     """
 
     title = ""
