@@ -127,14 +127,16 @@ class SalesforceApp:
         if handler is None:
             raise not_found()
         if handler is False:
+            allowed = ",".join(self.router.allowed(request.path))
             return Response.json(
                 405,
                 [
                     {
                         "errorCode": "METHOD_NOT_ALLOWED",
-                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,DELETE,POST",
+                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
                     }
                 ],
+                {"Allow": allowed},
             )
         assert callable(handler)
         refusal = _media_type_refusal(request)

@@ -1,0 +1,237 @@
+// msal-node and DynamicsWebApi, unchanged, against the crmframes Dataverse sandbox.
+// Reads SANDBOX_URL and SANDBOX_CREDENTIALS (JSON) from the environment; Node trusts the sandbox CA
+// through NODE_EXTRA_CA_CERTS. Prints one JSON object: each step's result or its error.
+'use strict';
+const msal = require('@azure/msal-node');
+const { DynamicsWebApi } = require('dynamics-web-api');
+
+const url = process.env.SANDBOX_URL;
+const creds = JSON.parse(process.env.SANDBOX_CREDENTIALS);
+const scopes = [`${url}/.default`];
+const out = {};
+
+function errorShape(err) {
+  return {
+    name: err.name,
+    status: err.status,
+    code: err.code,
+    errorCode: err.errorCode,
+    message: String(err.message),
+  };
+}
+
+async function step(name, fn) {
+  try {
+    out[name] = { ok: await fn() };
+  } catch (err) {
+    out[name] = { error: errorShape(err) };
+  }
+}
+
+const auth = {
+  clientId: creds.client_id,
+  authority: `${url}/${creds.tenant_id}`,
+  knownAuthorities: [new URL(url).host],
+};
+
+function confidential() {
+  return new msal.ConfidentialClientApplication({
+    auth: { ...auth, clientSecret: creds.client_secret },
+  });
+}
+
+function api(token) {
+  return new DynamicsWebApi({
+    serverUrl: url,
+    dataApi: { version: '9.2' },
+    onTokenRefresh: async () => token,
+  });
+}
+
+const PEOPLE = `<fetch top="3">
+  <entity name="contact">
+    <attribute name="fullname"/>
+    <attribute name="lastname"/>
+    <order attribute="lastname"/>
+  </entity>
+</fetch>`;
+
+const PAGED = `<fetch count="2000">
+  <entity name="contact">
+    <attribute name="contactid"/>
+  </entity>
+</fetch>`;
+
+async function main() {
+  // Login: client credentials, then username-password and the refresh token it returns.
+  let token;
+  await step('client_credentials', async () => {
+    const res = await confidential().acquireTokenByClientCredential({ scopes });
+    token = res.accessToken;
+    return { tokenType: res.tokenType, hasToken: Boolean(res.accessToken) };
+  });
+  let refreshToken;
+  await step('password', async () => {
+    const app = new msal.PublicClientApplication({ auth });
+    const res = await app.acquireTokenByUsernamePassword({
+      scopes,
+      username: creds.username,
+      password: creds.password,
+    });
+    const cache = JSON.parse(app.getTokenCache().serialize());
+    refreshToken = Object.values(cache.RefreshToken || {})[0]?.secret;
+    return { username: res.account?.username, hasRefresh: Boolean(refreshToken) };
+  });
+  await step('refresh', async () => {
+    const res = await confidential().acquireTokenByRefreshToken({ refreshToken, scopes });
+    const who = await api(res.accessToken).callFunction('WhoAmI');
+    return { hasToken: Boolean(res.accessToken), userId: who.UserId };
+  });
+  const dv = api(token);
+
+  await step('whoami', async () => {
+    const who = await dv.callFunction('WhoAmI');
+    return { UserId: who.UserId, OrganizationId: who.OrganizationId };
+  });
+
+  // Describe: entity metadata, its attributes, and the CSDL document.
+  await step('describe', async () => {
+    const entity = await dv.retrieveEntity({ key: "LogicalName='contact'", select: ['LogicalName', 'EntitySetName', 'PrimaryIdAttribute'] });
+    const attributes = await dv.retrieveAttributes({ entityKey: "LogicalName='contact'", select: ['LogicalName'] });
+    const csdl = await dv.retrieveCsdlMetadata();
+    return {
+      entity: { LogicalName: entity.LogicalName, EntitySetName: entity.EntitySetName, PrimaryIdAttribute: entity.PrimaryIdAttribute },
+      attributes: attributes.value.map((a) => a.LogicalName),
+      csdl: csdl.includes('EntityType Name="contact"'),
+    };
+  });
+
+  // Query with paging: one page and its @odata.nextLink, then retrieveAll; counts.
+  await step('query_pages', async () => {
+    const first = await dv.retrieveMultiple({ collection: 'contacts', select: ['contactid'], maxPageSize: 2000 });
+    const second = await dv.retrieveMultiple({ collection: 'contacts', select: ['contactid'], maxPageSize: 2000 }, first.oDataNextLink);
+    const all = await dv.retrieveAll({ collection: 'contacts', select: ['contactid'], maxPageSize: 2000 });
+    const count = await dv.countAll({ collection: 'contacts', select: ['contactid'] });
+    const filtered = await dv.retrieveMultiple({
+      collection: 'accounts',
+      select: ['name', 'numberofemployees'],
+      filter: 'numberofemployees gt 5000',
+      orderBy: ['numberofemployees desc'],
+      top: 5,
+    });
+    return {
+      firstPage: first.value.length,
+      hasNext: Boolean(first.oDataNextLink),
+      secondPage: second.value.length,
+      all: all.value.length,
+      distinct: new Set(all.value.map((r) => r.contactid)).size,
+      count,
+      employees: filtered.value.map((r) => r.numberofemployees),
+    };
+  });
+
+  // FetchXML: top, then paging by page number and cookie (fetchAll).
+  await step('fetchxml', async () => {
+    const top = await dv.fetch({ collection: 'contacts', fetchXml: PEOPLE });
+    // Dataverse returns the paging cookie only when asked for it (Prefer: odata.include-annotations).
+    const all = await dv.fetchAll({
+      collection: 'contacts',
+      fetchXml: PAGED,
+      includeAnnotations: 'Microsoft.Dynamics.CRM.fetchxmlpagingcookie',
+    });
+    return {
+      top: top.value.map((r) => Object.keys(r).filter((k) => !k.startsWith('@')).sort()),
+      all: all.value.length,
+      distinct: new Set(all.value.map((r) => r.contactid)).size,
+    };
+  });
+
+  // Create / retrieve / update / upsert / delete.
+  await step('crud', async () => {
+    const id = await dv.create({ collection: 'contacts', data: { firstname: 'Grace', lastname: 'Hopper' } });
+    const created = await dv.retrieve({ collection: 'contacts', key: id, select: ['fullname'] });
+    await dv.update({ collection: 'contacts', key: id, data: { telephone1: '555-0199' } });
+    const updated = await dv.retrieve({ collection: 'contacts', key: id, select: ['telephone1'] });
+    const upserted = await dv.upsert({
+      collection: 'contacts',
+      key: "crmf_externalid='JS-0001'",
+      data: { lastname: 'Liskov' },
+      returnRepresentation: true,
+      select: ['lastname', 'crmf_externalid'],
+    });
+    const represented = await dv.create({
+      collection: 'contacts',
+      data: { lastname: 'Noether' },
+      returnRepresentation: true,
+      select: ['lastname'],
+    });
+    await dv.deleteRecord({ collection: 'contacts', key: id });
+    let afterDelete = null;
+    try {
+      await dv.retrieve({ collection: 'contacts', key: id });
+    } catch (err) {
+      afterDelete = errorShape(err);
+    }
+    return {
+      guid: /^[0-9a-f-]{36}$/.test(id),
+      fullname: created.fullname,
+      telephone1: updated.telephone1,
+      upserted: { lastname: upserted.lastname, crmf_externalid: upserted.crmf_externalid },
+      represented: represented.lastname,
+      afterDelete,
+    };
+  });
+
+  // CreateMultiple through callAction, bound to the entity set.
+  await step('create_multiple', async () => {
+    const res = await dv.callAction({
+      collection: 'contacts',
+      actionName: 'Microsoft.Dynamics.CRM.CreateMultiple',
+      action: {
+        Targets: [
+          { '@odata.type': 'Microsoft.Dynamics.CRM.contact', lastname: 'Curie' },
+          { '@odata.type': 'Microsoft.Dynamics.CRM.contact', lastname: 'Meitner' },
+        ],
+      },
+    });
+    return { ids: res.Ids.length };
+  });
+
+  // $batch: a changeset with a Content-ID reference, then reads outside it.
+  await step('batch', async () => {
+    dv.startBatch();
+    dv.create({ collection: 'accounts', data: { name: 'Batch Ltd' }, contentId: '1' });
+    dv.create({
+      collection: 'contacts',
+      data: { lastname: 'Batch', 'parentcustomerid_account@odata.bind': '$1' },
+    });
+    const ids = await dv.executeBatch();
+    dv.startBatch();
+    dv.retrieve({ collection: 'accounts', key: ids[0], select: ['name'] });
+    dv.retrieve({ collection: 'contacts', key: ids[1], select: ['_parentcustomerid_value'] });
+    const reads = await dv.executeBatch();
+    return {
+      created: ids.length,
+      name: reads[0].name,
+      linked: reads[1]._parentcustomerid_value === ids[0],
+    };
+  });
+
+  // Error shapes.
+  await step('bad_filter', async () => dv.retrieveMultiple({ collection: 'contacts', filter: 'lastname eq' }));
+  await step('bad_select', async () => dv.retrieveMultiple({ collection: 'contacts', select: ['nosuchcolumn'] }));
+  await step('unknown_set', async () => dv.retrieveMultiple({ collection: 'nosuchthings' }));
+  await step('missing_record', async () => dv.retrieve({ collection: 'contacts', key: '00000000-0000-0000-0000-000000000001' }));
+  await step('bad_secret', async () => {
+    const app = new msal.ConfidentialClientApplication({ auth: { ...auth, clientSecret: 'wrong' } });
+    return app.acquireTokenByClientCredential({ scopes });
+  });
+}
+
+main()
+  .catch((err) => {
+    out.fatal = errorShape(err);
+  })
+  .finally(() => {
+    process.stdout.write(JSON.stringify(out));
+  });

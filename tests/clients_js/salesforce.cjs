@@ -1,0 +1,247 @@
+// jsforce, unchanged, against the crmframes Salesforce sandbox.
+// Reads SANDBOX_URL, SANDBOX_CREDENTIALS (JSON) and SF_VERSION from the environment; Node trusts the
+// sandbox CA through NODE_EXTRA_CA_CERTS. Prints one JSON object: each step's result or its error.
+'use strict';
+const jsforce = require('jsforce');
+
+const url = process.env.SANDBOX_URL;
+const creds = JSON.parse(process.env.SANDBOX_CREDENTIALS);
+const version = process.env.SF_VERSION;
+const out = {};
+
+function errorShape(err) {
+  return { name: err.name, errorCode: err.errorCode, message: String(err.message) };
+}
+
+async function step(name, fn) {
+  try {
+    out[name] = { ok: await fn() };
+  } catch (err) {
+    out[name] = { error: errorShape(err) };
+  }
+}
+
+function oauth2() {
+  return new jsforce.OAuth2({
+    loginUrl: url,
+    clientId: creds.client_id,
+    clientSecret: creds.client_secret,
+    redirectUri: `${url}/callback`,
+  });
+}
+
+function connection(extra = {}) {
+  return new jsforce.Connection({ loginUrl: url, version, oauth2: oauth2(), ...extra });
+}
+
+const CSV = 'LastName,FirstName,Email\nLovelace,Ada,ada@example.com\nTuring,Alan,alan@example.com\n';
+
+// Run after the sandbox clock has moved past the minute of main()'s writes: getUpdated and
+// getDeleted truncate their window to the minute, as Salesforce does.
+async function replication() {
+  const conn = connection();
+  await conn.authorize({ grant_type: 'client_credentials' });
+  const end = new Date(Date.now() + 180000);
+  const start = new Date(end.getTime() - 86400000);
+  await step('updated', async () => (await conn.sobject('Contact').updated(start, end)).ids.length);
+  await step('deleted', async () => {
+    const res = await conn.sobject('Contact').deleted(start, end);
+    return res.deletedRecords.map((r) => r.id);
+  });
+}
+
+async function main() {
+  // Login: the client-credentials flow, then who am I.
+  const conn = connection();
+  await step('client_credentials', async () => {
+    const info = await conn.authorize({ grant_type: 'client_credentials' });
+    return { userInfo: info, instanceUrl: conn.instanceUrl };
+  });
+  await step('identity', async () => {
+    const id = await conn.identity();
+    return { user_id: id.user_id, organization_id: id.organization_id, username: id.username };
+  });
+
+  // Login: the username-password flow (OAuth 2.0) and SOAP login().
+  const password = creds.password + creds.security_token;
+  await step('password', async () => {
+    const c = connection();
+    const info = await c.login(creds.username, password);
+    return { userInfo: info, count: (await c.query('SELECT COUNT() FROM Account')).totalSize };
+  });
+  await step('soap_login', async () => {
+    const c = new jsforce.Connection({ loginUrl: url, version });
+    const info = await c.login(creds.username, password);
+    return { userInfo: info, count: (await c.query('SELECT COUNT() FROM Account')).totalSize };
+  });
+  // Login: the refresh-token flow; jsforce refreshes by itself when the access token is refused.
+  await step('refresh', async () => {
+    const c = connection({ instanceUrl: url, accessToken: 'not-a-valid-token' });
+    c.refreshToken = creds.refresh_token;
+    let refreshed = false;
+    c.on('refresh', () => {
+      refreshed = true;
+    });
+    const res = await c.query('SELECT Id FROM Account LIMIT 1');
+    return { refreshed, records: res.records.length };
+  });
+
+  // Describe.
+  await step('describe_global', async () => {
+    const res = await conn.describeGlobal();
+    return { names: res.sobjects.map((s) => s.name) };
+  });
+  await step('describe_contact', async () => {
+    const res = await conn.sobject('Contact').describe();
+    return { name: res.name, fields: res.fields.map((f) => f.name) };
+  });
+
+  // Query with paging: one page, then queryMore by hand, then jsforce's autoFetch.
+  await step('query_pages', async () => {
+    const first = await conn.query('SELECT Id FROM Contact');
+    const second = await conn.queryMore(first.nextRecordsUrl);
+    const all = [];
+    await new Promise((resolve, reject) => {
+      conn
+        .query('SELECT Id FROM Contact')
+        .on('record', (r) => all.push(r))
+        .on('end', resolve)
+        .on('error', reject)
+        .run({ autoFetch: true, maxFetch: 100000 });
+    });
+    return {
+      totalSize: first.totalSize,
+      firstPage: first.records.length,
+      firstDone: first.done,
+      secondPage: second.records.length,
+      all: all.length,
+      distinct: new Set(all.map((r) => r.Id)).size,
+    };
+  });
+  await step('query_builder', async () => {
+    const rows = await conn
+      .sobject('Contact')
+      .find({ LastName: { $like: 'S%' } }, ['Id', 'LastName', 'Account.Name'])
+      .sort({ LastName: 1 })
+      .limit(5);
+    return { rows };
+  });
+
+  // Create / update / upsert / delete, one record and a collection.
+  await step('crud_single', async () => {
+    const created = await conn.sobject('Contact').create({ LastName: 'Hopper', FirstName: 'Grace' });
+    const updated = await conn.sobject('Contact').update({ Id: created.id, Phone: '555-0199' });
+    const read = await conn.sobject('Contact').retrieve(created.id);
+    const upserted = await conn
+      .sobject('Contact')
+      .upsert({ External_Id__c: 'JS-0001', LastName: 'Liskov' }, 'External_Id__c');
+    const again = await conn
+      .sobject('Contact')
+      .upsert({ External_Id__c: 'JS-0001', FirstName: 'Barbara' }, 'External_Id__c');
+    const deleted = await conn.sobject('Contact').destroy(created.id);
+    return { created, updated, phone: read.Phone, upserted, again, deleted };
+  });
+  await step('crud_collection', async () => {
+    const created = await conn.sobject('Contact').create(
+      [{ LastName: 'Curie' }, { LastName: 'Noether' }],
+      { allOrNone: true },
+    );
+    const ids = created.map((r) => r.id);
+    const updated = await conn
+      .sobject('Contact')
+      .update(ids.map((Id) => ({ Id, Title: 'Scientist' })), { allOrNone: true });
+    const read = await conn.sobject('Contact').retrieve(ids, { fields: ['Id', 'Title'] });
+    const upserted = await conn.sobject('Contact').upsert(
+      [
+        { External_Id__c: 'JS-0002', LastName: 'Hamilton' },
+        { External_Id__c: 'JS-0003', LastName: 'Goldberg' },
+      ],
+      'External_Id__c',
+      { allOrNone: true },
+    );
+    const partial = await conn.sobject('Contact').create([{ LastName: 'Meitner' }, { FirstName: 'NoLastName' }]);
+    const deleted = await conn.sobject('Contact').destroy(ids, { allOrNone: true });
+    return { created, updated, titles: read.map((r) => r.Title), upserted, partial, deleted };
+  });
+  await step('composite', async () =>
+    conn.requestPost(`/services/data/v${version}/composite`, {
+      allOrNone: true,
+      compositeRequest: [
+        {
+          method: 'POST',
+          url: `/services/data/v${version}/sobjects/Account`,
+          referenceId: 'acct',
+          body: { Name: 'Composite Ltd' },
+        },
+        {
+          method: 'POST',
+          url: `/services/data/v${version}/sobjects/Contact`,
+          referenceId: 'person',
+          body: { LastName: 'Composite', AccountId: '@{acct.id}' },
+        },
+        {
+          method: 'GET',
+          url: `/services/data/v${version}/sobjects/Contact/@{person.id}?fields=AccountId`,
+          referenceId: 'check',
+        },
+      ],
+    }),
+  );
+
+  // Bulk API 2.0: an ingest job and a query job.
+  await step('bulk_ingest', async () => {
+    const res = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact',
+      operation: 'insert',
+      input: CSV,
+      pollTimeout: 30000,
+      pollInterval: 200,
+    });
+    return {
+      successful: res.successfulResults.length,
+      failed: res.failedResults.length,
+      created: res.successfulResults.map((r) => r.sf__Created),
+    };
+  });
+  await step('bulk_query', async () => {
+    const rows = await conn.bulk2.query("SELECT Id, LastName FROM Contact WHERE LastName = 'Lovelace'", {
+      pollTimeout: 30000,
+      pollInterval: 200,
+    });
+    const records = [];
+    for await (const r of rows) records.push(r);
+    return { records: records.map((r) => r.LastName) };
+  });
+
+  // Other resources jsforce offers.
+  await step('limits', async () => Object.keys(await conn.limits()).includes('DailyApiRequests'));
+  await step('recent', async () => (await conn.recent()).length);
+  // Error shapes.
+  await step('bad_query', async () => conn.query('SELECT Id FROM Contact WHERE'));
+  await step('bad_field', async () => conn.query('SELECT NoSuchField__c FROM Contact'));
+  await step('missing_record', async () => conn.sobject('Contact').retrieve('003000000000000AAA'));
+  await step('bad_login', async () => connection().login(creds.username, 'wrong-password'));
+
+  // Logout revokes the token: the next call is refused.
+  await step('logout', async () => {
+    const c = connection();
+    await c.authorize({ grant_type: 'client_credentials' });
+    const token = c.accessToken;
+    await c.logout();
+    const after = new jsforce.Connection({ instanceUrl: url, accessToken: token, version });
+    try {
+      await after.query('SELECT Id FROM Account LIMIT 1');
+      return { refused: false };
+    } catch (err) {
+      return { refused: true, error: errorShape(err) };
+    }
+  });
+}
+
+(process.argv[2] === 'replication' ? replication() : main())
+  .catch((err) => {
+    out.fatal = errorShape(err);
+  })
+  .finally(() => {
+    process.stdout.write(JSON.stringify(out));
+  });

@@ -1,0 +1,281 @@
+"""Node clients we did not write, unchanged, against both sandboxes: jsforce, msal-node, DynamicsWebApi.
+
+Each CRM's script (tests/clients_js/*.cjs) runs once as a subprocess and prints one JSON object: per
+step, ``{"ok": result}`` or ``{"error": {...}}`` as the client raised it. Node trusts the sandbox CA
+through NODE_EXTRA_CA_CERTS (never by turning verification off). The pinned packages are installed
+with ``npm ci`` when tests/clients_js/node_modules is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmframes import Sandbox
+
+JS = Path(__file__).resolve().parent.parent / "clients_js"
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The node executable, with the pinned client packages installed (``npm ci`` once)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail(
+            "node and npm are needed for tests/sandbox/test_js_clients.py: install Node.js 20+"
+        )
+    if not (JS / "node_modules" / ".package-lock.json").exists():
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(JS)],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+    return node
+
+
+def run_script(node: str, sandbox: Sandbox, script: str, *args: str) -> dict[str, Any]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.lower().endswith("_proxy")  # the sandbox is on loopback
+    }
+    env.update(
+        SANDBOX_URL=sandbox.url,
+        SANDBOX_CREDENTIALS=json.dumps(sandbox.credentials),
+        NODE_EXTRA_CA_CERTS=sandbox.ca_file,
+    )
+    if sandbox.crm == "salesforce":
+        env["SF_VERSION"] = sandbox.settings().api_version  # type: ignore[union-attr]
+    done = subprocess.run(
+        [node, str(JS / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    assert "fatal" not in result, result["fatal"]
+    return result
+
+
+def ok(result: dict[str, Any], name: str) -> Any:
+    assert "ok" in result[name], f"{name}: {result[name]}"
+    return result[name]["ok"]
+
+
+def error(result: dict[str, Any], name: str) -> dict[str, Any]:
+    assert "error" in result[name], f"{name} should have failed: {result[name]}"
+    return dict(result[name]["error"])
+
+
+# --- Salesforce: jsforce ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def salesforce_run(node: str) -> Iterator[tuple[Sandbox, dict[str, Any], dict[str, Any]]]:
+    with Sandbox("salesforce", data="demo") as sb:
+        main = run_script(node, sb, "salesforce.cjs")
+        # getUpdated / getDeleted leave out the current minute: let the sandbox clock pass it.
+        sb.clock.advance(minutes=2)
+        replication = run_script(node, sb, "salesforce.cjs", "replication")
+        yield sb, main, replication
+
+
+def test_jsforce_logins(salesforce_run):
+    sb, result, _ = salesforce_run
+    creds = sb.credentials
+    info = ok(result, "client_credentials")["userInfo"]
+    assert info["url"] == f"{sb.url}/id/{info['organizationId']}/{info['id']}"
+    assert ok(result, "identity")["username"] == creds["username"]
+    assert ok(result, "password")["userInfo"]["id"] == info["id"]
+    assert ok(result, "soap_login")["userInfo"]["organizationId"] == info["organizationId"]
+    assert ok(result, "password")["count"] == ok(result, "soap_login")["count"] > 0
+    assert ok(result, "refresh") == {"refreshed": True, "records": 1}
+    assert error(result, "bad_login")["name"] == "invalid_grant"
+
+
+def test_jsforce_logout_revokes_the_token(salesforce_run):
+    _, result, _ = salesforce_run
+    logout = ok(result, "logout")
+    assert logout["refused"] is True
+    assert logout["error"]["errorCode"] == "INVALID_SESSION_ID"
+
+
+def test_jsforce_describe(salesforce_run):
+    _, result, _ = salesforce_run
+    assert {"Account", "Contact", "Lead", "Opportunity"} <= set(
+        ok(result, "describe_global")["names"]
+    )
+    contact = ok(result, "describe_contact")
+    assert contact["name"] == "Contact"
+    assert {"Id", "LastName", "External_Id__c"} <= set(contact["fields"])
+
+
+def test_jsforce_query_pages(salesforce_run):
+    _, result, _ = salesforce_run
+    pages = ok(result, "query_pages")
+    assert pages["firstPage"] == pages["secondPage"] == 2000
+    assert pages["firstDone"] is False
+    assert pages["all"] == pages["distinct"] == pages["totalSize"] == 5000
+    rows = ok(result, "query_builder")["rows"]
+    assert len(rows) == 5
+    names = [r["LastName"] for r in rows]
+    assert names == sorted(names, key=str.upper)
+    assert all(n.startswith("S") and r["Account"]["Name"] for n, r in zip(names, rows, strict=True))
+
+
+def test_jsforce_single_writes(salesforce_run):
+    _, result, _ = salesforce_run
+    crud = ok(result, "crud_single")
+    assert crud["created"]["success"] and crud["created"]["id"].startswith("003")
+    assert crud["updated"]["success"] and crud["phone"] == "555-0199"
+    assert crud["upserted"]["created"] is True
+    assert crud["again"] == {**crud["upserted"], "created": False}
+    assert crud["deleted"] == {"id": crud["created"]["id"], "success": True, "errors": []}
+
+
+def test_jsforce_collections(salesforce_run):
+    _, result, _ = salesforce_run
+    coll = ok(result, "crud_collection")
+    assert [r["success"] for r in coll["created"]] == [True, True]
+    assert [r["success"] for r in coll["updated"]] == [True, True]
+    assert coll["titles"] == ["Scientist", "Scientist"]  # composite retrieve, body form
+    assert [r["created"] for r in coll["upserted"]] == [True, True]
+    assert coll["partial"][0]["success"] is True
+    assert coll["partial"][1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert [r["success"] for r in coll["deleted"]] == [True, True]
+
+
+def test_jsforce_composite_request_is_refused_honestly(salesforce_run):
+    """``POST /composite`` (subrequests) is not served: a 405 that lists only the methods served."""
+    _, result, _ = salesforce_run
+    refused = error(result, "composite")
+    assert refused["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert refused["message"] == "HTTP Method 'POST' not allowed. Allowed are GET"
+
+
+def test_jsforce_bulk2(salesforce_run):
+    _, result, _ = salesforce_run
+    assert ok(result, "bulk_ingest") == {"successful": 2, "failed": 0, "created": ["true", "true"]}
+    assert ok(result, "bulk_query") == {"records": ["Lovelace"]}
+
+
+def test_jsforce_other_resources(salesforce_run):
+    _, result, replication = salesforce_run
+    assert ok(result, "limits") is True
+    assert ok(result, "recent") == 0
+    # This run created 1 + 2 + 2 + 1 + 1 contacts (and 2 by Bulk), deleted 3 of them.
+    deleted = ok(replication, "deleted")
+    single = ok(result, "crud_single")["deleted"]["id"]
+    several = [r["id"] for r in ok(result, "crud_collection")["deleted"]]
+    assert sorted(deleted) == sorted([single, *several])
+    assert ok(replication, "updated") >= 6
+
+
+def test_jsforce_error_shapes(salesforce_run):
+    _, result, _ = salesforce_run
+    assert error(result, "bad_query")["errorCode"] == "MALFORMED_QUERY"
+    bad_field = error(result, "bad_field")
+    assert bad_field["errorCode"] == "INVALID_FIELD"
+    assert "No such column 'NoSuchField__c' on entity 'Contact'" in bad_field["message"]
+    assert error(result, "missing_record")["errorCode"] == "NOT_FOUND"
+
+
+# --- Dataverse: msal-node and DynamicsWebApi ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dataverse_run(node: str) -> Iterator[dict[str, Any]]:
+    with Sandbox("dynamics", data="demo") as sb:
+        yield run_script(node, sb, "dataverse.cjs")
+
+
+def test_msal_node_logins(dataverse_run):
+    result = dataverse_run
+    assert ok(result, "client_credentials") == {"tokenType": "Bearer", "hasToken": True}
+    assert ok(result, "password")["hasRefresh"] is True
+    refreshed = ok(result, "refresh")
+    assert refreshed["userId"] == ok(result, "whoami")["UserId"]
+    bad = error(result, "bad_secret")
+    assert bad["errorCode"] == "invalid_client"
+    assert "AADSTS7000215" in bad["message"]
+
+
+def test_dynamics_web_api_describe(dataverse_run):
+    described = ok(dataverse_run, "describe")
+    assert described["entity"] == {
+        "LogicalName": "contact",
+        "EntitySetName": "contacts",
+        "PrimaryIdAttribute": "contactid",
+    }
+    assert {"contactid", "lastname", "crmf_externalid"} <= set(described["attributes"])
+    assert described["csdl"] is True
+
+
+def test_dynamics_web_api_query_pages(dataverse_run):
+    pages = ok(dataverse_run, "query_pages")
+    assert pages["firstPage"] == pages["secondPage"] == 2000
+    assert pages["hasNext"] is True
+    assert pages["all"] == pages["distinct"] == pages["count"] == 5000
+    assert pages["employees"] == sorted(pages["employees"], reverse=True)
+    assert len(pages["employees"]) == 5 and min(pages["employees"]) > 5000
+
+
+def test_dynamics_web_api_fetchxml(dataverse_run):
+    fetched = ok(dataverse_run, "fetchxml")
+    assert fetched["top"] == [["contactid", "fullname", "lastname"]] * 3
+    assert fetched["all"] == fetched["distinct"] == 5000  # paging cookie, page by page
+
+
+def test_dynamics_web_api_writes(dataverse_run):
+    crud = ok(dataverse_run, "crud")
+    assert crud["guid"] is True
+    assert crud["fullname"] == "Grace Hopper"
+    assert crud["telephone1"] == "555-0199"
+    assert crud["upserted"] == {"lastname": "Liskov", "crmf_externalid": "JS-0001"}
+    assert crud["represented"] == "Noether"
+    assert crud["afterDelete"]["status"] == 404
+    assert crud["afterDelete"]["code"] == "0x80040217"
+    assert ok(dataverse_run, "create_multiple") == {"ids": 2}
+    assert ok(dataverse_run, "batch") == {"created": 2, "name": "Batch Ltd", "linked": True}
+
+
+def test_dynamics_web_api_error_shapes(dataverse_run):
+    result = dataverse_run
+    assert {k: error(result, "bad_filter")[k] for k in ("status", "code")} == {
+        "status": 400,
+        "code": "0x80060888",
+    }
+    bad_select = error(result, "bad_select")
+    assert (bad_select["status"], bad_select["code"]) == (400, "0x0")
+    assert "nosuchcolumn" in bad_select["message"]
+    unknown = error(result, "unknown_set")
+    assert (unknown["status"], unknown["code"]) == (404, "0x8006088a")
+    missing = error(result, "missing_record")
+    assert (missing["status"], missing["code"]) == (404, "0x80040217")
+
+
+def test_a_405_lists_the_methods_the_path_serves(demo_sandbox):
+    """The 405 used to list GET,PATCH,DELETE,POST for every path, methods it then refused."""
+    from tests.clients import access_token, trusted_session
+
+    session = trusted_session(demo_sandbox)
+    session.headers["Authorization"] = f"Bearer {access_token(demo_sandbox, session)}"
+    base = f"{demo_sandbox.url}/services/data/v{demo_sandbox.settings().api_version}"
+    record = session.get(f"{base}/query", params={"q": "SELECT Id FROM Contact LIMIT 1"}).json()
+    reply = session.put(f"{base}/sobjects/Contact/{record['records'][0]['Id']}", json={})
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] == "GET,PATCH,DELETE"
+    assert (
+        reply.json()[0]["message"] == "HTTP Method 'PUT' not allowed. Allowed are GET,PATCH,DELETE"
+    )
