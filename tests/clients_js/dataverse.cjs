@@ -17,6 +17,7 @@ function errorShape(err) {
     code: err.code,
     errorCode: err.errorCode,
     message: String(err.message),
+    error: err.error, // DynamicsWebApi puts a $batch part's Dataverse error here
   };
 }
 
@@ -217,7 +218,103 @@ async function main() {
     };
   });
 
+  // More of DynamicsWebApi: expand, annotations, change tracking, optimistic concurrency,
+  // single-property writes, UpdateMultiple / UpsertMultiple, a failing changeset.
+  await step('more', async () => {
+    const withAccount = await dv.retrieveMultiple({
+      collection: 'contacts',
+      select: ['fullname', '_parentcustomerid_value', 'statecode'],
+      filter: '_parentcustomerid_value ne null',
+      includeAnnotations: '*',
+      top: 2,
+    });
+    const tracked = await dv.retrieveMultiple({ collection: 'accounts', select: ['name'], trackChanges: true });
+    const id = await dv.create({ collection: 'contacts', data: { lastname: 'Etag' } });
+    const read = await dv.retrieve({ collection: 'contacts', key: id, select: ['lastname'] });
+    // DynamicsWebApi answers false when If-Match fails (412): the second update has a stale etag.
+    const fresh = await dv.update({ collection: 'contacts', key: id, data: { lastname: 'Two' }, ifmatch: read['@odata.etag'] });
+    const stale = await dv.update({ collection: 'contacts', key: id, data: { lastname: 'One' }, ifmatch: read['@odata.etag'] });
+    // If-Match: * turns an upsert into an update: a missing record is not created.
+    const ghost = '00000000-0000-0000-0000-0000000000aa';
+    const noCreate = await dv.upsert({ collection: 'contacts', key: ghost, data: { lastname: 'Nope' }, ifmatch: '*' });
+    let ghostRead = null;
+    try {
+      await dv.retrieve({ collection: 'contacts', key: ghost });
+    } catch (err) {
+      ghostRead = errorShape(err).status;
+    }
+    await dv.updateSingleProperty({ collection: 'contacts', key: id, fieldValuePair: { jobtitle: 'Admiral' } });
+    const title = (await dv.retrieve({ collection: 'contacts', key: id, select: ['jobtitle'] })).jobtitle;
+    await dv.deleteRecord({ collection: 'contacts', key: id, fieldName: 'jobtitle' });
+    const cleared = (await dv.retrieve({ collection: 'contacts', key: id, select: ['jobtitle'] })).jobtitle;
+    await dv.callAction({
+      collection: 'contacts',
+      actionName: 'Microsoft.Dynamics.CRM.UpdateMultiple',
+      action: { Targets: [{ '@odata.type': 'Microsoft.Dynamics.CRM.contact', contactid: id, firstname: 'Ada' }] },
+    });
+    await dv.callAction({
+      collection: 'contacts',
+      actionName: 'Microsoft.Dynamics.CRM.UpsertMultiple',
+      action: {
+        Targets: [
+          { '@odata.type': 'Microsoft.Dynamics.CRM.contact', '@odata.id': "contacts(crmf_externalid='JS-0009')", lastname: 'Upserted' },
+        ],
+      },
+    });
+    const multiple = await dv.retrieveMultiple({
+      collection: 'contacts',
+      select: ['firstname', 'lastname'],
+      filter: `contactid eq ${id} or crmf_externalid eq 'JS-0009'`,
+      orderBy: ['lastname'],
+    });
+    dv.startBatch();
+    dv.create({ collection: 'accounts', data: { name: 'Rolled back' } });
+    dv.create({ collection: 'contacts', data: { firstname: 'No last name' } });
+    let changeset = null;
+    try {
+      await dv.executeBatch();
+    } catch (err) {
+      changeset = Array.isArray(err) ? err.map(errorShape) : errorShape(err);
+    }
+    const rolledBack = await dv.countAll({ collection: 'accounts', filter: "name eq 'Rolled back'" });
+    return {
+      annotations: {
+        lookup: withAccount.value[0]._parentcustomerid_value_LogicalName,
+        formatted: withAccount.value[0].statecode_Formatted,
+      },
+      deltaLink: Boolean(tracked.oDataDeltaLink),
+      fresh,
+      stale,
+      noCreate,
+      ghostRead,
+      title,
+      cleared,
+      multiple: multiple.value.map((r) => [r.firstname ?? null, r.lastname]),
+      changeset,
+      rolledBack,
+    };
+  });
+  await step('device_code', async () => {
+    const app = new msal.PublicClientApplication({ auth });
+    let shown = null;
+    const res = await app.acquireTokenByDeviceCode({
+      scopes,
+      deviceCodeCallback: (info) => {
+        shown = { userCode: Boolean(info.userCode), verificationUri: info.verificationUri };
+      },
+    });
+    return { shown, hasToken: Boolean(res.accessToken) };
+  });
+
   // Error shapes.
+  await step('expand', async () =>
+    dv.retrieveMultiple({
+      collection: 'contacts',
+      select: ['fullname'],
+      expand: [{ property: 'parentcustomerid_account', select: ['name'] }],
+      top: 1,
+    }),
+  );
   await step('bad_filter', async () => dv.retrieveMultiple({ collection: 'contacts', filter: 'lastname eq' }));
   await step('bad_select', async () => dv.retrieveMultiple({ collection: 'contacts', select: ['nosuchcolumn'] }));
   await step('unknown_set', async () => dv.retrieveMultiple({ collection: 'nosuchthings' }));

@@ -43,7 +43,7 @@ async function replication() {
   await conn.authorize({ grant_type: 'client_credentials' });
   const end = new Date(Date.now() + 180000);
   const start = new Date(end.getTime() - 86400000);
-  await step('updated', async () => (await conn.sobject('Contact').updated(start, end)).ids.length);
+  await step('updated', async () => (await conn.sobject('Contact').updated(start, end)).ids);
   await step('deleted', async () => {
     const res = await conn.sobject('Contact').deleted(start, end);
     return res.deletedRecords.map((r) => r.id);
@@ -201,6 +201,7 @@ async function main() {
       successful: res.successfulResults.length,
       failed: res.failedResults.length,
       created: res.successfulResults.map((r) => r.sf__Created),
+      ids: res.successfulResults.map((r) => r.sf__Id),
     };
   });
   await step('bulk_query', async () => {
@@ -211,6 +212,68 @@ async function main() {
     const records = [];
     for await (const r of rows) records.push(r);
     return { records: records.map((r) => r.LastName) };
+  });
+
+  // More of jsforce's query surface: queryAll, batch size, child subqueries, aggregates, '*'.
+  await step('query_more', async () => {
+    const small = await conn.query('SELECT Id FROM Contact', {
+      headers: { 'Sforce-Query-Options': 'batchSize=500' },
+    });
+    const deleted = await conn.query('SELECT Id FROM Contact WHERE IsDeleted = true').scanAll(true);
+    const nested = await conn
+      .sobject('Account')
+      .select('Id, Name')
+      .include('Contacts')
+      .select('LastName')
+      .sort('LastName')
+      .limit(2)
+      .end()
+      .where("Name != null")
+      .limit(3);
+    const groups = await conn.query(
+      'SELECT LeadSource, COUNT(Id) n FROM Contact GROUP BY LeadSource ORDER BY COUNT(Id) DESC',
+    );
+    const star = await conn.sobject('Contact').select('*').limit(1);
+    const count = await conn.sobject('Contact').count({ LastName: 'Lovelace' });
+    return {
+      smallPage: small.records.length,
+      deleted: deleted.totalSize,
+      nested: nested.map((a) => (a.Contacts ? a.Contacts.records.length : 0)),
+      groups: groups.records.map((g) => g.n),
+      starFields: Object.keys(star[0]).length,
+      count,
+      limitInfo: conn.limitInfo,
+    };
+  });
+  // Bulk API 2.0: update and delete jobs, and failed rows.
+  await step('bulk_update_delete', async () => {
+    const found = await conn.sobject('Contact').find({ LastName: 'Lovelace' }, ['Id']);
+    const upd = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact',
+      operation: 'update',
+      input: `Id,Title\n${found[0].Id},Countess\n003000000000000AAA,Nobody\n`,
+      pollTimeout: 30000,
+      pollInterval: 200,
+    });
+    const del = await conn.bulk2.loadAndWaitForResults({
+      object: 'Contact',
+      operation: 'delete',
+      input: `Id\n${found[0].Id}\n`,
+      pollTimeout: 30000,
+      pollInterval: 200,
+    });
+    return {
+      updated: upd.successfulResults.length,
+      failed: upd.failedResults.map((r) => r.sf__Error),
+      deleted: del.successfulResults.map((r) => r.sf__Id),
+      lovelace: found[0].Id,
+    };
+  });
+  await step('bulk_query_all', async () => {
+    const rows = await conn.bulk2.query('SELECT Id FROM Contact', { pollTimeout: 30000, pollInterval: 200 });
+    let n = 0;
+    for await (const r of rows) if (r.Id) n += 1;
+    return n;
   });
 
   // Other resources jsforce offers.

@@ -166,20 +166,53 @@ def test_jsforce_composite_request_is_refused_honestly(salesforce_run):
 
 def test_jsforce_bulk2(salesforce_run):
     _, result, _ = salesforce_run
-    assert ok(result, "bulk_ingest") == {"successful": 2, "failed": 0, "created": ["true", "true"]}
+    ingest = ok(result, "bulk_ingest")
+    assert (ingest["successful"], ingest["failed"], ingest["created"]) == (2, 0, ["true", "true"])
     assert ok(result, "bulk_query") == {"records": ["Lovelace"]}
+
+
+def test_jsforce_query_surface(salesforce_run):
+    _, result, _ = salesforce_run
+    more = ok(result, "query_more")
+    assert more["smallPage"] == 500  # Sforce-Query-Options: batchSize=500
+    assert more["deleted"] == 3  # scanAll: queryAll sees the recycle bin
+    assert more["nested"] == [2, 2, 2]  # include('Contacts'): a child subquery, LIMIT 2 per parent
+    assert more["groups"] == sorted(more["groups"], reverse=True) and sum(more["groups"]) > 0
+    assert more["starFields"] > 30  # select('*') expands from describe
+    assert more["count"] == 1
+    assert more["limitInfo"]["apiUsage"]["limit"] == 100_000  # read from Sforce-Limit-Info
+
+
+def test_jsforce_bulk2_update_delete_and_failed_rows(salesforce_run):
+    _, result, _ = salesforce_run
+    jobs = ok(result, "bulk_update_delete")
+    assert jobs["updated"] == 1
+    assert jobs["deleted"] == [jobs["lovelace"]]
+    assert [e.split(":")[0] for e in jobs["failed"]] == ["INVALID_CROSS_REFERENCE_KEY"]
+    # 5,000 demo contacts + 9 created - 3 deleted by REST - 1 by Bulk.
+    assert ok(result, "bulk_query_all") == 5005
 
 
 def test_jsforce_other_resources(salesforce_run):
     _, result, replication = salesforce_run
     assert ok(result, "limits") is True
     assert ok(result, "recent") == 0
-    # This run created 1 + 2 + 2 + 1 + 1 contacts (and 2 by Bulk), deleted 3 of them.
+    # This run created 1 + 1 + 2 + 2 + 1 contacts by REST and 2 by Bulk; deleted 3 and 1 of them.
     deleted = ok(replication, "deleted")
     single = ok(result, "crud_single")["deleted"]["id"]
     several = [r["id"] for r in ok(result, "crud_collection")["deleted"]]
-    assert sorted(deleted) == sorted([single, *several])
-    assert ok(replication, "updated") >= 6
+    by_bulk = ok(result, "bulk_update_delete")["deleted"]
+    assert sorted(deleted) == sorted([single, *several, *by_bulk])
+    single_writes, collection = ok(result, "crud_single"), ok(result, "crud_collection")
+    alive = {
+        single_writes["upserted"]["id"],
+        *(r["id"] for r in collection["upserted"]),
+        collection["partial"][0]["id"],
+        *ok(result, "bulk_ingest")["ids"],
+    } - set(deleted)
+    updated = set(ok(replication, "updated"))
+    assert len(alive) == 5
+    assert alive <= updated and not updated & set(deleted)
 
 
 def test_jsforce_error_shapes(salesforce_run):
@@ -248,6 +281,34 @@ def test_dynamics_web_api_writes(dataverse_run):
     assert crud["afterDelete"]["code"] == "0x80040217"
     assert ok(dataverse_run, "create_multiple") == {"ids": 2}
     assert ok(dataverse_run, "batch") == {"created": 2, "name": "Batch Ltd", "linked": True}
+
+
+def test_dynamics_web_api_more(dataverse_run):
+    more = ok(dataverse_run, "more")
+    assert more["annotations"] == {"lookup": "account", "formatted": "Active"}
+    assert more["deltaLink"] is True  # Prefer: odata.track-changes
+    assert (more["fresh"], more["stale"]) == (True, False)  # If-Match: a stale etag is 412
+    assert (more["noCreate"], more["ghostRead"]) == (None, 404)  # If-Match: * never creates
+    assert (more["title"], more["cleared"]) == ("Admiral", None)  # single-property PUT, DELETE
+    assert more["multiple"] == [["Ada", "Two"], [None, "Upserted"]]  # Update/UpsertMultiple
+    # A failing changeset answers its failing request only, and nothing of it is written.
+    [failed] = more["changeset"]
+    assert failed["status"] == 400 and failed["error"]["code"] == "0x80040203"
+    assert more["rolledBack"] == 0
+
+
+def test_msal_node_device_code(dataverse_run):
+    """msal-node polls with ``grant_type=device_code`` (Python msal: the RFC 8628 URN): both work."""
+    flow = ok(dataverse_run, "device_code")
+    assert flow["shown"]["userCode"] is True
+    assert flow["shown"]["verificationUri"].endswith("/devicelogin")
+    assert flow["hasToken"] is True
+
+
+def test_dynamics_web_api_expand_is_refused_honestly(dataverse_run):
+    refused = error(dataverse_run, "expand")
+    assert (refused["status"], refused["code"]) == (400, "0x80060888")
+    assert "'$expand' is not supported by the crmframes sandbox" in refused["message"]
 
 
 def test_dynamics_web_api_error_shapes(dataverse_run):
