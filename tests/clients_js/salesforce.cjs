@@ -163,27 +163,44 @@ async function main() {
     const deleted = await conn.sobject('Contact').destroy(ids, { allOrNone: true });
     return { created, updated, titles: read.map((r) => r.Title), upserted, partial, deleted };
   });
+  // Composite: later subrequests use earlier answers; allOrNone rolls back; a failed reference halts.
+  const sub = (method, path, referenceId, body) => ({
+    method,
+    url: `/services/data/v${version}${path}`,
+    referenceId,
+    ...(body ? { body } : {}),
+  });
   await step('composite', async () =>
     conn.requestPost(`/services/data/v${version}/composite`, {
       allOrNone: true,
       compositeRequest: [
-        {
-          method: 'POST',
-          url: `/services/data/v${version}/sobjects/Account`,
-          referenceId: 'acct',
-          body: { Name: 'Composite Ltd' },
-        },
-        {
-          method: 'POST',
-          url: `/services/data/v${version}/sobjects/Contact`,
-          referenceId: 'person',
-          body: { LastName: 'Composite', AccountId: '@{acct.id}' },
-        },
-        {
-          method: 'GET',
-          url: `/services/data/v${version}/sobjects/Contact/@{person.id}?fields=AccountId`,
-          referenceId: 'check',
-        },
+        sub('POST', '/sobjects/Account', 'acct', { Name: 'Composite Ltd' }),
+        sub('POST', '/sobjects/Contact', 'person', { LastName: 'Composite', AccountId: '@{acct.id}' }),
+        sub('GET', '/sobjects/Contact/@{person.id}?fields=AccountId,LastName', 'check'),
+        sub('GET', "/query?q=SELECT+Id+FROM+Contact+WHERE+LastName='Composite'", 'found'),
+        sub('PATCH', '/sobjects/Contact/@{found.records[0].Id}', 'rename', { Title: 'Composed' }),
+      ],
+    }),
+  );
+  await step('composite_rollback', async () => {
+    const res = await conn.requestPost(`/services/data/v${version}/composite`, {
+      allOrNone: true,
+      compositeRequest: [
+        sub('POST', '/sobjects/Account', 'acct', { Name: 'Rolled Back Ltd' }),
+        sub('POST', '/sobjects/Contact', 'bad', { FirstName: 'No last name' }),
+        sub('POST', '/sobjects/Contact', 'never', { LastName: 'Never' }),
+      ],
+    });
+    const left = await conn.query("SELECT COUNT() FROM Account WHERE Name = 'Rolled Back Ltd'");
+    return { res, left: left.totalSize };
+  });
+  await step('composite_partial', async () =>
+    conn.requestPost(`/services/data/v${version}/composite`, {
+      allOrNone: false,
+      compositeRequest: [
+        sub('POST', '/sobjects/Contact', 'bad', { FirstName: 'No last name' }),
+        sub('PATCH', '/sobjects/Contact/@{bad.id}', 'dependent', { Title: 'x' }),
+        sub('POST', '/sobjects/Contact', 'fine', { LastName: 'Independent' }),
       ],
     }),
   );

@@ -156,12 +156,41 @@ def test_jsforce_collections(salesforce_run):
     assert [r["success"] for r in coll["deleted"]] == [True, True]
 
 
-def test_jsforce_composite_request_is_refused_honestly(salesforce_run):
-    """``POST /composite`` (subrequests) is not served: a 405 that lists only the methods served."""
+def test_jsforce_composite_with_references(salesforce_run):
+    """``POST /composite`` used to be 405: references, ids in urls, a query's records[0]."""
     _, result, _ = salesforce_run
-    refused = error(result, "composite")
-    assert refused["errorCode"] == "METHOD_NOT_ALLOWED"
-    assert refused["message"] == "HTTP Method 'POST' not allowed. Allowed are GET"
+    acct, person, check, found, rename = ok(result, "composite")["compositeResponse"]
+    assert [a["httpStatusCode"] for a in (acct, person, check, found, rename)] == [
+        201,
+        201,
+        200,
+        200,
+        204,
+    ]
+    assert person["httpHeaders"]["Location"].endswith(f"/sobjects/Contact/{person['body']['id']}")
+    assert check["body"]["AccountId"] == acct["body"]["id"]
+    assert found["body"]["records"][0]["Id"] == person["body"]["id"]
+    assert rename["referenceId"] == "rename" and rename["body"] is None
+
+
+def test_jsforce_composite_all_or_none_rolls_back(salesforce_run):
+    _, result, _ = salesforce_run
+    rollback = ok(result, "composite_rollback")
+    acct, bad, never = rollback["res"]["compositeResponse"]
+    assert bad["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    for halted in (acct, never):
+        assert halted["httpStatusCode"] == 400
+        assert halted["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert rollback["left"] == 0  # the account created first is gone
+
+
+def test_jsforce_composite_partial_halts_only_dependents(salesforce_run):
+    _, result, _ = salesforce_run
+    bad, dependent, fine = ok(result, "composite_partial")["compositeResponse"]
+    assert bad["httpStatusCode"] == dependent["httpStatusCode"] == 400
+    assert dependent["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert "No value for bad.id found in bad" in dependent["body"][0]["message"]
+    assert fine["httpStatusCode"] == 201 and fine["body"]["success"] is True
 
 
 def test_jsforce_bulk2(salesforce_run):
@@ -189,8 +218,8 @@ def test_jsforce_bulk2_update_delete_and_failed_rows(salesforce_run):
     assert jobs["updated"] == 1
     assert jobs["deleted"] == [jobs["lovelace"]]
     assert [e.split(":")[0] for e in jobs["failed"]] == ["INVALID_CROSS_REFERENCE_KEY"]
-    # 5,000 demo contacts + 9 created - 3 deleted by REST - 1 by Bulk.
-    assert ok(result, "bulk_query_all") == 5005
+    # 5,000 demo contacts + 7 created by REST + 2 by composite + 2 by Bulk - 3 - 1 deleted.
+    assert ok(result, "bulk_query_all") == 5007
 
 
 def test_jsforce_other_resources(salesforce_run):
@@ -340,3 +369,30 @@ def test_a_405_lists_the_methods_the_path_serves(demo_sandbox):
     assert (
         reply.json()[0]["message"] == "HTTP Method 'PUT' not allowed. Allowed are GET,PATCH,DELETE"
     )
+
+
+def test_composite_request_checks_its_body_first(sandbox):
+    """Malformed composite bodies are refused whole, before any subrequest runs."""
+    from tests.clients import access_token, trusted_session
+
+    session = trusted_session(sandbox)
+    session.headers["Authorization"] = f"Bearer {access_token(sandbox, session)}"
+    base = f"/services/data/v{sandbox.settings().api_version}"
+    create = {"method": "POST", "url": f"{base}/sobjects/Account", "body": {"Name": "Never"}}
+    bodies = [
+        {"compositeRequest": [{**create, "referenceId": f"a{i}"} for i in range(26)]},
+        {"compositeRequest": [{**create, "referenceId": "not-valid"}]},
+        {"compositeRequest": [{**create, "referenceId": "a", "httpHeaders": {"Accept": "x"}}]},
+        {"compositeRequest": [create]},
+    ]
+    before = sandbox.api_call_count()
+    for body in bodies:
+        reply = session.post(f"{sandbox.url}{base}/composite", json=body)
+        assert reply.status_code == 400, body
+        assert reply.json()[0]["errorCode"] == "INVALID_INPUT"
+    assert sandbox.api_call_count() == before + len(bodies)  # one call each, nothing created
+    count = session.get(
+        f"{sandbox.url}{base}/query",
+        params={"q": "SELECT COUNT() FROM Account WHERE Name = 'Never'"},
+    )
+    assert count.json()["totalSize"] == 0

@@ -26,6 +26,7 @@ from crmframes.sandbox.salesforce.auth import (
     userinfo,
 )
 from crmframes.sandbox.salesforce.bulk import BulkApi
+from crmframes.sandbox.salesforce.composite import Composite
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.rest import GZIP_LEVEL, RestApi, accepts_gzip, not_found
 from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
@@ -287,6 +288,7 @@ class SalesforceApp:
             rest.collection_upsert,
         )
         add(("GET", "POST"), v + rf"/composite/sobjects/{obj}/?", rest.collection_retrieve)
+        add("POST", v + r"/composite/?", Composite(router, self.org.db).handle)
         bulk.add_routes(router, v)
         return router
 
