@@ -205,6 +205,19 @@ async function main() {
     }),
   );
 
+  await step('composite_batch', async () => {
+    const v = `v${version}`;
+    const batch = (haltOnError) =>
+      conn.requestPost(`/services/data/${v}/composite/batch`, {
+        haltOnError,
+        batchRequests: [
+          { method: 'POST', url: `${v}/sobjects/Contact`, richInput: { LastName: 'Batched' } },
+          { method: 'GET', url: `${v}/sobjects/Contact/003000000000000AAA` },
+          { method: 'GET', url: `${v}/query?q=SELECT+COUNT()+FROM+Contact+WHERE+LastName='Batched'` },
+        ],
+      });
+    return { going: await batch(false), halting: await batch(true) };
+  });
   // Bulk API 2.0: an ingest job and a query job.
   await step('bulk_ingest', async () => {
     const res = await conn.bulk2.loadAndWaitForResults({

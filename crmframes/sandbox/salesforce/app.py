@@ -288,7 +288,9 @@ class SalesforceApp:
             rest.collection_upsert,
         )
         add(("GET", "POST"), v + rf"/composite/sobjects/{obj}/?", rest.collection_retrieve)
-        add("POST", v + r"/composite/?", Composite(router, self.org.db).handle)
+        composite = Composite(router, self.org.db)
+        add("POST", v + r"/composite/?", composite.handle)
+        add("POST", v + r"/composite/batch/?", composite.handle_batch)
         bulk.add_routes(router, v)
         return router
 

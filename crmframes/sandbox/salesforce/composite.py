@@ -1,4 +1,4 @@
-"""``POST /composite``: up to 25 REST subrequests in one call, later ones using earlier results.
+"""``POST /composite`` and ``/composite/batch``: up to 25 REST subrequests in one API call.
 
 As Salesforce's REST API Developer Guide describes it ("Send Multiple Requests Using Composite",
 "Composite Request Body", "Composite Subrequest Result"): each subrequest names ``method``, ``url``
@@ -41,6 +41,13 @@ class _Unresolved(Exception):
 
 def _bad_request(message: str) -> Response:
     return Response.json(400, [{"errorCode": "INVALID_INPUT", "message": message}])
+
+
+def _batch_halted() -> dict[str, Any]:
+    return {
+        "errorCode": "BATCH_PROCESSING_HALTED",
+        "message": "Batch processing halted per request",
+    }
 
 
 def _halted(message: str) -> dict[str, Any]:
@@ -90,6 +97,52 @@ class Composite:
                 for i, sub in enumerate(subrequests)
             ]
         return Response.json(200, {"compositeResponse": answers})
+
+    def handle_batch(self, request: Request) -> Response:
+        """``POST /composite/batch``: up to 25 independent subrequests, each its own transaction.
+
+        Subrequest urls are relative to ``/services/data/`` (``v59.0/sobjects/...``), bodies go in
+        ``richInput``; with ``haltOnError`` the subrequests after a failure answer 412
+        ``BATCH_PROCESSING_HALTED`` (REST API Developer Guide, "Batch Request Body").
+        """
+        try:
+            body = request.json()
+        except ValueError:
+            return Response.json(
+                400, [{"errorCode": "JSON_PARSER_ERROR", "message": "The body is not valid JSON."}]
+            )
+        subrequests = body.get("batchRequests") if isinstance(body, dict) else None
+        if not isinstance(subrequests, list) or not subrequests:
+            return _bad_request("batchRequests: a list of subrequests is required.")
+        if len(subrequests) > MAX_SUBREQUESTS:
+            return _bad_request(f"A batch request can have at most {MAX_SUBREQUESTS} subrequests.")
+        urls: list[str] = []
+        for sub in subrequests:
+            url = sub.get("url") if isinstance(sub, dict) else None
+            if not isinstance(url, str) or not re.match(r"/?v\d+\.\d/", url):
+                return _bad_request(
+                    f"Each subrequest needs a url such as v59.0/sobjects/...: {url!r}"
+                )
+            if sub.get("method") not in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+                return _bad_request(f"Unsupported subrequest method {sub.get('method')!r}.")
+            urls.append("/services/data/" + url.lstrip("/"))
+        halt = bool(body.get("haltOnError", False))
+        results: list[dict[str, Any]] = []
+        halted = False
+        for sub, url in zip(subrequests, urls, strict=True):
+            if halted:
+                results.append({"statusCode": 412, "result": [_batch_halted()]})
+                continue
+            response = self._dispatch(sub["method"], url, sub.get("richInput"), {}, request)
+            results.append(
+                {
+                    "statusCode": response.status,
+                    "result": orjson.loads(response.body) if response.body else None,
+                }
+            )
+            halted = halt and response.status >= 400
+        has_errors = any(r["statusCode"] >= 400 for r in results)
+        return Response.json(200, {"hasErrors": has_errors, "results": results})
 
     def _check(self, sub: Any) -> Response | None:
         if not isinstance(sub, dict):
