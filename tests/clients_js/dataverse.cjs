@@ -294,6 +294,36 @@ async function main() {
       rolledBack,
     };
   });
+  // $ref: set and clear a lookup through its single-valued navigation property.
+  await step('associate', async () => {
+    const account = (await dv.retrieveMultiple({ collection: 'accounts', select: ['accountid'], top: 1 })).value[0].accountid;
+    const contact = await dv.create({ collection: 'contacts', data: { lastname: 'Associated' } });
+    const lookup = async () =>
+      (await dv.retrieve({ collection: 'contacts', key: contact, select: ['_parentcustomerid_value'] }))._parentcustomerid_value ?? null;
+    await dv.associateSingleValued({
+      collection: 'contacts',
+      primaryKey: contact,
+      navigationProperty: 'parentcustomerid_account',
+      relatedCollection: 'accounts',
+      relatedKey: account,
+    });
+    const set = (await lookup()) === account;
+    await dv.disassociateSingleValued({ collection: 'contacts', primaryKey: contact, navigationProperty: 'parentcustomerid_account' });
+    const cleared = await lookup();
+    let collection = null;
+    try {
+      await dv.associate({
+        collection: 'accounts',
+        primaryKey: account,
+        relationshipName: 'account_contact_parentcustomerid',
+        relatedCollection: 'contacts',
+        relatedKey: contact,
+      });
+    } catch (err) {
+      collection = errorShape(err);
+    }
+    return { set, cleared, collection };
+  });
   await step('device_code', async () => {
     const app = new msal.PublicClientApplication({ auth });
     let shown = null;

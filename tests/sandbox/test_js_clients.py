@@ -341,6 +341,15 @@ def test_dynamics_web_api_more(dataverse_run):
     assert more["rolledBack"] == 0
 
 
+def test_dynamics_web_api_associates_through_ref(dataverse_run):
+    """``PUT`` / ``DELETE .../parentcustomerid_account/$ref`` used to be 404 for 'contacts'."""
+    refs = ok(dataverse_run, "associate")
+    assert (refs["set"], refs["cleared"]) == (True, None)
+    refused = refs["collection"]
+    assert (refused["status"], refused["code"]) == (400, "0x80060888")
+    assert "not supported by the crmframes sandbox" in refused["message"]
+
+
 def test_msal_node_device_code(dataverse_run):
     """msal-node polls with ``grant_type=device_code`` (Python msal: the RFC 8628 URN): both work."""
     flow = ok(dataverse_run, "device_code")
@@ -418,3 +427,27 @@ def test_composite_request_checks_its_body_first(sandbox):
     }
     refused = session.post(f"{sandbox.url}{base}/composite/batch", json={"batchRequests": []})
     assert refused.status_code == 400
+
+
+def test_ref_refusals_and_counting(dv):
+    from tests.clients import dynamics_session
+
+    session = dynamics_session(dv)
+    api = f"{dv.url}/api/data/v9.2"
+    account = session.get(f"{api}/accounts", params={"$select": "accountid", "$top": "1"})
+    account_id = account.json()["value"][0]["accountid"]
+    ghost = "00000000-0000-0000-0000-0000000000ab"
+    dv.reset_api_calls()
+    missing = session.put(
+        f"{api}/contacts({ghost})/parentcustomerid_account/$ref",
+        json={"@odata.id": f"{api}/accounts({account_id})"},
+    )
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "0x80040217")
+    contact = session.get(f"{api}/contacts", params={"$select": "contactid", "$top": "1"})
+    ref = f"{api}/contacts({contact.json()['value'][0]['contactid']})/parentcustomerid_account/$ref"
+    bad = session.put(ref, json={"id": account_id})
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "0x80048d19")
+    wrong_table = session.put(ref, json={"@odata.id": f"contacts({ghost})"})
+    assert wrong_table.status_code == 400
+    assert session.delete(ref).status_code == 204
+    assert dv.api_calls()["update"] == 4
