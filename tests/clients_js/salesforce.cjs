@@ -2,6 +2,7 @@
 // Reads SANDBOX_URL, SANDBOX_CREDENTIALS (JSON) and SF_VERSION from the environment; Node trusts the
 // sandbox CA through NODE_EXTRA_CA_CERTS. Prints one JSON object: each step's result or its error.
 'use strict';
+const crypto = require('node:crypto');
 const jsforce = require('jsforce');
 
 const url = process.env.SANDBOX_URL;
@@ -84,6 +85,25 @@ async function main() {
     });
     const res = await c.query('SELECT Id FROM Account LIMIT 1');
     return { refreshed, records: res.records.length };
+  });
+
+  // Login: the JWT bearer flow; the assertion is signed here with Node's crypto, jsforce sends it.
+  await step('jwt_bearer', async () => {
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const head = b64({ alg: 'RS256', typ: 'JWT' });
+    const claims = b64({
+      iss: creds.client_id,
+      sub: creds.username,
+      aud: 'https://login.salesforce.com',
+      exp: Math.floor(Date.now() / 1000) + 180,
+    });
+    const signature = crypto.sign('RSA-SHA256', Buffer.from(`${head}.${claims}`), creds.private_key);
+    const c = new jsforce.Connection({ loginUrl: url, version });
+    const info = await c.authorize({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: `${head}.${claims}.${signature.toString('base64url')}`,
+    });
+    return { userInfo: info, records: (await c.query('SELECT Id FROM Account LIMIT 2')).records.length };
   });
 
   // Describe.

@@ -104,6 +104,8 @@ def test_jsforce_logins(salesforce_run):
     assert ok(result, "soap_login")["userInfo"]["organizationId"] == info["organizationId"]
     assert ok(result, "password")["count"] == ok(result, "soap_login")["count"] > 0
     assert ok(result, "refresh") == {"refreshed": True, "records": 1}
+    jwt_login = ok(result, "jwt_bearer")
+    assert (jwt_login["userInfo"]["id"], jwt_login["records"]) == (info["id"], 2)
     assert error(result, "bad_login")["name"] == "invalid_grant"
 
 
