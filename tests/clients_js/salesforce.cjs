@@ -225,6 +225,24 @@ async function main() {
     }),
   );
 
+  // The composite's allOrNone overrides a Collections subrequest's allOrNone: false.
+  await step('composite_collection', async () => {
+    const res = await conn.requestPost(`/services/data/v${version}/composite`, {
+      allOrNone: true,
+      compositeRequest: [
+        sub('POST', '/composite/sobjects', 'people', {
+          allOrNone: false,
+          records: [
+            { attributes: { type: 'Contact' }, LastName: 'Kept?' },
+            { attributes: { type: 'Contact' }, FirstName: 'No last name' },
+          ],
+        }),
+        sub('POST', '/sobjects/Contact', 'after', { LastName: 'After' }),
+      ],
+    });
+    const kept = await conn.query("SELECT COUNT() FROM Contact WHERE LastName IN ('Kept?', 'After')");
+    return { res, kept: kept.totalSize };
+  });
   await step('composite_batch', async () => {
     const v = `v${version}`;
     const batch = (haltOnError) =>

@@ -189,6 +189,17 @@ def test_jsforce_composite_all_or_none_rolls_back(salesforce_run):
     assert rollback["left"] == 0  # the account created first is gone
 
 
+def test_jsforce_composite_all_or_none_covers_collections(salesforce_run):
+    """An outer allOrNone turns a Collections subrequest's partial success into a rollback."""
+    _, result, _ = salesforce_run
+    outcome = ok(result, "composite_collection")
+    people, after = outcome["res"]["compositeResponse"]
+    assert [r["success"] for r in people["body"]] == [False, False]
+    assert people["body"][1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert after["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert outcome["kept"] == 0
+
+
 def test_jsforce_composite_partial_halts_only_dependents(salesforce_run):
     _, result, _ = salesforce_run
     bad, dependent, fine = ok(result, "composite_partial")["compositeResponse"]

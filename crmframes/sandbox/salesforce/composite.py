@@ -27,6 +27,7 @@ MAX_SUBREQUESTS = 25
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _STEP = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
 _REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
+_COLLECTIONS = re.compile(r"/composite/sobjects(?:/|$)")
 _INHERITED = ("Accept", "Authorization", "Content-Type")  # a subrequest may not set these
 ROLLED_BACK = (
     "The transaction was rolled back since another operation in the same transaction failed."
@@ -86,8 +87,8 @@ class Composite:
         failed: int | None = None
         with self.db.transaction() as tx:
             for i, sub in enumerate(subrequests):
-                answers.append(self._run(sub, request, results))
-                if all_or_none and answers[-1]["httpStatusCode"] >= 400:
+                answers.append(self._run(sub, request, results, all_or_none))
+                if all_or_none and _failed(answers[-1]):
                     tx.rollback()
                     failed = i
                     break
@@ -179,11 +180,19 @@ class Composite:
             "referenceId": sub["referenceId"],
         }
 
-    def _run(self, sub: dict[str, Any], outer: Request, results: dict[str, Any]) -> dict[str, Any]:
+    def _run(
+        self, sub: dict[str, Any], outer: Request, results: dict[str, Any], all_or_none: bool
+    ) -> dict[str, Any]:
         ref_id = sub["referenceId"]
         try:
             url = _substitute(sub["url"], results)
             body = _substitute_all(sub.get("body"), results)
+            if all_or_none and sub["method"] != "GET" and _COLLECTIONS.search(urlsplit(url).path):
+                # The composite's allOrNone overrides a Collections subrequest's own (REST API
+                # Developer Guide, "allOrNone Parameters in Composite and Collections Requests").
+                if isinstance(body, dict):
+                    body = {**body, "allOrNone": True}
+                url = _with_all_or_none(url)
         except _Unresolved as exc:
             return {
                 "body": [
@@ -242,6 +251,27 @@ class Composite:
             return handler(request)
         except HttpError as exc:
             return exc.response
+
+
+def _failed(answer: dict[str, Any]) -> bool:
+    """A failed subrequest; a Collections answer fails when any of its records does."""
+    body = answer["body"]
+    if answer["httpStatusCode"] >= 400:
+        return True
+    return isinstance(body, list) and any(
+        isinstance(item, dict) and item.get("success") is False for item in body
+    )
+
+
+def _with_all_or_none(url: str) -> str:
+    split = urlsplit(url)
+    if not split.query:
+        return url  # a body carries it
+    if "allOrNone=" in split.query:
+        query = re.sub(r"allOrNone=[^&]*", "allOrNone=true", split.query)
+    else:
+        query = f"{split.query}&allOrNone=true"
+    return split._replace(query=query).geturl()
 
 
 def _lookup(ref_id: str, path: str, results: dict[str, Any]) -> Any:
