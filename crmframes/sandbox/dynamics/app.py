@@ -21,6 +21,7 @@ from crmframes.sandbox.dynamics.identity import DynamicsCredentials, Identity
 from crmframes.sandbox.dynamics.metadata import Metadata
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Changes
+from crmframes.sandbox.dynamics.refs import associate
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, error_response
 from crmframes.sandbox.dynamics.webapi import NOT_FOUND_SEGMENT, EntitySets, Preferences
 from crmframes.sandbox.faults import Fault
@@ -122,6 +123,8 @@ class DynamicsApp:
                 return self.metadata.definitions(request, rest)
             if rest in ("WhoAmI", "WhoAmI()"):
                 return self._who_am_i(request)
+            if rest.endswith("/$ref"):
+                return associate(request, rest, self.org.schema, self.sets.writer)
             return self.sets.handle(request, rest)
         except HttpError as exc:
             return exc.response
@@ -357,8 +360,8 @@ def _family(method: str, rest: str) -> str:
         return "metadata"
     if method == "GET":
         return "retrieve" if re.match(r"[A-Za-z_]\w*\(", rest) else "query"
-    if rest.endswith((".UpdateMultiple", ".UpsertMultiple")):
-        return "update"
+    if rest.endswith((".UpdateMultiple", ".UpsertMultiple", "/$ref")):
+        return "update"  # a $ref PUT / DELETE sets or clears a lookup
     return {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(
         method, "other"
     )

@@ -28,6 +28,7 @@ from crmframes.sandbox.salesforce.auth import (
     userinfo,
 )
 from crmframes.sandbox.salesforce.bulk import BulkApi
+from crmframes.sandbox.salesforce.composite import Composite
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.rest import GZIP_LEVEL, RestApi, accepts_gzip, not_found
 from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
@@ -130,14 +131,16 @@ class SalesforceApp:
         if handler is None:
             raise not_found()
         if handler is False:
+            allowed = ",".join(self.router.allowed(request.path))
             return Response.json(
                 405,
                 [
                     {
                         "errorCode": "METHOD_NOT_ALLOWED",
-                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,DELETE,POST",
+                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
                     }
                 ],
+                {"Allow": allowed},
             )
         assert callable(handler)
         refusal = _media_type_refusal(request)
@@ -320,6 +323,9 @@ class SalesforceApp:
             rest.collection_upsert,
         )
         add(("GET", "POST"), v + rf"/composite/sobjects/{obj}/?", rest.collection_retrieve)
+        composite = Composite(router, self.org.db)
+        add("POST", v + r"/composite/?", composite.handle)
+        add("POST", v + r"/composite/batch/?", composite.handle_batch)
         bulk.add_routes(router, v)
         return router
 
