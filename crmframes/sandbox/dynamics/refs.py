@@ -19,6 +19,8 @@ from crmframes.sandbox.dynamics.schema import DvEntity, DvSchema
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError
 from crmframes.sandbox.server import Request, Response
 
+__all__ = ["NOT_FOUND_SEGMENT", "associate"]
+
 _REF = re.compile(r"(?P<set>[A-Za-z_]\w*)\((?P<key>.*)\)/(?P<nav>[A-Za-z_]\w*)/\$ref")
 NOT_FOUND_SEGMENT = "0x8006088a"
 

@@ -23,6 +23,8 @@ import orjson
 from crmframes.sandbox.server import HttpError, Request, Response, Router
 from crmframes.sandbox.store import Database
 
+__all__ = ["MAX_SUBREQUESTS", "ROLLED_BACK", "Composite"]
+
 MAX_SUBREQUESTS = 25
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _STEP = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
