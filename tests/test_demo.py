@@ -103,6 +103,9 @@ def test_demo_runs_the_seed_workflow_then_picks_up_where_it_stopped(tmp_path: Pa
     phones = set(second.corrections["contactid"][:20]) - set(second.result.frame["contactid"])
     assert phones and phones.isdisjoint(first.corrections["contactid"][:20])
     assert second.export.journal != first.export.journal
+    # each run's sandbox starts afresh from the demo org: a contact the first run saw deleted
+    # and the second run imports again (its users edited it) is live again in the store
+    marked -= set(second.result.frame["contactid"].str.lower())
     marked |= check_deletions(second, crm, set(second.dedupe.removed["contactid"].str.lower()))
     assert second.deleted.start >= first.deleted.end.replace(microsecond=0)
     with CampaignStore(store, read_only=True) as opened:
