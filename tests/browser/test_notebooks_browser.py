@@ -1,0 +1,154 @@
+"""Every notebook opened in JupyterLab in a real Chromium, run whole, and the import form used.
+
+What a new user sees: a notebook that opens without "Error displaying widget", runs with
+Run All to the end without an error or a red stderr box, and a form that answers clicks.
+A failure saves a screenshot and names its path. Run with ``pytest -m browser tests/browser``;
+see ``conftest.py`` for when these tests skip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import NOTEBOOKS, Lab
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+RUN_TIMEOUT_MS = 180_000
+# A button's accessible name starts with its Font Awesome icon's glyph: match the words only.
+IMPORTED = re.compile(r"\b(\d[\d,]*) (?:rows? )?imported\b")
+RESULT_TIMEOUT_MS = 60_000
+RUN = re.compile(r"^\W*Run\s*$")
+# What JupyterLab or ipywidgets print when a widget cannot show itself.
+WIDGET_ERRORS = ("Error displaying widget", "model not found", "Failed to load model class")
+
+# The current notebook, as JupyterLab's own objects see it (window.jupyterapp).
+_PANEL = "window.jupyterapp.shell.currentWidget"
+_KERNEL_IDLE = f"() => {_PANEL}?.sessionContext?.session?.kernel?.status === 'idle'"
+# Every output of every code cell: its type, stream name and first characters.
+_OUTPUTS = f"""() => {{
+    const cells = {_PANEL}.content.widgets;
+    const found = [];
+    cells.forEach((cell, index) => {{
+        if (cell.model.type !== 'code') return;
+        const outputs = cell.model.outputs;
+        for (let i = 0; i < outputs.length; i++) {{
+            const out = outputs.get(i).toJSON();
+            const text = out.text ?? (out.ename ? out.ename + ': ' + out.evalue : '');
+            found.push({{cell: index, type: out.output_type, name: out.name ?? '',
+                         text: String(Array.isArray(text) ? text.join('') : text).slice(0, 400)}});
+        }}
+    }});
+    return found;
+}}"""
+_UNRUN = f"""() => {{
+    return {_PANEL}.content.widgets
+        .map((cell, index) => [index, cell])
+        .filter(([i, cell]) => cell.model.type === 'code' && cell.model.sharedModel.source.trim()
+                && cell.model.executionCount === null)
+        .map(([i]) => i);
+}}"""
+
+
+def open_notebook(page: Any, lab: Lab, name: str) -> None:
+    page.goto(lab.notebook_url(name))
+    page.wait_for_function("window.jupyterapp !== undefined")
+    page.wait_for_function(f"() => {_PANEL}?.context?.path === {name!r}")
+    page.wait_for_function(_KERNEL_IDLE, timeout=RUN_TIMEOUT_MS)
+
+
+@pytest.fixture
+def notebook(page: Any, lab: Lab) -> Iterator[Callable[[str], None]]:
+    """Open a notebook in the page; its kernel is shut down after the test (sandboxes too)."""
+
+    def open_it(name: str) -> None:
+        open_notebook(page, lab, name)
+
+    yield open_it
+    page.evaluate(f"async () => {{ await {_PANEL}?.sessionContext?.shutdown(); }}")
+
+
+def run_command(page: Any, command: str) -> None:
+    """Run a JupyterLab command and wait until it is done (for cells: all executed)."""
+    page.evaluate(f"async () => {{ await window.jupyterapp.commands.execute({command!r}); }}")
+    page.wait_for_function(_KERNEL_IDLE, timeout=RUN_TIMEOUT_MS)
+
+
+def visible_notebook(page: Any) -> Any:
+    return page.locator(".jp-NotebookPanel:visible")
+
+
+def widget_errors(page: Any) -> list[str]:
+    text = visible_notebook(page).inner_text()
+    return [marker for marker in WIDGET_ERRORS if marker in text]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_opens_and_runs_all_without_errors(page, notebook, name):
+    notebook(name)
+    assert widget_errors(page) == [], f"{name} opens showing a broken widget"
+
+    run_command(page, "notebook:run-all-cells")
+
+    assert page.evaluate(_UNRUN) == [], f"{name}: Run All stopped before these cells"
+    outputs = page.evaluate(_OUTPUTS)
+    errors = [o for o in outputs if o["type"] == "error"]
+    assert errors == [], f"{name}: cells raised"
+    stderr = [o for o in outputs if o["type"] == "stream" and o["name"] == "stderr"]
+    assert stderr == [], f"{name}: cells wrote to stderr (JupyterLab shows red boxes)"
+    assert widget_errors(page) == [], f"{name}: a widget does not render after Run All"
+    assert not visible_notebook(page).locator(".jp-OutputArea-output.jp-mod-error").count()
+
+
+def form_cell_index(page: Any, form: str) -> int:
+    sources = page.evaluate(
+        f"() => {_PANEL}.content.widgets.map(cell => cell.model.sharedModel.source)"
+    )
+    for index, source in enumerate(sources):
+        if re.search(rf"\b{form}\(", source):
+            return index
+    raise AssertionError(f"no cell builds a {form}")
+
+
+def test_import_form_answers_clicks(page, notebook):
+    notebook("04_forms.ipynb")
+    # Run the cells up to the one showing the ImportForm, as a user reading from the top
+    index = form_cell_index(page, "ImportForm")
+    page.evaluate(f"() => {{ {_PANEL}.content.activeCellIndex = {index}; }}")
+    run_command(page, "notebook:run-all-above")
+    run_command(page, "notebook:run-cell")
+    assert [o for o in page.evaluate(_OUTPUTS) if o["type"] == "error"] == []
+
+    cell = visible_notebook(page).locator(".jp-Cell").nth(index)
+    # the form, found by what a user sees: an output holding a Run button
+    form = cell.locator(".jp-OutputArea-output").filter(has=page.get_by_role("button", name=RUN))
+    assert form.count() == 1, "the ImportForm cell shows no form with a Run button"
+    run = form.get_by_role("button", name=RUN)
+
+    # tick two fields
+    for field in ("lastname", "emailaddress1"):
+        box = form.get_by_role("checkbox", name=re.compile(rf"^{field}\b"))
+        box.check()
+        assert box.is_checked()
+
+    # add a filter: address1_country == France
+    form.get_by_role("button", name=re.compile("add condition")).click()
+    row = form.locator(".widget-hbox:has(input[type='text']):has(select)").last
+    row.locator("select").first.select_option("address1_country")
+    row.locator("input[type='text']").fill("France")
+
+    run.click()
+    # the form shows the step's outcome: how many rows it imported (the filter kept some)
+    count = form.get_by_text(IMPORTED).first
+    count.wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_function(_KERNEL_IDLE, timeout=RUN_TIMEOUT_MS)
+    imported = IMPORTED.search(count.inner_text())
+    assert imported is not None and int(imported[1].replace(",", "")) > 0, count.inner_text()
+    shown = form.inner_text()
+    assert "error" not in shown.lower(), shown
+    assert widget_errors(page) == []
