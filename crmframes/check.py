@@ -107,6 +107,14 @@ def _limits(conn: Any, system: str) -> Check:
             "Dataverse lists no limits; this environment sent no service protection headers "
             "(defaults: 6,000 requests and 20 minutes of execution per user per 5 minutes)",
         )
+    except PermissionDeniedError as exc:
+        # Salesforce serves /limits only to users with "View Setup and Configuration"
+        return Check(
+            "limits",
+            False,
+            f"{_said(exc)}. Reading the limits needs the View Setup and Configuration "
+            "permission; imports and exports do not",
+        )
     except CrmframesError as exc:
         return Check("limits", False, f"{_said(exc)}. {_advice(exc)}")
 
