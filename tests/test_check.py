@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from crmframes import Sandbox
+from crmframes import RetryPolicy, Sandbox
+from crmframes.check import check_connection
 from crmframes.cli import main
 
 
@@ -106,3 +108,12 @@ def test_check_needs_an_account_or_a_sandbox():
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 2
     assert "name an ACCOUNT from the accounts file, or pass --sandbox" in result.stderr
+
+
+def test_check_a_refused_limits_call_fails_that_check_only(sandbox):
+    sandbox.faults.add("rate_limited", "/limits", times=1)
+    conn = sandbox.connector(retry=RetryPolicy(attempts=1))  # no wait: the refusal stands
+    checks = list(check_connection(lambda: contextlib.closing(conn), label="the org"))
+    assert [(c.name, c.ok) for c in checks] == [("login", True), ("limits", False), ("read", True)]
+    assert "The API limit is reached" in checks[1].detail
+    assert str(checks[1]).startswith("✗ limits   ")
