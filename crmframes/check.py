@@ -8,9 +8,9 @@ them. A check that fails stops the ones that need it (no login, no read).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -60,19 +60,16 @@ def check_connection(
     Yields:
         One :class:`Check` per step; after a failed login no other check is tried.
     """
-    try:
-        opened = connect()
-        conn = opened.__enter__()
-    except CrmframesError as exc:
-        yield Check("login", False, f"{label}: {_said(exc)}. {_advice(exc)}")
-        return
-    try:
+    with ExitStack() as stack:
+        try:
+            conn = stack.enter_context(connect())
+        except CrmframesError as exc:
+            yield Check("login", False, f"{label}: {_said(exc)}. {_advice(exc)}")
+            return
         system = getattr(conn, "system", "")
         yield Check("login", True, f"{label}: logged in to {conn.instance} ({system})")
         yield _limits(conn, system)
         yield _read(conn, system)
-    finally:
-        opened.__exit__(None, None, None)
 
 
 # --- private helpers ------------------------------------------------------------------------
@@ -137,22 +134,13 @@ def _said(exc: CrmframesError) -> str:
 
 
 def _advice(exc: CrmframesError) -> str:
-    kind: Literal["auth", "permission", "rate", "config", "other"]
     if isinstance(exc, AuthenticationError):
-        kind = "auth"
-    elif isinstance(exc, PermissionDeniedError):
-        kind = "permission"
-    elif isinstance(exc, RateLimitedError):
-        kind = "rate"
-    elif isinstance(exc, ConfigError):
-        kind = "config"
-    else:
-        kind = "other"
-    return {
-        "auth": "Check the credentials (client id and secret, user, password, token) and the URL",
-        "permission": "Give this user or app read access to the object (a permission set / role)",
-        "rate": "The API limit is reached: wait, or ask the admin for a higher allocation",
-        "config": "Fix the account (accounts file or environment variables) and run again",
-        "other": "Check the URL and the network, then run again"
-        + ("" if not isinstance(exc, ConnectorError) else f" (HTTP {exc.status})"),
-    }[kind]
+        return "Check the credentials (client id and secret, user, password, token) and the URL"
+    if isinstance(exc, PermissionDeniedError):
+        return "Give this user or app read access to the object (a permission set / role)"
+    if isinstance(exc, RateLimitedError):
+        return "The API limit is reached: wait, or ask the admin for a higher allocation"
+    if isinstance(exc, ConfigError):
+        return "Fix the account (accounts file or environment variables) and run again"
+    status = f" (HTTP {exc.status})" if isinstance(exc, ConnectorError) and exc.status else ""
+    return f"Check the URL and the network, then run again{status}"
