@@ -11,8 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from crmframes import RetryPolicy, Sandbox
+from crmframes.accounts import connect
 from crmframes.check import check_connection
 from crmframes.cli import main
+from crmframes.errors import ConfigError
 
 
 def write_accounts(tmp_path: Path, accounts: dict[str, Any]) -> Path:
@@ -117,3 +119,16 @@ def test_check_a_refused_limits_call_fails_that_check_only(sandbox):
     assert [(c.name, c.ok) for c in checks] == [("login", True), ("limits", False), ("read", True)]
     assert "The API limit is reached" in checks[1].detail
     assert str(checks[1]).startswith("✗ limits   ")
+
+
+def test_connect_takes_an_account_name_from_the_accounts_file(tmp_path, demo_sandbox):
+    secret = secret_file(tmp_path, demo_sandbox.credentials["client_secret"])
+    accounts = write_accounts(tmp_path, {"prod": salesforce_account(demo_sandbox, secret)})
+    with connect("prod", accounts=accounts) as conn:
+        assert conn.instance == demo_sandbox.url
+        assert conn.describe("Contact").name == "Contact"
+    with (
+        pytest.raises(ConfigError, match="unknown account 'prd'"),
+        connect("prd", accounts=accounts),
+    ):
+        pass
