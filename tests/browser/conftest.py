@@ -124,6 +124,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             # hermetic: no user settings, workspaces or runtime files from the machine
             "JUPYTER_CONFIG_DIR": str(scratch / "config"),
             "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+            "JUPYTER_DATA_DIR": str(scratch / "data"),  # holds the trusted-notebook database
             "JUPYTERLAB_WORKSPACES_DIR": str(scratch / "workspaces"),
             "JUPYTERLAB_SETTINGS_DIR": str(scratch / "settings"),
             "IPYTHONDIR": str(scratch / "ipython"),
@@ -141,6 +142,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         path = scratch / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    # Trusted, as after `jupyter trust notebooks/*.ipynb`: JupyterLab shows an untrusted
+    # notebook's saved widgets as plain text, and a saved widget state is only seen if trusted.
+    trust = [sys.executable, "-m", "nbformat.sign", *map(str, sorted(root.glob("*.ipynb")))]
+    subprocess.run(trust, env=env, check=True, capture_output=True)
     log = scratch / "jupyterlab.log"
     command = [
         sys.executable,

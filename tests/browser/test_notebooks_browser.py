@@ -8,6 +8,7 @@ see ``conftest.py`` for when these tests skip.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -46,6 +47,23 @@ _OUTPUTS = f"""() => {{
     }});
     return found;
 }}"""
+# The code cells holding a widget output that shows no rendered widget (text instead).
+_UNRENDERED = f"""() => {{
+    const unrendered = [];
+    {_PANEL}.content.widgets.forEach((cell, index) => {{
+        if (cell.model.type !== 'code') return;
+        const outputs = cell.model.outputs;
+        let widget = false;
+        for (let i = 0; i < outputs.length; i++) {{
+            widget ||= 'application/vnd.jupyter.widget-view+json' in (outputs.get(i).data ?? {{}});
+        }}
+        if (widget && !cell.node.querySelector('.jp-OutputArea-output .jupyter-widgets')) {{
+            unrendered.push(index);
+        }}
+    }});
+    return unrendered;
+}}"""
+WIDGET_WAIT_MS = 15_000
 _UNRUN = f"""() => {{
     return {_PANEL}.content.widgets
         .map((cell, index) => [index, cell])
@@ -84,8 +102,15 @@ def visible_notebook(page: Any) -> Any:
 
 
 def widget_errors(page: Any) -> list[str]:
+    """What is wrong with the widgets shown: error messages, or cells not rendering them."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    # widgets render asynchronously, a little after their output; then look
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(f"() => ({_UNRENDERED})().length === 0", timeout=WIDGET_WAIT_MS)
     text = visible_notebook(page).inner_text()
-    return [marker for marker in WIDGET_ERRORS if marker in text]
+    found = [marker for marker in WIDGET_ERRORS if marker in text]
+    return found + [f"cell {index}: no widget rendered" for index in page.evaluate(_UNRENDERED)]
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
