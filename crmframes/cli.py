@@ -126,6 +126,19 @@ def sandbox() -> None:
     help="Seconds a request's headers and body may take to arrive (slower: 408).",
 )
 @click.option(
+    "--profile",
+    type=click.Choice(["local", "production"]),
+    default="local",
+    show_default=True,
+    help="local answers at once; production models a real org's latency, server time and limits.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="With --profile production: divide every modelled time and window by this factor.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -139,6 +152,8 @@ def serve(
     automation: bool,
     max_connections: int,
     request_timeout: float,
+    profile: str,
+    speed: float | None,
     as_json: bool,
 ) -> None:
     """Serve a sandbox org until interrupted (Ctrl+C or SIGTERM).
@@ -149,6 +164,8 @@ def serve(
     """
     from crmframes.sandbox import Sandbox
 
+    if speed is not None and profile == "local":
+        raise click.UsageError("--speed applies to --profile production; local answers at once")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -163,6 +180,8 @@ def serve(
         max_connections=max_connections,
         request_timeout=request_timeout,
         automation=automation,
+        profile=profile,  # type: ignore[arg-type]
+        speed=speed,
     ) as sb:
         if as_json:
             line = {
@@ -177,6 +196,8 @@ def serve(
             creds = sb.credentials
             click.echo(f"crmframes sandbox ({crm}) serving at {sb.url}")
             click.echo(f"  CA file        {sb.ca_file}")
+            if sb.profile is not None:
+                click.echo(f"  profile        production, speed {sb.profile.speed:g}")
             for name, value in creds.items():
                 shown = value if "\n" not in value else "(PEM; see --json)"
                 click.echo(f"  {name:<14} {shown}")

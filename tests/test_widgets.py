@@ -205,7 +205,7 @@ def test_tables_made_after_a_form_are_listed_again(dv_demo, store):
     deleted.object.value = "contact"  # the table named like the object is chosen
     assert deleted.table.value == "contact" and deleted.spec().table == "contact"
     store.merge("later", import_from_crm(conn, "contact", fields=["lastname"], limit=3))
-    reload = export.widget.children[2].children[1]
+    reload = export.reload_button
     reload.click()  # the refresh button beside the table list
     assert export.source.options == ("contact", "later") and export.source.value == "contact"
     assert export.message == ""

@@ -5,19 +5,18 @@ Orchestration: written once over the Connector protocol. :func:`export_to_crm` a
 values; everything checkable is checked before any call), then send them in batches —
 Salesforce sObject Collections (200) or a Bulk API 2.0 job, Dataverse ``$batch`` (1000).
 
-Delivery is exactly once, or a reject. Every call is written to the journal before it
-leaves and its outcome after it returns (:mod:`crmframes.operations.journal`). Re-running the
-same call with the same journal sends only rows without an outcome; a call whose outcome is
-unknown — the process died, or the connection dropped after the CRM had the data — is
-resolved first: a bulk job's results are collected, an insert is looked up in the CRM
-(records created since the call that carry the same values), keyed writes and deletes are
-simply sent again (a delete that finds its record already gone counts as done). Within a
-run, a lost insert is looked up at once (never taking ids this export gave to other rows),
-and a bulk job the CRM accepted is collected, never re-sent; rows whose outcome still
-cannot be known are rejects ``OUTCOME_UNKNOWN`` and their call stays open in the journal for
-the next run to settle. Per-record transient failures (a locked row, throttling) are
-retried with exponential backoff; what still fails becomes a reject with the CRM's error,
-and is sent again by a later run with the journal. ``rows in = succeeded + rejected``.
+Delivery is exactly once, or a reject (:mod:`crmframes.operations.delivery`). Every call is
+written to the journal before it leaves and its outcome after it returns
+(:mod:`crmframes.operations.journal`). Re-running the same call with the same journal sends
+only rows without an outcome; a call whose outcome is unknown is settled by construction
+where the CRM allows it: Dataverse inserts carry client-chosen ids and are simply sent again,
+keyed writes are sent again, bulk jobs are collected, and an insert that maps an external id
+goes as an upsert on it where the CRM assigns ids itself (Salesforce). Only a Salesforce
+insert without an external id is looked up, and that lookup never guesses: a row it cannot
+settle is an ``OUTCOME_UNKNOWN`` reject, never sent twice. Per-record transient failures (a
+locked row, throttling) are retried with exponential backoff; what still fails becomes a
+reject with the CRM's error, and is sent again by a later run with the journal.
+``rows in = succeeded + rejected``.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from crmframes.arguments import check_bool, check_instance, check_optional_str, 
 from crmframes.errors import ConfigError
 from crmframes.runner.checks import check_job
 from crmframes.runner.report import JobReport, StepReport
+from crmframes.runner.status import StepStatus
 from crmframes.runner.steps import StepContext, label
 from crmframes.specs import Job, SandboxAccount, StepSpec
 from crmframes.specs.accounts import Account, Accounts
@@ -188,12 +189,17 @@ def run_step(
     store: CampaignStore,
     dry_run: bool = False,
     progress: bool = False,
+    status: StepStatus | None = None,
 ) -> tuple[JobReport, Any]:
     """Run one step with a connector and a store already open (a widget's Run button).
 
+    ``status`` is where the step lines go when ``progress`` is on (a form passes one that
+    shows them inside the form); by default stderr, or an HTML status in a notebook.
+
     The step runs exactly as in a job. Returns the report and the operation's result (of an
-    import, an export, a delete or a deleted import; None for the other kinds and for a
-    dry-run delete, which only counts).
+    import, an export, a delete or a deleted import; None for the other kinds). A dry-run
+    delete returns its preview: a frame of ``inputIndex``, ``crmId`` and ``crmAction``
+    (``delete``, ``missing`` when the CRM has no such record, ``rejected``).
 
     Raises:
         CrmframesError: the step failed (the report is not returned then).
@@ -201,7 +207,7 @@ def run_step(
     report = JobReport(
         job=f"one {spec.kind} step", account=repr(conn), store=store.path, dry_run=dry_run
     )
-    context = StepContext(conn, store, dry_run, progress, 1)
+    context = StepContext(conn, store, dry_run, progress, 1, status=status or StepStatus())
     report.run_id, report.run_at = context.run_id, context.run_at.isoformat()
     step = StepReport(index=1, kind=spec.kind, label=label(spec))
     report.steps.append(step)

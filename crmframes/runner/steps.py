@@ -38,6 +38,15 @@ from crmframes.store import CampaignStore
 
 __all__ = ["RUNNERS", "StepContext", "label"]
 
+# How a dry run counts what it would do (an export's ``crmAction``, a delete's preview).
+_WOULD = {
+    "insert": "would insert",
+    "update": "would update",
+    "delete": "would delete",
+    "unchanged": "unchanged",
+    "missing": "not in the CRM",
+}
+
 
 @dataclass
 class StepContext:
@@ -122,6 +131,8 @@ class StepContext:
 
     def read(self, source: Source, step: StepReport) -> pd.DataFrame | None:
         """Read a step's rows; None (the step is skipped) when a dry run finds nothing yet."""
+        # A dry run skips a step only when its table is missing (an earlier step would have
+        # made it); any other error, a bad condition or query, fails the step as a run would.
         try:
             if source.table is not None:
                 if self.dry_run and _stored(self.store, source.table) is None:
@@ -130,7 +141,7 @@ class StepContext:
             if source.query is not None:
                 return self.store.sql(source.query)
         except StoreError as exc:
-            if not self.dry_run:
+            if not self.dry_run or "does not exist" not in str(exc):
                 raise
             step.status = "skipped"
             step.notes.append(" ".join(f"nothing to read in a dry run: {exc}".split()))
@@ -229,7 +240,7 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
     if dry_run:
         would = result.frame["crmAction"].value_counts().to_dict() if len(result.frame) else {}
         step.counts = {"rows": len(df)} | {
-            (f"would {a}" if a != "unchanged" else "unchanged"): int(n) for a, n in would.items()
+            _WOULD.get(a, f"would {a}"): int(n) for a, n in would.items()
         }
         step.status = "dry run"
         return
@@ -258,12 +269,12 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
     if df is None:
         return
     if ctx.dry_run:
-        from crmframes.writes import plan_deletes
-
-        schema = ctx.conn.describe(spec.object)
-        plan = plan_deletes(df, schema, key=spec.key, normalize_id=ctx.conn.normalize_id)
-        step.counts = {"rows": len(df), "would delete": len(plan.positions)}
-        step.rejects = _count([r.symbol for r in plan.rejects])
+        ctx.result = _preview_deletes(spec, ctx, df)
+        actions = ctx.result["crmAction"].value_counts().to_dict()
+        step.counts = {"rows": len(df)} | {
+            _WOULD[a]: int(actions[a]) for a in ("delete", "missing") if actions.get(a)
+        }
+        step.rejects = _by_symbol(ctx.result[ctx.result["crmAction"] == "rejected"])
         return
     from crmframes.operations import delete_in_crm
 
@@ -286,6 +297,44 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
     step.counts = _nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
     step.rejects = _by_symbol(result.rejects)
     ctx.rejects = result.rejects
+
+
+def _preview_deletes(spec: DeleteSpec, ctx: StepContext, df: pd.DataFrame) -> pd.DataFrame:
+    """What a delete would do to each row: ``delete``, ``missing`` (not in the CRM), ``rejected``.
+
+    The ids are read back from the CRM (in the connector's id chunks), so a dry run says how
+    many records exist, as the real delete will find them.
+    """
+    from crmframes.connectors.base import ReadRequest
+    from crmframes.filters import F
+    from crmframes.writes import plan_deletes
+
+    schema = ctx.conn.describe(spec.object)
+    plan = plan_deletes(df, schema, key=spec.key, normalize_id=ctx.conn.normalize_id)
+    ids = [str(record[schema.id_field]) for record in plan.records]
+    found: set[str] = set()
+    size = max(1, ctx.conn.id_chunk_size)
+    for start in range(0, len(ids), size):
+        request = ReadRequest(
+            spec.object,
+            (schema.id_field,),
+            where=F(schema.id_field).isin(ids[start : start + size]),
+            mode="rest",
+        )
+        for page in ctx.conn.read(request):
+            found.update(str(v).lower() for v in page.table.column(schema.id_field).to_pylist())
+    rows = [
+        {"inputIndex": p, "crmId": i, "crmAction": "delete" if i.lower() in found else "missing"}
+        for p, i in zip(plan.positions, ids, strict=True)
+    ] + [
+        {"inputIndex": r.position, "crmId": None, "crmAction": "rejected", "errorSymbol": r.symbol}
+        for r in plan.rejects
+    ]
+    columns = ["inputIndex", "crmId", "crmAction", "errorSymbol"]
+    preview = pd.DataFrame(rows, columns=columns).sort_values("inputIndex", kind="stable")
+    return preview.astype({"inputIndex": "Int64", "crmId": "str", "crmAction": "str"}).reset_index(
+        drop=True
+    )
 
 
 def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.faults import Fault, FaultKind, Faults
+from crmframes.sandbox.profile import Profile, production_profile
 from crmframes.sandbox.service import Sandbox
 
-__all__ = ["Clock", "Fault", "FaultKind", "Faults", "Sandbox"]
+__all__ = ["Clock", "Fault", "FaultKind", "Faults", "Profile", "Sandbox", "production_profile"]

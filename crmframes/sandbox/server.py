@@ -185,6 +185,14 @@ class Router:
             return handler
         return False if path_matched else None
 
+    def allowed(self, path: str) -> list[str]:
+        """The methods served on ``path``, in HTTP's usual order (for a 405's ``Allow``)."""
+        served = {
+            m for methods, pattern, _ in self._routes if pattern.fullmatch(path) for m in methods
+        }
+        order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        return sorted(served, key=lambda m: (order.index(m) if m in order else len(order), m))
+
 
 class CallCounter:
     """Counts API calls by family, the way the CRM counts them (thread-safe)."""

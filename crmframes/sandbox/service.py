@@ -23,6 +23,7 @@ import trustme
 from crmframes.errors import SandboxError
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.faults import Faults
+from crmframes.sandbox.profile import Profile, ProfiledApp, resolve_profile
 from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT, CallCounter, HttpsServer
 from crmframes.settings import (
     AccessToken,
@@ -65,6 +66,13 @@ class Sandbox:
             keep-alive connections are closed and new ones wait until one ends.
         request_timeout: seconds a request's headers and body may take to arrive (60);
             a slower request is answered 408 and its connection closed.
+        profile: ``"local"`` (default: answers at once, no service limits) or
+            ``"production"`` (a real org's round trip, server time per record, concurrency
+            and service limits; :mod:`crmframes.sandbox.profile`), or a
+            :class:`~crmframes.sandbox.profile.Profile` with figures of your own
+            (``production_profile("dynamics", round_trip=0.2)``).
+        speed: divides every modelled time, window and ``Retry-After`` of the production
+            profile (``speed=100``: a 5-minute window lasts 3 s).
 
     Examples:
         >>> with Sandbox("salesforce", data="empty") as sb:
@@ -86,9 +94,12 @@ class Sandbox:
         automation: bool = False,
         max_connections: int = MAX_CONNECTIONS,
         request_timeout: float = REQUEST_TIMEOUT,
+        profile: Literal["local", "production"] | Profile = "local",
+        speed: float | None = None,
     ) -> None:
         if crm not in get_args(Crm):
             raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
+        self.profile: Profile | None = resolve_profile(crm, profile, speed=speed)
         if data not in get_args(DataChoice):
             raise ValueError(f"data must be one of {get_args(DataChoice)}, not {data!r}")
         if not scale > 0:
@@ -132,8 +143,13 @@ class Sandbox:
             try:
                 certfile, keyfile = self._write_tls_files(self._dir)
                 self._app = self._build_app()
+                served = self._app
+                if self.profile is not None:
+                    served = ProfiledApp(self._app, self.profile, crm=self.crm)
+                    if self.crm == "salesforce":
+                        self._app.bulk.profile = self.profile
                 self._server = HttpsServer(
-                    self._app,
+                    served,
                     certfile=certfile,
                     keyfile=keyfile,
                     clock=self.clock,
@@ -377,6 +393,14 @@ class Sandbox:
         """API calls served so far by endpoint family (``query``, ``sobjects``, ``composite``, ...)."""
         return self._counter.by_family()
 
+    def throttles(self) -> dict[str, int]:
+        """Calls the production profile refused, by code (``0x80072326``, ``ConcurrentPerOrgLongTxn``...).
+
+        Empty for the local profile, which refuses nothing but the daily allocation.
+        """
+        app = self._running().app
+        return dict(sorted(app.throttled.items())) if isinstance(app, ProfiledApp) else {}
+
     def reset_api_calls(self) -> None:
         """Set the API call counts back to zero."""
         self._counter.reset()
@@ -446,4 +470,7 @@ class Sandbox:
 
     def __repr__(self) -> str:
         state = f"url={self._server.url!r}" if self._server is not None else "stopped"
-        return f"Sandbox({self.crm!r}, data={self.data!r}, scale={self.scale!r}, {state})"
+        profile = (
+            "" if self.profile is None else f", profile='production', speed={self.profile.speed:g}"
+        )
+        return f"Sandbox({self.crm!r}, data={self.data!r}, scale={self.scale!r}{profile}, {state})"

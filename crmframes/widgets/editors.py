@@ -23,6 +23,7 @@ __all__ = [
     "Clicked",
     "FilterRows",
     "OrderRows",
+    "first_choice",
     "join_values",
     "split_values",
     "typed_value",
@@ -53,6 +54,25 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 def _run(action: Callable[[], str]) -> None:
     action()
+
+
+def _nothing() -> None:
+    pass
+
+
+def first_choice(names: list[str], preferred: str | None) -> str | None:
+    """The field a new row starts on: ``preferred`` if offered, else the first plain field.
+
+    A field whose name starts with ``_`` (a Dataverse lookup value such as
+    ``_createdby_value``) is nobody's first choice.
+
+    Examples:
+        >>> first_choice(["_createdby_value", "lastname"], None)
+        'lastname'
+    """
+    if preferred in names:
+        return preferred
+    return next((name for name in names if not name.startswith("_")), names[0] if names else None)
 
 
 def split_values(text: str) -> list[str]:
@@ -162,6 +182,8 @@ class _FilterRow:
         )
         self.remove = w.Button(icon="trash", tooltip="remove", layout=w.Layout(width="40px"))
         self.remove.on_click(lambda _: owner.remove(self))
+        for control in (self.field, self.op, self.value):
+            control.observe(lambda _: owner.changed(), names="value")
         self.box = w.HBox([self.field, self.op, self.value, self.remove])
 
     def condition(self, fields: Mapping[str, Field]) -> dict[str, Any]:
@@ -180,10 +202,13 @@ class FilterRows:
 
     Args:
         clicked: runs the add button's action (a form shows its error instead of raising).
+        changed: called after a row is added, removed or edited.
     """
 
-    def __init__(self, clicked: Clicked = _run) -> None:
+    def __init__(self, clicked: Clicked = _run, changed: Callable[[], None] = _nothing) -> None:
         self._fields: dict[str, Field] = {}
+        self.default: str | None = None
+        self.changed = changed
         self.rows: list[_FilterRow] = []
         self.join = w.ToggleButtons(options=["and", "or"], value="and", description="join")
         self.join.style.button_width = "60px"
@@ -196,31 +221,33 @@ class FilterRows:
         self.add()
         return ""
 
-    def set_fields(self, fields: Mapping[str, Field]) -> None:
-        """Offer these fields (filterable ones) and clear the rows."""
+    def set_fields(self, fields: Mapping[str, Field], default: str | None = None) -> None:
+        """Offer these fields (filterable ones), a new row starting on ``default``; clear the rows."""
         self._fields = {name: f for name, f in fields.items() if f.filterable}
+        self.default = first_choice(sorted(self._fields), default)
         self.rows = []
         self._rows.children = ()
         self.join.value = "and"
 
     def add(self, field: str | None = None, op: str = "==", value: Any = "") -> None:
-        """Add a row (the first field, ``==`` and no value by default)."""
+        """Add a row (the default field, ``==`` and no value unless given)."""
         if not self._fields:
             raise ConfigError("choose an object first: its fields fill the filter rows")
+        if field is not None and field not in self._fields:
+            raise ConfigError(f"{field!r} is not a filterable field of this object")
         row = _FilterRow(self, sorted(self._fields))
-        if field is not None:
-            if field not in self._fields:
-                raise ConfigError(f"{field!r} is not a filterable field of this object")
-            row.field.value = field
+        row.field.value = field if field is not None else self.default
         row.op.value = op
         row.value.value = _as_text(value)
         self.rows.append(row)
         self._rows.children = tuple(r.box for r in self.rows)
+        self.changed()
 
     def remove(self, row: _FilterRow) -> None:
         """Remove a row."""
         self.rows.remove(row)
         self._rows.children = tuple(r.box for r in self.rows)
+        self.changed()
 
     def to_dict(self) -> Any:
         """The filter as :func:`~crmframes.filters.from_dict` takes it; None without rows.
@@ -284,6 +311,7 @@ class OrderRows:
 
     def __init__(self, clicked: Clicked = _run) -> None:
         self._names: list[str] = []
+        self.default: str | None = None
         self.rows: list[_OrderRow] = []
         add = w.Button(description="add sort field", icon="plus")
         add.on_click(lambda _: clicked(self._clicked_add))
@@ -294,21 +322,21 @@ class OrderRows:
         self.add()
         return ""
 
-    def set_fields(self, fields: Mapping[str, Field]) -> None:
-        """Offer these fields (sortable ones) and clear the rows."""
+    def set_fields(self, fields: Mapping[str, Field], default: str | None = None) -> None:
+        """Offer these fields (sortable ones), a new row starting on ``default``; clear the rows."""
         self._names = sorted(name for name, f in fields.items() if f.sortable)
+        self.default = first_choice(self._names, default)
         self.rows = []
         self._rows.children = ()
 
     def add(self, field: str | None = None, direction: str = "asc") -> None:
-        """Add a sort field."""
+        """Add a sort field (the default field unless given)."""
         if not self._names:
             raise ConfigError("choose an object first: its fields fill the order")
+        if field is not None and field not in self._names:
+            raise ConfigError(f"{field!r} is not a sortable field of this object")
         row = _OrderRow(self, self._names)
-        if field is not None:
-            if field not in self._names:
-                raise ConfigError(f"{field!r} is not a sortable field of this object")
-            row.field.value = field
+        row.field.value = field if field is not None else self.default
         row.direction.value = direction
         self.rows.append(row)
         self._rows.children = tuple(r.box for r in self.rows)

@@ -1,166 +1,33 @@
-"""The import and export forms: pick, check, see the spec, run it.
+"""The import forms: what the CRM holds, and what it deleted, into the campaign store.
 
-Presentation. A form is built on an open connector and campaign store. Its controls build
-the same spec a job file holds; **Show spec** prints that spec as YAML (paste it into a
-job), **Run** hands it to :func:`crmframes.runner.run_step` — the step runs exactly as
-``crmframes run`` would run it — and prints the step's report. Every button is a method
-(:meth:`~ImportForm.spec`, :meth:`~ImportForm.run`, :meth:`~ImportForm.load`), so a form
-can be driven from code and tested without a browser. A click's text, or its error, goes
-to the form's output area (and :attr:`message`); an error is never raised out of a click.
+Presentation. :class:`ImportForm` picks an object's fields (with their conversions), a
+filter, an order and the automatic index; :class:`DeletedForm` imports the records the
+CRM deleted over a window and applies them to a store table. Both are :class:`~.base.Form`
+subclasses: **Show spec**, **Run**, errors beside their controls, result tabs. The export
+and delete forms are in :mod:`.tableforms`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from functools import cached_property
-from typing import Any, get_args
+from typing import Any, ClassVar
 
 import ipywidgets as w
-from IPython.display import display
 
-from crmframes.errors import ConfigError, CrmframesError
-from crmframes.runner import JobReport, run_step
-from crmframes.schema import Field, ObjectSchema
-from crmframes.specs import AutoIndexSpec, DeletedSpec, DeleteSpec, ExportSpec, ImportSpec, Source
-from crmframes.specs.fields import Conversion
+from crmframes.errors import ConfigError
+from crmframes.schema import Field
+from crmframes.specs import AutoIndexSpec, DeletedSpec, ImportSpec
 from crmframes.store import CampaignStore
+from crmframes.widgets.base import LABELS, NO_TABLE, TICK, WIDE, Form, name_field
 from crmframes.widgets.editors import FilterRows, OrderRows
+from crmframes.widgets.fieldlist import FieldList
+from crmframes.widgets.messages import about
+from crmframes.widgets.tableforms import DeleteForm, ExportForm
+from crmframes.widgets.watermark import Watermark
 
 __all__ = ["DeleteForm", "DeletedForm", "ExportForm", "ImportForm"]
 
-CONVERSIONS: tuple[str, ...] = get_args(Conversion)
-NOT_SENT = "(not sent)"
-NO_KEY = "(none: insert)"
-NO_TABLE = "(none: only count)"
-_WIDE = w.Layout(width="420px")
-_LABELS = {"description_width": "140px"}
-_TICK: dict[str, Any] = {"indent": False, "layout": w.Layout(width="420px")}
 
-
-def _list_layout(column: int) -> w.Layout:
-    """A scrolling grid of rows (grid rows keep their height where a VBox squashes them)."""
-    return w.Layout(
-        grid_template_columns=f"repeat(auto-fill, {column}px)", max_height="300px", overflow="auto"
-    )
-
-
-class _Form:
-    """What both forms share: the object list, the output area and the two buttons."""
-
-    title = ""
-    _quiet = False  # True while a list is refreshed, so its reset value is not a choice
-
-    def __init__(self, conn: Any, store: CampaignStore, object_name: str | None) -> None:
-        self.conn = conn
-        self.store = store
-        self.schema: ObjectSchema | None = None
-        self.report: JobReport | None = None
-        self.result: Any = None
-        self.message = ""  # what the output area shows after the last click
-        self.object = w.Dropdown(
-            options=conn.objects(), value=None, description="CRM object", style=_LABELS
-        )
-        self.output = w.Output()
-        show = w.Button(description="Show spec", icon="file-text")
-        run = w.Button(description="Run", icon="play", button_style="primary")
-        show.on_click(lambda _: self._shown(lambda: self.spec().to_yaml().rstrip()))
-        run.on_click(lambda _: self._shown(lambda: str(self.run()[0])))
-        self.buttons = w.HBox([show, run])
-        self.object.observe(lambda change: self._chose(change["new"]), names="value")
-        if object_name is not None:
-            self.object.value = self._known_object(object_name)
-
-    def _known_object(self, name: str) -> str:
-        for option in self.object.options:
-            if str(option).lower() == name.lower():
-                return str(option)
-        raise ConfigError(f"the CRM has no object {name!r}")
-
-    def _chose(self, name: str | None) -> None:
-        """A new object: its fields fill the controls (a failed describe shows its error)."""
-        self.schema = None
-
-        def describe() -> str:
-            self.schema = None if name is None else self.conn.describe(name)
-            return ""
-
-        self._shown(describe)
-        self._refresh()
-        self._fill()
-
-    def _refresh(self) -> None:
-        """Reload the lists that come from the store (tables made since the form was built)."""
-
-    def _fill(self) -> None:
-        raise NotImplementedError
-
-    def _schema(self) -> ObjectSchema:
-        if self.schema is None:
-            raise ConfigError("choose a CRM object first")
-        return self.schema
-
-    def _shown(self, action: Callable[[], str]) -> None:
-        """Do what a button does; put its text, or its error, in the output area."""
-        try:
-            text = action()
-        except (CrmframesError, ValueError) as exc:  # pydantic's errors are ValueErrors
-            text = f"error: {' '.join(str(exc).split())}"
-        self.message = text
-        self.output.outputs = ()
-        if text:
-            self.output.append_stdout(text + "\n")
-
-    def _ipython_display_(self) -> None:
-        display(self.widget)  # type: ignore[no-untyped-call]
-
-    @cached_property
-    def widget(self) -> w.Widget:
-        """The whole form (displaying the form displays this)."""
-        return w.VBox(
-            [w.HTML(f"<b>{self.title}</b>"), *self._controls(), self.buttons, self.output]
-        )
-
-    def _controls(self) -> list[w.Widget]:
-        raise NotImplementedError
-
-    def spec(self) -> Any:
-        """The spec the controls describe."""
-        raise NotImplementedError
-
-    def run(self) -> tuple[JobReport, Any]:
-        """Run the spec as one job step; return its report and the operation's result.
-
-        Raises:
-            CrmframesError: the step failed.
-        """
-        self.report, self.result = None, None  # a failed run leaves no older run's results
-        spec = self.spec()
-        self.report, self.result = run_step(
-            spec, self.conn, store=self.store, dry_run=self._dry_run()
-        )
-        return self.report, self.result
-
-    def _dry_run(self) -> bool:
-        """Whether Run only counts or simulates (the forms with a dry-run check box)."""
-        return False
-
-    def _offer_tables(self, dropdown: w.Dropdown, first: Sequence[str] = ()) -> None:
-        """List the store's tables (now) in ``dropdown``, keeping its choice if still there."""
-        options = [*first, *self.store.tables()]
-        if list(dropdown.options) == options:
-            return
-        current = dropdown.value
-        self._quiet = True  # a new option list resets the value: not a user's choice
-        try:
-            dropdown.options = options
-            dropdown.value = current if current in options else (first[0] if first else None)
-        finally:
-            self._quiet = False
-        if dropdown.value != current:
-            self._fill()
-
-
-class ImportForm(_Form):
+class ImportForm(Form):
     """Import from the CRM into a store table: fields and conversions, filter, order, index.
 
     Args:
@@ -178,11 +45,16 @@ class ImportForm(_Form):
     """
 
     title = "Import from the CRM"
+    paths: ClassVar[dict[str, str]] = {
+        "where": "filter",
+        "order_by": "order",
+        "auto_index.fields": "index_fields",
+        "auto_index": "activity",
+    }
 
     def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
-        self.picks: dict[str, tuple[w.Checkbox, w.Dropdown]] = {}
-        self._fields = w.GridBox(layout=_list_layout(430))
-        self.filter = FilterRows(clicked=self._shown)
+        self.fields = FieldList(changed=lambda: self.recheck())
+        self.filter = FilterRows(clicked=self._shown, changed=lambda: self.recheck())
         self.order = OrderRows(clicked=self._shown)
         self._order: list[str] = []  # the picked fields' order, as pick() or load() gave it
         self.auto_index = w.Checkbox(
@@ -190,74 +62,89 @@ class ImportForm(_Form):
             indent=False,
             layout=w.Layout(width="300px"),
         )
-        self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
+        self.activity = w.Text(description="activity", style=LABELS, layout=WIDE)
         self.instance = w.Text(
-            value="default", description="instance (account)", style=_LABELS, layout=_WIDE
+            value="default", description="instance (account)", style=LABELS, layout=WIDE
         )
         self.index_fields = w.Text(
             description="index fields",
             placeholder="the CRM's last-modified field",
-            style=_LABELS,
-            layout=_WIDE,
+            style=LABELS,
+            layout=WIDE,
         )
-        self.strict = w.Checkbox(
-            description="strict filter (numbers and null checks only)", **_TICK
-        )
+        self.watermark = Watermark(store)
+        self.watermark.reset_button.on_click(lambda _: self._shown(self.reset_watermark))
+        self.strict = w.Checkbox(description="strict filter (numbers and null checks only)", **TICK)
         self.timezone = w.Text(
-            value="UTC", description="time zone", style=_LABELS, layout=_WIDE
+            value="UTC", description="time zone", style=LABELS, layout=WIDE
         )  # of default datetimes and of date_only days
         self.mode = w.Dropdown(
-            options=["auto", "rest", "bulk"], description="read mode", style=_LABELS
+            options=["auto", "rest", "bulk"], description="read mode", style=LABELS
         )
         self.limit = w.BoundedIntText(
-            value=0, min=0, max=10**9, description="limit (0: none)", style=_LABELS
+            value=0, min=0, max=10**9, description="limit (0: none)", style=LABELS
         )
-        self.table = w.Text(description="store table", style=_LABELS, layout=_WIDE)
+        self.table = w.Text(description="store table", style=LABELS, layout=WIDE)
+        for control in (self.auto_index, self.activity, self.instance):
+            control.observe(lambda _: self._index_changed(), names="value")
+        self._watch(self.index_fields, self.strict, self.timezone, self.limit, self.table)
         super().__init__(conn, store, object)
+        self._index_changed()
+
+    @property
+    def picks(self) -> dict[str, tuple[w.Checkbox, w.Dropdown]]:
+        """Each field's check box and conversion menu, by name."""
+        return self.fields.picks
 
     def _controls(self) -> list[w.Widget]:
         return [
             self.object,
             w.HTML("fields (none ticked: every field; the id and last-modified are always read)"),
-            self._fields,
+            self._beside(self.fields.widget, "fields"),
             w.HTML("filter"),
-            self.filter.widget,
+            self._beside(self.filter.widget, "filter"),
             self.strict,
             w.HTML("order by"),
-            self.order.widget,
-            w.HBox([self.auto_index, self.activity]),
-            self.instance,
-            self.index_fields,
-            self.timezone,
+            self._beside(self.order.widget, "order"),
+            self.auto_index,
+            self._beside(self.activity, "activity"),
+            self._beside(self.instance, "instance"),
+            self._beside(self.index_fields, "index_fields"),
+            self.watermark.widget,
+            self._beside(self.timezone, "timezone"),
             self.mode,
-            self.limit,
-            self.table,
+            self._beside(self.limit, "limit"),
+            self._beside(self.table, "table"),
         ]
+
+    def _index_changed(self) -> None:
+        """The automatic index's fields count only while its box is ticked."""
+        on = bool(self.auto_index.value)
+        for control in (self.activity, self.instance, self.index_fields):
+            control.disabled = not on
+        self.watermark.show(
+            str(self.activity.value).strip(), str(self.instance.value).strip(), on=on
+        )
+        self.recheck()
+
+    def _ran(self) -> None:
+        self._index_changed()
+
+    def reset_watermark(self) -> str:
+        """Forget the automatic index's watermark: the next run reads every record."""
+        return self.watermark.reset()
 
     def _fill(self) -> None:
         schema = self.schema
         fields: dict[str, Field] = dict(schema.fields) if schema else {}
-        self.picks = {}
-        rows = []
-        for name, f in fields.items():
-            tick = w.Checkbox(
-                description=f"{name} ({f.kind})", indent=False, layout=w.Layout(width="300px")
-            )
-            shown = "visible" if f.kind in ("date", "datetime") else "hidden"
-            conversion = w.Dropdown(
-                options=CONVERSIONS,
-                value="default",
-                layout=w.Layout(width="110px", visibility=shown),
-            )
-            self.picks[name] = (tick, conversion)
-            rows.append(w.HBox([tick, conversion]))
-        self._fields.children = tuple(rows)
+        self.fields.set_fields(fields)
         self._order = []
-        self.filter.set_fields(fields)
-        self.order.set_fields(fields)
+        self.filter.set_fields(fields, default=name_field(schema))
+        self.order.set_fields(fields, default=schema.modified_field if schema else None)
         name = schema.name if schema else ""
         self.table.value = name
         self.activity.value = f"import_{name.lower()}" if name else ""
+        self.panel.clear()
 
     def pick(self, fields: list[str] | dict[str, str]) -> None:
         """Tick these fields (only these), with a conversion each when given a dict.
@@ -279,10 +166,10 @@ class ImportForm(_Form):
 
         Raises:
             ConfigError: no object, or a filter value that does not fit its field.
-            ValueError: the spec does not validate (pydantic says where).
+            ValueError: the spec does not validate (its message says which field is wrong).
         """
         schema = self._schema()
-        ticked = [name for name, (tick, _) in self.picks.items() if tick.value]
+        ticked = self.fields.ticked()
         first = [name for name in self._order if name in ticked]  # as picked, then the others
         fields = {
             name: str(self.picks[name][1].value)
@@ -296,11 +183,13 @@ class ImportForm(_Form):
                 "instance": str(self.instance.value).strip() or "default",
                 "fields": [name for name in named if name] or None,
             }
+        with about("filter"):
+            where = self.filter.to_dict()
         return ImportSpec.model_validate(
             {
                 "object": schema.name,
                 "fields": fields or None,
-                "where": self.filter.to_dict(),
+                "where": where,
                 "order_by": self.order.value(),
                 "auto_index": index,
                 "timezone": str(self.timezone.value).strip() or "UTC",
@@ -336,256 +225,7 @@ class ImportForm(_Form):
         self.table.value = spec.target
 
 
-class _TableForm(_Form):
-    """A form whose rows come from a store table (export, delete): the table and a condition."""
-
-    where_hint = ""
-    dry_run_label = ""
-
-    def __init__(
-        self, conn: Any, store: CampaignStore, object_name: str | None, table: str | None
-    ) -> None:
-        self.source = w.Dropdown(
-            options=store.tables(), value=None, description="store table", style=_LABELS
-        )
-        self._reload = w.Button(
-            icon="refresh", tooltip="list the store's tables again", layout=w.Layout(width="40px")
-        )
-        self._reload.on_click(lambda _: self._shown(self._reloaded))
-        self.dry_run = w.Checkbox(value=True, description=self.dry_run_label, **_TICK)
-        self.where = w.Text(
-            description="rows where (SQL)",
-            placeholder=self.where_hint,
-            style=_LABELS,
-            layout=_WIDE,
-        )
-        self.source.observe(self._chose_table, names="value")
-        super().__init__(conn, store, object_name)
-        if table is not None:
-            self.use(table)
-
-    def use(self, table: str) -> None:
-        """Read the rows from this store table (one made since the form was built, too).
-
-        Raises:
-            ConfigError: the store has no such table (the message lists its tables).
-        """
-        self._refresh()
-        tables = {name.lower(): name for name in self.store.tables()}
-        if table.lower() not in tables:
-            known = ", ".join(tables.values()) or "none yet"
-            raise ConfigError(f"the store has no table {table!r} (tables: {known})")
-        self.source.value = tables[table.lower()]
-
-    def _chose_table(self, _: Any) -> None:
-        if not self._quiet:
-            self._fill()
-
-    def _dry_run(self) -> bool:
-        return bool(self.dry_run.value)
-
-    def _reloaded(self) -> str:
-        self._offer_tables(self.source)
-        return ""
-
-    def _refresh(self) -> None:
-        self._offer_tables(self.source)
-
-    def _columns(self) -> list[str]:
-        """The chosen table's columns (none before a table is chosen)."""
-        if self.source.value is None:
-            return []
-        return list(self.store.read(str(self.source.value), where="FALSE").columns)
-
-    def _source(self, missing: str) -> Source:
-        """The rows to read; ``missing`` is the error when no table is chosen."""
-        if self.source.value is None:
-            raise ConfigError(missing)
-        where = str(self.where.value).strip() or None
-        return Source(table=str(self.source.value), where=where)
-
-
-class ExportForm(_TableForm):
-    """Export a store table to the CRM: column → field mapping, key, mode, dry run.
-
-    Args:
-        conn: an open connector.
-        store: the campaign store holding the rows.
-        object: the CRM object to start with.
-        table: the store table to start with.
-    """
-
-    title = "Export to the CRM"
-    where_hint = '"emailaddress1" IS NOT NULL'
-    dry_run_label = "dry run (send nothing)"
-
-    def __init__(
-        self,
-        conn: Any,
-        store: CampaignStore,
-        *,
-        object: str | None = None,
-        table: str | None = None,
-    ) -> None:
-        self.mapping: dict[str, w.Dropdown] = {}
-        self._mapping = w.GridBox(layout=_list_layout(480))
-        self.key = w.Dropdown(options=[NO_KEY], description="key", style=_LABELS)
-        self.mode = w.Dropdown(
-            options=["auto", "batch", "bulk"], description="write mode", style=_LABELS
-        )
-        self.only_changed = w.Checkbox(description="only rows that differ from the CRM", **_TICK)
-        self.skip_nulls = w.Checkbox(
-            description="leave a field unchanged where the value is null", **_TICK
-        )
-        super().__init__(conn, store, object, table)
-
-    def _controls(self) -> list[w.Widget]:
-        return [
-            self.object,
-            w.HBox([self.source, self._reload]),
-            self.where,
-            w.HTML("mapping: store column → CRM field"),
-            self._mapping,
-            self.key,
-            self.mode,
-            self.dry_run,
-            self.only_changed,
-            self.skip_nulls,
-        ]
-
-    def _fill(self) -> None:
-        schema = self.schema
-        writable = (
-            sorted(n for n, f in schema.fields.items() if f.createable or f.updateable)
-            if schema
-            else []
-        )
-        by_lower = {name.lower(): name for name in writable}
-        self.mapping = {}
-        rows = []
-        columns = self._columns()
-        for column in columns:
-            choice = w.Dropdown(
-                options=[NOT_SENT, *writable],
-                value=by_lower.get(column.lower(), NOT_SENT),
-                layout=w.Layout(width="260px"),
-            )
-            self.mapping[column] = choice
-            rows.append(w.HBox([w.Label(column, layout=w.Layout(width="200px")), choice]))
-        self._mapping.children = tuple(rows)
-        self.key.options = [NO_KEY, *columns]
-        self.key.value = NO_KEY
-
-    def map(self, mapping: dict[str, str | None]) -> None:
-        """Send these columns to these fields (None: not sent); other columns keep theirs.
-
-        Raises:
-            ConfigError: a column the table does not have, or a field that cannot be written.
-        """
-        for column, field in mapping.items():
-            if column not in self.mapping:
-                raise ConfigError(f"the table has no column {column!r}")
-            target = NOT_SENT if field is None else field
-            if target not in self.mapping[column].options:
-                raise ConfigError(f"{field!r} is not a writable field of {self._schema().name}")
-            self.mapping[column].value = target
-
-    def spec(self) -> ExportSpec:
-        """The :class:`~crmframes.ExportSpec` the controls describe.
-
-        Raises:
-            ConfigError: no object or table, or nothing mapped.
-            ValueError: the spec does not validate (pydantic says where).
-        """
-        schema = self._schema()
-        source = self._source("choose the store table to export")
-        mapping = {c: str(d.value) for c, d in self.mapping.items() if d.value != NOT_SENT}
-        key = None if self.key.value == NO_KEY else str(self.key.value)
-        if key is not None and key not in mapping:
-            raise ConfigError(f"the key column {key!r} must be mapped to a CRM field")
-        if not mapping:
-            raise ConfigError("map at least one column to a CRM field")
-        return ExportSpec.model_validate(
-            {
-                "object": schema.name,
-                "source": source,
-                "mapping": mapping,
-                "key": key,
-                "mode": self.mode.value,
-                "dry_run": bool(self.dry_run.value),
-                "only_changed": bool(self.only_changed.value),
-                "skip_nulls": bool(self.skip_nulls.value),
-            }
-        )
-
-
-class DeleteForm(_TableForm):
-    """Delete in the CRM the records whose ids a store table holds; a dry run by default.
-
-    Args:
-        conn: an open connector.
-        store: the campaign store holding the ids.
-        object: the CRM object to start with.
-        table: the store table to start with.
-    """
-
-    title = "Delete in the CRM"
-    where_hint = '"crmDeletedDate" IS NULL'
-    dry_run_label = "dry run (count, delete nothing)"
-
-    def __init__(
-        self,
-        conn: Any,
-        store: CampaignStore,
-        *,
-        object: str | None = None,
-        table: str | None = None,
-    ) -> None:
-        self.key = w.Dropdown(options=[], description="id column", style=_LABELS)
-        self.mode = w.Dropdown(
-            options=["batch", "bulk", "auto"], description="write mode", style=_LABELS
-        )
-        super().__init__(conn, store, object, table)
-
-    def _controls(self) -> list[w.Widget]:
-        return [
-            self.object,
-            w.HBox([self.source, self._reload]),
-            self.where,
-            self.key,
-            self.mode,
-            self.dry_run,
-        ]
-
-    def _fill(self) -> None:
-        columns = self._columns()
-        self.key.options = columns
-        id_field = self.schema.id_field if self.schema else None
-        by_lower = {column.lower(): column for column in columns}
-        self.key.value = by_lower.get(id_field.lower()) if id_field else None
-
-    def spec(self) -> DeleteSpec:
-        """The :class:`~crmframes.DeleteSpec` the controls describe.
-
-        Raises:
-            ConfigError: no object, table or id column.
-        """
-        schema = self._schema()
-        missing = "choose the store table and its column of CRM ids"
-        source = self._source(missing)
-        if self.key.value is None:
-            raise ConfigError(missing)
-        return DeleteSpec.model_validate(
-            {
-                "object": schema.name,
-                "source": source,
-                "key": str(self.key.value),
-                "mode": self.mode.value,
-            }
-        )
-
-
-class DeletedForm(_Form):
+class DeletedForm(Form):
     """Import the records deleted in the CRM over a window and apply them to a store table.
 
     Args:
@@ -595,34 +235,59 @@ class DeletedForm(_Form):
     """
 
     title = "Import records deleted in the CRM"
+    paths: ClassVar[dict[str, str]] = {"auto_index": "activity"}
 
     def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
         self.lookback = w.Text(
-            value="7d", description="since (lookback)", style=_LABELS, layout=_WIDE
+            value="7d", description="since (lookback)", style=LABELS, layout=WIDE
         )
         self.auto_index = w.Checkbox(
-            description="automatic index (continue from the last run)", **_TICK
+            description="automatic index (continue from the last run)", **TICK
         )
-        self.activity = w.Text(description="activity", style=_LABELS, layout=_WIDE)
+        self.activity = w.Text(description="activity", style=LABELS, layout=WIDE)
         self.table = w.Dropdown(
-            options=[NO_TABLE, *store.tables()], description="apply to", style=_LABELS
+            options=[NO_TABLE, *store.tables()], description="apply to", style=LABELS
         )
         self.apply = w.ToggleButtons(
             options=["soft", "hard"],
             description="apply as",
             tooltips=["stamp crmDeletedDate and keep the row", "remove the row"],
-            style=_LABELS,
+            style=LABELS,
         )
+        self.watermark = Watermark(store)
+        self.watermark.reset_button.on_click(lambda _: self._shown(self.watermark.reset))
+        for control in (self.auto_index, self.activity):
+            control.observe(lambda _: self._index_changed(), names="value")
+        self.table.observe(lambda _: self._table_changed(), names="value")
         super().__init__(conn, store, object)
+        self._watch(self.lookback)
+        self._index_changed()
+        self._table_changed()
 
     def _controls(self) -> list[w.Widget]:
         return [
             self.object,
-            self.lookback,
-            w.HBox([self.auto_index, self.activity]),
+            self._beside(self.lookback, "lookback"),
+            self.auto_index,
+            self._beside(self.activity, "activity"),
+            self.watermark.widget,
             self.table,
             self.apply,
         ]
+
+    def _index_changed(self) -> None:
+        """The activity counts only while the automatic index is on."""
+        on = bool(self.auto_index.value)
+        self.activity.disabled = not on
+        self.watermark.show(str(self.activity.value).strip(), "default", on=on)
+        self.recheck()
+
+    def _table_changed(self) -> None:
+        """Soft or hard applies to a table: without one, there is nothing to choose."""
+        self.apply.disabled = self.table.value == NO_TABLE
+
+    def _ran(self) -> None:
+        self._index_changed()
 
     def _refresh(self) -> None:
         self._offer_tables(self.table, [NO_TABLE])
@@ -632,6 +297,7 @@ class DeletedForm(_Form):
         self.activity.value = f"deleted_{name.lower()}" if name else ""
         tables = {str(table).lower(): table for table in self.table.options}
         self.table.value = tables.get(name.lower(), NO_TABLE)
+        self.panel.clear()
 
     def spec(self) -> DeletedSpec:
         """The :class:`~crmframes.DeletedSpec` the controls describe.

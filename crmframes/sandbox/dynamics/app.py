@@ -14,11 +14,14 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from crmframes.sandbox.dynamics.batch import BatchError, execute_batch, parse_batch
 from crmframes.sandbox.dynamics.identity import DynamicsCredentials, Identity
 from crmframes.sandbox.dynamics.metadata import Metadata
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Changes
+from crmframes.sandbox.dynamics.refs import associate
 from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, error_response
 from crmframes.sandbox.dynamics.webapi import NOT_FOUND_SEGMENT, EntitySets, Preferences
 from crmframes.sandbox.faults import Fault
@@ -120,9 +123,40 @@ class DynamicsApp:
                 return self.metadata.definitions(request, rest)
             if rest in ("WhoAmI", "WhoAmI()"):
                 return self._who_am_i(request)
+            if rest.endswith("/$ref"):
+                return associate(request, rest, self.org.schema, self.sets.writer)
             return self.sets.handle(request, rest)
         except HttpError as exc:
             return exc.response
+
+    # --- what a request did, for the production profile (crmframes.sandbox.profile) --------------
+
+    def limited(self, request: Request) -> bool:
+        """Whether a call is a Web API call (service protection applies; identity calls not)."""
+        return _WEB_API.fullmatch(request.path) is not None
+
+    def work(self, request: Request, response: Response) -> dict[str, int]:
+        """Records the call read or wrote, by operation; a ``$batch`` sums its parts."""
+        if response.status >= 500 or response.status in (401, 404, 405, 415):
+            return {}
+        web = _WEB_API.fullmatch(request.path)
+        rest = unquote(((web["rest"] if web else None) or "/")[1:])
+        if rest == "$batch":
+            done: dict[str, int] = {}
+            for method, path, if_match in _batch_parts(request.body):
+                for operation, n in _one_call(method, path, if_match).items():
+                    done[operation] = done.get(operation, 0) + n
+            return done
+        if request.method == "GET" and response.status == 200 and "(" not in rest:
+            return {"query": _rows_in(response)} if "EntityDefinitions" not in rest else {}
+        action = rest.rsplit("Microsoft.Dynamics.CRM.", 1)[-1] if ".CRM." in rest else ""
+        if action in _MULTIPLE and request.method == "POST":
+            try:
+                targets = request.json().get("Targets")
+            except (ValueError, AttributeError):
+                return {}
+            return {_MULTIPLE[action]: len(targets) if isinstance(targets, list) else 0}
+        return _one_call(request.method, rest, request.header("If-Match") is not None)
 
     def fault_response(self, fault: Fault, request: Request) -> Response:
         """Render a request-level fault as Dataverse would answer it."""
@@ -285,6 +319,40 @@ def _media_type_refusal(request: Request) -> Response | None:
     )
 
 
+_MULTIPLE = {"CreateMultiple": "create", "UpdateMultiple": "update", "UpsertMultiple": "upsert"}
+_BATCH_PART = re.compile(
+    rb"^(GET|POST|PATCH|PUT|DELETE) (\S+) HTTP/1\.1\r?\n((?:[^\r\n]+\r?\n)*)", re.MULTILINE
+)
+
+
+def _batch_parts(body: bytes) -> list[tuple[str, str, bool]]:
+    """The parts of a ``$batch`` body: method, path, whether it carries ``If-Match``."""
+    return [
+        (m[1].decode(), m[2].decode("utf-8", "replace"), b"if-match:" in m[3].lower())
+        for m in _BATCH_PART.finditer(body)
+    ]
+
+
+def _one_call(method: str, path: str, if_match: bool) -> dict[str, int]:
+    """One record's work: ``PATCH`` is an upsert unless ``If-Match`` makes it an update."""
+    if method == "GET":
+        return {"query": 1}
+    if method == "POST":
+        return {"create": 1}
+    if method in ("PATCH", "PUT"):
+        return {"update" if if_match else "upsert": 1}
+    return {"delete": 1} if method == "DELETE" else {}
+
+
+def _rows_in(response: Response) -> int:
+    try:
+        page = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return 0
+    rows = page.get("value") if isinstance(page, dict) else None
+    return len(rows) if isinstance(rows, list) else 1
+
+
 def _family(method: str, rest: str) -> str:
     if rest == "$batch":
         return "batch"
@@ -292,8 +360,8 @@ def _family(method: str, rest: str) -> str:
         return "metadata"
     if method == "GET":
         return "retrieve" if re.match(r"[A-Za-z_]\w*\(", rest) else "query"
-    if rest.endswith((".UpdateMultiple", ".UpsertMultiple")):
-        return "update"
+    if rest.endswith((".UpdateMultiple", ".UpsertMultiple", "/$ref")):
+        return "update"  # a $ref PUT / DELETE sets or clears a lookup
     return {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}.get(
         method, "other"
     )

@@ -26,6 +26,9 @@ from crmframes.sandbox.server import Request, Response
 __all__ = ["DynamicsCredentials", "Identity"]
 
 _JSON = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+# RFC 8628's grant type (Python msal sends it) and the short name msal-node polls with, which
+# Entra ID accepts too (msal-common's GrantType.DEVICE_CODE_GRANT is "device_code").
+_DEVICE_CODE_GRANTS = ("urn:ietf:params:oauth:grant-type:device_code", "device_code")
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class Identity:
             )
         scopes = form.get("scope", "").split()
         # A refresh token and a device code carry the scope they were issued for.
-        bound = grant in ("refresh_token", "urn:ietf:params:oauth:grant-type:device_code")
+        bound = grant in ("refresh_token", *_DEVICE_CODE_GRANTS)
         if not bound and not any(self._is_resource_scope(s) for s in scopes):
             return self._error(
                 400,
@@ -186,7 +189,7 @@ class Identity:
                     "The provided value for the 'refresh_token' is not valid.",
                 )
             return self._issue(user=True)
-        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+        if grant in _DEVICE_CODE_GRANTS:
             code = form.get("device_code", "")
             with self._lock:
                 issued = self._device_codes.pop(code, None)

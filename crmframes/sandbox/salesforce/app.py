@@ -15,6 +15,8 @@ import re
 import secrets
 from collections.abc import Callable
 
+import orjson
+
 from crmframes.sandbox.faults import Fault
 from crmframes.sandbox.salesforce.auth import (
     Credentials,
@@ -26,6 +28,7 @@ from crmframes.sandbox.salesforce.auth import (
     userinfo,
 )
 from crmframes.sandbox.salesforce.bulk import BulkApi
+from crmframes.sandbox.salesforce.composite import Composite
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.rest import GZIP_LEVEL, RestApi, accepts_gzip, not_found
 from crmframes.sandbox.salesforce.soap import limit_fault, soap_call
@@ -42,6 +45,7 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
     ("/jobs/", "bulk2"),
     ("/limits", "limits"),
 )
+_SOAP_CALL = re.compile(r"/services/Soap/u/\d+\.\d/[0-9A-Za-z]{15}/?")
 _BULK_UPLOAD = re.compile(r"/jobs/ingest/[^/]+/batches/?$")
 _IDENTITY = re.compile(r"/id/(?P<org>00D[0-9A-Za-z]{12,15})/(?P<user>005[0-9A-Za-z]{12,15})/?")
 _SESSION_EXPIRED = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
@@ -127,14 +131,16 @@ class SalesforceApp:
         if handler is None:
             raise not_found()
         if handler is False:
+            allowed = ",".join(self.router.allowed(request.path))
             return Response.json(
                 405,
                 [
                     {
                         "errorCode": "METHOD_NOT_ALLOWED",
-                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are GET,PATCH,DELETE,POST",
+                        "message": f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
                     }
                 ],
+                {"Allow": allowed},
             )
         assert callable(handler)
         refusal = _media_type_refusal(request)
@@ -148,6 +154,38 @@ class SalesforceApp:
             f"api-usage={used + 1}/{self.org.settings.daily_api_limit}"
         )
         return response
+
+    # --- what a request did, for the production profile (crmframes.sandbox.profile) --------------
+
+    def limited(self, request: Request) -> bool:
+        """Whether a call is an API call the org's limits apply to (REST, Bulk, SOAP; no logins)."""
+        return (
+            request.path.startswith("/services/data/v")
+            or _SOAP_CALL.fullmatch(request.path) is not None
+        )
+
+    def work(self, request: Request, response: Response) -> dict[str, int]:
+        """Records the call read or wrote, by operation (a Bulk job's rows are timed by the job)."""
+        if response.status >= 500 or response.status in (401, 403, 404, 405, 415):
+            return {}
+        versioned = _VERSIONED.fullmatch(request.path)
+        rest = (versioned["rest"] if versioned else None) or "/"
+        method, parts = request.method, [p for p in rest.split("/") if p]
+        if parts[:1] in (["query"], ["queryAll"]) and method == "GET":
+            return {"query": _records_in(response)}
+        if parts[:2] == ["composite", "sobjects"]:
+            if method == "DELETE":
+                return {"delete": _count(request.arg("ids"))}
+            if method == "GET" or (method == "POST" and len(parts) == 3):
+                return {"query": _count(request.arg("ids")) or len(_json_list(request, "ids"))}
+            operation = "create" if method == "POST" else "upsert" if len(parts) == 4 else "update"
+            return {operation: len(_json_list(request, "records"))}
+        if parts[:1] == ["sobjects"] and len(parts) in (2, 3, 4):
+            one = {"POST": "create", "PATCH": "update", "DELETE": "delete", "GET": "query"}
+            if method not in one or (len(parts) == 2 and method != "POST"):
+                return {}
+            return {"upsert" if len(parts) == 4 and method == "PATCH" else one[method]: 1}
+        return {}
 
     def simulate(
         self, object_name: str, *, updates: int, creates: int, deletes: int, rng: random.Random
@@ -285,6 +323,9 @@ class SalesforceApp:
             rest.collection_upsert,
         )
         add(("GET", "POST"), v + rf"/composite/sobjects/{obj}/?", rest.collection_retrieve)
+        composite = Composite(router, self.org.db)
+        add("POST", v + r"/composite/?", composite.handle)
+        add("POST", v + r"/composite/batch/?", composite.handle_batch)
         bulk.add_routes(router, v)
         return router
 
@@ -318,6 +359,31 @@ def _media_type_refusal(request: Request) -> Response | None:
             }
         ],
     )
+
+
+def _count(ids: str | None) -> int:
+    return len([i for i in (ids or "").split(",") if i])
+
+
+def _json_list(request: Request, key: str) -> list[object]:
+    try:
+        body = request.json()
+    except ValueError:
+        return []
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _records_in(response: Response) -> int:
+    body = response.body
+    if response.headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    try:
+        page = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return 0
+    records = page.get("records") if isinstance(page, dict) else None
+    return len(records) if isinstance(records, list) else 0
 
 
 def _family(rest: str) -> str:

@@ -12,12 +12,13 @@ page).
 from __future__ import annotations
 
 import base64
+import collections
 import csv
 import io
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 import pyarrow as pa
@@ -32,6 +33,9 @@ from crmframes.sandbox.salesforce.schema import SfField, SfObject
 from crmframes.sandbox.salesforce.soql import QueryPlan, SoqlError, parse_soql, plan_query
 from crmframes.sandbox.salesforce.values import CoercionError, coerce_csv, display
 from crmframes.sandbox.server import HttpError, Request, Response, Router
+
+if TYPE_CHECKING:
+    from crmframes.sandbox.profile import Profile
 
 __all__ = ["BulkApi"]
 
@@ -54,6 +58,7 @@ MAX_JOB_BASE64_BYTES = 150_000_000
 RESULT_PAGES_VERSION = 58.0  # GET .../resultPages exists from API 58.0 on
 RESULT_LINKS = 5  # result links per resultPages answer ("up to five URIs in one response")
 RENDERED_JOBS = 4  # query jobs whose rendered result is kept; older ones render again if asked
+DAY = 86_400.0  # the Bulk API 2.0 daily record allocation is over a rolling 24 hours
 
 
 def _base64_length(size: int) -> int:
@@ -147,6 +152,8 @@ class BulkApi:
         self._rendered: list[_Job] = []  # query jobs holding their rendered result, oldest first
         self.columns = BulkColumns(org.db)
         self.page_records = DEFAULT_MAX_RECORDS  # records per parallel result page
+        self.profile: Profile | None = None  # production: jobs queue and process at its pace
+        self._ingested: collections.deque[tuple[float, int]] = collections.deque()
 
     def add_routes(self, router: Router, v: str) -> None:
         """Register the ``/jobs/...`` routes under the versioned prefix ``v``."""
@@ -320,10 +327,13 @@ class BulkApi:
 
     def _run_ingest(self, job: _Job, origin: Origin) -> None:
         started = time.perf_counter()
+        if self.profile is not None:  # production: the job waits in the queue (UploadComplete)
+            self._wait(job, self.profile.bulk_seconds("ingest", 0)[0])
         with job.lock:
             if job.aborted():
                 return
             job.state = "InProgress"
+        processing = time.perf_counter()
         obj = self.org.schema.objects[job.object]
         try:
             rows = self._read_csv(job)
@@ -332,6 +342,16 @@ class BulkApi:
             with job.lock:
                 job.state, job.error_message = "Failed", exc.message
             return
+        allowed = self._allow_records(len(rows))
+        if allowed < len(rows):
+            # "If the limit is exceeded while processing your job data, the remaining data
+            # isn't processed. The ingest job is marked as having failed." (Bulk API 2.0 guide)
+            job.unprocessed, rows = rows[allowed:], rows[:allowed]
+            job.error_message = (
+                f"Exceeded the Bulk API 2.0 limit of {self._daily_limit():,} records uploaded "
+                "per rolling 24 hours; the remaining records were not processed, see "
+                "unprocessedrecords, and load them in a new job later"
+            )
         for position, row in enumerate(rows):
             if job.aborted():
                 job.unprocessed = rows[position:]
@@ -347,11 +367,36 @@ class BulkApi:
                 job.failures.append([outcome.id or "", message, *row])
                 job.failed += 1
             job.processed += 1
+        if self.profile is not None:
+            pace = self.profile.bulk_seconds("ingest", job.processed)[1]
+            self._wait(job, pace - (time.perf_counter() - processing))
         with job.lock:
             job.seconds = time.perf_counter() - started
             job.modstamp = self.org.now_wire()
             if not job.aborted():
-                job.state = "JobComplete"
+                job.state = "Failed" if job.error_message else "JobComplete"
+
+    def _wait(self, job: _Job, seconds: float) -> None:
+        """Sleep ``seconds`` (the production profile's pace), ending early if the job is aborted."""
+        deadline = time.monotonic() + seconds
+        while not job.aborted() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+
+    def _daily_limit(self) -> int | None:
+        return None if self.profile is None else self.profile.bulk_daily_records
+
+    def _allow_records(self, wanted: int) -> int:
+        """Take up to ``wanted`` records of the daily ingest allocation; return how many."""
+        limit = self._daily_limit()
+        if limit is None or self.profile is None:
+            return wanted
+        with self._lock:
+            now = time.monotonic()
+            while self._ingested and self._ingested[0][0] <= now - DAY / self.profile.speed:
+                self._ingested.popleft()
+            allowed = max(0, min(wanted, limit - sum(n for _, n in self._ingested)))
+            self._ingested.append((now, allowed))
+        return allowed
 
     def _read_csv(self, job: _Job) -> list[list[str]]:
         rows: list[list[str]] = []
@@ -501,10 +546,13 @@ class BulkApi:
 
     def _run_query(self, job: _Job) -> None:
         started = time.perf_counter()
+        if self.profile is not None:  # production: the job waits in the queue (UploadComplete)
+            self._wait(job, self.profile.bulk_seconds("query", 0)[0])
         with job.lock:
             if job.aborted():
                 return
             job.state = "InProgress"
+        processing = time.perf_counter()
         assert job.plan is not None
         try:
             records = self.org.scan(job.object, include_deleted=job.operation == "queryAll")
@@ -515,6 +563,9 @@ class BulkApi:
                 job.state, job.error_message = "Failed", f"InternalServerError: {exc!r}"
                 job.modstamp = self.org.now_wire()
             raise
+        if self.profile is not None:
+            pace = self.profile.bulk_seconds("query", len(rows))[1]
+            self._wait(job, pace - (time.perf_counter() - processing))
         with job.lock:
             job.rows, job.results = rows, results
             job.processed = len(rows)

@@ -119,7 +119,7 @@ class RestApi:
     def composite(self, request: Request) -> Response:
         """``GET /composite/``: the composite resources the sandbox serves."""
         base = f"/services/data/v{request.params['version']}/composite"
-        return Response.json(200, {"sobjects": f"{base}/sobjects"})
+        return Response.json(200, {"batch": f"{base}/batch", "sobjects": f"{base}/sobjects"})
 
     def jobs(self, request: Request) -> Response:
         """``GET /jobs/``: the Bulk API 2.0 job families."""
