@@ -64,6 +64,7 @@ _UNRENDERED = f"""() => {{
     return unrendered;
 }}"""
 WIDGET_WAIT_MS = 15_000
+FILTER_ROW = ".widget-hbox:has(> .widget-dropdown):has(> .widget-text):has(> .widget-button)"
 _UNRUN = f"""() => {{
     return {_PANEL}.content.widgets
         .map((cell, index) => [index, cell])
@@ -163,7 +164,8 @@ def test_import_form_answers_clicks(page, notebook):
 
     # add a filter: address1_country == France
     form.get_by_role("button", name=re.compile("add condition")).click()
-    row = form.locator(".widget-hbox:has(input[type='text']):has(select)").last
+    # a filter row: field and operator menus, a value box and a remove button
+    row = form.locator(FILTER_ROW).last
     row.locator("select").first.select_option("address1_country")
     row.locator("input[type='text']").fill("France")
 
