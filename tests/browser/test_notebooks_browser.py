@@ -141,19 +141,31 @@ def form_cell_index(page: Any, form: str) -> int:
     raise AssertionError(f"no cell builds a {form}")
 
 
+def show_form(page: Any, form_class: str) -> Any:
+    """Run the notebook down to where a form of ``form_class`` shows; return its output.
+
+    The cells above run first, as a user reading from the top would; then the cell that
+    builds the form and the next ones until one shows a form with a Run button.
+    """
+    start = form_cell_index(page, form_class)
+    page.evaluate(f"() => {{ {_PANEL}.content.activeCellIndex = {start}; }}")
+    run_command(page, "notebook:run-all-above")
+    for index in range(start, start + 3):
+        page.evaluate(f"() => {{ {_PANEL}.content.activeCellIndex = {index}; }}")
+        run_command(page, "notebook:run-cell")
+        assert [o for o in page.evaluate(_OUTPUTS) if o["type"] == "error"] == []
+        cell = visible_notebook(page).locator(".jp-Cell").nth(index)
+        form = cell.locator(".jp-OutputArea-output").filter(
+            has=page.get_by_role("button", name=RUN)
+        )
+        if form.count() == 1:
+            return form
+    raise AssertionError(f"no cell shows the {form_class} with a Run button")
+
+
 def test_import_form_answers_clicks(page, notebook):
     notebook("04_forms.ipynb")
-    # Run the cells up to the one showing the ImportForm, as a user reading from the top
-    index = form_cell_index(page, "ImportForm")
-    page.evaluate(f"() => {{ {_PANEL}.content.activeCellIndex = {index}; }}")
-    run_command(page, "notebook:run-all-above")
-    run_command(page, "notebook:run-cell")
-    assert [o for o in page.evaluate(_OUTPUTS) if o["type"] == "error"] == []
-
-    cell = visible_notebook(page).locator(".jp-Cell").nth(index)
-    # the form, found by what a user sees: an output holding a Run button
-    form = cell.locator(".jp-OutputArea-output").filter(has=page.get_by_role("button", name=RUN))
-    assert form.count() == 1, "the ImportForm cell shows no form with a Run button"
+    form = show_form(page, "ImportForm")
     run = form.get_by_role("button", name=RUN)
 
     # tick two fields
@@ -186,4 +198,22 @@ def test_import_form_answers_clicks(page, notebook):
     table = form.locator("table:visible").filter(has_text="emailaddress1")
     table.first.wait_for(timeout=RESULT_TIMEOUT_MS)
     assert table.first.locator("tbody tr").count() > 0
+    assert widget_errors(page) == []
+
+
+def test_export_form_dry_run_shows_the_changes(page, notebook):
+    notebook("04_forms.ipynb")
+    form = show_form(page, "ExportForm")  # the cells above import the contacts it exports
+    dry_run = form.get_by_role("checkbox", name=re.compile(r"dry run", re.IGNORECASE))
+    assert dry_run.is_checked(), "an export form starts as a dry run"
+
+    form.get_by_role("button", name=RUN).click()
+    changes = form.get_by_role("tab", name=re.compile(r"^\W*changes\b"))
+    changes.wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_function(_KERNEL_IDLE, timeout=RUN_TIMEOUT_MS)
+    changes.click()
+    table = form.locator("table:visible")
+    table.first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert table.first.locator("tbody tr").count() > 0
+    assert "error" not in form.inner_text().lower(), form.inner_text()
     assert widget_errors(page) == []
