@@ -164,8 +164,9 @@ def account_settings(
 
 @contextmanager
 def connect(
-    account: Account,
+    account: Account | str,
     *,
+    accounts: str | os.PathLike[str] | None = None,
     place: Place = format_path,
     environ: Mapping[str, str] | None = None,
 ) -> Iterator[Any]:
@@ -175,10 +176,22 @@ def connect(
     ``simulate``) and stops it at the end; a CRM account builds a ``SalesforceConnector`` or
     a ``DynamicsConnector`` from its settings.
 
+    Args:
+        account: an account, or the name of one in the accounts file (``"prod"``).
+        accounts: the accounts file to find a name in (see :func:`accounts_path`).
+        place: turns a path inside the account into the place messages name.
+        environ: the environment to read (``os.environ`` by default).
+
     Raises:
-        ConfigError: a secret cannot be read.
+        ConfigError: no account of that name, or a secret cannot be read.
         SandboxError: the sandbox cannot start.
+
+    Examples:
+        >>> with connect("prod") as conn:  # doctest: +SKIP
+        ...     result = import_from_crm(conn, "Contact", fields=["LastName"], limit=10)
     """
+    if isinstance(account, str):
+        account = load_accounts(accounts, environ=environ).find(account)
     if isinstance(account, SandboxAccount):
         with _sandbox(account) as sandbox_conn:
             yield sandbox_conn

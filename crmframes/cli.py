@@ -6,10 +6,13 @@ stderr and a non-zero exit code; nothing here holds logic the library does not o
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -267,6 +270,69 @@ def run(
         click.echo(f"crmframes: {report.error}", err=True)
         code = EXIT_CONFIG if isinstance(report.exception, ConfigError) else EXIT_ERROR
         click.get_current_context().exit(code)
+
+
+@main.command()
+@click.argument("account", required=False)
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The accounts file (default: $CRMFRAMES_ACCOUNTS or ~/.config/crmframes/accounts.yaml).",
+)
+@click.option(
+    "--sandbox",
+    "sandbox_crm",
+    type=click.Choice(["salesforce", "dynamics"]),
+    default=None,
+    help="Check the built-in sandbox of this CRM instead of an account.",
+)
+def check(account: str | None, accounts_file: str | None, sandbox_crm: str | None) -> None:
+    """Check that ACCOUNT works: log in, read the API limits, read one record.
+
+    ACCOUNT is a name in the accounts file; or pass --sandbox salesforce|dynamics. Prints
+    one line per check (✓ or ✗ and what to do next); exit 0 when all pass, else 1.
+    """
+    from contextlib import AbstractContextManager
+
+    from crmframes.check import check_connection
+
+    if (account is None) == (sandbox_crm is None):
+        raise click.UsageError("name an ACCOUNT from the accounts file, or pass --sandbox CRM")
+    opener: Callable[[], AbstractContextManager[Any]]
+    if sandbox_crm is not None:
+        label = f"the {sandbox_crm} sandbox"
+        opener = functools.partial(_sandbox_connection, sandbox_crm)
+    else:
+        from crmframes.accounts import connect, load_accounts
+
+        label = f"account {account!r}"
+        try:
+            found = load_accounts(accounts_file).find(str(account))
+        except ConfigError as exc:
+            click.echo(f"✗ account  {exc}")
+            click.get_current_context().exit(EXIT_ERROR)
+        opener = functools.partial(connect, found)
+    failed = False
+    for outcome in check_connection(opener, label=label):
+        click.echo(str(outcome))
+        failed = failed or not outcome.ok
+    click.echo("some checks failed" if failed else "all checks passed")
+    if failed:
+        click.get_current_context().exit(EXIT_ERROR)
+
+
+@contextlib.contextmanager
+def _sandbox_connection(crm: str) -> Iterator[Any]:
+    from crmframes.sandbox import Sandbox
+
+    with Sandbox(crm) as sb:  # type: ignore[arg-type]
+        conn = sb.connector()
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,20 @@ __all__ = [
 SALESFORCE_ENV_PREFIX = "CRMFRAMES_SALESFORCE_"
 DYNAMICS_ENV_PREFIX = "CRMFRAMES_DYNAMICS_"
 DEFAULT_SALESFORCE_API_VERSION = "59.0"
+# The variables each flow cannot do without, besides URL (and Dynamics' TENANT_ID); checked
+# all at once before anything is built, so every missing one is named in one error.
+_SALESFORCE_NEEDS: dict[str, tuple[str, ...]] = {
+    "client_credentials": ("CLIENT_ID", "CLIENT_SECRET"),
+    "password": ("USERNAME", "PASSWORD", "CLIENT_ID"),
+    "jwt": ("CLIENT_ID", "USERNAME", "PRIVATE_KEY"),
+    "access_token": ("ACCESS_TOKEN",),
+}
+_DYNAMICS_NEEDS: dict[str, tuple[str, ...]] = {
+    "client_credentials": ("CLIENT_ID", "CLIENT_SECRET"),
+    "password": ("USERNAME", "PASSWORD", "CLIENT_ID"),
+    "device_code": ("CLIENT_ID",),
+    "access_token": ("ACCESS_TOKEN",),
+}
 
 
 class Secret:
@@ -97,6 +111,25 @@ class _EnvReader:
         if value is None:
             raise ConfigError(f"environment variable {self.prefix}{name} is not set")
         return value
+
+    def require(self, flow: str, names: tuple[str, ...]) -> None:
+        """Raise one ConfigError naming every variable of ``names`` that is unset.
+
+        Reporting them one at a time would make a user set a variable, run again, and
+        meet the next one: the whole list comes at once.
+        """
+        missing = [self.prefix + name for name in names if self.get(name) is None]
+        if missing:
+            count = (
+                "1 environment variable"
+                if len(missing) == 1
+                else f"{len(missing)} environment variables"
+            )
+            raise ConfigError(
+                f"{count} missing for {self.prefix}AUTH={flow}: {', '.join(missing)} "
+                f"(the flow needs {', '.join(self.prefix + n for n in names)}; an empty value "
+                f"counts as unset). Set them, or choose another flow with {self.prefix}AUTH"
+            )
 
     def timeout(self) -> float:
         value = self.get("TIMEOUT")
@@ -236,6 +269,9 @@ class SalesforceSettings:
         """
         env = _EnvReader(environ, prefix)
         flow = env.get("AUTH") or "client_credentials"
+        if flow not in _SALESFORCE_NEEDS:
+            raise env.unknown_flow(flow, ", ".join(_SALESFORCE_NEEDS))
+        env.require(flow, ("URL", *_SALESFORCE_NEEDS[flow]))
         auth: SalesforceAuth
         if flow == "client_credentials":
             auth = ClientCredentials(
@@ -255,10 +291,8 @@ class SalesforceSettings:
                 username=env.need("USERNAME"),
                 private_key=Secret(env.need("PRIVATE_KEY")),
             )
-        elif flow == "access_token":
-            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
         else:
-            raise env.unknown_flow(flow, "client_credentials, password, jwt, access_token")
+            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
         return cls(
             url=env.need("URL"),
             auth=auth,
@@ -363,6 +397,9 @@ class DynamicsSettings:
         """
         env = _EnvReader(environ, prefix)
         flow = env.get("AUTH") or "client_credentials"
+        if flow not in _DYNAMICS_NEEDS:
+            raise env.unknown_flow(flow, ", ".join(_DYNAMICS_NEEDS))
+        env.require(flow, ("URL", "TENANT_ID", *_DYNAMICS_NEEDS[flow]))
         auth: DynamicsAuth
         if flow == "client_credentials":
             auth = ClientCredentials(
@@ -377,10 +414,8 @@ class DynamicsSettings:
             )
         elif flow == "device_code":
             auth = DeviceCode(client_id=env.need("CLIENT_ID"))
-        elif flow == "access_token":
-            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
         else:
-            raise env.unknown_flow(flow, "client_credentials, password, device_code, access_token")
+            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
         return cls(
             url=env.need("URL"),
             tenant_id=env.need("TENANT_ID"),

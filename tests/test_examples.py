@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from crmframes.cli import main
+from crmframes.demo import run_demo
+from crmframes.runner.jobs import load_job
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -18,7 +21,7 @@ def test_seed_workflow_runs_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     job = str(EXAMPLES / "seed_workflow.yaml")
     dry = CliRunner().invoke(main, ["run", job, "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
-    assert not (tmp_path / "campaign.duckdb").exists()  # a dry run creates nothing
+    assert not (tmp_path / "seed_workflow.duckdb").exists()  # a dry run creates nothing
     reports = []
     for _ in range(2):
         result = CliRunner().invoke(main, ["run", job, "--json"])
@@ -28,3 +31,12 @@ def test_seed_workflow_runs_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert first == second == ["import", "dedupe", "delete", "reconcile", "export", "deleted"]
     assert all(s["status"] == "ok" for r in reports for s in r["steps"])
     assert "client_secret" not in json.dumps(reports)
+    assert sorted(p.name for p in tmp_path.glob("*.duckdb")) == ["seed_workflow.duckdb"]
+
+
+def test_seed_workflow_never_shares_the_demos_store():
+    # run after `crmframes demo` in the same folder, the job would read the demo's
+    # watermarks and tell another story: it keeps its own store file
+    demo_store = inspect.signature(run_demo).parameters["store_path"].default
+    job = load_job(EXAMPLES / "seed_workflow.yaml")
+    assert Path(str(job.store)).name != Path(demo_store).name

@@ -112,3 +112,25 @@ def test_a_bad_timeout_is_a_config_error():
                 "CRMFRAMES_SALESFORCE_TIMEOUT": "soon",
             }
         )
+
+
+def test_from_env_reports_every_missing_variable_at_once():
+    with pytest.raises(ConfigError) as caught:
+        SalesforceSettings.from_env({"CRMFRAMES_SALESFORCE_AUTH": "password"})
+    message = str(caught.value)
+    for name in ("URL", "USERNAME", "PASSWORD", "CLIENT_ID"):
+        assert f"CRMFRAMES_SALESFORCE_{name}" in message
+    assert message.startswith("4 environment variables missing")
+
+
+def test_dynamics_from_env_reports_every_missing_variable_at_once():
+    with pytest.raises(ConfigError) as caught:
+        DynamicsSettings.from_env({"CRMFRAMES_DYNAMICS_URL": "https://x.crm.dynamics.com"})
+    message = str(caught.value)
+    assert message.startswith("3 environment variables missing for CRMFRAMES_DYNAMICS_AUTH=")
+    missing = message.split(": ", 1)[1].split(" (", 1)[0]
+    assert missing.split(", ") == [
+        "CRMFRAMES_DYNAMICS_TENANT_ID",
+        "CRMFRAMES_DYNAMICS_CLIENT_ID",
+        "CRMFRAMES_DYNAMICS_CLIENT_SECRET",
+    ]
