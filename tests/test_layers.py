@@ -15,7 +15,7 @@ import crmframes
 
 PACKAGE = pathlib.Path(crmframes.__file__).parent
 EDGES = ("connectors", "store", "sandbox")
-TOP = ("runner", "widgets", "cli", "demo", "accounts", "__init__", "__main__")
+TOP = ("runner", "widgets", "cli", "check", "demo", "accounts", "__init__", "__main__")
 ALLOWED = {
     "core": {"core"},
     "connectors": {"core", "connectors"},
