@@ -574,8 +574,9 @@ class DynamicsConnector(DynamicsWrites):
                 table, said = fast[0], fast[1]
             else:
                 with gc_paused():
-                    said = orjson.loads(raw)
-                    table = records_to_table(said["value"], fields)
+                    body = orjson.loads(raw)
+                    table = records_to_table(body.pop("value"), fields)
+                    said = body  # the page's annotations, without its records
             if number == 0:
                 total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), request.limit)
             yield Page(table, total=total, mode="rest")
