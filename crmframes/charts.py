@@ -26,6 +26,7 @@ def bars(
     title: str,
     xlabel: str,
     ax: Axes | None = None,
+    fmt: str = "{:,.0f}",
     **kwargs: Any,
 ) -> Axes:
     """Draw one horizontal bar per name (the first on top), labelled with its value.
@@ -35,6 +36,8 @@ def bars(
         title: the chart's title.
         xlabel: what the values count.
         ax: the axes to draw on; a new figure's by default.
+        fmt: how each bar's label shows its value: counts by default (``"{:,.0f}"``);
+            another format (``"{:.3f}"`` for shares) also lets the axis have fractional ticks.
         **kwargs: passed to ``Axes.barh`` (``color=``, ...).
 
     Returns:
@@ -49,12 +52,13 @@ def bars(
     from matplotlib.ticker import MaxNLocator  # installed: _axes said so
 
     container = axes.barh(names, values, **kwargs)
-    axes.bar_label(container, labels=[f"{v:,.0f}" for v in values], padding=3)
+    axes.bar_label(container, labels=[fmt.format(v) for v in values], padding=3)
     axes.invert_yaxis()  # the first (largest) bar on top, as a table reads
     axes.set_title(title)
     axes.set_xlabel(xlabel)
     axes.margins(x=0.15)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
+    if fmt == "{:,.0f}":
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks
     if not names:
         axes.text(0.5, 0.5, "nothing to show", ha="center", va="center", transform=axes.transAxes)
     return axes

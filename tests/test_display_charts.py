@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # no display: charts are checked by their content, never 
 
 import matplotlib.pyplot as plt
 
-from crmframes.dedupe import deduplicate
+from crmframes.dedupe import deduplicate, evaluate_clusters
 from crmframes.reconcile import reconcile
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus, in_notebook
@@ -81,6 +81,28 @@ def test_reconcile_result_plots_differences_per_field():
     ax = reconcile(left, right, key="Id").plot()
     assert bars(ax) == {"City": 2.0, "Zip": 1.0}  # the fields that never differ are left out
     assert all(float(t.get_text()).is_integer() for t in ax.get_xticklabels())  # whole counts
+
+
+def test_cluster_scores_plot_precision_recall_and_f1_as_shares():
+    found = pd.DataFrame({"clusterId": [0, 0, 0, None]}, dtype="Int64")
+    scores = evaluate_clusters(found, truth=[7, 7, None, None])
+    ax = scores.plot()
+    assert {k: round(v, 3) for k, v in bars(ax).items()} == {
+        "precision": 0.333, "recall": 1.0, "F1": 0.5
+    }  # fmt: skip
+    assert [t.get_text() for t in ax.texts] == ["0.333", "1.000", "0.500"]  # not rounded to 0 / 1
+    assert ax.get_xlim() == (0.0, 1.15) and ax.get_xlabel() == "share"
+    _, given = plt.subplots()
+    assert scores.plot(ax=given, color="red") is given
+
+
+def test_cluster_scores_show_as_html_with_their_counts():
+    found = pd.DataFrame({"clusterId": [0, 0, 0, None]}, dtype="Int64")
+    page = evaluate_clusters(found, truth=[7, 7, None, None])._repr_html_()
+    assert (
+        "<th style='text-align:left'>precision</th><td style='text-align:left'>0.333</td>" in page
+    )
+    assert "found pairs</th><td style='text-align:left'>3</td>" in page
 
 
 def test_plot_without_matplotlib_names_the_pip_install_line():

@@ -526,16 +526,17 @@ class DynamicsConnector(DynamicsWrites):
                     )
                 ):
                     rows += page.table.num_rows
-                    yield page
+                    yield replace(page, total=None)  # this half's count is not the read's
                 if rows < request.limit:
                     missing = F(key).is_null()
-                    yield from self._read(
+                    for page in self._read(
                         replace(
                             request,
                             limit=request.limit - rows,
                             where=missing if request.where is None else request.where & missing,
                         )
-                    )
+                    ):
+                        yield replace(page, total=None)
                 return
         yield from self._read(request)
 
@@ -557,25 +558,51 @@ class DynamicsConnector(DynamicsWrites):
         encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
         url = f"{schema.entity_set}?{encoded}"
         headers = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
+        # The first page asks whether its count hit the 5,000 cap; the next pages need not.
+        first = {"Prefer": f"odata.maxpagesize={PAGE_SIZE},{_COUNT_ANNOTATIONS}"}
+        counts: dict[str, pa.DataType] = {"@odata.count": pa.int64(), _LIMIT_EXCEEDED: pa.bool_()}
         total: int | None = None
 
-        def fetch(link: str) -> bytes:
+        def fetch(link: str, sent: dict[str, str] = headers) -> bytes:
             return self._send(
-                "GET", link, operation=f"query {schema.name}", headers=headers, large=True
+                "GET", link, operation=f"query {schema.name}", headers=sent, large=True
             ).content
 
-        for raw in pages_ahead(fetch(url), _next_link, fetch):
-            fast = json_page(raw, "value", fields, {"@odata.count": pa.int64()})
+        for number, raw in enumerate(pages_ahead(fetch(url, first), _next_link, fetch)):
+            fast = json_page(raw, "value", fields, counts)
             if fast is not None:
-                table, count = fast[0], fast[1]["@odata.count"]
+                table, said = fast[0], fast[1]
             else:
                 with gc_paused():
                     body = orjson.loads(raw)
-                    table = records_to_table(body["value"], fields)
-                count = body.get("@odata.count")
-            if total is None and isinstance(count, int) and count < PAGE_SIZE:
-                total = count
+                    table = records_to_table(body.pop("value"), fields)
+                    said = body  # the page's annotations, without its records
+            if number == 0:
+                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), request.limit)
             yield Page(table, total=total, mode="rest")
+
+
+# Dataverse counts at most 5,000 rows (``@odata.count``); these annotations say whether the
+# count was capped, so a capped one is never shown as the total. Learn: "Count rows using OData",
+# https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/count-rows
+_LIMIT_EXCEEDED = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
+_COUNT_ANNOTATIONS = (
+    'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,'
+    'Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"'
+)
+
+
+def _total(count: object, exceeded: object, limit: int | None) -> int | None:
+    """The rows a read returns, from its first page's count; None when the count was capped.
+
+    Without the limit annotation (a server that ignored the preference) a count below the
+    cap is still exact; one at the cap may be capped, so it is not used.
+    """
+    if not isinstance(count, int) or isinstance(count, bool) or exceeded is True:
+        return None
+    if exceeded is None and count >= PAGE_SIZE:
+        return None
+    return count if limit is None else min(count, limit)
 
 
 _LOGICAL_NAME = re.compile(r"[a-z][a-z0-9_]*")

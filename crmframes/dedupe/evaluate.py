@@ -1,6 +1,6 @@
 """Measure found duplicate clusters against a ground truth: pairwise precision, recall and F1.
 
-Pure: pandas and numpy; no I/O.
+Pure: pandas and numpy; no I/O (``plot()`` draws with matplotlib, imported only then).
 
 Quality is counted on **pairs**, as record-linkage benchmarks do: every two rows in one true
 cluster are a true pair, every two rows in one found cluster a found pair, so a wrong link
@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from crmframes import charts, display
 from crmframes.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ClusterScores", "evaluate_clusters"]
 
@@ -45,6 +50,33 @@ class ClusterScores:
             f"({self.correct_pairs:,} of {self.found_pairs:,} found pairs true; "
             f"{self.true_pairs:,} true pairs)"
         )
+
+    def _repr_html_(self) -> str:
+        facts = [
+            ("precision", f"{self.precision:.3f}"),
+            ("recall", f"{self.recall:.3f}"),
+            ("F1", f"{self.f1:.3f}"),
+            ("found pairs", self.found_pairs),
+            ("true pairs", self.true_pairs),
+            ("correct pairs", self.correct_pairs),
+        ]
+        return display.card("duplicate clusters against the truth", facts)
+
+    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw precision, recall and F1 as bars from 0 to 1; return the matplotlib axes.
+
+        Args:
+            ax: the axes to draw on; a new figure's by default.
+            **kwargs: passed to ``Axes.barh`` (``color=``, ...).
+
+        Raises:
+            ConfigError: matplotlib is not installed (the error says how to install it).
+        """
+        scores = {"precision": self.precision, "recall": self.recall, "F1": self.f1}
+        title = "pairwise quality of the duplicate clusters"
+        axes = charts.bars(scores, title=title, xlabel="share", ax=ax, fmt="{:.3f}", **kwargs)
+        axes.set_xlim(0, 1.15)  # room for the labels of bars at 1.0
+        return axes
 
 
 def evaluate_clusters(

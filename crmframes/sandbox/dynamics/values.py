@@ -24,6 +24,7 @@ __all__ = [
     "format_datetime",
     "normalize_guid",
     "parse_datetime",
+    "wants_annotation",
 ]
 
 INT32 = 2**31 - 1
@@ -161,3 +162,12 @@ def coerce_json(attr: DvAttribute, value: Any) -> Any:
             )
         return guid
     raise CoercionError(f"The property '{attr.logical_name}' cannot be set directly.")
+
+
+def wants_annotation(wanted: str, annotation: str) -> bool:
+    """Whether an ``odata.include-annotations`` value (names, ``Ns.*``, ``*``) asks for one."""
+    patterns = [p.strip() for p in wanted.split(",")]
+    return any(
+        p in ("*", annotation) or (p.endswith(".*") and annotation.startswith(p[:-1]))
+        for p in patterns
+    )

@@ -29,7 +29,12 @@ from crmframes.sandbox.dynamics.odata_eval import guid_all
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.records import Key, Writer, lookup_target, parse_key
 from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvEntity
-from crmframes.sandbox.dynamics.values import ODATA_HEADERS, DataverseError, normalize_guid
+from crmframes.sandbox.dynamics.values import (
+    ODATA_HEADERS,
+    DataverseError,
+    normalize_guid,
+    wants_annotation,
+)
 from crmframes.sandbox.server import HttpError, Request, Response
 
 __all__ = ["NOT_FOUND_SEGMENT", "EntitySets", "Preferences"]
@@ -273,13 +278,11 @@ class EntitySets:
         }
         if query.get("$count", "").lower() == "true":
             body["@odata.count"] = min(len(cursor.rows), COUNT_LIMIT)
-            if prefs.annotations is not None:
-                body["@Microsoft.Dynamics.CRM.totalrecordcount"] = min(
-                    len(cursor.rows), COUNT_LIMIT
-                )
-                body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = (
-                    len(cursor.rows) > COUNT_LIMIT
-                )
+            exceeded = len(cursor.rows) > COUNT_LIMIT
+            for name, value in (("", body["@odata.count"]), ("limitexceeded", exceeded)):
+                annotation = f"Microsoft.Dynamics.CRM.totalrecordcount{name}"
+                if wants_annotation(prefs.annotations or "", annotation):  # only when asked
+                    body[f"@{annotation}"] = value
         body["value"] = rows
         if end < len(cursor.rows):
             body["@odata.nextLink"] = self._next_link(cursor, entity, end, query)
@@ -467,11 +470,8 @@ class EntitySets:
     def _annotate(
         self, entity: DvEntity, source: dict[str, Any], row: dict[str, Any], wanted: str
     ) -> dict[str, Any]:
-        formatted = (
-            wanted in ("*", "OData.Community.Display.V1.FormattedValue")
-            or "FormattedValue" in wanted
-        )
-        lookups = wanted == "*" or "Microsoft.Dynamics.CRM" in wanted
+        formatted = wants_annotation(wanted, "OData.Community.Display.V1.FormattedValue")
+        lookups = wants_annotation(wanted, "Microsoft.Dynamics.CRM.lookuplogicalname")
         out: dict[str, Any] = {}
         for name, value in row.items():
             attr = entity.column(name)
