@@ -5,6 +5,7 @@ The public surface is re-exported here; everything else is private to its module
 
 from __future__ import annotations
 
+from crmframes.accounts import connect
 from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConnector
 from crmframes.dedupe import DedupeResult, deduplicate, find_duplicates
 from crmframes.errors import (
@@ -123,6 +124,7 @@ __all__ = [
     "UnavailableError",
     "WriteRejectedError",
     "__version__",
+    "connect",
     "deduplicate",
     "delete_in_crm",
     "evaluate",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crmframes.arguments import check_instance
 from crmframes.errors import ConfigError
 from crmframes.settings import (
     AccessToken,
@@ -190,6 +191,12 @@ def connect(
         >>> with connect("prod") as conn:  # doctest: +SKIP
         ...     result = import_from_crm(conn, "Contact", fields=["LastName"], limit=10)
     """
+    check_instance(
+        "account",
+        account,
+        (str, SalesforceAccount, DynamicsAccount, SandboxAccount),
+        "an account's name in the accounts file, or an account",
+    )
     if isinstance(account, str):
         account = load_accounts(accounts, environ=environ).find(account)
     if isinstance(account, SandboxAccount):

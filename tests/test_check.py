@@ -132,3 +132,12 @@ def test_connect_takes_an_account_name_from_the_accounts_file(tmp_path, demo_san
         connect("prd", accounts=accounts),
     ):
         pass
+
+
+def test_connect_is_public_and_checks_its_account_first():
+    import crmframes
+    from crmframes import ArgumentTypeError
+
+    assert crmframes.connect is connect
+    with pytest.raises(ArgumentTypeError, match="account"), crmframes.connect(5):  # type: ignore[arg-type]
+        pass
