@@ -198,7 +198,10 @@ def test_import_form_answers_clicks(page, notebook):
     table = form.locator("table:visible").filter(has_text="emailaddress1")
     table.first.wait_for(timeout=RESULT_TIMEOUT_MS)
     assert table.first.locator("tbody tr").count() > 0
-    assert widget_errors(page) == []
+    # only the cells run so far: a later cell's saved widget has no model in this live kernel
+    # until that cell runs too ("model not found" there is JupyterLab's answer, not a fault)
+    shown = form.inner_text()
+    assert not [marker for marker in WIDGET_ERRORS if marker in shown], shown
 
 
 def test_export_form_dry_run_shows_the_changes(page, notebook):
@@ -216,4 +219,4 @@ def test_export_form_dry_run_shows_the_changes(page, notebook):
     table.first.wait_for(timeout=RESULT_TIMEOUT_MS)
     assert table.first.locator("tbody tr").count() > 0
     assert "error" not in form.inner_text().lower(), form.inner_text()
-    assert widget_errors(page) == []
+    assert not [marker for marker in WIDGET_ERRORS if marker in form.inner_text()]
