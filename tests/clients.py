@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from simple_salesforce import Salesforce
 
@@ -20,6 +22,11 @@ def trusted_session(sandbox: Sandbox) -> requests.Session:
 
 
 def access_token(sandbox: Sandbox, session: requests.Session) -> str:
+    return str(token_reply(sandbox, session)["access_token"])
+
+
+def token_reply(sandbox: Sandbox, session: requests.Session) -> dict[str, Any]:
+    """The token endpoint's answer to a client-credentials request (token, identity URL...)."""
     creds = sandbox.credentials
     reply = session.post(
         f"{sandbox.url}/services/oauth2/token",
@@ -31,7 +38,7 @@ def access_token(sandbox: Sandbox, session: requests.Session) -> str:
         timeout=30,
     )
     reply.raise_for_status()
-    return str(reply.json()["access_token"])
+    return dict(reply.json())
 
 
 def salesforce_client(sandbox: Sandbox) -> Salesforce:

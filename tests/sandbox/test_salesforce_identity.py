@@ -6,22 +6,12 @@ otherwise (tests/clients.py).
 
 import gzip
 
-from tests.clients import access_token, salesforce_client, trusted_session
+from tests.clients import access_token, salesforce_client, token_reply, trusted_session
 
 
 def token_and_id(sandbox, session):
-    creds = sandbox.credentials
-    reply = session.post(
-        f"{sandbox.url}/services/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": creds["client_id"],
-            "client_secret": creds["client_secret"],
-        },
-        timeout=30,
-    )
-    reply.raise_for_status()
-    return reply.json()["access_token"], reply.json()["id"]
+    reply = token_reply(sandbox, session)
+    return reply["access_token"], reply["id"]
 
 
 def test_identity_url_of_the_token_answers_who_i_am(demo_sandbox):
