@@ -86,7 +86,6 @@ class SalesforceWrites:
     http: HttpClient
     sf: Salesforce
     _user_id: str | None = None  # the connected user, from the OAuth identity URL
-    _deleted_object: str | None = None  # the object deleted_horizon() asks about
 
     if TYPE_CHECKING:  # provided by the connector
 
@@ -575,7 +574,6 @@ class SalesforceWrites:
         if start > end:
             raise ValueError(f"start {start.isoformat()} is after end {end.isoformat()}")
         schema = self.describe(object_name)
-        self._deleted_object = schema.name
         found: dict[str, DeletedRecord] = {}
         covered = start
         piece = _minute(start)
@@ -662,22 +660,22 @@ class SalesforceWrites:
             if (stamp := row["SystemModstamp"])
         ]
 
-    def deleted_horizon(self, object_name: str | None = None) -> datetime | None:
-        """Salesforce's ``earliestDateAvailable`` for deletions (one getDeleted call).
+    def deleted_horizon(self, object_name: str) -> datetime | None:
+        """Salesforce's ``earliestDateAvailable`` for an object's deletions (one getDeleted call).
 
-        Asks about ``object_name``, else the object :meth:`read_deleted` last read, else
-        Account, for the last few minutes of the org's clock (from the uncounted versions
-        resource).
+        Asks ``sobjects/<object>/deleted`` about the last few minutes of the org's clock
+        (read from the uncounted versions resource).
 
         Raises:
+            NotFoundError: no such object.
             ConnectorError: a call failed.
         """
-        name = self.describe(object_name).name if object_name else self._deleted_object
+        name = self.describe(object_name).name
         now = _minute(self.server_time())
         reply = self.http.send(
             "GET",
-            f"{self.sf.base_url}sobjects/{name or 'Account'}/deleted/",
-            operation=f"read the deletion horizon of {name or 'Account'}",
+            f"{self.sf.base_url}sobjects/{name}/deleted/",
+            operation=f"read the deletion horizon of {name}",
             params={
                 "start": (now - timedelta(minutes=5)).isoformat(),
                 "end": now.isoformat(),

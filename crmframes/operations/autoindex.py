@@ -27,6 +27,7 @@ import orjson
 
 from crmframes.errors import ArgumentTypeError, ConfigError, DataError
 from crmframes.schema import ObjectSchema
+from crmframes.store.protocols import OptionStore
 
 __all__ = [
     "OPTION_FORMAT",
@@ -87,8 +88,8 @@ class AutoIndex:
     """Import incrementally: only what changed since the last import of this activity.
 
     Args:
-        store: where the watermark lives; anything with an ``options`` mapping
-            (a :class:`~crmframes.CampaignStore`).
+        store: where the watermark lives: an
+            :class:`~crmframes.store.protocols.OptionStore` (a :class:`~crmframes.CampaignStore`).
         activity: the name of the import step (``"import_contacts"``).
         instance: the name of the external account / CRM instance (``"default"``).
         fields: last-modified fields to use instead of the defaults (``modifiedon``;
@@ -103,7 +104,7 @@ class AutoIndex:
         'LASTIMPORT_default_contacts'
     """
 
-    store: Any
+    store: OptionStore
     activity: str
     instance: str = "default"
     fields: Sequence[str] | None = field(default=None)
@@ -115,7 +116,7 @@ class AutoIndex:
                 raise ConfigError(
                     f"AutoIndex {label} must be letters, digits, '_', '.' or '-' (got {value!r})"
                 )
-        if not hasattr(self.store, "options"):
+        if not isinstance(self.store, OptionStore):
             raise ArgumentTypeError(
                 "AutoIndex needs a store with options, e.g. CampaignStore('campaign.duckdb')"
             )

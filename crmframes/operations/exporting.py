@@ -43,6 +43,7 @@ from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.preview import compare
 from crmframes.schema import ObjectSchema
+from crmframes.store.protocols import JournalStore
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ logger = logging.getLogger("crmframes.export")
 BULK_EXPORT_THRESHOLD = (
     10_000  # mode="auto" uses a bulk job above this many rows, when the CRM has one
 )
-JournalArg = str | os.PathLike[str] | Literal[False] | Any | None
+JournalArg = str | os.PathLike[str] | Literal[False] | JournalStore | None
 WriteMode = Literal["auto", "batch", "bulk"]
 
 
@@ -194,9 +195,8 @@ def _journal_path(
         return None, False
     if journal is None:
         return default_journal_path(None, plan.object, plan.op, target), True
-    store_path = getattr(journal, "path", None)
-    if isinstance(store_path, str) and hasattr(journal, "merge"):  # a CampaignStore
-        folder = None if store_path == ":memory:" else Path(store_path + ".journals")
+    if isinstance(journal, JournalStore):  # a CampaignStore: the journal goes beside it
+        folder = None if journal.path == ":memory:" else Path(journal.path + ".journals")
         return default_journal_path(folder, plan.object, plan.op, target), True
     if isinstance(journal, str | os.PathLike):
         return Path(journal), False
@@ -231,7 +231,7 @@ def _run(
     limit = conn.write_limit(plan.op, bulk=bulk)
     if batch_size is not None and not (isinstance(batch_size, int) and 0 < batch_size <= limit):
         raise ConfigError(f"batch_size must be between 1 and {limit:,} for {conn.system}")
-    instance = str(getattr(conn, "instance", ""))
+    instance = conn.instance
     target = hashlib.sha256(f"{instance}\n{plan.target()}".encode()).hexdigest()
     path, retire = _journal_path(journal, plan, target)
     header = {

@@ -261,7 +261,7 @@ def import_from_crm(
     check_literal("mode", mode, get_args(ReadMode))
     started = time.perf_counter()
     calls_before = conn.api_calls
-    resumes_before = getattr(conn, "cursor_resumes", 0)
+    resumes_before = conn.cursor_resumes
     specs = _field_specs(fields)
     orders = _order(order_by)
     if auto_index is not None:
@@ -435,7 +435,7 @@ def import_from_crm(
         api_calls=conn.api_calls - calls_before,
         seconds=time.perf_counter() - started,
         mode=used_mode,
-        resumed=getattr(conn, "cursor_resumes", 0) - resumes_before,
+        resumed=conn.cursor_resumes - resumes_before,
     )
     return ImportResult(
         frame=frame,

@@ -21,6 +21,7 @@ from typing import Any
 
 from crmframes.accounts import connect, load_accounts
 from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.runner.checks import check_job
 from crmframes.runner.report import JobReport, StepReport
@@ -184,7 +185,7 @@ def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
 
 def run_step(
     spec: StepSpec,
-    conn: Any,
+    conn: Connector,
     *,
     store: CampaignStore,
     dry_run: bool = False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,8 +19,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError, CrmframesError, StoreError
-from crmframes.runner.handling import append_rejects, attempt, resend_transient
+from crmframes.runner.handling import (
+    append_rejects,
+    attempt,
+    dry_run_of,
+    rejects_of,
+    resend_transient,
+)
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus
 from crmframes.specs import (
@@ -58,7 +65,7 @@ class StepContext:
     ``run_at`` name the run in rejects tables; ``sleep`` waits between a step's attempts.
     """
 
-    conn: Any
+    conn: Connector
     store: CampaignStore
     dry_run: bool
     progress: bool
@@ -97,8 +104,8 @@ class StepContext:
         """One attempt of a step: run it, then append its rejects where ``rejects:`` says."""
         self._forget_rejects()
         RUNNERS[spec.kind](spec, self, step)
-        rules = getattr(spec, "rejects", None)
-        skipped = step.status in ("skipped", "dry run") or getattr(spec, "dry_run", False)
+        rules = rejects_of(spec)
+        skipped = step.status in ("skipped", "dry run") or dry_run_of(spec)
         if rules is None or self.rejects is None or self.dry_run or skipped:
             return
         n = append_rejects(
@@ -391,9 +398,9 @@ def _dedupe(spec: DedupeSpec, ctx: StepContext, step: StepReport) -> None:
     }
     dry_run = ctx.dry_run or spec.dry_run
     result = ctx.store.dedupe(spec.table, on=spec.on, dry_run=dry_run, **options)
-    step.counts = _counts_of(result)
-    removed = getattr(result, "removed", None)
-    if spec.removed_table is not None and isinstance(removed, pd.DataFrame) and not dry_run:
+    step.counts = {str(k): int(v) for k, v in result.counts.items() if isinstance(v, int)}
+    removed = result.removed
+    if spec.removed_table is not None and not dry_run:
         _replace(ctx.store, spec.removed_table, removed, [str(spec.key)])
         step.notes.append(f"{len(removed):,} removed rows kept in {spec.removed_table}")
 
@@ -562,21 +569,3 @@ def _count(symbols: list[str]) -> dict[str, int]:
 
 def _nonzero(first: dict[str, int], **counts: int) -> dict[str, int]:
     return first | {name: n for name, n in counts.items() if n}
-
-
-def _counts_of(result: Any) -> dict[str, int]:
-    """The counts of a result whose shape this module does not fix (a dedupe's)."""
-    found = getattr(result, "counts", None)
-    if isinstance(found, Mapping):
-        return {str(k): int(v) for k, v in found.items() if isinstance(v, int)}
-    counts: dict[str, int] = {}
-    for name, value in vars(result).items() if hasattr(result, "__dict__") else ():
-        if name.startswith("_"):
-            continue
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int):
-            counts[name] = value
-        elif isinstance(value, pd.DataFrame):
-            counts[name] = len(value)
-    return counts

@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import trustme
 
@@ -35,6 +35,9 @@ from crmframes.settings import (
     SalesforceSettings,
     Secret,
 )
+
+if TYPE_CHECKING:
+    from crmframes.connectors.base import Connector
 
 __all__ = ["Crm", "Sandbox"]
 
@@ -304,7 +307,7 @@ class Sandbox:
             ca_file=self.ca_file,
         )
 
-    def connector(self, *, flow: str = "client_credentials", **options: Any) -> Any:
+    def connector(self, *, flow: str = "client_credentials", **options: Any) -> Connector:
         """A connector to this sandbox (``SalesforceConnector`` or ``DynamicsConnector``).
 
         Args:

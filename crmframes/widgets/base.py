@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import ipywidgets as w
 from IPython.display import display
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError, CrmframesError
 from crmframes.runner import JobReport, run_step
 from crmframes.runner.steps import label
@@ -76,7 +77,7 @@ class Form:
     paths: ClassVar[dict[str, str]] = {}
     _quiet = False  # True while a list is refreshed, so its reset value is not a choice
 
-    def __init__(self, conn: Any, store: CampaignStore, object_name: str | None) -> None:
+    def __init__(self, conn: Connector, store: CampaignStore, object_name: str | None) -> None:
         self.conn = conn
         self.store = store
         self.schema: ObjectSchema | None = None

@@ -9,10 +9,11 @@ and delete forms are in :mod:`.tableforms`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import ipywidgets as w
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.schema import Field
 from crmframes.specs import AutoIndexSpec, DeletedSpec, ImportSpec
@@ -52,7 +53,7 @@ class ImportForm(Form):
         "auto_index": "activity",
     }
 
-    def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
+    def __init__(self, conn: Connector, store: CampaignStore, *, object: str | None = None) -> None:
         self.fields = FieldList(changed=lambda: self.recheck())
         self.filter = FilterRows(clicked=self._shown, changed=lambda: self.recheck())
         self.order = OrderRows(clicked=self._shown)
@@ -237,7 +238,7 @@ class DeletedForm(Form):
     title = "Import records deleted in the CRM"
     paths: ClassVar[dict[str, str]] = {"auto_index": "activity"}
 
-    def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
+    def __init__(self, conn: Connector, store: CampaignStore, *, object: str | None = None) -> None:
         self.lookback = w.Text(
             value="7d", description="since (lookback)", style=LABELS, layout=WIDE
         )

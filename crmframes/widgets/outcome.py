@@ -18,6 +18,7 @@ import pandas as pd
 
 from crmframes import display
 from crmframes.errors import ConfigError
+from crmframes.operations import DeletedResult, ExportResult, ImportResult
 from crmframes.runner import JobReport
 from crmframes.runner.status import StepStatus
 
@@ -88,17 +89,18 @@ class RunPanel:
         self.status.value = display.escape(said)
         tabs: list[tuple[str, w.Widget]] = [("report", w.HTML(report._repr_html_()))]
         preview = result if isinstance(result, pd.DataFrame) else None  # a dry-run delete
-        frame = getattr(result, "frame", None)
-        if isinstance(frame, pd.DataFrame) and not report.dry_run:
+        framed = isinstance(result, ImportResult | ExportResult | DeletedResult)
+        frame = result.frame if framed else None
+        if frame is not None and not report.dry_run:
             tabs.append(("frame", w.HTML(display.frame(frame, rows=_ROWS))))
-        rejects = getattr(result, "rejects", None)
-        if isinstance(rejects, pd.DataFrame):
+        rejects = result.rejects if isinstance(result, ImportResult | ExportResult) else None
+        if rejects is not None:
             self.rejects = rejects
             self.rejects_path.value = f"rejects_{object_name.lower()}.csv"
             self.saved.value = ""
             tabs.append((f"rejects ({len(rejects):,})", self._rejects_tab(rejects)))
         if report.dry_run:
-            changes = getattr(result, "changes", None)
+            changes = result.changes if isinstance(result, ExportResult) else None
             shown = [df for df in (preview, changes, frame) if isinstance(df, pd.DataFrame)]
             if shown:
                 tabs.append(("changes", w.HTML(display.frame(shown[0], rows=_ROWS))))

@@ -11,6 +11,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError, StoreError
 from crmframes.specs import DeleteSpec, ExportSpec, Source
 from crmframes.store import CampaignStore
@@ -27,7 +28,7 @@ class TableForm(Form):
     dry_run_label = ""
 
     def __init__(
-        self, conn: Any, store: CampaignStore, object_name: str | None, table: str | None
+        self, conn: Connector, store: CampaignStore, object_name: str | None, table: str | None
     ) -> None:
         self.source = w.Dropdown(
             options=store.tables(), value=None, description="store table", style=LABELS
@@ -111,7 +112,7 @@ class ExportForm(TableForm):
 
     def __init__(
         self,
-        conn: Any,
+        conn: Connector,
         store: CampaignStore,
         *,
         object: str | None = None,
@@ -236,7 +237,7 @@ class DeleteForm(TableForm):
 
     def __init__(
         self,
-        conn: Any,
+        conn: Connector,
         store: CampaignStore,
         *,
         object: str | None = None,

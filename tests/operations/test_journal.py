@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,16 @@ import pytest
 from filelock import FileLock
 
 from crmframes import JournalError, WriteRejectedError, delete_in_crm, export_to_crm
-from crmframes.connectors.base import DeletedRecord, WriteBatch, WriteOutcome
+from crmframes.connectors.base import (
+    ApiLimits,
+    BulkJobRef,
+    Connector,
+    DeletedRecord,
+    Page,
+    ReadRequest,
+    WriteBatch,
+    WriteOutcome,
+)
 from crmframes.errors import RequestRejectedError, UnavailableError
 from crmframes.operations.journal import Journal
 from crmframes.schema import Field, ObjectSchema
@@ -44,6 +53,8 @@ class FakeCrm:
     system = "fake"
     instance = "https://fake.example"
     id_chunk_size = 100
+    collation = "upper"
+    cursor_resumes = 0
     supports_bulk_write = False
 
     def __init__(self) -> None:
@@ -56,6 +67,32 @@ class FakeCrm:
 
     def describe(self, name: str) -> ObjectSchema:
         return SCHEMA
+
+    def objects(self) -> list[str]:
+        return [SCHEMA.name]
+
+    def field(self, object_name: str, name: str) -> Field:
+        return SCHEMA.fields[name]
+
+    def read(self, request: ReadRequest) -> Iterator[Page]:
+        return iter(())  # the journal tests never read
+
+    def read_limits(self) -> ApiLimits:
+        return ApiLimits(None, None, "no limits")
+
+    def close(self) -> None:
+        pass
+
+    def write_bulk(
+        self, batch: WriteBatch, *, on_submitted: Callable[[BulkJobRef], None] | None = None
+    ) -> list[WriteOutcome]:
+        raise AssertionError("supports_bulk_write is False")
+
+    def resume_bulk(self, batch: WriteBatch, job: BulkJobRef) -> None:
+        return None
+
+    def deleted_horizon(self, object_name: str) -> None:
+        return None  # keeps deletions forever
 
     def normalize_id(self, value: object) -> str | None:
         return str(value) if str(value).startswith("T") else None
@@ -152,6 +189,10 @@ NAMES = FRAME[["Name"]]  # an insert mapping no external id: its lost answers ar
 
 def names(crm: FakeCrm) -> list[str]:
     return sorted(r["Name"] for r in crm.rows.values())
+
+
+def test_the_fake_is_a_whole_connector():
+    assert isinstance(FakeCrm(), Connector)  # the operations take nothing less
 
 
 def test_insert_killed_after_a_batch_resumes_without_duplicates(tmp_path: Path):
