@@ -39,7 +39,17 @@ VALUES = {
 }
 COMMON = {"salesforce": "Contact", "dynamics": "contact"}
 # Where connectors and stores are used: none of these may sniff them.
-CALLERS = ("operations", "widgets", "runner", "store", "check.py", "arguments.py", "accounts.py")
+CALLERS = (
+    "operations",
+    "widgets",
+    "runner",
+    "store",
+    "check.py",
+    "arguments.py",
+    "accounts.py",
+    "cli.py",
+    "demo.py",
+)
 SNIFFED = re.compile(r"\b(conn|connector|store|journal|sandbox|sb)\b")
 
 
