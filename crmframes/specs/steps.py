@@ -260,7 +260,7 @@ class DeletedSpec(OperationSpec):
     kind: ClassVar[str] = "deleted"
     calls: ClassVar[tuple[str, ...]] = ("crmframes.operations:import_deleted_from_crm",)
     resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
-        CRM_CALL,
+        conn=CRM_CALL["conn"],
         retry=STEP_HANDLING["retry"],
         start="the auto_index option, else start, else lookback before end (or the CRM clock)",
         lookback="the runner turns it into start",
