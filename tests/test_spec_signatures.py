@@ -25,12 +25,13 @@ from crmframes.specs import (
     STEP_KINDS,
     DedupeSpec,
     DeletedSpec,
+    DeleteSpec,
     ExportSpec,
     ImportSpec,
     MergeSpec,
     ReconcileSpec,
 )
-from crmframes.specs.calls import OperationSpec, resolved
+from crmframes.specs.calls import OperationSpec, choices, default, resolved
 from crmframes.specs.fields import Name, PositiveInt
 from crmframes.store import CampaignStore
 
@@ -284,3 +285,30 @@ def test_the_runner_resolved_names_are_not_copied():
     assert kwargs == {"object": "contact", "start": "2024-01-01", "end": None, "timezone": "UTC"}
     export = ExportSpec(object="contact", source="people", write_back={"key": "id"})
     assert "write_back" not in export.call_kwargs(function_of(ExportSpec.calls[0]), df=None)
+
+
+# --- the forms offer the spec's choices and start from its defaults -------------------------
+
+
+def test_choices_and_defaults_come_from_the_spec():
+    assert choices(ImportSpec, "mode") == ["auto", "rest", "bulk"]
+    assert choices(DeleteSpec, "mode") == ["auto", "batch", "bulk"]
+    assert default(DeleteSpec, "mode") == "batch" and default(ImportSpec, "timezone") == "UTC"
+    with pytest.raises(TypeError, match=r"ImportSpec\.limit is not a choice of literals"):
+        choices(ImportSpec, "limit")
+
+
+def test_the_forms_offer_each_spec_choice_and_start_from_its_default(dv_demo, tmp_path):
+    from crmframes.widgets import DeletedForm, DeleteForm, ExportForm, ImportForm
+
+    conn = dv_demo.connector()
+    with CampaignStore(tmp_path / "campaign.duckdb") as store:
+        controls = [
+            (ImportForm(conn, store).mode, ImportSpec, "mode"),
+            (ExportForm(conn, store).mode, ExportSpec, "mode"),
+            (DeleteForm(conn, store).mode, DeleteSpec, "mode"),
+            (DeletedForm(conn, store).apply, DeletedSpec, "apply"),
+        ]
+        for control, spec, name in controls:
+            assert list(control.options) == choices(spec, name), (spec.__name__, name)
+            assert control.value == default(spec, name), (spec.__name__, name)

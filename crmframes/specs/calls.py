@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any, ClassVar
+from types import MappingProxyType, NoneType, UnionType
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from crmframes.specs.fields import Spec
 
-__all__ = ["CRM_CALL", "STEP_HANDLING", "OperationSpec", "resolved"]
+__all__ = ["CRM_CALL", "STEP_HANDLING", "OperationSpec", "choices", "default", "resolved"]
 
 CRM_CALL: Mapping[str, str] = MappingProxyType(
     {
@@ -53,6 +53,32 @@ def resolved(*parts: Mapping[str, str], **names: str) -> Mapping[str, str]:
         out.update(part)
     out.update(names)
     return MappingProxyType(out)
+
+
+def choices(spec: type[Spec], name: str) -> list[Any]:
+    """Return the values a ``Literal`` field of ``spec`` allows, in their declared order.
+
+    Forms offer these, so a choice added to the spec shows in its form.
+
+    Examples:
+        >>> from crmframes.specs import DeletedSpec
+        >>> choices(DeletedSpec, "apply")
+        ['soft', 'hard']
+
+    Raises:
+        TypeError: the field is not a choice of literals.
+    """
+    annotation = spec.model_fields[name].annotation
+    if get_origin(annotation) in (Union, UnionType):  # an optional choice
+        annotation = next(a for a in get_args(annotation) if a is not NoneType)
+    if get_origin(annotation) is not Literal:
+        raise TypeError(f"{spec.__name__}.{name} is not a choice of literals")
+    return list(get_args(annotation))
+
+
+def default(spec: type[Spec], name: str) -> Any:
+    """Return the default of a field of ``spec`` (what a form starts with)."""
+    return spec.model_fields[name].get_default(call_default_factory=True)
 
 
 class OperationSpec(Spec):
