@@ -1,9 +1,10 @@
 """Run one step of a job, by kind, with the campaign store as the place steps hand data over.
 
-Orchestration: each kind calls its operation (imported when the step runs) with the spec's
-settings, reads its rows from the store (a table, a query) or a file, writes what it
-produced back to the store, and fills the step's report: counts, rejects by
-``errorSymbol``, notes. In a dry run nothing is written to the CRM or the store.
+Orchestration: each kind calls its operation (imported when the step runs) with the
+keyword arguments its spec gives (``spec.call_kwargs``), reads its rows from the store (a
+table, a query) or a file, writes what it produced back to the store, and fills the step's
+report: counts, rejects by ``errorSymbol``, notes. In a dry run nothing is written to the
+CRM or the store.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ Pure. A spec holds the arguments of its operation under the same names
 plus what a job step needs around it in the campaign store: the table an import merges
 into, the rows an export sends (:class:`Source`: a table, a SQL query or a file), the table
 deletions are applied to. Filters are written in the dict form of :mod:`crmframes.filters`.
+Each spec names the functions it configures (``calls``) and the few names the runner
+resolves itself (``resolved_by_runner``); the runner gets every other option from
+:meth:`~crmframes.specs.calls.OperationSpec.call_kwargs`, so an option is spelled here only.
+The parts steps share are in :mod:`crmframes.specs.parts`, a dedupe's rules in
+:mod:`crmframes.specs.dedupe_rules`.
 
 Examples:
     >>> spec = ImportSpec(object="contact", fields=["lastname"], table="contact")
