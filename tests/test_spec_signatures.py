@@ -23,6 +23,7 @@ from crmframes.operations import import_from_crm
 from crmframes.reconcile import reconcile
 from crmframes.specs import (
     STEP_KINDS,
+    AutoIndexSpec,
     DedupeSpec,
     DeletedSpec,
     DeleteSpec,
@@ -158,7 +159,9 @@ def disagreements(spec: type[OperationSpec]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("spec", list(STEP_KINDS.values()), ids=list(STEP_KINDS))
+@pytest.mark.parametrize(
+    "spec", [*STEP_KINDS.values(), AutoIndexSpec], ids=[*STEP_KINDS, "auto_index"]
+)
 def test_every_step_spec_agrees_with_its_functions(spec):
     assert disagreements(spec) == []
 

@@ -162,14 +162,7 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
             return
     index = None
     if spec.auto_index is not None:
-        a = spec.auto_index
-        index = AutoIndex(
-            ctx.store,
-            activity=a.activity,
-            instance=a.instance,
-            fields=a.fields,
-            on_new_fields=a.on_new_fields,
-        )
+        index = AutoIndex(**spec.auto_index.call_kwargs(AutoIndex, store=ctx.store))
     result = import_from_crm(
         ctx.conn,
         **spec.call_kwargs(
@@ -314,9 +307,8 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
     from crmframes.operations.autoindex import format_option
 
     index = None
-    if spec.auto_index is not None:
-        a = spec.auto_index
-        index = AutoIndex(ctx.store, activity=a.activity, instance=a.instance)
+    if spec.auto_index is not None:  # only its option (the window's start) is used
+        index = AutoIndex(**spec.auto_index.call_kwargs(AutoIndex, store=ctx.store))
     start: Any = index.start() if index is not None else None
     end: Any = spec.end
     if start is None and spec.start is not None:

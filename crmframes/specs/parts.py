@@ -8,10 +8,12 @@ found). The step specs themselves are in :mod:`crmframes.specs.steps`.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import model_validator
 
+from crmframes.specs.calls import OperationSpec, resolved
 from crmframes.specs.fields import Name, Names, OptionPart, Spec, TableName, invalid
 
 __all__ = ["AutoIndexSpec", "ReconcileTables", "Source", "WriteBack"]
@@ -56,7 +58,7 @@ class Source(Spec):
         return self
 
 
-class AutoIndexSpec(Spec):
+class AutoIndexSpec(OperationSpec):
     """The automatic index: an option ``LASTIMPORT_<instance>_<activity>`` in the store.
 
     Attributes:
@@ -66,6 +68,9 @@ class AutoIndexSpec(Spec):
         on_new_fields: ``backfill`` (read every record once when the import gains a field)
             or ``refuse`` (stop with an error), as :class:`~crmframes.AutoIndex` takes it.
     """
+
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.operations:AutoIndex",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(store="the job's campaign store")
 
     activity: OptionPart
     instance: OptionPart = "default"
