@@ -20,7 +20,7 @@ from IPython.display import display
 from crmframes.errors import ConfigError, CrmframesError
 from crmframes.progress import watching
 from crmframes.runner import JobReport, run_step
-from crmframes.runner.steps import label
+from crmframes.runner.summary import label
 from crmframes.schema import ObjectSchema
 from crmframes.store import CampaignStore
 from crmframes.widgets.messages import FieldProblem, Problem, error_html, problems_of
