@@ -24,9 +24,10 @@ from crmframes.arguments import check_bool, check_instance, check_optional_str, 
 from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.runner.checks import check_job
+from crmframes.runner.execution import StepContext
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus
-from crmframes.runner.steps import StepContext, label
+from crmframes.runner.summary import label
 from crmframes.specs import Job, SandboxAccount, StepSpec
 from crmframes.specs.accounts import Account, Accounts
 from crmframes.specs.document import Loc
