@@ -1,7 +1,8 @@
-"""Export to the CRM and delete in the CRM: batches, retries, rejects, and a journal for exactly once.
+"""Export to the CRM: batches, retries, rejects, and a journal for exactly once.
 
-Orchestration: written once over the Connector protocol. :func:`export_to_crm` and
-:func:`delete_in_crm` plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
+Orchestration: written once over the Connector protocol. :func:`export_to_crm` (and
+:func:`~crmframes.operations.deleting.delete_in_crm`, which sends through
+:func:`write_planned`) plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
 values; everything checkable is checked before any call), then send them in batches —
 Salesforce sObject Collections (200) or a Bulk API 2.0 job, Dataverse ``$batch`` (1000).
 
@@ -26,6 +27,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +45,7 @@ from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.preview import compare
 from crmframes.schema import ObjectSchema
-from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
+from crmframes.writes import MappingSpec, PlannedWrites, plan_writes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,8 +54,8 @@ __all__ = [
     "BULK_EXPORT_THRESHOLD",
     "ExportResult",
     "ExportStats",
-    "delete_in_crm",
     "export_to_crm",
+    "write_planned",
 ]
 
 logger = logging.getLogger("crmframes.export")
@@ -217,6 +219,7 @@ def _run(
     max_retries: int,
     progress: bool,
     skip: set[int] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Delivery:
     if mode not in ("auto", "batch", "bulk"):
         raise ConfigError(f"mode must be 'auto', 'batch' or 'bulk', not {mode!r}")
@@ -255,6 +258,7 @@ def _run(
         max_retries,
         opened,
         export_id=str((opened.header if opened is not None else header)["export"]),
+        sleep=sleep,
     )
     finished = False
     try:
@@ -398,6 +402,7 @@ def export_to_crm(
     on_error: OnError = "reject",
     max_retries: int = 4,
     progress: bool = True,
+    sleep: Callable[[float], None] | None = None,
 ) -> ExportResult:
     """Export the rows of ``df`` to a CRM object: insert, update by id, or upsert by key.
 
@@ -427,6 +432,8 @@ def export_to_crm(
             at the first rejected row; the journal keeps what was done).
         max_retries: rounds of re-sending rows that failed transiently before rejecting them.
         progress: show a progress bar when there is more than one batch.
+        sleep: how to wait between rounds of retries, given the seconds (None:
+            ``time.sleep``); a scheduler or a test passes its own.
 
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
@@ -471,7 +478,7 @@ def export_to_crm(
                 dry_actions=actions,
             )
         unchanged = {i: crm_id for i, (action, crm_id) in actions.items() if action == "unchanged"}
-    return _write(
+    return write_planned(
         conn,
         df,
         plan,
@@ -481,6 +488,7 @@ def export_to_crm(
         on_error=on_error,
         max_retries=max_retries,
         progress=progress,
+        sleep=sleep,
         unchanged=unchanged,
         changes=changes,
         calls_before=calls_before,
@@ -528,7 +536,7 @@ def _insert_as_upsert(
     return plan
 
 
-def _write(
+def write_planned(
     conn: Connector,
     df: pd.DataFrame,
     plan: PlannedWrites,
@@ -539,6 +547,11 @@ def _write(
     unchanged: dict[int, str | None] | None = None,
     **options: Any,
 ) -> ExportResult:
+    """Send planned writes (with ``options`` as :func:`_run` takes them) and build the result.
+
+    The one sending path of :func:`export_to_crm` and
+    :func:`~crmframes.operations.deleting.delete_in_crm`.
+    """
     run = _run(conn, df, plan, skip=set(unchanged or ()), **options)
     unchanged = {i: v for i, v in (unchanged or {}).items() if i not in run.outcomes}
     return _result(
@@ -552,58 +565,4 @@ def _write(
         started=started,
         changes=changes,
         unchanged=unchanged,
-    )
-
-
-def delete_in_crm(
-    conn: Connector,
-    object: str,
-    df: pd.DataFrame,
-    *,
-    key: str | None = None,
-    journal: JournalArg = None,
-    batch_size: int | None = None,
-    mode: WriteMode = "batch",
-    on_error: OnError = "reject",
-    max_retries: int = 4,
-    progress: bool = True,
-) -> ExportResult:
-    """Delete the CRM records whose ids are in column ``key`` of ``df``.
-
-    Args:
-        conn: a connector.
-        object: the object's API name.
-        df: the rows naming the records to delete.
-        key: the column holding the CRM ids (default: the object's id field, e.g. ``Id``,
-            ``contactid``). Empty and malformed ids are rejected before any call; duplicated
-            ids are an error.
-        journal: as for :func:`export_to_crm`.
-        batch_size: as for :func:`export_to_crm`.
-        mode: as for :func:`export_to_crm` (``"bulk"`` runs a Bulk API 2.0 delete job).
-        on_error: as for :func:`export_to_crm`.
-        max_retries: as for :func:`export_to_crm`.
-        progress: as for :func:`export_to_crm`.
-
-    Returns:
-        The deleted rows (``crmAction`` ``deleted``) and the rejects — a record that does not
-        exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
-        except when this delete itself removed it in a call whose answer was lost.
-    """
-    check_write_arguments(**locals())  # every argument, before any call
-    started = time.perf_counter()
-    calls_before = conn.api_calls
-    schema = conn.describe(object)
-    plan = plan_deletes(df, schema, key=key, normalize_id=conn.normalize_id)
-    return _write(
-        conn,
-        df,
-        plan,
-        journal=journal,
-        batch_size=batch_size,
-        mode=mode,
-        on_error=on_error,
-        max_retries=max_retries,
-        progress=progress,
-        calls_before=calls_before,
-        started=started,
     )
