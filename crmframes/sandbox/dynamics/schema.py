@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmframes.sandbox.demo import INDUSTRIES, LEAD_SOURCES
+from crmframes.sandbox.demo_org import INDUSTRIES, LEAD_SOURCES
 
 __all__ = ["SCHEMA", "DvAttribute", "DvEntity", "DvSchema", "metadata_id"]
 

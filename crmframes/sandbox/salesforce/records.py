@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmframes.sandbox.automation import rewrite_on_create, trim_text
-from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
+from crmframes.sandbox.database import UniqueViolation
+from crmframes.sandbox.demo_org import OPPORTUNITY_STAGES as STAGES
 from crmframes.sandbox.salesforce.ids import normalize_id
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.schema import SfField, SfObject
 from crmframes.sandbox.salesforce.values import INT_LIMIT, CoercionError, coerce_json, display
-from crmframes.sandbox.store import UniqueViolation
 
 __all__ = ["Origin", "RecordError", "RequestError", "WriteOutcome", "Writer"]
 

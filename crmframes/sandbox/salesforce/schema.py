@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from crmframes.sandbox.demo import (
+from crmframes.sandbox.demo_org import (
     ACCOUNT_TYPES,
     INDUSTRIES,
     LEAD_SOURCES,
@@ -22,7 +22,7 @@ from crmframes.sandbox.demo import (
     RATINGS,
     SALUTATIONS,
 )
-from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
+from crmframes.sandbox.demo_org import OPPORTUNITY_STAGES as STAGES
 
 __all__ = ["SCHEMA", "SfField", "SfObject", "SfSchema"]
 

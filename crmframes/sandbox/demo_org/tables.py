@@ -15,10 +15,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from crmframes.sandbox.demo.duplicates import (
+from crmframes.sandbox.demo_org.duplicates import (
     _plant_duplicates,
 )
-from crmframes.sandbox.demo.reference import (
+from crmframes.sandbox.demo_org.reference import (
     _BIRTH_DAYS,
     _BOOK,
     _CITY_COUNTRY,
