@@ -2,6 +2,9 @@
 
 Pure: stdlib and numpy only. Each table is drawn column by column from its own seeded
 stream, then turned into row dicts.
+
+Longer than 500 lines: the five tables of one generator share its seeded streams and field
+generators.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ sObject Collections and Bulk API 2.0 ingest, so a record is judged the same way 
 road it came by. Failures come back as :class:`RecordError` with the real status codes and
 message shapes (reference/salesforce-api.md §5-6); problems with the request as a whole
 (an unknown field, a value that cannot be deserialised) raise :class:`RequestError`.
+
+Longer than 500 lines: one write engine that REST, collections and Bulk share, so a record is
+judged one way.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Contact, Lead, Opportunity) with the fields a marketing sync touches, typed as
 custom fields: ``External_Id__c`` (unique external id, the upsert key) and
 ``Loyalty_Tier__c`` on Contact. Field and object names are case-insensitive in SOQL and
 JSON bodies, so every lookup here is too.
+
+Longer than 500 lines: pure data: the fields of five objects as describe reports them.
 """
 
 from __future__ import annotations
