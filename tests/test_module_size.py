@@ -24,7 +24,6 @@ EXEMPT = (
     "accounts.py",
     "runner/steps.py",
     "specs/steps.py",
-    "operations/exporting.py",
 )
 
 

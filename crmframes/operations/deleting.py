@@ -16,7 +16,8 @@ import pandas as pd
 from crmframes.arguments import check_write_arguments
 from crmframes.connectors.base import Connector
 from crmframes.operations.delivery import OnError
-from crmframes.operations.exporting import ExportResult, JournalArg, WriteMode, write_planned
+from crmframes.operations.export_result import ExportResult
+from crmframes.operations.exporting import JournalArg, WriteMode, write_planned
 from crmframes.writes import plan_deletes
 
 __all__ = ["delete_in_crm"]
