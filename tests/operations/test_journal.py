@@ -287,6 +287,18 @@ def test_journal_holds_no_values(tmp_path: Path):
     assert opened.header["object"] == "Thing" and len(opened.outcomes) == 10
 
 
+def test_delete_waits_between_retries_through_the_injected_sleep():
+    crm = FakeCrm()
+    inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
+    ids = inserted[["crmId"]].rename(columns={"crmId": "Id"})
+    crm.script = {crm.calls + 1: "lock"}  # the first delete call: every row locked, for now
+    waits: list[float] = []
+    result = delete_in_crm(crm, "Thing", ids, journal=False, progress=False, sleep=waits.append)
+    assert result.stats.deleted == 10 and result.stats.retries == 3  # one batch of 3, locked
+    assert len(waits) == 1 and waits[0] > 0
+    assert crm.rows == {}
+
+
 def test_delete_resent_after_lost_answer_counts_as_done(tmp_path: Path):
     crm = FakeCrm()
     inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
