@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from crmframes.connectors.base import (
     WriteOutcome,
 )
 from crmframes.connectors.salesforce_wire import (
+    EchoMatcher,
     bulk_outcome,
     check_batch,
     check_op,
@@ -384,9 +385,7 @@ class SalesforceWrites:
         rows: list[list[str]],
     ) -> list[WriteOutcome]:
         """Match the job's result rows to the input rows by their echoed cells (a multiset)."""
-        positions: dict[tuple[str, ...], deque[int]] = {}
-        for index, row in enumerate(rows):
-            positions.setdefault(tuple(row), deque()).append(index)
+        match = EchoMatcher(rows)
         outcomes: list[WriteOutcome | None] = [None] * len(rows)
         id_column = next((i for i, n in enumerate(header) if n.lower() == "id"), None)
         sent_ids = (
@@ -407,11 +406,15 @@ class SalesforceWrites:
         for which in wanted:
             result_header, result_rows = self._job_results(job_id, which)
             columns = [result_header.index(name) for name in header]
+            first = columns[0] if columns else 0
+            contiguous = columns == list(range(first, first + len(columns)))
             for line in result_rows:
-                queue = positions.get(tuple(line[c] for c in columns))
-                if not queue:
+                echoed = (
+                    line[first : first + len(columns)] if contiguous else [line[c] for c in columns]
+                )
+                index = match(echoed)
+                if index is None:
                     continue  # not one of ours (cannot happen unless Salesforce re-wrote it)
-                index = queue.popleft()
                 sent = sent_ids[index] if sent_ids else None
                 outcomes[index] = bulk_outcome(which, result_header, line, sent, op)
         if state == "Failed" and all(o is None for o in outcomes):

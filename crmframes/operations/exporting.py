@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from crmframes.arguments import check_write_arguments
 from crmframes.connectors.base import Connector, WriteOutcome
@@ -43,6 +42,7 @@ from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.export_result import ExportResult, ExportStats
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.preview import compare
+from crmframes.progress import Bar
 from crmframes.schema import ObjectSchema
 from crmframes.writes import MappingSpec, PlannedWrites, plan_writes
 
@@ -144,12 +144,12 @@ def _run(
             for pending, indexes in assign_journal(run, opened, todo):
                 run.resolve(pending, indexes)
         remaining = [i for i in todo if i not in run.outcomes]
-        run.bar = tqdm(
+        run.bar = Bar(
+            f"{plan.op} {plan.object}",
             total=len(todo),
-            initial=len(todo) - len(remaining),
-            desc=f"{plan.op} {plan.object}",
             unit="rows",
-            disable=not progress or len(remaining) <= run.size,
+            initial=len(todo) - len(remaining),
+            show=progress and len(remaining) > run.size,
         )
         for start in range(0, len(remaining), run.size):
             run.send(remaining[start : start + run.size])

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from crmframes import charts, display
 from crmframes.arguments import (
@@ -47,6 +46,7 @@ from crmframes.frames import (
     wire_schema,
 )
 from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
+from crmframes.progress import Bar, listening
 from crmframes.schema import Field, ObjectSchema
 
 if TYPE_CHECKING:
@@ -367,7 +367,7 @@ def import_from_crm(
     pages = 0
     rows = 0
     used_mode: str = mode
-    bar: Any = None
+    bar: Bar | None = None
     try:
         for chunk_filter, _ in _chunks(conn, schema, combined, population, id_column):
             if limit is not None and rows >= limit:
@@ -390,16 +390,14 @@ def import_from_crm(
                 pieces.append(converted.table)
                 if converted.rejected:
                     rejects.append(converted.rejects)
-                if (
-                    progress
-                    and bar is None
-                    and (pages > 1 or (page.total or 0) > page.table.num_rows)
-                ):
-                    bar = tqdm(
+                several = pages > 1 or (page.total or 0) > page.table.num_rows
+                if bar is None and ((progress and several) or listening()):
+                    bar = Bar(
+                        f"import {schema.name}",
                         total=page.total,
                         unit="rec",
-                        desc=f"import {schema.name}",
                         initial=rows - page.table.num_rows,
+                        show=progress and several,
                     )
                 if bar is not None:
                     bar.update(page.table.num_rows)

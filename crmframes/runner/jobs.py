@@ -23,9 +23,10 @@ from crmframes.accounts import connect, load_accounts
 from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
 from crmframes.errors import ConfigError
 from crmframes.runner.checks import check_job
+from crmframes.runner.execution import StepContext
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus
-from crmframes.runner.steps import StepContext, label
+from crmframes.runner.summary import label
 from crmframes.specs import Job, SandboxAccount, StepSpec
 from crmframes.specs.accounts import Account, Accounts
 from crmframes.specs.document import Loc

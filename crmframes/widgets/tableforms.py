@@ -13,6 +13,7 @@ import ipywidgets as w
 
 from crmframes.errors import ConfigError, StoreError
 from crmframes.specs import DeleteSpec, ExportSpec, Source
+from crmframes.specs.calls import choices, default
 from crmframes.store import CampaignStore
 from crmframes.widgets.base import LABELS, NO_KEY, NOT_SENT, TICK, WIDE, Form, list_layout
 from crmframes.widgets.messages import FieldProblem
@@ -121,7 +122,10 @@ class ExportForm(TableForm):
         self._mapping = w.GridBox(layout=list_layout(480))
         self.key = w.Dropdown(options=[NO_KEY], description="key", style=LABELS)
         self.mode = w.Dropdown(
-            options=["auto", "batch", "bulk"], description="write mode", style=LABELS
+            options=choices(ExportSpec, "mode"),
+            value=default(ExportSpec, "mode"),
+            description="write mode",
+            style=LABELS,
         )
         self.only_changed = w.Checkbox(description="only rows that differ from the CRM", **TICK)
         self.skip_nulls = w.Checkbox(
@@ -244,7 +248,10 @@ class DeleteForm(TableForm):
     ) -> None:
         self.key = w.Dropdown(options=[], description="id column", style=LABELS)
         self.mode = w.Dropdown(
-            options=["batch", "bulk", "auto"], description="write mode", style=LABELS
+            options=choices(DeleteSpec, "mode"),
+            value=default(DeleteSpec, "mode"),
+            description="write mode",
+            style=LABELS,
         )
         super().__init__(conn, store, object, table)
         self._watch(self.key)
