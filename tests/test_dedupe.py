@@ -568,10 +568,12 @@ def test_deduplicate_recent_refuses_unreadable_timestamps():
 def test_cluster_counts_and_cluster_of_read_a_result():
     from crmframes.dedupe import cluster_counts, cluster_of
 
-    df = pd.DataFrame({
-        "ref": ["a", "b", "c", "d"],
-        "email": ["x@y.org", "X@y.org ", "z@y.org", None],
-    })
+    df = pd.DataFrame(
+        {
+            "ref": ["a", "b", "c", "d"],
+            "email": ["x@y.org", "X@y.org ", "z@y.org", None],
+        }
+    )
     found = find_duplicates(df, on="email")
     assert str(cluster_counts(found)) == "1 clusters of 2 rows"
     assert cluster_counts(found).total == 4
