@@ -395,6 +395,7 @@ def check_write_arguments(
     only_changed: Any = False,
     skip_nulls: Any = False,
     timezone: Any = "UTC",
+    sleep: Any = None,
     **others: Any,
 ) -> None:
     """Check the arguments of ``export_to_crm`` and ``delete_in_crm``, before any call.
@@ -422,6 +423,8 @@ def check_write_arguments(
     ):
         check_bool(name, flag)
     check_time_zone("timezone", timezone)
+    if sleep is not None and not callable(sleep):
+        raise ArgumentTypeError(f"sleep must be None or a function of seconds, not {_kind(sleep)}")
 
 
 def check_match_options(

@@ -48,7 +48,7 @@ CALLERS = (
     "arguments.py",
     "accounts.py",
     "cli.py",
-    "demo.py",
+    "demo",
 )
 SNIFFED = re.compile(r"\b(conn|connector|store|journal|sandbox|sb)\b")
 

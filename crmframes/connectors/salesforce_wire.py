@@ -208,8 +208,10 @@ def collection_outcome(
     ``error_code`` is the HTTP status of the call; a delete's id is the id sent.
 
     Examples:
-        >>> collection_outcome({"id": "003A", "success": True, "created": True}, "upsert", None, "200")
-        WriteOutcome(ok=True, id='003A', created=True, error_symbol='', error_message='', error_code='', error_fields='', transient=False, missing=False)
+        >>> ok = {"id": "003A", "success": True, "created": True}
+        >>> outcome = collection_outcome(ok, "upsert", None, "200")
+        >>> outcome.ok, outcome.id, outcome.created, outcome.error_symbol
+        (True, '003A', True, '')
     """
     if result.get("success"):
         created = {"insert": True, "update": False, "upsert": bool(result.get("created"))}.get(op)

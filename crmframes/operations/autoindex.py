@@ -100,7 +100,8 @@ class AutoIndex:
             ``"refuse"`` raises :class:`~crmframes.ConfigError` before any page is read.
 
     Examples:
-        >>> AutoIndex({"options": {}}, activity="contacts").option_name  # doctest: +SKIP
+        >>> from crmframes import CampaignStore
+        >>> AutoIndex(CampaignStore(":memory:"), activity="contacts").option_name
         'LASTIMPORT_default_contacts'
     """
 
@@ -188,8 +189,12 @@ class AutoIndex:
         """Compare the fields an import asks for with those the stored window covers.
 
         Examples:
-            >>> index = AutoIndex({"options": {}}, activity="a")  # doctest: +SKIP
-            >>> index.compare({"Id": "default", "Email": "default"})  # doctest: +SKIP
+            >>> from crmframes import CampaignStore
+            >>> store = CampaignStore(":memory:")
+            >>> store.options["LASTIMPORT_default_a"] = "2024/01/31 10:00:00"
+            >>> store.options["LASTIMPORT_default_a:fields"] = '{"Id": "default"}'
+            >>> index = AutoIndex(store, activity="a")
+            >>> index.compare({"Id": "default", "Email": "default"})
             FieldChange(added=('Email',), dropped=())
         """
         before = self.covered()

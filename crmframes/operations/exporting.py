@@ -1,7 +1,8 @@
-"""Export to the CRM and delete in the CRM: batches, retries, rejects, and a journal for exactly once.
+"""Export to the CRM: batches, retries, rejects, and a journal for exactly once.
 
-Orchestration: written once over the Connector protocol. :func:`export_to_crm` and
-:func:`delete_in_crm` plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
+Orchestration: written once over the Connector protocol. :func:`export_to_crm` (and
+:func:`~crmframes.operations.deleting.delete_in_crm`, which sends through
+:func:`write_planned`) plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
 values; everything checkable is checked before any call), then send them in batches —
 Salesforce sObject Collections (200) or a Bulk API 2.0 job, Dataverse ``$batch`` (1000).
 
@@ -26,35 +27,32 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 
-from crmframes import charts, display
 from crmframes.arguments import check_write_arguments
 from crmframes.connectors.base import Connector, WriteOutcome
 from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
 from crmframes.operations.delivery import Delivery, OnError, assign_journal
+from crmframes.operations.export_result import ExportResult, ExportStats
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.preview import compare
 from crmframes.progress import Bar
 from crmframes.schema import ObjectSchema
 from crmframes.store.protocols import JournalStore
-from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from crmframes.writes import MappingSpec, PlannedWrites, plan_writes
 
 __all__ = [
     "BULK_EXPORT_THRESHOLD",
     "ExportResult",
     "ExportStats",
-    "delete_in_crm",
     "export_to_crm",
+    "write_planned",
 ]
 
 logger = logging.getLogger("crmframes.export")
@@ -64,124 +62,6 @@ BULK_EXPORT_THRESHOLD = (
 )
 JournalArg = str | os.PathLike[str] | Literal[False] | JournalStore | None
 WriteMode = Literal["auto", "batch", "bulk"]
-
-
-@dataclass(frozen=True)
-class ExportStats:
-    """What a write cost and did.
-
-    Attributes:
-        rows: input rows.
-        created, updated, deleted, unchanged: successful rows by action.
-        rejected: rows in the rejects (before any call, or by the CRM).
-        resumed: rows whose outcome came from an earlier run's journal.
-        batches: write calls or bulk jobs sent.
-        api_calls: API calls made, counted as the CRM counts them.
-        retries: rows sent again after a transient failure.
-        seconds: wall time.
-        mode: ``"batch"`` or ``"bulk"`` (``"dry run"`` when nothing was written).
-    """
-
-    rows: int
-    created: int
-    updated: int
-    deleted: int
-    unchanged: int
-    rejected: int
-    resumed: int
-    batches: int
-    api_calls: int
-    retries: int
-    seconds: float
-    mode: str
-
-    def __str__(self) -> str:
-        done = ", ".join(
-            f"{n:,} {label}"
-            for n, label in (
-                (self.created, "created"),
-                (self.updated, "updated"),
-                (self.deleted, "deleted"),
-                (self.unchanged, "unchanged"),
-            )
-            if n
-        )
-        resumed = f" ({self.resumed:,} already done per the journal)" if self.resumed else ""
-        return (
-            f"{self.rows:,} rows: {done or 'none written'}{resumed}, {self.rejected:,} rejected; "
-            f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
-        )
-
-    def __repr__(self) -> str:
-        return f"ExportStats({self})"
-
-    def _repr_html_(self) -> str:
-        return display.card(f"{self.rows:,} rows ({self.mode})", self._facts())
-
-    def _counts(self) -> list[tuple[str, int]]:
-        counts = [("created", self.created), ("updated", self.updated), ("deleted", self.deleted)]
-        counts.append(("unchanged", self.unchanged))
-        return [(name, n) for name, n in counts if n] + [("rejected", self.rejected)]
-
-    def _facts(self) -> list[tuple[str, Any]]:
-        calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
-        calls += [("API calls", self.api_calls), ("retries", self.retries)]
-        shown = [(name, n) for name, n in calls if n]
-        return [*self._counts(), *shown, ("time", display.duration(self.seconds))]
-
-
-@dataclass
-class ExportResult:
-    """The outcome of :func:`export_to_crm` or :func:`delete_in_crm`.
-
-    Attributes:
-        frame: the rows that succeeded (or, in a dry run, every planned row), with ``crmId``
-            and ``crmAction`` (``created``, ``updated``, ``deleted``, ``unchanged``; in a dry
-            run ``insert``, ``update``, ``unchanged``, ``missing``).
-        rejects: rows that failed, with ``errorSymbol``, ``errorMessage``, ``errorCode``,
-            ``errorFields`` and ``inputIndex`` (the row's position in the input frame).
-        stats: counts, calls and time.
-        changes: for a dry run or ``only_changed``: one row per field that would change
-            (``inputIndex``, ``crmId``, ``field``, ``old``, ``new``).
-        journal: the journal file, when there is one.
-    """
-
-    frame: pd.DataFrame
-    rejects: pd.DataFrame
-    stats: ExportStats
-    object: str
-    system: str
-    op: str
-    key: str | None
-    changes: pd.DataFrame | None = None
-    journal: Path | None = None
-    dry_run: bool = False
-
-    def __repr__(self) -> str:
-        what = "dry run of " if self.dry_run else ""
-        done = ", ".join(f"{n:,} {name}" for name, n in self.stats._counts())
-        time = display.duration(self.stats.seconds)
-        return f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time})"
-
-    def _repr_html_(self) -> str:
-        what = "dry run of " if self.dry_run else ""
-        symbols = display.rejects_by_symbol(self.rejects)
-        journal = [("journal", str(self.journal))] if self.journal is not None else []
-        return display.card(
-            f"{what}{self.op} of {self.system} {self.object}: {self.stats.rows:,} rows",
-            [*self.stats._facts(), *journal],
-            [
-                ("rejects by errorSymbol", display.frame(symbols, rows=20) if len(symbols) else ""),
-                ("changes", display.frame(self.changes) if self.changes is not None else ""),
-                ("first rows", display.frame(self.frame)),
-            ],
-        )
-
-    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Draw the rejected rows by ``errorSymbol`` as bars; return the matplotlib axes."""
-        counts = display.rejects_by_symbol(self.rejects).set_index("errorSymbol")["rows"]
-        title = f"rejects of the {self.object} {self.op}"
-        return charts.bars(counts.to_dict(), title=title, xlabel="rows", ax=ax, **kwargs)
 
 
 # --- the public operations ------------------------------------------------------------------------
@@ -217,6 +97,7 @@ def _run(
     max_retries: int,
     progress: bool,
     skip: set[int] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Delivery:
     if mode not in ("auto", "batch", "bulk"):
         raise ConfigError(f"mode must be 'auto', 'batch' or 'bulk', not {mode!r}")
@@ -255,6 +136,7 @@ def _run(
         max_retries,
         opened,
         export_id=str((opened.header if opened is not None else header)["export"]),
+        sleep=sleep,
     )
     finished = False
     try:
@@ -398,6 +280,7 @@ def export_to_crm(
     on_error: OnError = "reject",
     max_retries: int = 4,
     progress: bool = True,
+    sleep: Callable[[float], None] | None = None,
 ) -> ExportResult:
     """Export the rows of ``df`` to a CRM object: insert, update by id, or upsert by key.
 
@@ -427,6 +310,8 @@ def export_to_crm(
             at the first rejected row; the journal keeps what was done).
         max_retries: rounds of re-sending rows that failed transiently before rejecting them.
         progress: show a progress bar when there is more than one batch.
+        sleep: how to wait between rounds of retries, given the seconds (None:
+            ``time.sleep``); a scheduler or a test passes its own.
 
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
@@ -471,7 +356,7 @@ def export_to_crm(
                 dry_actions=actions,
             )
         unchanged = {i: crm_id for i, (action, crm_id) in actions.items() if action == "unchanged"}
-    return _write(
+    return write_planned(
         conn,
         df,
         plan,
@@ -481,6 +366,7 @@ def export_to_crm(
         on_error=on_error,
         max_retries=max_retries,
         progress=progress,
+        sleep=sleep,
         unchanged=unchanged,
         changes=changes,
         calls_before=calls_before,
@@ -528,7 +414,7 @@ def _insert_as_upsert(
     return plan
 
 
-def _write(
+def write_planned(
     conn: Connector,
     df: pd.DataFrame,
     plan: PlannedWrites,
@@ -539,6 +425,11 @@ def _write(
     unchanged: dict[int, str | None] | None = None,
     **options: Any,
 ) -> ExportResult:
+    """Send planned writes (with ``options`` as :func:`_run` takes them) and build the result.
+
+    The one sending path of :func:`export_to_crm` and
+    :func:`~crmframes.operations.deleting.delete_in_crm`.
+    """
     run = _run(conn, df, plan, skip=set(unchanged or ()), **options)
     unchanged = {i: v for i, v in (unchanged or {}).items() if i not in run.outcomes}
     return _result(
@@ -552,58 +443,4 @@ def _write(
         started=started,
         changes=changes,
         unchanged=unchanged,
-    )
-
-
-def delete_in_crm(
-    conn: Connector,
-    object: str,
-    df: pd.DataFrame,
-    *,
-    key: str | None = None,
-    journal: JournalArg = None,
-    batch_size: int | None = None,
-    mode: WriteMode = "batch",
-    on_error: OnError = "reject",
-    max_retries: int = 4,
-    progress: bool = True,
-) -> ExportResult:
-    """Delete the CRM records whose ids are in column ``key`` of ``df``.
-
-    Args:
-        conn: a connector.
-        object: the object's API name.
-        df: the rows naming the records to delete.
-        key: the column holding the CRM ids (default: the object's id field, e.g. ``Id``,
-            ``contactid``). Empty and malformed ids are rejected before any call; duplicated
-            ids are an error.
-        journal: as for :func:`export_to_crm`.
-        batch_size: as for :func:`export_to_crm`.
-        mode: as for :func:`export_to_crm` (``"bulk"`` runs a Bulk API 2.0 delete job).
-        on_error: as for :func:`export_to_crm`.
-        max_retries: as for :func:`export_to_crm`.
-        progress: as for :func:`export_to_crm`.
-
-    Returns:
-        The deleted rows (``crmAction`` ``deleted``) and the rejects — a record that does not
-        exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
-        except when this delete itself removed it in a call whose answer was lost.
-    """
-    check_write_arguments(**locals())  # every argument, before any call
-    started = time.perf_counter()
-    calls_before = conn.api_calls
-    schema = conn.describe(object)
-    plan = plan_deletes(df, schema, key=key, normalize_id=conn.normalize_id)
-    return _write(
-        conn,
-        df,
-        plan,
-        journal=journal,
-        batch_size=batch_size,
-        mode=mode,
-        on_error=on_error,
-        max_retries=max_retries,
-        progress=progress,
-        calls_before=calls_before,
-        started=started,
     )

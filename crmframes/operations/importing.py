@@ -5,6 +5,9 @@ normalised before any call; the object and every field are resolved through ``de
 (unknown names fail with the close matches listed); pages are converted one at a time into
 typed Arrow columns (memory stays flat); values that cannot be converted, and population
 ids the CRM does not return, become reject rows — nothing is dropped silently.
+
+Longer than 500 lines: one operation: its argument checks, windows, population matching and
+ordering are steps of the one import.
 """
 
 from __future__ import annotations

@@ -211,7 +211,9 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
     def send(rows: pd.DataFrame) -> Any:
         return export_to_crm(
             ctx.conn,
-            **spec.call_kwargs(export_to_crm, df=rows, dry_run=dry_run, progress=ctx.progress),
+            **spec.call_kwargs(
+                export_to_crm, df=rows, dry_run=dry_run, progress=ctx.progress, sleep=ctx.sleep
+            ),
         )
 
     result = send(df) if dry_run else ctx.resend(send, df, spec, step)
@@ -261,7 +263,8 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
 
     def send(rows: pd.DataFrame) -> Any:
         return delete_in_crm(
-            ctx.conn, **spec.call_kwargs(delete_in_crm, df=rows, progress=ctx.progress)
+            ctx.conn,
+            **spec.call_kwargs(delete_in_crm, df=rows, progress=ctx.progress, sleep=ctx.sleep),
         )
 
     result = ctx.resend(send, df, spec, step)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from crmframes.errors import ConnectorError, RateLimitedError, UnavailableError
-from crmframes.operations.exporting import ExportResult
+from crmframes.operations.export_result import ExportResult
 from crmframes.runner.report import Attempt, StepReport
 from crmframes.specs import (
     DedupeSpec,

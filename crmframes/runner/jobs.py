@@ -76,8 +76,9 @@ def run_job(
             default ``$CRMFRAMES_ACCOUNTS`` or ``~/.config/crmframes/accounts.yaml``.
         store: a store file to use instead of the job's.
         environ: the environment secrets are read from (``os.environ`` by default).
-        sleep: waits between the attempts of a step with ``retry:`` (``time.sleep``; a
-            scheduler or a test passes its own).
+        sleep: waits between the attempts of a step with ``retry:`` and between the retry
+            rounds inside an export or a delete (``time.sleep``; a scheduler or a test
+            passes its own).
 
     Returns:
         The report. A step that fails stops the job: ``report.ok`` is False,

@@ -206,7 +206,7 @@ class Sandbox:
         return str(folder / "server.pem"), str(folder / "server.key")
 
     def _build_app(self) -> Any:
-        from crmframes.sandbox.demo import generate_demo_org
+        from crmframes.sandbox.demo_org import generate_demo_org
 
         app, load = self._build_salesforce() if self.crm == "salesforce" else self._build_dynamics()
         if self.data == "demo":

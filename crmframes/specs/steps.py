@@ -181,6 +181,7 @@ class ExportSpec(OperationSpec):
         source="the runner reads the rows, passed as df",
         df="the rows read from source",
         write_back="the runner merges the CRM ids into the source table after the call",
+        sleep="the run's sleep (run_job sleep=): how the retry rounds of the write wait",
     )
 
     object: Name
@@ -228,6 +229,7 @@ class DeleteSpec(OperationSpec):
         STEP_HANDLING,
         source="the runner reads the rows, passed as df",
         df="the rows read from source",
+        sleep="the run's sleep (run_job sleep=): how the retry rounds of the delete wait",
     )
 
     object: Name

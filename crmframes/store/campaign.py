@@ -12,6 +12,10 @@ INSERT without a primary key is the fast upsert on a file database; MERGE and pr
 upserts are slower there (feasibility.md §4). A watermark option passed with the batch is
 written inside the same transaction, so the automatic index never moves past data that is
 not stored (DESIGN §4.4).
+
+Longer than 500 lines: the CampaignStore class is the store's public surface (merge, read, sql,
+options, dedupe, deletions); its steps are already delegated to sql, session, options,
+duplicates and deletions.
 """
 
 from __future__ import annotations

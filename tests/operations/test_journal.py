@@ -221,15 +221,18 @@ def test_dropped_connection_on_insert_is_resolved_in_the_same_run(tmp_path: Path
     assert result.stats.created == 10
 
 
-def test_transient_rows_are_retried_then_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+def test_transient_rows_are_retried_then_rejected(tmp_path: Path):
+    waits: list[float] = []  # the retry loop waits through the injected sleep
     crm = FakeCrm()
     crm.script = {1: "lock"}
-    result = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False, sleep=waits.append)
     assert len(result.frame) == 10 and result.stats.retries == 3
+    assert len(waits) == 1 and waits[0] > 0
     crm = FakeCrm()
     crm.script = dict.fromkeys(range(1, 30), "lock")
-    result = export_to_crm(crm, "Thing", NAMES, journal=False, max_retries=1, progress=False)
+    result = export_to_crm(
+        crm, "Thing", NAMES, journal=False, max_retries=1, progress=False, sleep=waits.append
+    )
     assert result.frame.empty and len(result.rejects) == 10
     assert set(result.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
 
@@ -325,6 +328,18 @@ def test_journal_holds_no_values(tmp_path: Path):
     assert opened.header["object"] == "Thing" and len(opened.outcomes) == 10
 
 
+def test_delete_waits_between_retries_through_the_injected_sleep():
+    crm = FakeCrm()
+    inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
+    ids = inserted[["crmId"]].rename(columns={"crmId": "Id"})
+    crm.script = {crm.calls + 1: "lock"}  # the first delete call: every row locked, for now
+    waits: list[float] = []
+    result = delete_in_crm(crm, "Thing", ids, journal=False, progress=False, sleep=waits.append)
+    assert result.stats.deleted == 10 and result.stats.retries == 3  # one batch of 3, locked
+    assert len(waits) == 1 and waits[0] > 0
+    assert crm.rows == {}
+
+
 def test_delete_resent_after_lost_answer_counts_as_done(tmp_path: Path):
     crm = FakeCrm()
     inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
@@ -386,14 +401,15 @@ def test_a_lost_insert_never_takes_ids_of_other_rows_and_the_next_run_settles_it
     assert resent.stats.created == 3 and len(crm.rows) == 6
 
 
-def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(tmp_path: Path):
     crm = FakeCrm()
     crm.script = dict.fromkeys(range(1, 30), "lock")
     journal = tmp_path / "j.jsonl"
-    locked = export_to_crm(crm, "Thing", NAMES, journal=journal, max_retries=1, progress=False)
+    waits: list[float] = []
+    locked = export_to_crm(
+        crm, "Thing", NAMES, journal=journal, max_retries=1, progress=False, sleep=waits.append
+    )
+    assert waits and min(waits) > 0  # every wait went through the injected sleep
     assert set(locked.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
     crm.script = {}
     again = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
