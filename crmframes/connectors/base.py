@@ -199,7 +199,7 @@ class Connector(Protocol):
 
     @property
     def system(self) -> str:
-        """The CRM's name in the registry: ``"salesforce"`` or ``"dynamics"``."""
+        """The CRM's name (``"salesforce"``, ``"dynamics"``), as settings and errors spell it."""
 
     @property
     def instance(self) -> str:
