@@ -30,7 +30,7 @@ from crmframes.settings import (
     SalesforceSettings,
     Secret,
 )
-from crmframes.specs.accounts import (
+from crmframes.specs.account_file import (
     Account,
     Accounts,
     DynamicsAccount,

@@ -31,7 +31,7 @@ from crmframes.specs import (
     WriteBack,
     parse_accounts,
 )
-from crmframes.specs.accounts import DynamicsAccount, SalesforceAccount
+from crmframes.specs.account_file import DynamicsAccount, SalesforceAccount
 from crmframes.specs.document import parse_yaml
 
 JOB = """\

@@ -15,7 +15,7 @@ Examples:
 
 from __future__ import annotations
 
-from crmframes.specs.accounts import (
+from crmframes.specs.account_file import (
     Account,
     Accounts,
     AuthSpec,
