@@ -173,7 +173,7 @@ def serve(
 
     signal.signal(signal.SIGTERM, on_signal)
     with Sandbox(
-        crm,  # type: ignore[arg-type]
+        crm,
         data="empty" if empty else "demo",
         scale=scale,
         port=port,
@@ -327,7 +327,7 @@ def check(account: str | None, accounts_file: str | None, sandbox_crm: str | Non
 def _sandbox_connection(crm: str) -> Iterator[Any]:
     from crmframes.sandbox import Sandbox
 
-    with Sandbox(crm) as sb:  # type: ignore[arg-type]
+    with Sandbox(crm) as sb:
         conn = sb.connector()
         try:
             yield conn

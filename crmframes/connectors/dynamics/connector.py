@@ -36,6 +36,7 @@ from crmframes.connectors.base import (
     WriteOutcome,
 )
 from crmframes.connectors.dynamics.odata_compiler import build_query
+from crmframes.connectors.dynamics.settings import DynamicsSettings
 from crmframes.connectors.dynamics.wire import guid
 from crmframes.connectors.dynamics.writer import DynamicsWriter
 from crmframes.connectors.http import (
@@ -57,13 +58,7 @@ from crmframes.errors import (
 from crmframes.filters import F
 from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema
-from crmframes.settings import (
-    AccessToken,
-    ClientCredentials,
-    DeviceCode,
-    DynamicsSettings,
-    Password,
-)
+from crmframes.settings import AccessToken, ClientCredentials, DeviceCode, Password
 
 __all__ = ["PAGE_SIZE", "DynamicsConnector"]
 

@@ -46,6 +46,7 @@ from crmframes.connectors.http import (
 )
 from crmframes.connectors.salesforce.bulk_csv import bulk_page_to_table, rest_datetime_text
 from crmframes.connectors.salesforce.paging import KeysetCursor
+from crmframes.connectors.salesforce.settings import SalesforceSettings
 from crmframes.connectors.salesforce.soql_compiler import build_soql
 from crmframes.connectors.salesforce.writer import SalesforceWriter
 from crmframes.errors import (
@@ -60,13 +61,7 @@ from crmframes.errors import (
 )
 from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
-from crmframes.settings import (
-    AccessToken,
-    ClientCredentials,
-    JwtBearer,
-    Password,
-    SalesforceSettings,
-)
+from crmframes.settings import AccessToken, ClientCredentials, JwtBearer, Password
 
 __all__ = ["BULK_THRESHOLD", "SalesforceConnector"]
 
