@@ -1,3 +1,4 @@
+# Over 500 lines: one protocol kept whole (msal tokens, metadata, OData reads); its writes are a part of their own (writer.py).
 """The Dynamics 365 / Dataverse connector: msal tokens, table metadata, OData pages into Arrow.
 
 Edge: msal + requests. Tokens come from msal (client secret, username-password, device code,

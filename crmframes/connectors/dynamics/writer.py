@@ -1,3 +1,4 @@
+# Over 500 lines: $batch writes, lookup binds, lost inserts and audit deletions share the batch helpers below.
 """Write Dataverse records in ``$batch`` calls, find lost inserts, and read deletions from audits.
 
 Edge: Dataverse Web API over requests, through the connector's :class:`HttpClient`.

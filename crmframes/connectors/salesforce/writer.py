@@ -1,3 +1,4 @@
+# Over 500 lines: sObject Collections, Bulk API 2.0 ingest and getDeleted share the job and outcome helpers below.
 """The write side of the Salesforce connector: Collections, Bulk API 2.0 ingest, getDeleted.
 
 Edge: a part that :class:`~crmframes.connectors.salesforce.SalesforceConnector` holds and
