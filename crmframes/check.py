@@ -1,6 +1,7 @@
 """Check that a CRM connection works: log in, read the API limits, read one record.
 
-Orchestration: calls a connector (Salesforce or Dataverse) and reports each check as a
+Orchestration: calls a connector (any CRM of :mod:`crmframes.registry`, which says what
+its limits are and which object every org has) and reports each check as a
 line saying what passed, or what failed and what to do next; ``crmframes check`` prints
 them. A check that fails stops the ones that need it (no login, no read).
 """
@@ -12,8 +13,7 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from crmframes import registry
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -24,15 +24,6 @@ from crmframes.errors import (
 )
 
 __all__ = ["Check", "check_connection"]
-
-# The object each CRM is sure to have, read once to prove data access.
-_COMMON_OBJECT = {"salesforce": ("Contact", "LastName"), "dynamics": ("contact", "lastname")}
-# Dataverse answers every Web API call with its service protection counters (informational,
-# reference/dataverse-api.md "Service protection"); it has no resource listing limits.
-_DATAVERSE_HEADERS = (
-    "x-ms-ratelimit-burst-remaining-xrm-requests",
-    "x-ms-ratelimit-time-remaining-xrm-requests",
-)
 
 
 @dataclass(frozen=True)
@@ -76,34 +67,12 @@ def check_connection(
 
 
 def _limits(conn: Any, system: str) -> Check:
+    kind = registry.crm_kind(system)
+    if kind.limits is None:
+        return Check("limits", True, f"{kind.label} lists no limits")
     try:
-        if system == "salesforce":
-            # GET /services/data/vXX.X/limits (reference/salesforce-api.md, limits)
-            reply = conn.http.send("GET", conn.sf.base_url + "limits/", operation="read limits")
-            daily = orjson.loads(reply.content).get("DailyApiRequests") or {}
-            left, cap = int(daily.get("Remaining", 0)), int(daily.get("Max", 0))
-            if cap and left == 0:
-                return Check(
-                    "limits",
-                    False,
-                    f"0 of {cap:,} daily API requests left: calls fail until the rolling "
-                    "24-hour window frees some; ask the org's admin or wait",
-                )
-            return Check("limits", True, f"{left:,} of {cap:,} daily API requests left")
-        # Dataverse: WhoAmI is the cheapest call; its headers carry the counters if any.
-        reply = conn.http.send("GET", conn.api_root + "WhoAmI", operation="call WhoAmI")
-        found = {name: reply.headers[name] for name in _DATAVERSE_HEADERS if name in reply.headers}
-        if found:
-            shown = ", ".join(
-                f"{name.removeprefix('x-ms-ratelimit-')}={value}" for name, value in found.items()
-            )
-            return Check("limits", True, f"service protection headers: {shown}")
-        return Check(
-            "limits",
-            True,
-            "Dataverse lists no limits; this environment sent no service protection headers "
-            "(defaults: 6,000 requests and 20 minutes of execution per user per 5 minutes)",
-        )
+        ok, detail = kind.limits(conn)
+        return Check("limits", ok, detail)
     except PermissionDeniedError as exc:
         # Salesforce serves /limits only to users with "View Setup and Configuration"
         return Check(
@@ -119,7 +88,10 @@ def _limits(conn: Any, system: str) -> Check:
 def _read(conn: Any, system: str) -> Check:
     from crmframes.operations import import_from_crm
 
-    obj, field = _COMMON_OBJECT.get(system, ("contact", "lastname"))
+    probe = registry.crm_kind(system).probe
+    if probe is None:
+        return Check("read", True, "nothing to read: this CRM names no object every org has")
+    obj, field = probe
     try:
         result = import_from_crm(conn, obj, fields=[field], limit=1, progress=False)
     except CrmframesError as exc:

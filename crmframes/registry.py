@@ -87,6 +87,10 @@ class CrmKind:
         connector: builds a connector from settings: ``connector(settings, **options)``.
         sandbox: its emulation: a :class:`SandboxSupport`, or ``"module:attribute"`` naming
             one, imported only when a sandbox of this CRM starts; None when it has none.
+        probe: the object and field every org of this CRM has, which ``crmframes check``
+            reads one record of (None: that check reads nothing).
+        limits: reads the API limits for ``crmframes check``: ``limits(conn)`` returns
+            ``(ok, what it found)`` and may raise a ``CrmframesError`` (None: no limits).
     """
 
     name: str
@@ -96,6 +100,8 @@ class CrmKind:
     flows: Mapping[str, Flow]
     connector: Callable[..., Any]  # returns a Connector
     sandbox: SandboxSupport | str | None = None
+    probe: tuple[str, str] | None = None
+    limits: Callable[[Any], tuple[bool, str]] | None = None
 
 
 def register(kind: CrmKind, *, replace: bool = False) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import pathlib
 from collections.abc import Iterator
+from contextlib import closing
 
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ import pytest
 import crmframes
 from crmframes import F, Sandbox, delete_in_crm, export_to_crm, import_from_crm, registry
 from crmframes.accounts import connect
+from crmframes.check import check_connection
 from crmframes.errors import ConfigError
 from crmframes.specs import parse_accounts
 from tests.memory_crm import registered
@@ -155,3 +157,11 @@ def test_only_the_crm_packages_name_a_crm_package():
                 if any(t.startswith(f"crmframes.{p}") for p in CRM_PACKAGES)
             ]
     assert not wrong, "find a CRM through crmframes.registry instead:\n" + "\n".join(wrong)
+
+
+def test_crmframes_check_checks_a_third_crm(memory: Sandbox):
+    export_to_crm(memory.connector(), "Member", MEMBERS, journal=False, progress=False)
+    checks = list(check_connection(lambda: closing(memory.connector()), label="the memory sandbox"))
+    assert [(c.name, c.ok) for c in checks] == [("login", True), ("limits", True), ("read", True)]
+    assert checks[1].detail == "Memory CRM lists no limits"
+    assert checks[2].detail.startswith("read 1 record of Member")

@@ -237,4 +237,5 @@ KIND = CrmKind(
     flows=FLOWS,
     connector=MemoryConnector,
     sandbox="tests.memory_crm.sandbox:SUPPORT",  # imported only when its sandbox starts
+    probe=("Member", "Email"),
 )
