@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from crmframes.accounts import connect
 from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConnector
+from crmframes.connectors.dynamics import DynamicsSettings
+from crmframes.connectors.salesforce import SalesforceSettings
 from crmframes.dedupe import DedupeResult, deduplicate, find_duplicates
 from crmframes.errors import (
     ArgumentTypeError,
@@ -49,10 +51,8 @@ from crmframes.settings import (
     AccessToken,
     ClientCredentials,
     DeviceCode,
-    DynamicsSettings,
     JwtBearer,
     Password,
-    SalesforceSettings,
     Secret,
 )
 from crmframes.specs import (

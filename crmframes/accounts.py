@@ -18,23 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crmframes import registry
 from crmframes.arguments import check_instance
 from crmframes.errors import ConfigError
-from crmframes.settings import (
-    AccessToken,
-    ClientCredentials,
-    DeviceCode,
-    DynamicsSettings,
-    JwtBearer,
-    Password,
-    SalesforceSettings,
-    Secret,
-)
-from crmframes.specs.accounts import (
+from crmframes.settings import Auth, Secret, build_auth
+from crmframes.specs.account_file import (
     Account,
     Accounts,
-    DynamicsAccount,
-    SalesforceAccount,
+    CrmAccount,
     SandboxAccount,
     SecretRef,
     parse_accounts,
@@ -131,12 +122,15 @@ def resolve_secret(
 
 
 def account_settings(
-    account: SalesforceAccount | DynamicsAccount,
+    account: CrmAccount,
     *,
     place: Place = format_path,
     environ: Mapping[str, str] | None = None,
-) -> SalesforceSettings | DynamicsSettings:
+) -> Any:
     """Build a CRM account's connection settings, reading its secrets now.
+
+    The settings class is the account's CRM's (:mod:`crmframes.registry`): for the built-in
+    CRMs a ``SalesforceSettings`` or a ``DynamicsSettings``.
 
     Args:
         account: the account.
@@ -147,23 +141,13 @@ def account_settings(
     Raises:
         ConfigError: a secret cannot be read.
     """
-    auth = _auth(account, place, environ)
-    if isinstance(account, SalesforceAccount):
-        return SalesforceSettings(
-            url=account.url,
-            auth=auth,  # the account's validator refused device_code
-            api_version=account.api_version,
-            ca_file=account.ca_file,
-            timeout=account.timeout,
-        )
-    return DynamicsSettings(
-        url=account.url,
-        tenant_id=account.tenant_id,
-        auth=auth,  # the account's validator refused jwt
-        authority=account.authority,
-        ca_file=account.ca_file,
-        timeout=account.timeout,
-    )
+    kind = registry.crm_kind(account.crm)
+    fields = {
+        name: getattr(account, name)
+        for name in type(account).model_fields
+        if name not in ("crm", "auth")
+    }
+    return kind.settings(auth=_auth(account, place, environ), **fields)
 
 
 @contextmanager
@@ -177,8 +161,8 @@ def connect(
     """Connect to an account's CRM for the duration of a ``with`` block.
 
     A sandbox account starts its sandbox (and lets its users make the changes in
-    ``simulate``) and stops it at the end; a CRM account builds a ``SalesforceConnector`` or
-    a ``DynamicsConnector`` from its settings.
+    ``simulate``) and stops it at the end; a CRM account builds its CRM's connector
+    (``SalesforceConnector``, ``DynamicsConnector``, or a registered CRM's) from its settings.
 
     Args:
         account: an account, or the name of one in the accounts file (``"prod"``).
@@ -197,7 +181,7 @@ def connect(
     check_instance(
         "account",
         account,
-        (str, SalesforceAccount, DynamicsAccount, SandboxAccount),
+        (str, CrmAccount, SandboxAccount),
         "an account's name in the accounts file, or an account",
     )
     if isinstance(account, str):
@@ -207,15 +191,7 @@ def connect(
             yield sandbox_conn
         return
     settings = account_settings(account, place=place, environ=environ)
-    conn: Connector
-    if isinstance(settings, SalesforceSettings):
-        from crmframes.connectors.salesforce import SalesforceConnector
-
-        conn = SalesforceConnector(settings)
-    else:
-        from crmframes.connectors.dynamics import DynamicsConnector
-
-        conn = DynamicsConnector(settings)
+    conn: Connector = registry.crm_kind(account.crm).connector(settings)
     try:
         yield conn
     finally:
@@ -250,45 +226,15 @@ def _sandbox(account: SandboxAccount) -> Iterator[Connector]:
             conn.close()
 
 
-def _auth(
-    account: SalesforceAccount | DynamicsAccount, place: Place, environ: Mapping[str, str] | None
-) -> Any:
+def _auth(account: CrmAccount, place: Place, environ: Mapping[str, str] | None) -> Auth:
     spec = account.auth
-
-    def secret(name: str) -> Secret | None:
-        ref = getattr(spec, name)
-        if ref is None:
-            return None
-        return resolve_secret(ref, place(("auth", name)), environ=environ)
-
-    def needed(name: str) -> Secret:
-        value = secret(name)
-        if value is None:  # pragma: no cover - AuthSpec already refused it
-            raise ConfigError(f"{place(('auth',))}: flow {spec.flow!r} needs {name}")
-        return value
-
-    client_id = spec.client_id or ""
-    if spec.flow == "client_credentials":
-        return ClientCredentials(client_id=client_id, client_secret=needed("client_secret"))
-    if spec.flow == "password":
-        return Password(
-            username=spec.username or "",
-            password=needed("password"),
-            client_id=client_id,
-            client_secret=secret("client_secret"),
-            security_token=secret("security_token"),
-        )
-    if spec.flow == "jwt":
-        extra = {"audience": spec.audience} if spec.audience else {}
-        return JwtBearer(
-            client_id=client_id,
-            username=spec.username or "",
-            private_key=needed("private_key"),
-            **extra,
-        )
-    if spec.flow == "access_token":
-        return AccessToken(token=needed("token"))
-    return DeviceCode(client_id=client_id)
+    values: dict[str, str | Secret | None] = {}
+    for name in type(spec).model_fields:
+        value = getattr(spec, name)
+        if isinstance(value, SecretRef):
+            value = resolve_secret(value, place(("auth", name)), environ=environ)
+        values[name] = value
+    return build_auth(spec.flow, values)
 
 
 def _keyring_password(service: str, username: str, place: str) -> str:

@@ -1,6 +1,7 @@
 """Check that a CRM connection works: log in, read the API limits, read one record.
 
-Orchestration: calls a connector (Salesforce or Dataverse) and reports each check as a
+Orchestration: calls a connector (any CRM of :mod:`crmframes.registry`, which says what
+its limits are and which object every org has) and reports each check as a
 line saying what passed, or what failed and what to do next; ``crmframes check`` prints
 them. A check that fails stops the ones that need it (no login, no read).
 """
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 
+from crmframes import registry
 from crmframes.connectors.base import Connector
 from crmframes.errors import (
     AuthenticationError,
@@ -22,9 +24,6 @@ from crmframes.errors import (
 )
 
 __all__ = ["Check", "check_connection"]
-
-# The object each CRM is sure to have, read once to prove data access.
-_COMMON_OBJECT = {"salesforce": ("Contact", "LastName"), "dynamics": ("contact", "lastname")}
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,10 @@ def _limits(conn: Connector) -> Check:
 def _read(conn: Connector) -> Check:
     from crmframes.operations import import_from_crm
 
-    obj, field = _COMMON_OBJECT.get(conn.system, ("contact", "lastname"))
+    probe = registry.crm_kind(conn.system).probe
+    if probe is None:
+        return Check("read", True, "nothing to read: this CRM names no object every org has")
+    obj, field = probe
     try:
         result = import_from_crm(conn, obj, fields=[field], limit=1, progress=False)
     except CrmframesError as exc:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from crmframes import __version__
+from crmframes import __version__, registry
 from crmframes.errors import ConfigError, CrmframesError
 from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT
 
@@ -30,6 +30,22 @@ __all__ = ["main"]
 
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
+
+
+class CrmChoice(click.Choice):  # type: ignore[type-arg]
+    """A CRM's name: the registry's, read when the command runs (a registered CRM counts)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The names of the CRMs crmframes knows (:mod:`crmframes.registry`)."""
+        return registry.crm_names()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass  # click's __init__ sets them; the registry is the one source
 
 
 class _Group(click.Group):
@@ -89,7 +105,7 @@ def sandbox() -> None:
 @sandbox.command("serve")
 @click.option(
     "--crm",
-    type=click.Choice(["salesforce", "dynamics"]),
+    type=CrmChoice(),
     default="salesforce",
     show_default=True,
     help="Which CRM to emulate.",
@@ -176,7 +192,7 @@ def serve(
 
     signal.signal(signal.SIGTERM, on_signal)
     with Sandbox(
-        crm,  # type: ignore[arg-type]
+        crm,
         data="empty" if empty else "demo",
         scale=scale,
         port=port,
@@ -287,7 +303,7 @@ def run(
 @click.option(
     "--sandbox",
     "sandbox_crm",
-    type=click.Choice(["salesforce", "dynamics"]),
+    type=CrmChoice(),
     default=None,
     help="Check the built-in sandbox of this CRM instead of an account.",
 )
@@ -330,7 +346,7 @@ def check(account: str | None, accounts_file: str | None, sandbox_crm: str | Non
 def _sandbox_connection(crm: str) -> Iterator[Connector]:
     from crmframes.sandbox import Sandbox
 
-    with Sandbox(crm) as sb:  # type: ignore[arg-type]
+    with Sandbox(crm) as sb:
         conn = sb.connector()
         try:
             yield conn

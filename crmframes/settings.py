@@ -1,53 +1,42 @@
-"""Where and how to connect to a CRM: secrets, auth objects and connection settings.
+"""How to sign in to any CRM: secrets, auth objects, and the one auth-flow builder.
 
-Pure. Settings are frozen keyword-only dataclasses; secrets are wrapped in :class:`Secret`,
-whose repr is masked so they never reach a log, a traceback or a notebook output. Auth is
-an object the user picks (``ClientCredentials(...)``, ``Password(...)``, ...), never
-inferred from which arguments happen to be set. ``from_env`` / ``to_env`` fix the names
-of the environment variables once, for the connectors, the CLI and the sandbox.
+Pure. Secrets are wrapped in :class:`Secret`, whose repr is masked so they never reach a
+log, a traceback or a notebook output. Auth is an object the user picks
+(``ClientCredentials(...)``, ``Password(...)``, ...), never inferred from which arguments
+happen to be set. :func:`build_auth` turns a flow's name and its named values into that
+object, for every way of configuring one (environment variables, the accounts file, the
+sandbox); :func:`auth_to_env` is its inverse. Each CRM's settings class (one per CRM
+package under ``crmframes/connectors/``) says which flows it takes (:class:`Flow`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from crmframes.arguments import check_instance, check_number, check_optional_str, check_str
 from crmframes.errors import ArgumentTypeError, ConfigError
 
 __all__ = [
+    "FLOW_CLASSES",
     "AccessToken",
+    "Auth",
     "ClientCredentials",
     "DeviceCode",
-    "DynamicsAuth",
-    "DynamicsSettings",
+    "EnvReader",
+    "Flow",
     "JwtBearer",
     "Password",
-    "SalesforceAuth",
-    "SalesforceSettings",
     "Secret",
+    "auth_from_env",
+    "auth_to_env",
+    "build_auth",
+    "check_common",
 ]
-
-SALESFORCE_ENV_PREFIX = "CRMFRAMES_SALESFORCE_"
-DYNAMICS_ENV_PREFIX = "CRMFRAMES_DYNAMICS_"
-DEFAULT_SALESFORCE_API_VERSION = "59.0"
-# The variables each flow cannot do without, besides URL (and Dynamics' TENANT_ID); checked
-# all at once before anything is built, so every missing one is named in one error.
-_SALESFORCE_NEEDS: dict[str, tuple[str, ...]] = {
-    "client_credentials": ("CLIENT_ID", "CLIENT_SECRET"),
-    "password": ("USERNAME", "PASSWORD", "CLIENT_ID"),
-    "jwt": ("CLIENT_ID", "USERNAME", "PRIVATE_KEY"),
-    "access_token": ("ACCESS_TOKEN",),
-}
-_DYNAMICS_NEEDS: dict[str, tuple[str, ...]] = {
-    "client_credentials": ("CLIENT_ID", "CLIENT_SECRET"),
-    "password": ("USERNAME", "PASSWORD", "CLIENT_ID"),
-    "device_code": ("CLIENT_ID",),
-    "access_token": ("ACCESS_TOKEN",),
-}
 
 
 class Secret:
@@ -95,7 +84,7 @@ def _secret(value: str | Secret | None) -> Secret | None:
     return None if value is None else Secret(value)
 
 
-class _EnvReader:
+class EnvReader:
     """Reads ``{prefix}NAME`` variables; an empty value counts as unset."""
 
     def __init__(self, environ: Mapping[str, str] | None, prefix: str) -> None:
@@ -103,10 +92,12 @@ class _EnvReader:
         self.prefix = prefix
 
     def get(self, name: str) -> str | None:
+        """The variable ``{prefix}NAME``, or None when unset or empty."""
         value = self.env.get(self.prefix + name)
         return value if value else None
 
     def need(self, name: str) -> str:
+        """The variable ``{prefix}NAME``; a ConfigError naming it when unset."""
         value = self.get(name)
         if value is None:
             raise ConfigError(f"environment variable {self.prefix}{name} is not set")
@@ -132,6 +123,7 @@ class _EnvReader:
             )
 
     def timeout(self) -> float:
+        """``{prefix}TIMEOUT`` in seconds (120 when unset)."""
         value = self.get("TIMEOUT")
         try:
             return float(value) if value else 120.0
@@ -141,6 +133,7 @@ class _EnvReader:
             ) from None
 
     def unknown_flow(self, flow: str, flows: str) -> ConfigError:
+        """The error for an ``{prefix}AUTH`` that names no flow of ``flows``."""
         return ConfigError(f"{self.prefix}AUTH={flow!r} is not a known flow; use one of {flows}")
 
 
@@ -209,13 +202,97 @@ class DeviceCode:
         check_str("client_id", self.client_id)
 
 
-SalesforceAuth = ClientCredentials | Password | JwtBearer | AccessToken
-DynamicsAuth = ClientCredentials | Password | DeviceCode | AccessToken
-_AuthName = Literal["client_credentials", "password", "jwt", "access_token"]
+Auth = ClientCredentials | Password | JwtBearer | AccessToken | DeviceCode
+# flow name -> the auth object it builds: the names the environment, the accounts file and
+# the sandbox use alike
+FLOW_CLASSES: dict[str, type[Auth]] = {
+    "client_credentials": ClientCredentials,
+    "password": Password,
+    "jwt": JwtBearer,
+    "access_token": AccessToken,
+    "device_code": DeviceCode,
+}
 
 
-def _check_common(settings: Any, auth: Any) -> None:
-    """Check what both CRMs' settings share: the URL, the auth object, the CA file, the timeout."""
+@dataclass(frozen=True)
+class Flow:
+    """The values one auth flow of one CRM needs and may have (auth objects' field names).
+
+    Attributes:
+        needs: the values without which the flow cannot sign in.
+        may: optional values the CRM uses when given (a Salesforce security token ...).
+    """
+
+    needs: tuple[str, ...]
+    may: tuple[str, ...] = ()
+
+
+def build_auth(flow: str, values: Mapping[str, str | Secret | None]) -> Auth:
+    """Build the auth object of ``flow`` from named values; the one auth-flow builder.
+
+    Args:
+        flow: ``client_credentials``, ``password``, ``jwt``, ``access_token`` or ``device_code``.
+        values: the auth object's fields by name (``client_id``, ``client_secret``,
+            ``username``, ``password``, ``security_token``, ``private_key``, ``audience``,
+            ``token``); None or missing means not given; other names are ignored.
+
+    Raises:
+        ConfigError: an unknown flow, or a value the flow needs is missing.
+
+    Examples:
+        >>> build_auth("access_token", {"token": "00Dxx!AQ"})
+        AccessToken(token=Secret('********'))
+    """
+    cls = FLOW_CLASSES.get(flow)
+    if cls is None:
+        raise ConfigError(f"{flow!r} is not a known flow; use one of {', '.join(FLOW_CLASSES)}")
+    given: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        value = values.get(field.name)
+        if value is not None:
+            given[field.name] = value
+        elif field.default is dataclasses.MISSING:
+            raise ConfigError(f"flow {flow!r} needs {field.name}")
+    return cls(**given)
+
+
+def auth_to_env(auth: Auth, prefix: str) -> dict[str, str]:
+    """Return the ``{prefix}AUTH`` variable and the values of ``auth``, secrets in clear.
+
+    The inverse of :func:`auth_from_env`; values left at their default are not written.
+    """
+    flow = next(name for name, cls in FLOW_CLASSES.items() if isinstance(auth, cls))
+    env = {prefix + "AUTH": flow}
+    for field in dataclasses.fields(auth):
+        value = getattr(auth, field.name)
+        if value is None or value == field.default:
+            continue
+        env[prefix + _env_name(field.name)] = (
+            value.reveal() if isinstance(value, Secret) else str(value)
+        )
+    return env
+
+
+def auth_from_env(
+    env: EnvReader, flows: Mapping[str, Flow], *, also: tuple[str, ...] = ("URL",)
+) -> Auth:
+    """Build the auth object that ``{prefix}AUTH`` names (default ``client_credentials``).
+
+    Every variable the flow needs, and the settings' own ``also``, is checked at once.
+
+    Raises:
+        ConfigError: an unknown flow, or variables the flow needs are unset.
+    """
+    flow = env.get("AUTH") or "client_credentials"
+    if flow not in flows:
+        raise env.unknown_flow(flow, ", ".join(flows))
+    chosen = flows[flow]
+    env.require(flow, (*also, *(_env_name(name) for name in chosen.needs)))
+    return build_auth(flow, {name: env.get(_env_name(name)) for name in chosen.needs + chosen.may})
+
+
+def check_common(settings: Any, auth: Any) -> None:
+    """Check what every CRM's settings share: the URL, the auth object, the CA file, the timeout."""
     check_str("url", settings.url, what="an https:// URL")
     names = " or ".join(t.__name__ for t in get_args(auth))
     check_instance("auth", settings.auth, get_args(auth), f"an auth object ({names})")
@@ -223,234 +300,5 @@ def _check_common(settings: Any, auth: Any) -> None:
     check_number("timeout", settings.timeout, min=0.001)
 
 
-@dataclass(frozen=True, kw_only=True)
-class SalesforceSettings:
-    """How to reach one Salesforce org.
-
-    Attributes:
-        url: the My Domain URL (``https://acme.my.salesforce.com``), the login URL, or a
-            sandbox URL; tokens are requested at ``{url}/services/oauth2/token``.
-        auth: the auth object.
-        api_version: REST API version, without the ``v``.
-        ca_file: a CA bundle to trust instead of the system one (the sandbox's CA).
-        timeout: seconds to wait for any one HTTP call.
-    """
-
-    url: str
-    auth: SalesforceAuth
-    api_version: str = DEFAULT_SALESFORCE_API_VERSION
-    ca_file: str | None = None
-    timeout: float = 120.0
-
-    def __post_init__(self) -> None:
-        _check_common(self, SalesforceAuth)
-        check_str("api_version", self.api_version)
-        if not self.url.startswith("https://"):
-            raise ConfigError(
-                f"Salesforce url must start with https:// (got {self.url!r}); "
-                "Salesforce and the sandbox only speak HTTPS"
-            )
-        object.__setattr__(self, "url", self.url.rstrip("/"))
-
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, prefix: str = SALESFORCE_ENV_PREFIX
-    ) -> SalesforceSettings:
-        """Build settings from ``CRMFRAMES_SALESFORCE_*`` environment variables.
-
-        ``{prefix}AUTH`` names the flow (``client_credentials``, ``password``, ``jwt``,
-        ``access_token``; default ``client_credentials``); the other variables are
-        ``URL``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``USERNAME``, ``PASSWORD``,
-        ``SECURITY_TOKEN``, ``PRIVATE_KEY`` (PEM text), ``ACCESS_TOKEN``,
-        ``API_VERSION``, ``CA_FILE`` and ``TIMEOUT``.
-
-        Raises:
-            ConfigError: a variable the chosen flow needs is missing.
-        """
-        env = _EnvReader(environ, prefix)
-        flow = env.get("AUTH") or "client_credentials"
-        if flow not in _SALESFORCE_NEEDS:
-            raise env.unknown_flow(flow, ", ".join(_SALESFORCE_NEEDS))
-        env.require(flow, ("URL", *_SALESFORCE_NEEDS[flow]))
-        auth: SalesforceAuth
-        if flow == "client_credentials":
-            auth = ClientCredentials(
-                client_id=env.need("CLIENT_ID"), client_secret=Secret(env.need("CLIENT_SECRET"))
-            )
-        elif flow == "password":
-            auth = Password(
-                username=env.need("USERNAME"),
-                password=Secret(env.need("PASSWORD")),
-                client_id=env.need("CLIENT_ID"),
-                client_secret=_secret(env.get("CLIENT_SECRET")),
-                security_token=_secret(env.get("SECURITY_TOKEN")),
-            )
-        elif flow == "jwt":
-            auth = JwtBearer(
-                client_id=env.need("CLIENT_ID"),
-                username=env.need("USERNAME"),
-                private_key=Secret(env.need("PRIVATE_KEY")),
-            )
-        else:
-            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
-        return cls(
-            url=env.need("URL"),
-            auth=auth,
-            api_version=env.get("API_VERSION") or DEFAULT_SALESFORCE_API_VERSION,
-            ca_file=env.get("CA_FILE"),
-            timeout=env.timeout(),
-        )
-
-    def to_env(self, *, prefix: str = SALESFORCE_ENV_PREFIX) -> dict[str, str]:
-        """Return the environment variables that make :meth:`from_env` rebuild these settings.
-
-        The values include the secrets in clear text: hand them to a child process, never
-        print them where others can read.
-        """
-        env = {prefix + "URL": self.url, prefix + "API_VERSION": self.api_version}
-        if self.ca_file:
-            env[prefix + "CA_FILE"] = self.ca_file
-        auth = self.auth
-        flow: _AuthName
-        if isinstance(auth, ClientCredentials):
-            flow = "client_credentials"
-            env |= {prefix + "CLIENT_ID": auth.client_id}
-            env |= {prefix + "CLIENT_SECRET": auth.client_secret.reveal()}
-        elif isinstance(auth, Password):
-            flow = "password"
-            env |= {prefix + "USERNAME": auth.username, prefix + "PASSWORD": auth.password.reveal()}
-            env |= {prefix + "CLIENT_ID": auth.client_id}
-            if auth.client_secret:
-                env[prefix + "CLIENT_SECRET"] = auth.client_secret.reveal()
-            if auth.security_token:
-                env[prefix + "SECURITY_TOKEN"] = auth.security_token.reveal()
-        elif isinstance(auth, JwtBearer):
-            flow = "jwt"
-            env |= {prefix + "CLIENT_ID": auth.client_id, prefix + "USERNAME": auth.username}
-            env[prefix + "PRIVATE_KEY"] = auth.private_key.reveal()
-        else:
-            flow = "access_token"
-            env[prefix + "ACCESS_TOKEN"] = auth.token.reveal()
-        env[prefix + "AUTH"] = flow
-        return env
-
-
-@dataclass(frozen=True, kw_only=True)
-class DynamicsSettings:
-    """How to reach one Dynamics 365 / Dataverse environment.
-
-    Attributes:
-        url: the environment URL (``https://acme.crm4.dynamics.com``) or a sandbox URL; the
-            Web API is ``{url}/api/data/v9.2/`` and tokens are asked for ``{url}/.default``.
-        tenant_id: the Entra ID tenant (GUID or domain).
-        auth: the auth object.
-        authority: the token authority; default ``https://login.microsoftonline.com/{tenant_id}``.
-        ca_file: a CA bundle to trust instead of the system one (the sandbox's CA).
-        timeout: seconds to wait for any one HTTP call.
-    """
-
-    url: str
-    tenant_id: str
-    auth: DynamicsAuth
-    authority: str | None = None
-    ca_file: str | None = None
-    timeout: float = 120.0
-
-    def __post_init__(self) -> None:
-        if isinstance(self.auth, JwtBearer):
-            raise ConfigError(
-                "JwtBearer is a Salesforce flow; for Dynamics use ClientCredentials, Password, "
-                "DeviceCode or AccessToken"
-            )
-        _check_common(self, DynamicsAuth)
-        check_str("tenant_id", self.tenant_id)
-        check_optional_str("authority", self.authority)
-        if not self.url.startswith("https://"):
-            raise ConfigError(
-                f"Dynamics url must start with https:// (got {self.url!r}); Dataverse only speaks HTTPS"
-            )
-        object.__setattr__(self, "url", self.url.rstrip("/"))
-        if isinstance(self.auth, JwtBearer):
-            raise ConfigError(
-                "JwtBearer is a Salesforce flow; for Dynamics use ClientCredentials, Password, "
-                "DeviceCode or AccessToken"
-            )
-
-    @property
-    def token_authority(self) -> str:
-        """The authority msal talks to."""
-        return (self.authority or f"https://login.microsoftonline.com/{self.tenant_id}").rstrip("/")
-
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, prefix: str = DYNAMICS_ENV_PREFIX
-    ) -> DynamicsSettings:
-        """Build settings from ``CRMFRAMES_DYNAMICS_*`` environment variables.
-
-        ``{prefix}AUTH`` names the flow (``client_credentials`` by default, ``password``,
-        ``device_code``, ``access_token``); the other variables are ``URL``, ``TENANT_ID``,
-        ``AUTHORITY``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``USERNAME``, ``PASSWORD``,
-        ``ACCESS_TOKEN``, ``CA_FILE`` and ``TIMEOUT``.
-
-        Raises:
-            ConfigError: a variable the chosen flow needs is missing.
-        """
-        env = _EnvReader(environ, prefix)
-        flow = env.get("AUTH") or "client_credentials"
-        if flow not in _DYNAMICS_NEEDS:
-            raise env.unknown_flow(flow, ", ".join(_DYNAMICS_NEEDS))
-        env.require(flow, ("URL", "TENANT_ID", *_DYNAMICS_NEEDS[flow]))
-        auth: DynamicsAuth
-        if flow == "client_credentials":
-            auth = ClientCredentials(
-                client_id=env.need("CLIENT_ID"), client_secret=Secret(env.need("CLIENT_SECRET"))
-            )
-        elif flow == "password":
-            auth = Password(
-                username=env.need("USERNAME"),
-                password=Secret(env.need("PASSWORD")),
-                client_id=env.need("CLIENT_ID"),
-                client_secret=_secret(env.get("CLIENT_SECRET")),
-            )
-        elif flow == "device_code":
-            auth = DeviceCode(client_id=env.need("CLIENT_ID"))
-        else:
-            auth = AccessToken(token=Secret(env.need("ACCESS_TOKEN")))
-        return cls(
-            url=env.need("URL"),
-            tenant_id=env.need("TENANT_ID"),
-            auth=auth,
-            authority=env.get("AUTHORITY"),
-            ca_file=env.get("CA_FILE"),
-            timeout=env.timeout(),
-        )
-
-    def to_env(self, *, prefix: str = DYNAMICS_ENV_PREFIX) -> dict[str, str]:
-        """Return the environment variables that make :meth:`from_env` rebuild these settings.
-
-        The values include the secrets in clear text: hand them to a child process, never
-        print them where others can read.
-        """
-        env = {prefix + "URL": self.url, prefix + "TENANT_ID": self.tenant_id}
-        if self.authority:
-            env[prefix + "AUTHORITY"] = self.authority
-        if self.ca_file:
-            env[prefix + "CA_FILE"] = self.ca_file
-        auth = self.auth
-        if isinstance(auth, ClientCredentials):
-            env[prefix + "AUTH"] = "client_credentials"
-            env[prefix + "CLIENT_ID"] = auth.client_id
-            env[prefix + "CLIENT_SECRET"] = auth.client_secret.reveal()
-        elif isinstance(auth, Password):
-            env[prefix + "AUTH"] = "password"
-            env |= {prefix + "USERNAME": auth.username, prefix + "PASSWORD": auth.password.reveal()}
-            env[prefix + "CLIENT_ID"] = auth.client_id
-            if auth.client_secret:
-                env[prefix + "CLIENT_SECRET"] = auth.client_secret.reveal()
-        elif isinstance(auth, DeviceCode):
-            env[prefix + "AUTH"] = "device_code"
-            env[prefix + "CLIENT_ID"] = auth.client_id
-        elif isinstance(auth, AccessToken):
-            env[prefix + "AUTH"] = "access_token"
-            env[prefix + "ACCESS_TOKEN"] = auth.token.reveal()
-        return env
+def _env_name(name: str) -> str:
+    return "ACCESS_TOKEN" if name == "token" else name.upper()

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmframes import Sandbox
+from crmframes.connectors.dynamics.odata_compiler import compile_odata
+from crmframes.connectors.salesforce.soql_compiler import build_soql
 from crmframes.filters import And, Expr, F, Not, Or, evaluate, validate
-from crmframes.odata import compile_odata
 from crmframes.schema import Field, FieldKind, ObjectSchema
-from crmframes.soql import build_soql
 from tests.clients import dynamics_session, salesforce_client
 
 # field -> (schema kind, strategy family); families: text, number, option, boolean, date,

@@ -7,9 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crmframes.connectors.dynamics.odata_compiler import (
+    build_query,
+    compile_odata,
+    odata_literal,
+    odata_string,
+)
 from crmframes.errors import FilterError
 from crmframes.filters import And, F, Not
-from crmframes.odata import build_query, compile_odata, odata_literal, odata_string
 from crmframes.sandbox.dynamics.odata import plan_query
 from crmframes.sandbox.dynamics.schema import SCHEMA
 from crmframes.schema import Field, ObjectSchema, UnknownFieldError

@@ -9,7 +9,7 @@ from crmframes import (
     SalesforceSettings,
     Secret,
 )
-from crmframes.settings import AccessToken, JwtBearer
+from crmframes.settings import AccessToken, JwtBearer, build_auth
 
 
 def test_secret_is_masked_everywhere():
@@ -50,6 +50,14 @@ def test_secret_equality_compares_values():
             security_token=Secret("t"),
         ),
         JwtBearer(client_id="cid", username="u", private_key=Secret("-----BEGIN PRIVATE KEY-----")),
+        # a sandbox org's JWT audience: to_env used to drop it, and from_env fell back to
+        # login.salesforce.com
+        JwtBearer(
+            client_id="cid",
+            username="u",
+            private_key=Secret("-----BEGIN PRIVATE KEY-----"),
+            audience="https://test.salesforce.com",
+        ),
         AccessToken(token=Secret("00D!x")),
     ],
 )
@@ -134,3 +142,27 @@ def test_dynamics_from_env_reports_every_missing_variable_at_once():
         "CRMFRAMES_DYNAMICS_CLIENT_ID",
         "CRMFRAMES_DYNAMICS_CLIENT_SECRET",
     ]
+
+
+@pytest.mark.parametrize(
+    ("flow", "values", "expected"),
+    [
+        ("access_token", {"token": "00D!x"}, AccessToken(token=Secret("00D!x"))),
+        (
+            "client_credentials",
+            {"client_id": "cid", "client_secret": Secret("s"), "username": None},
+            ClientCredentials(client_id="cid", client_secret=Secret("s")),
+        ),
+    ],
+)
+def test_build_auth_builds_the_flows_object(flow, values, expected):
+    assert build_auth(flow, values) == expected
+
+
+def test_build_auth_names_what_a_flow_misses_and_unknown_flows():
+    with pytest.raises(ConfigError, match="flow 'password' needs username"):
+        build_auth("password", {"password": "p", "client_id": "c"})
+    with pytest.raises(
+        ConfigError, match="'saml' is not a known flow; use one of client_credentials"
+    ):
+        build_auth("saml", {})

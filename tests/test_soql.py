@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crmframes.connectors.salesforce.soql_compiler import build_soql, compile_soql, soql_literal
 from crmframes.errors import FilterError
 from crmframes.filters import And, F, Not
+from crmframes.query_terms import literal_for, order_items
 from crmframes.sandbox.salesforce.soql import Comparison, InList, parse_soql
 from crmframes.schema import Field, ObjectSchema, UnknownFieldError
-from crmframes.soql import build_soql, compile_soql, literal_for, order_items, soql_literal
 
 CONTACT = ObjectSchema(
     "Contact",

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmframes import F
+from crmframes.connectors.dynamics.settings import DynamicsAccount
+from crmframes.connectors.salesforce.settings import SalesforceAccount
 from crmframes.errors import ConfigError, FilterError
 from crmframes.filters import And, Compare, IsIn, IsNull, Not, Or, StrMatch, validate
 from crmframes.specs import (
@@ -31,7 +33,6 @@ from crmframes.specs import (
     WriteBack,
     parse_accounts,
 )
-from crmframes.specs.accounts import DynamicsAccount, SalesforceAccount
 from crmframes.specs.document import parse_yaml
 
 JOB = """\

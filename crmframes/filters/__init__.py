@@ -1,7 +1,8 @@
 """Filter expressions: a small immutable tree built with ``F``, checked, and evaluated in pandas.
 
 Pure. Users write ``(F("NumberOfEmployees") > 10) & F("Email").not_null()``; :func:`validate`
-enforces the filtering rules (DESIGN §4.3) and :mod:`crmframes.soql` / :mod:`crmframes.odata`
+enforces the filtering rules (DESIGN §4.3) and :mod:`~crmframes.connectors.salesforce.soql_compiler` /
+:mod:`~crmframes.connectors.dynamics.odata_compiler`
 compile the tree to a SOQL ``WHERE`` clause or an OData ``$filter``.
 
 **The contract** both compilers honour, and :func:`evaluate` implements on a frame of typed
@@ -24,7 +25,7 @@ data:
   into the Python type). Datetimes are aware; a naive datetime is read in UTC. Every
   datetime is held in UTC; sub-microsecond timestamps are refused.
 - Order (``order_by`` of the query builders) places nulls last in both directions, like
-  ``DataFrame.sort_values``; see :mod:`crmframes.odata` for what Dataverse can do.
+  ``DataFrame.sort_values``; see :mod:`~crmframes.connectors.dynamics.odata_compiler` for what Dataverse can do.
 """
 
 from __future__ import annotations

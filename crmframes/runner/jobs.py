@@ -29,7 +29,7 @@ from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus
 from crmframes.runner.summary import label
 from crmframes.specs import Job, SandboxAccount, StepSpec
-from crmframes.specs.accounts import Account, Accounts
+from crmframes.specs.account_file import Account, Accounts
 from crmframes.specs.document import Loc
 from crmframes.store import CampaignStore
 

@@ -11,46 +11,36 @@ import gc
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import trustme
 
-from crmframes.errors import SandboxError
+from crmframes import registry
+from crmframes.errors import ConfigError, SandboxError
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.faults import Faults
 from crmframes.sandbox.profile import Profile, ProfiledApp, resolve_profile
 from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT, CallCounter, HttpsServer
-from crmframes.settings import (
-    AccessToken,
-    ClientCredentials,
-    DeviceCode,
-    DynamicsSettings,
-    JwtBearer,
-    Password,
-    SalesforceSettings,
-    Secret,
-)
+from crmframes.settings import build_auth
 
 if TYPE_CHECKING:
     from crmframes.connectors.base import Connector
 
 __all__ = ["Crm", "Sandbox"]
 
+# The built-in CRMs; a CRM added with crmframes.registry.register is served too.
 Crm = Literal["salesforce", "dynamics"]
 DataChoice = Literal["demo", "empty"]
-BULK_WARM_ROWS = 50_000  # tables this large get their Bulk result columns when loaded
 
 
 class Sandbox:
     """An emulated CRM org on ``https://127.0.0.1:PORT``.
 
     Args:
-        crm: which CRM to emulate.
+        crm: which CRM to emulate: ``"salesforce"``, ``"dynamics"``, or the name of one
+            registered with a sandbox (:mod:`crmframes.registry`).
         data: ``"demo"`` loads the demo org (accounts, contacts, leads, opportunities with
             planted duplicates); ``"empty"`` starts with no records.
         scale: multiplies the demo record counts (``scale=200`` gives 1,000,000 contacts).
@@ -85,7 +75,7 @@ class Sandbox:
 
     def __init__(
         self,
-        crm: Crm = "salesforce",
+        crm: Crm | str = "salesforce",
         *,
         data: DataChoice = "demo",
         scale: float = 1.0,
@@ -100,8 +90,12 @@ class Sandbox:
         profile: Literal["local", "production"] | Profile = "local",
         speed: float | None = None,
     ) -> None:
-        if crm not in get_args(Crm):
-            raise ValueError(f"crm must be one of {get_args(Crm)}, not {crm!r}")
+        if crm not in registry.crm_names():
+            raise ValueError(f"crm must be one of {registry.crm_names()}, not {crm!r}")
+        try:
+            self._support = registry.sandbox_support(crm)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         self.profile: Profile | None = resolve_profile(crm, profile, speed=speed)
         if data not in get_args(DataChoice):
             raise ValueError(f"data must be one of {get_args(DataChoice)}, not {data!r}")
@@ -115,7 +109,7 @@ class Sandbox:
             )
         if not (isinstance(request_timeout, int | float) and request_timeout > 0):
             raise ValueError(f"request_timeout must be positive seconds, not {request_timeout!r}")
-        self.crm: Crm = crm
+        self.crm: str = crm
         self.data: DataChoice = data
         self.scale = scale
         self.clock = clock or Clock()
@@ -126,7 +120,7 @@ class Sandbox:
         self._options: dict[str, Any] = {
             "duplicate_rule": duplicate_rule,
             "daily_api_limit": daily_api_limit,
-            "session_seconds": session_seconds or (7200 if crm == "salesforce" else 3600),
+            "session_seconds": session_seconds or self._support.session_seconds,
             "automation": automation,
         }
         self._counter = CallCounter()
@@ -149,8 +143,6 @@ class Sandbox:
                 served = self._app
                 if self.profile is not None:
                     served = ProfiledApp(self._app, self.profile, crm=self.crm)
-                    if self.crm == "salesforce":
-                        self._app.bulk.profile = self.profile
                 self._server = HttpsServer(
                     served,
                     certfile=certfile,
@@ -208,7 +200,13 @@ class Sandbox:
     def _build_app(self) -> Any:
         from crmframes.sandbox.demo_org import generate_demo_org
 
-        app, load = self._build_salesforce() if self.crm == "salesforce" else self._build_dynamics()
+        app, load = self._support.build(
+            clock=self.clock,
+            faults=self.faults,
+            options=self._options,
+            counter=self._counter,
+            profile=self.profile,
+        )
         if self.data == "demo":
             # Millions of new dicts and no cycles: full collections would walk them over and
             # over (tens of seconds at scale=200) and free nothing.
@@ -220,38 +218,6 @@ class Sandbox:
                 if enabled:
                     gc.enable()
         return app
-
-    def _build_salesforce(self) -> tuple[Any, Callable[[Any], None]]:
-        from crmframes.sandbox.salesforce.app import SalesforceApp
-        from crmframes.sandbox.salesforce.auth import Credentials
-        from crmframes.sandbox.salesforce.demo import load_demo_org
-        from crmframes.sandbox.salesforce.org import OrgSettings, SalesforceOrg
-
-        org = SalesforceOrg(
-            clock=self.clock, faults=self.faults, settings=OrgSettings(**self._options)
-        )
-        app = SalesforceApp(org, Credentials.generate(), self._counter)
-
-        def load(demo: Any) -> None:
-            load_demo_org(org, demo)
-            # Tables of Bulk size get their Bulk result columns now rather than in the first
-            # job (~3 s at scale=200), so a Bulk benchmark times the client, not the sandbox.
-            app.bulk.columns.warm(list(org.schema.objects.values()), min_rows=BULK_WARM_ROWS)
-
-        return app, load
-
-    def _build_dynamics(self) -> tuple[Any, Callable[[Any], None]]:
-        from crmframes.sandbox.dynamics.app import DynamicsApp
-        from crmframes.sandbox.dynamics.demo import load_demo_org
-        from crmframes.sandbox.dynamics.identity import DynamicsCredentials
-        from crmframes.sandbox.dynamics.org import DataverseOrg, EnvironmentSettings
-
-        org = DataverseOrg(
-            clock=self.clock, faults=self.faults, settings=EnvironmentSettings(**self._options)
-        )
-        return DynamicsApp(org, DynamicsCredentials.generate(), self._counter), partial(
-            load_demo_org, org
-        )
 
     def _running(self) -> HttpsServer:
         if self._server is None:
@@ -280,32 +246,18 @@ class Sandbox:
         self._running()
         return dict(self._app.credentials.as_dict())
 
-    def settings(self) -> SalesforceSettings | DynamicsSettings:
-        """Connection settings for this sandbox (client-credentials flow)."""
-        return (
-            self._salesforce_settings() if self.crm == "salesforce" else self._dynamics_settings()
-        )
+    def settings(self) -> Any:
+        """Connection settings for this sandbox (client-credentials flow).
 
-    def _client_credentials(self) -> ClientCredentials:
-        creds = self.credentials
-        return ClientCredentials(
-            client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
-        )
+        A ``SalesforceSettings`` or a ``DynamicsSettings`` (a registered CRM's own settings).
+        """
+        return self._settings("client_credentials")
 
-    def _salesforce_settings(self) -> SalesforceSettings:
-        return SalesforceSettings(
-            url=self.url, auth=self._client_credentials(), ca_file=self.ca_file
-        )
-
-    def _dynamics_settings(self) -> DynamicsSettings:
-        tenant = self.credentials["tenant_id"]
-        return DynamicsSettings(
-            url=self.url,
-            tenant_id=tenant,
-            auth=self._client_credentials(),
-            authority=f"{self.url}/{tenant}",
-            ca_file=self.ca_file,
-        )
+    def _settings(self, flow: str) -> Any:
+        url, ca_file = self.url, self.ca_file
+        values = self._support.auth_values(self._app, flow, url=url, ca_file=ca_file)
+        auth = build_auth(flow, values)
+        return self._support.settings(self._app, url=url, ca_file=ca_file, auth=auth)
 
     def connector(self, *, flow: str = "client_credentials", **options: Any) -> Connector:
         """A connector to this sandbox (``SalesforceConnector`` or ``DynamicsConnector``).
@@ -315,76 +267,15 @@ class Sandbox:
                 ``jwt`` or ``access_token`` (Salesforce) / ``device_code`` (Dynamics).
             **options: passed to the connector (``retry=``, ``session=`` ...).
         """
-        creds = self.credentials
-        if self.crm == "salesforce":
-            from crmframes.connectors.salesforce import SalesforceConnector
-
-            settings = replace(self._salesforce_settings(), auth=self._salesforce_auth(flow, creds))
-            return SalesforceConnector(settings, **options)
-        from crmframes.connectors.dynamics import DynamicsConnector
-
-        dv_settings = self._dynamics_settings()
-        auth: Any
-        if flow == "client_credentials":
-            auth = dv_settings.auth
-        elif flow == "password":
-            auth = Password(
-                username=creds["username"],
-                password=Secret(creds["password"]),
-                client_id=creds["client_id"],
-            )
-        elif flow == "device_code":
-            auth = DeviceCode(client_id=creds["client_id"])
-            options.setdefault(
-                "prompt", lambda message: None
-            )  # the sandbox signs its user in at once
-        else:
-            raise ValueError(
-                f"unknown Dynamics flow {flow!r}; use client_credentials, password or device_code"
-            )
-        return DynamicsConnector(replace(dv_settings, auth=auth), **options)
-
-    def _salesforce_auth(self, flow: str, creds: dict[str, str]) -> Any:
-        if flow == "client_credentials":
-            return ClientCredentials(
-                client_id=creds["client_id"], client_secret=Secret(creds["client_secret"])
-            )
-        if flow == "password":
-            return Password(
-                username=creds["username"],
-                password=Secret(creds["password"]),
-                client_id=creds["client_id"],
-                client_secret=Secret(creds["client_secret"]),
-                security_token=Secret(creds["security_token"]),
-            )
-        if flow == "jwt":
-            return JwtBearer(
-                client_id=creds["client_id"],
-                username=creds["username"],
-                private_key=Secret(creds["private_key"]),
-            )
-        if flow == "access_token":
-            import requests
-
-            session = requests.Session()
-            session.verify, session.trust_env = self.ca_file, False
-            reply = session.post(
-                f"{self.url}/services/oauth2/token",
-                timeout=60,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": creds["client_id"],
-                    "client_secret": creds["client_secret"],
-                },
-            )
-            return AccessToken(token=Secret(reply.json()["access_token"]))
-        raise ValueError(
-            f"unknown Salesforce flow {flow!r}; use client_credentials, password, jwt or access_token"
-        )
+        settings = self._settings(flow)
+        options = self._support.connector_options(flow) | options
+        conn: Connector = registry.crm_kind(self.crm).connector(settings, **options)
+        return conn
 
     def env(self) -> dict[str, str]:
         """Environment variables with which a connector's ``from_env()`` reaches this sandbox."""
-        return self.settings().to_env()
+        env: dict[str, str] = self.settings().to_env()
+        return env
 
     # --- observing and steering -----------------------------------------------------------------
 
@@ -448,22 +339,11 @@ class Sandbox:
         """
         import pandas as pd
 
-        org = self.org
-        if self.crm == "salesforce":
-            obj = org.schema.get(object_name)
-            if obj is None:
-                raise SandboxError(f"the sandbox has no object {object_name!r}")
-            rows = list(org.scan(obj.name, include_deleted=include_deleted))
-            columns = [f.name for f in obj.fields if f.type != "address"]
-        else:
-            entity = org.schema.get(object_name) or org.schema.by_set(object_name)
-            if entity is None:
-                raise SandboxError(f"the sandbox has no table {object_name!r}")
-            rows = list(org.scan(entity.logical_name))
-            columns = entity.properties
-        return pd.DataFrame.from_records(
-            [[r.get(c) for c in columns] for r in rows], columns=columns
+        self._running()
+        rows, columns = self._support.records(
+            self._app, object_name, include_deleted=include_deleted
         )
+        return pd.DataFrame.from_records(rows, columns=columns)
 
     @property
     def org(self) -> Any:

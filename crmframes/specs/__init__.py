@@ -15,12 +15,11 @@ Examples:
 
 from __future__ import annotations
 
-from crmframes.specs.accounts import (
+from crmframes.specs.account_file import (
     Account,
     Accounts,
     AuthSpec,
-    DynamicsAccount,
-    SalesforceAccount,
+    CrmAccount,
     SandboxAccount,
     SandboxActivity,
     SecretRef,
@@ -50,10 +49,10 @@ __all__ = [
     "Accounts",
     "AuthSpec",
     "AutoIndexSpec",
+    "CrmAccount",
     "DedupeSpec",
     "DeleteSpec",
     "DeletedSpec",
-    "DynamicsAccount",
     "ExportSpec",
     "ImportSpec",
     "Job",
@@ -62,7 +61,6 @@ __all__ = [
     "ReconcileTables",
     "RejectsSpec",
     "RetrySpec",
-    "SalesforceAccount",
     "SandboxAccount",
     "SandboxActivity",
     "SecretRef",

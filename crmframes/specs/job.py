@@ -28,7 +28,7 @@ from typing import Any, get_args
 
 from crmframes.arguments import check_instance
 from crmframes.errors import ArgumentTypeError, ConfigError
-from crmframes.specs.accounts import Account, account_to_dict, parse_account
+from crmframes.specs.account_file import Account, account_to_dict, parse_account
 from crmframes.specs.document import Document, Loc, dump_yaml, parse_yaml, suggest, validate_model
 from crmframes.specs.steps import STEP_KINDS, StepSpec
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from crmframes import Sandbox, import_from_crm
-from crmframes.connectors import dynamics
 from crmframes.connectors.base import ReadRequest
+from crmframes.connectors.dynamics import connector as dynamics
 from tests.clients import dynamics_session
 
 CAPPED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"

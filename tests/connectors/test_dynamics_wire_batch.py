@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crmframes.connectors import dynamics_wire
-from crmframes.connectors.dynamics_wire import read_batch
+from crmframes.connectors.dynamics import wire as dynamics_wire
+from crmframes.connectors.dynamics.wire import read_batch
 
 ANSWER = (
     b"--batchresponse_1\r\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crmframes.connectors.base import WriteBatch, WriteOutcome
-from crmframes.connectors.salesforce_wire import (
+from crmframes.connectors.salesforce.wire import (
     bulk_outcome,
     check_batch,
     collection_outcome,

@@ -393,7 +393,7 @@ def test_bulk_upsert_and_delete(sb, conn):
 
 
 def test_bulk_batches_over_the_upload_size_are_refused(conn, monkeypatch):
-    import crmframes.connectors.salesforce_writes as writes
+    import crmframes.connectors.salesforce.writer as writes
 
     monkeypatch.setattr(writes, "BULK_UPLOAD_BYTES", 10)
     with pytest.raises(DataError, match="write fewer records per job"):

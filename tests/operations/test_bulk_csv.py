@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmframes import F, Sandbox, export_to_crm, import_from_crm
-from crmframes.connectors.salesforce_csv import bulk_page_to_table, rest_datetime_text
+from crmframes.connectors.salesforce.bulk_csv import bulk_page_to_table, rest_datetime_text
 from crmframes.errors import ConnectorError
 from crmframes.sandbox.salesforce.bulk import DELIMITERS, LINE_ENDINGS, BulkApi
 

@@ -22,7 +22,7 @@ from simple_salesforce import Salesforce
 from crmframes import Clock, F, RequestRejectedError, Sandbox, import_from_crm
 from crmframes.connectors.base import Page, ReadRequest
 from crmframes.connectors.salesforce import SalesforceConnector
-from crmframes.connectors.salesforce_paging import KeysetCursor
+from crmframes.connectors.salesforce.paging import KeysetCursor
 from crmframes.schema import Field, ObjectSchema
 from tests.clients import access_token, dynamics_session, trusted_session
 

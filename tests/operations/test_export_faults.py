@@ -237,7 +237,7 @@ def test_an_internal_error_on_an_insert_is_looked_up_not_sent_blindly(crm: Crm, 
 def test_a_bulk_batch_over_the_job_size_is_sent_in_halves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("crmframes.connectors.salesforce_writes.BULK_UPLOAD_BYTES", 2_000)
+    monkeypatch.setattr("crmframes.connectors.salesforce.writer.BULK_UPLOAD_BYTES", 2_000)
     with Sandbox("salesforce", data="empty") as sb:
         df = pd.DataFrame(
             {"LastName": [f"L{i}" for i in range(50)], "Description": ["x" * 60] * 50}

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crmframes.connectors.base import Page, ReadRequest
+from crmframes.connectors.salesforce.soql_compiler import build_soql, compile_soql
 from crmframes.errors import RequestRejectedError
 from crmframes.filters import Expr
 from crmframes.schema import ObjectSchema
-from crmframes.soql import build_soql, compile_soql
 
 __all__ = ["KeysetCursor"]
 

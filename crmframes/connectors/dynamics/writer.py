@@ -1,17 +1,17 @@
 """Write Dataverse records in ``$batch`` calls, find lost inserts, and read deletions from audits.
 
 Edge: Dataverse Web API over requests, through the connector's :class:`HttpClient`.
-:class:`DynamicsWrites` is the write half of
-:class:`~crmframes.connectors.dynamics.DynamicsConnector` (which inherits it):
+:class:`DynamicsWriter` is the write part of
+:class:`~crmframes.connectors.dynamics.DynamicsConnector` (which holds one and delegates to it):
 
-- :meth:`~DynamicsWrites.write` sends one ``$batch`` (reference/dataverse-api.md §6) with
+- :meth:`~DynamicsWriter.write` sends one ``$batch`` (reference/dataverse-api.md §6) with
   ``Prefer: odata.continue-on-error`` and every record as its own request outside any
   changeset, so records fail independently: insert ``POST /<set>`` (the id from
   ``OData-EntityId``), update ``PATCH /<set>(<id>)`` with ``If-Match: *`` (never an
   accidental create), upsert ``PATCH /<set>(<key>='<value>')?$select=<id>`` with
   ``Prefer: return=representation`` (201 created, 200 updated; §5), delete
   ``DELETE /<set>(<id>)``. The wire format (the body, the answer, values, outcomes) is
-  :mod:`crmframes.connectors.dynamics_wire`.
+  :mod:`crmframes.connectors.dynamics.wire`.
 - Lookup columns (``_x_value`` in frames) are written as ``<nav>@odata.bind:
   "/<targetset>(<guid>)"``, the navigation property taken from the table's
   ``ManyToOneRelationships``. A lookup with several target tables (``parentcustomerid``:
@@ -20,9 +20,12 @@ Edge: Dataverse Web API over requests, through the connector's :class:`HttpClien
   in one extra ``$batch`` of ``GET`` queries (one per target table), remembered for the
   connector's life. So a round trip (import, edit, export) works, at one call more per
   batch that carries unknown bare GUIDs in such a column.
-- :meth:`~DynamicsWrites.find_created` resolves an insert batch whose answer was lost;
-  :meth:`~DynamicsWrites.read_deleted` reads Delete audit rows (§8a) within the audit
+- :meth:`~DynamicsWriter.find_created` resolves an insert batch whose answer was lost;
+  :meth:`~DynamicsWriter.read_deleted` reads Delete audit rows (§8a) within the audit
   retention of the ``organizations`` row (``auditretentionperiodv2``).
+
+Longer than 500 lines: $batch writes, lookup binds, lost inserts and audit deletions share the
+batch helpers below.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import orjson
 
 from crmframes.connectors.base import BulkJobRef, DeletedRecord, WriteBatch, WriteOp, WriteOutcome
-from crmframes.connectors.dynamics_wire import (
+from crmframes.connectors.dynamics.odata_compiler import build_query
+from crmframes.connectors.dynamics.wire import (
     BatchAnswer,
     BatchRequest,
     aware,
@@ -54,15 +58,12 @@ from crmframes.connectors.dynamics_wire import (
 )
 from crmframes.errors import ConfigError, ConnectorError, RequestRejectedError
 from crmframes.filters import F
-from crmframes.odata import build_query
 from crmframes.schema import Field, ObjectSchema
 
 if TYPE_CHECKING:
-    import requests
+    from crmframes.connectors.dynamics.connector import DynamicsConnector
 
-    from crmframes.connectors.http import HttpClient
-
-__all__ = ["CREATED_SLACK", "WRITE_LIMIT", "DynamicsWrites"]
+__all__ = ["CREATED_SLACK", "WRITE_LIMIT", "DynamicsWriter"]
 
 WRITE_LIMIT = 1000  # requests per $batch (reference §6)
 CREATED_SLACK = timedelta(seconds=2)  # clock skew allowed when looking for lost inserts
@@ -95,30 +96,17 @@ class _Pending:
     guid: str
 
 
-class DynamicsWrites:
-    """The write half of the Dataverse connector (a mixin of ``DynamicsConnector``)."""
+class DynamicsWriter:
+    """The write part of ``DynamicsConnector``: ``$batch`` writes, lost inserts, the audit log.
 
-    if TYPE_CHECKING:  # provided by DynamicsConnector
-        http: HttpClient
-        api_root: str
-        _tables: dict[str, str] | None
-        _primary_ids: dict[str, str]
-        _navigation: dict[str, dict[tuple[str, str], str]]
-        _audited: dict[str, bool]
-        _user_id: str | None
-        _lookup_tables: dict[str, str]
+    The connector holds one and delegates to it; the writer sends through the connector and
+    reads the metadata its ``describe`` gathered (entity sets, primary ids, navigation
+    properties, audit flags). The GUID -> table cache of lookup binds is the writer's own.
+    """
 
-        def describe(self, object_name: str) -> ObjectSchema: ...  # noqa: D102
-
-        def field(self, object_name: str, name: str) -> Field: ...  # noqa: D102
-
-        def objects(self) -> list[str]: ...  # noqa: D102
-
-        def _who_am_i(self) -> str: ...
-
-        def _send(
-            self, method: str, path: str, *, operation: str, **kwargs: Any
-        ) -> requests.Response: ...
+    def __init__(self, conn: DynamicsConnector) -> None:
+        self.conn = conn
+        self._lookup_tables: dict[str, str] = {}  # GUID -> the table holding it
 
     # --- limits and bulk ---------------------------------------------------------------------
 
@@ -179,7 +167,7 @@ class DynamicsWrites:
             )
         if not batch.records:
             return []
-        schema = self.describe(batch.object)
+        schema = self.conn.describe(batch.object)
         key = self._upsert_key(schema, batch.key) if batch.op == "upsert" else None
         outcomes: list[WriteOutcome | None] = [None] * len(batch.records)
         parts: list[BatchRequest] = []
@@ -208,7 +196,7 @@ class DynamicsWrites:
     def _upsert_key(self, schema: ObjectSchema, key: str | None) -> Field:
         if key is None:
             raise ValueError("an upsert needs a key: an alternate-key column of the table")
-        found = self.field(schema.name, key)
+        found = self.conn.field(schema.name, key)
         logical = logical_name(found)
         if found.name != schema.id_field and (logical,) not in schema.keys:
             keys = ", ".join("+".join(k) for k in schema.keys) or "none"
@@ -281,7 +269,7 @@ class DynamicsWrites:
         for name, value in record.items():
             if name in skip:
                 continue
-            column = fields.get(name) or self.field(schema.name, name)
+            column = fields.get(name) or self.conn.field(schema.name, name)
             if column.kind != "reference":
                 body[column.name] = json_value(value, column.name)
                 continue
@@ -321,7 +309,7 @@ class DynamicsWrites:
         return self._nav(schema, column, table), f"/{self._entity_set(table)}({target_id})"
 
     def _nav(self, schema: ObjectSchema, column: Field, table: str) -> str:
-        navigation = self._navigation.get(schema.name, {})
+        navigation = self.conn._navigation.get(schema.name, {})
         logical = logical_name(column)
         found = navigation.get((logical, table))
         if found is None:  # an owner binds through one property whatever the table
@@ -332,9 +320,9 @@ class DynamicsWrites:
         return found
 
     def _entity_set(self, table: str) -> str:
-        if self._tables is None or table not in self._tables:
-            self.objects()
-        return (self._tables or {}).get(table) or table
+        if self.conn._tables is None or table not in self.conn._tables:
+            self.conn.objects()
+        return (self.conn._tables or {}).get(table) or table
 
     def _bind_pending(
         self, schema: ObjectSchema, parts: list[BatchRequest], outcomes: list[WriteOutcome | None]
@@ -375,12 +363,12 @@ class DynamicsWrites:
         """One ``$batch`` of ``GET <set>?$filter=In(<pk>, [...])`` per table and chunk."""
         if len(self._lookup_tables) > _LOOKUP_CACHE:
             self._lookup_tables.clear()
-        self.objects()
+        self.conn.objects()
         parts: list[BatchRequest] = []
         tables: list[str] = []
         for table, guids in sorted(wanted.items()):
-            primary = self._primary_ids.get(table)
-            if primary is None or table not in (self._tables or {}):
+            primary = self.conn._primary_ids.get(table)
+            if primary is None or table not in (self.conn._tables or {}):
                 continue  # a target this environment does not expose (team, ...)
             schema = ObjectSchema(
                 table, {primary: Field(primary, "id")}, primary, case_sensitive=True
@@ -404,7 +392,7 @@ class DynamicsWrites:
                     status=answer.status,
                     payload=answer.body.decode("utf-8", "replace"),
                 )
-            primary = self._primary_ids[table]
+            primary = self.conn._primary_ids[table]
             for row in orjson.loads(answer.body).get("value", []):
                 self._lookup_tables[str(row[primary]).lower()] = table
 
@@ -415,8 +403,8 @@ class DynamicsWrites:
     ) -> list[BatchAnswer]:
         """Send ``parts`` as one ``$batch`` (continue on error); return the answers in order."""
         boundary = f"batch_{uuid.uuid4()}"
-        prefix = urlsplit(self.api_root).path
-        response = self._send(
+        prefix = urlsplit(self.conn.api_root).path
+        response = self.conn._send(
             "POST",
             "$batch",
             operation=operation,
@@ -449,7 +437,9 @@ class DynamicsWrites:
         insert is idempotent by construction: sent twice, the second create answers
         ``0x80040237`` (:attr:`WriteOutcome.exists`).
         """
-        space = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.api_root}#{self.describe(object_name).name}")
+        space = uuid.uuid5(
+            uuid.NAMESPACE_URL, f"{self.conn.api_root}#{self.conn.describe(object_name).name}"
+        )
         return [str(uuid.uuid5(space, seed)) for seed in seeds]
 
     def find_created(
@@ -479,15 +469,15 @@ class DynamicsWrites:
         moment = aware(since, "since")
         if not records:
             return []
-        schema = self.describe(object_name)
+        schema = self.conn.describe(object_name)
         if schema.created_field is None:
             raise ConfigError(f"{schema.name} has no createdon column to find new records by")
-        user = self._user_id or self._who_am_i()
+        user = self.conn._user_id or self.conn._who_am_i()
         names = list(dict.fromkeys(name for record in records for name in record))
         compared = {
             name: column
             for name in names
-            if (column := self.field(schema.name, name)).createable
+            if (column := self.conn.field(schema.name, name)).createable
             and column.name != "overriddencreatedon"
         }
         stamp = "modifiedon" if "overriddencreatedon" in names else schema.created_field
@@ -540,9 +530,9 @@ class DynamicsWrites:
         first, last = aware(start, "start"), aware(end, "end")
         if first > last:
             raise ValueError(f"start ({first.isoformat()}) is after end ({last.isoformat()})")
-        schema = self.describe(object_name)
+        schema = self.conn.describe(object_name)
         operation = f"read deleted {schema.name}"
-        if not self._audited.get(schema.name, True):
+        if not self.conn._audited.get(schema.name, True):
             raise _rejected(
                 f"auditing is off for the {schema.name} table (IsAuditEnabled is false), so "
                 "Dataverse kept no record of its deletions. Hint: turn auditing on for the "
@@ -588,14 +578,15 @@ class DynamicsWrites:
         """The oldest moment :meth:`read_deleted` reaches: now minus the audit retention.
 
         The retention is the environment's, the same for every table: ``object_name`` is
-        taken for the protocol's one signature and not looked up. Reads ``auditretentionperiodv2`` (days; -1 or null: kept forever, so None) of the
+        taken for the protocol's one signature and not looked up. Reads
+        ``auditretentionperiodv2`` (days; -1 or null: kept forever, so None) of the
         ``organizations`` row; now is the environment's clock (its ``Date`` header).
         """
         return self._audit_settings("read the audit retention")[2]
 
     def _audit_settings(self, operation: str) -> tuple[bool, int | None, datetime | None]:
         """(auditing on, retention days, horizon) from ``GET organizations`` (one call)."""
-        response = self._send(
+        response = self.conn._send(
             "GET",
             "organizations?$select=auditretentionperiodv2,isauditenabled",
             operation=operation,
@@ -605,7 +596,7 @@ class DynamicsWrites:
         days = rows[0].get("auditretentionperiodv2")
         if not isinstance(days, int) or days < 0:
             return enabled, None, None
-        now = self.http.last_date or datetime.now(UTC)
+        now = self.conn.http.last_date or datetime.now(UTC)
         return enabled, days, (now - timedelta(days=days)).replace(microsecond=0)
 
     def _rows(self, url: str, operation: str) -> Iterator[dict[str, Any]]:
@@ -614,7 +605,7 @@ class DynamicsWrites:
         link: str | None = url
         while link:
             body = orjson.loads(
-                self._send("GET", link, operation=operation, headers=headers).content
+                self.conn._send("GET", link, operation=operation, headers=headers).content
             )
             yield from body.get("value", [])
             link = body.get("@odata.nextLink")

@@ -1,6 +1,6 @@
 """Salesforce write values: batches checked, values serialised, per-record outcomes read.
 
-Pure (no I/O). What :mod:`crmframes.connectors.salesforce_writes` sends and reads back:
+Pure (no I/O). What :mod:`crmframes.connectors.salesforce.writer` sends and reads back:
 records as sObject Collections JSON or Bulk API 2.0 CSV cells (reference/salesforce-api.md
 §5, §8.1), and each result element or result row as a :class:`WriteOutcome` (which codes
 are transient, which mean the record is missing; reference §6).

@@ -57,8 +57,8 @@ from crmframes.filters import (
     literal_family,
     validate,
 )
+from crmframes.query_terms import literal_for, order_items
 from crmframes.schema import Field, ObjectSchema
-from crmframes.soql import literal_for, order_items
 
 __all__ = ["build_query", "compile_odata", "odata_literal", "odata_string"]
 

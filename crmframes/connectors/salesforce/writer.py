@@ -1,13 +1,16 @@
 """The write side of the Salesforce connector: Collections, Bulk API 2.0 ingest, getDeleted.
 
-Edge: mixed into :class:`~crmframes.connectors.salesforce.SalesforceConnector`, every call
-through its :class:`~crmframes.connectors.http.HttpClient` (timeouts, retries honouring
+Edge: a part that :class:`~crmframes.connectors.salesforce.SalesforceConnector` holds and
+delegates to, every call through its :class:`~crmframes.connectors.http.HttpClient` (timeouts, retries honouring
 ``Retry-After``, one re-login on 401). ``write`` is one sObject Collections call of at most
 200 records with ``allOrNone: false`` (reference/salesforce-api.md §5); ``write_bulk`` is one
 Bulk API 2.0 ingest job (§8.1) whose CSV results are matched back to the input rows by
 content; ``read_deleted`` is getDeleted (§7) with the window widened and filtered so that
 both ends are included. Failures of single records become :class:`WriteOutcome` values;
 failures of a whole call raise the translated ``ConnectorError``.
+
+Longer than 500 lines: sObject Collections, Bulk API 2.0 ingest and getDeleted share the job
+and outcome helpers below.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +29,12 @@ import orjson
 from crmframes.connectors.base import (
     BulkJobRef,
     DeletedRecord,
-    Page,
     ReadRequest,
     WriteBatch,
     WriteOp,
     WriteOutcome,
 )
-from crmframes.connectors.salesforce_wire import (
+from crmframes.connectors.salesforce.wire import (
     EchoMatcher,
     bulk_outcome,
     check_batch,
@@ -55,16 +57,15 @@ from crmframes.writes import canonical
 
 if TYPE_CHECKING:
     import requests
-    from simple_salesforce.api import Salesforce
 
-    from crmframes.connectors.http import HttpClient
+    from crmframes.connectors.salesforce.connector import SalesforceConnector
     from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
     "BULK_UPLOAD_BYTES",
     "BULK_WRITE_LIMIT",
     "COLLECTION_LIMIT",
-    "SalesforceWrites",
+    "SalesforceWriter",
 ]
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call (reference §5)
@@ -80,27 +81,16 @@ TERMINAL = frozenset({"JobComplete", "Failed", "Aborted"})
 _SENDABLE_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
-class SalesforceWrites:
-    """Writes and deletion reads of :class:`SalesforceConnector` (see the module docstring)."""
+class SalesforceWriter:
+    """The write part of :class:`SalesforceConnector` (see the module docstring).
 
-    system: str
-    http: HttpClient
-    sf: Salesforce
-    _user_id: str | None = None  # the connected user, from the OAuth identity URL
+    The connector holds one and delegates its writes, bulk jobs and deletion reads to it;
+    the writer calls back through the connector for its HTTP client, its simple-salesforce
+    session (renewed on re-login), describes and reads.
+    """
 
-    if TYPE_CHECKING:  # provided by the connector
-
-        def describe(self, object_name: str) -> ObjectSchema:
-            """Describe an object (cached)."""
-
-        def read(self, request: ReadRequest) -> Iterator[Page]:
-            """Yield the pages of records a request selects."""
-
-        def server_time(self) -> datetime:
-            """The org's clock."""
-
-        def normalize_id(self, value: object) -> str | None:
-            """The 18-character id, or None."""
+    def __init__(self, conn: SalesforceConnector) -> None:
+        self.conn = conn
 
     # --- limits -------------------------------------------------------------------------------
 
@@ -139,7 +129,7 @@ class SalesforceWrites:
         records = check_batch(batch, COLLECTION_LIMIT)
         if not records:
             return []
-        base = self.sf.base_url + "composite/sobjects"
+        base = self.conn.sf.base_url + "composite/sobjects"
         operation = f"{batch.op} {batch.object}"
         if batch.op == "delete":
             return self._delete_collection(batch, base, operation)
@@ -148,7 +138,7 @@ class SalesforceWrites:
             "records": [json_record(batch, r) for r in records],
         }
         url = base if batch.op != "upsert" else f"{base}/{batch.object}/{batch.key}"
-        reply = self.http.send(
+        reply = self.conn.http.send(
             "POST" if batch.op == "insert" else "PATCH",
             url,
             operation=operation,
@@ -181,7 +171,7 @@ class SalesforceWrites:
                     error_fields="Id",
                 )
         if sendable:
-            reply = self.http.send(
+            reply = self.conn.http.send(
                 "DELETE",
                 base,
                 operation=operation,
@@ -228,7 +218,7 @@ class SalesforceWrites:
                 f"{BULK_UPLOAD_BYTES / 1e6:.0f} MB a Bulk API 2.0 job takes; "
                 "write fewer records per job"
             )
-        jobs = self.sf.base_url + "jobs/ingest"
+        jobs = self.conn.sf.base_url + "jobs/ingest"
         spec: dict[str, Any] = {
             "object": batch.object,
             "operation": batch.op,
@@ -238,7 +228,7 @@ class SalesforceWrites:
         }
         if batch.op == "upsert":
             spec["externalIdFieldName"] = batch.key
-        created = self.http.send(
+        created = self.conn.http.send(
             "POST",
             jobs,
             operation=f"create bulk {batch.op} job on {batch.object}",
@@ -250,7 +240,7 @@ class SalesforceWrites:
         if on_submitted is not None:
             on_submitted(BulkJobRef(job_id, batch.object, batch.op))
         try:
-            self.http.send(
+            self.conn.http.send(
                 "PUT",
                 f"{jobs}/{job_id}/batches",
                 operation=f"upload bulk {batch.op} data",
@@ -299,15 +289,15 @@ class SalesforceWrites:
         return self._bulk_outcomes(job.job_id, info, batch.op, header, rows)
 
     def _job_url(self, job_id: str) -> str:
-        return f"{self.sf.base_url}jobs/ingest/{job_id}"
+        return f"{self.conn.sf.base_url}jobs/ingest/{job_id}"
 
     def _job_info(self, job_id: str) -> dict[str, Any]:
-        reply = self.http.send("GET", self._job_url(job_id), operation="read bulk ingest job")
+        reply = self.conn.http.send("GET", self._job_url(job_id), operation="read bulk ingest job")
         info: dict[str, Any] = orjson.loads(reply.content)
         return info
 
     def _set_state(self, job_id: str, state: str) -> None:
-        self.http.send(
+        self.conn.http.send(
             "PATCH",
             self._job_url(job_id),
             operation=f"set bulk job {state}",
@@ -355,7 +345,7 @@ class SalesforceWrites:
                 raise ConnectorError(
                     f"bulk job {job_id} is still {info['state']} after {POLL_LIMIT / 3600:g} "
                     "hours; resume it later",
-                    system=self.system,
+                    system=self.conn.system,
                     operation="wait for bulk job",
                 )
             time.sleep(wait)
@@ -364,7 +354,7 @@ class SalesforceWrites:
                 wait = min(wait * POLL_GROWTH, POLL_CAP)
 
     def _job_results(self, job_id: str, which: str) -> tuple[list[str], list[list[str]]]:
-        reply = self.http.send(
+        reply = self.conn.http.send(
             "GET",
             f"{self._job_url(job_id)}/{which}/",
             operation=f"read bulk job {which}",
@@ -419,7 +409,7 @@ class SalesforceWrites:
         if state == "Failed" and all(o is None for o in outcomes):
             raise RequestRejectedError(
                 f"the bulk job failed: {info.get('errorMessage') or 'no reason given'}",
-                system=self.system,
+                system=self.conn.system,
                 operation="bulk ingest",
                 code="InvalidBatch",
                 payload=info,
@@ -475,7 +465,7 @@ class SalesforceWrites:
             raise ValueError("since must be a timezone-aware datetime")
         if not records:
             return []
-        schema = self.describe(object_name)
+        schema = self.conn.describe(object_name)
         created = schema.created_field or "CreatedDate"
         fields: dict[str, Field] = {}
         for record in records:
@@ -491,8 +481,8 @@ class SalesforceWrites:
             order_by=((created, False), (schema.id_field, False)),
             mode="rest",
         )
-        rows = [row for page in self.read(request) for row in page.table.to_pylist()]
-        excluded = {self.normalize_id(i) or i for i in exclude}
+        rows = [row for page in self.conn.read(request) for row in page.table.to_pylist()]
+        excluded = {self.conn.normalize_id(i) or i for i in exclude}
         rows = [r for r in rows if str(r[schema.id_field]) not in excluded]
         # group the input records by what can be compared of them, then match group by group
         groups: dict[tuple[tuple[str, str | None], ...], list[int]] = {}
@@ -536,21 +526,21 @@ class SalesforceWrites:
             if not value:
                 return None
             if column.kind in ("id", "reference"):
-                return self.normalize_id(value) or value
+                return self.conn.normalize_id(value) or value
         return canonical(value)
 
     def _current_user(self) -> str:
-        if self._user_id is None:
-            instance = self.sf.base_url.split("/services/")[0]
-            reply = self.http.send(
+        if self.conn.user_id is None:
+            instance = self.conn.sf.base_url.split("/services/")[0]
+            reply = self.conn.http.send(
                 "GET",
                 f"{instance}/services/oauth2/userinfo",
                 operation="read the connected user",
                 counted=False,  # an OAuth endpoint, not an API call (reference §9)
                 headers={"Accept": "application/json"},
             )
-            self._user_id = str(orjson.loads(reply.content)["user_id"])
-        return self._user_id
+            self.conn.user_id = str(orjson.loads(reply.content)["user_id"])
+        return self.conn.user_id
 
     # --- getDeleted ---------------------------------------------------------------------------
 
@@ -576,7 +566,7 @@ class SalesforceWrites:
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         if start > end:
             raise ValueError(f"start {start.isoformat()} is after end {end.isoformat()}")
-        schema = self.describe(object_name)
+        schema = self.conn.describe(object_name)
         found: dict[str, DeletedRecord] = {}
         covered = start
         piece = _minute(start)
@@ -609,9 +599,9 @@ class SalesforceWrites:
         self, name: str, start: datetime, end: datetime, wanted: datetime
     ) -> tuple[list[DeletedRecord], datetime]:
         try:
-            reply = self.http.send(
+            reply = self.conn.http.send(
                 "GET",
-                f"{self.sf.base_url}sobjects/{name}/deleted/",
+                f"{self.conn.sf.base_url}sobjects/{name}/deleted/",
                 operation=f"read deleted {name}",
                 params={
                     "start": _minute(start).isoformat(),
@@ -628,7 +618,7 @@ class SalesforceWrites:
                         f"starts at {wanted.isoformat()}. Hint: start at or after the earliest "
                         "date available, and read deletions more often than every "
                         f"{DELETED_DAYS} days",
-                        system=self.system,
+                        system=self.conn.system,
                         operation=f"read deleted {name}",
                         status=exc.status,
                         code=exc.code,
@@ -658,7 +648,7 @@ class SalesforceWrites:
         )
         return [
             DeletedRecord(id=str(row[schema.id_field]), deleted_at=parse_datetime(stamp))
-            for page in self.read(request)
+            for page in self.conn.read(request)
             for row in page.table.to_pylist()
             if (stamp := row["SystemModstamp"])
         ]
@@ -673,11 +663,11 @@ class SalesforceWrites:
             NotFoundError: no such object.
             ConnectorError: a call failed.
         """
-        name = self.describe(object_name).name
-        now = _minute(self.server_time())
-        reply = self.http.send(
+        name = self.conn.describe(object_name).name
+        now = _minute(self.conn.server_time())
+        reply = self.conn.http.send(
             "GET",
-            f"{self.sf.base_url}sobjects/{name}/deleted/",
+            f"{self.conn.sf.base_url}sobjects/{name}/deleted/",
             operation=f"read the deletion horizon of {name}",
             params={
                 "start": (now - timedelta(minutes=5)).isoformat(),

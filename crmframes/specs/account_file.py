@@ -1,8 +1,10 @@
 """External accounts: the CRMs a job can connect to, with secrets held only by reference.
 
 Pure: parses the accounts file's text; resolving the references (environment, keyring,
-files) and connecting happen in :mod:`crmframes.accounts`. An accounts file maps names to
-accounts::
+files) and connecting happen in :mod:`crmframes.accounts`. Each CRM's entry is its own model
+(``SalesforceAccount`` in ``crmframes/connectors/salesforce/settings.py`` ...), a
+:class:`CrmAccount` found by the ``crm`` key through :mod:`crmframes.registry`. An accounts
+file maps names to accounts::
 
     production:
       crm: salesforce
@@ -34,8 +36,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Strict, model_validator
+from pydantic import AfterValidator, Strict, field_validator, model_validator
 
+from crmframes import registry
 from crmframes.errors import ConfigError
 from crmframes.specs.document import Document, Loc, parse_yaml, suggest, validate_model
 from crmframes.specs.fields import Count, Name, Number, Spec, invalid
@@ -45,11 +48,11 @@ __all__ = [
     "Account",
     "Accounts",
     "AuthSpec",
-    "DynamicsAccount",
-    "SalesforceAccount",
+    "CrmAccount",
     "SandboxAccount",
     "SandboxActivity",
     "SecretRef",
+    "Url",
     "account_to_dict",
     "parse_account",
     "parse_accounts",
@@ -139,45 +142,29 @@ def _https(value: str) -> str:
     return value.rstrip("/")
 
 
-def _version(value: Any) -> Any:
-    return f"{value:.1f}" if isinstance(value, float) else value  # api_version: 59.0 unquoted
-
-
 Url = Annotated[Name, AfterValidator(_https)]
 
 
-class SalesforceAccount(Spec):
-    """A Salesforce org (see :class:`~crmframes.SalesforceSettings`)."""
+class CrmAccount(Spec):
+    """What every CRM's accounts-file entry holds; each CRM's model adds its own fields.
 
-    crm: Literal["salesforce"]
+    The fields besides ``crm`` and ``auth`` are its settings class's, under the same names
+    (see :class:`crmframes.registry.CrmKind`).
+    """
+
+    crm: Name
     url: Url
     auth: AuthSpec
-    api_version: Annotated[Name, BeforeValidator(_version)] = "59.0"
     ca_file: Name | None = None
     timeout: Number = 120.0
 
     @model_validator(mode="after")
     def _flow(self) -> Self:
-        if self.auth.flow == "device_code":
-            raise invalid("auth", "Salesforce has no device_code flow here; use another flow")
-        return self
-
-
-class DynamicsAccount(Spec):
-    """A Dynamics 365 / Dataverse environment (see :class:`~crmframes.DynamicsSettings`)."""
-
-    crm: Literal["dynamics"]
-    url: Url
-    tenant_id: Name
-    auth: AuthSpec
-    authority: Url | None = None
-    ca_file: Name | None = None
-    timeout: Number = 120.0
-
-    @model_validator(mode="after")
-    def _flow(self) -> Self:
-        if self.auth.flow == "jwt":
-            raise invalid("auth", "jwt is a Salesforce flow; Dynamics takes the others")
+        flows = registry.crm_kind(self.crm).flows
+        if self.auth.flow not in flows:
+            raise invalid(
+                "auth", f"{self.crm} has no {self.auth.flow} flow; use {', '.join(flows)}"
+            )
         return self
 
 
@@ -201,13 +188,21 @@ class SandboxAccount(Spec):
             incremental import or a deletions import has something to find.
     """
 
-    crm: Literal["salesforce", "dynamics"] = "dynamics"
+    crm: Name = "dynamics"
     data: Literal["demo", "empty"] = "demo"
     scale: Number = 1.0
     simulate: dict[Name, SandboxActivity] | None = None
 
+    @field_validator("crm")
+    @classmethod
+    def _known_crm(cls, value: str) -> str:
+        names = registry.crm_names()
+        if value not in names:
+            raise ValueError(f"should be {' or '.join(map(repr, names))}, not {value!r}")
+        return value
 
-Account = SalesforceAccount | DynamicsAccount | SandboxAccount
+
+Account = CrmAccount | SandboxAccount
 
 
 def account_to_dict(account: Account) -> dict[str, Any]:
@@ -231,20 +226,20 @@ def parse_account(data: Any, doc: Document, loc: Loc = ()) -> Account:
     if not isinstance(data, Mapping):
         raise doc.error(loc, "an account is a mapping (crm, url, auth, ...) or sandbox: {...}")
     crm = data.get("crm")
-    models: dict[Any, type[SalesforceAccount | DynamicsAccount]] = {
-        "salesforce": SalesforceAccount,
-        "dynamics": DynamicsAccount,
-    }
+    names = registry.crm_names()
     if crm is None:
         raise doc.error(
             loc,
-            "missing required key 'crm' (salesforce or dynamics; sandbox: {...} for the sandbox)",
+            f"missing required key 'crm' ({' or '.join(names)}; sandbox: {{...}} for the sandbox)",
         )
-    if crm not in models:
-        hint = suggest(crm, models)
-        raise doc.error((*loc, "crm"), f"should be 'salesforce' or 'dynamics', not {crm!r}{hint}")
+    if crm not in names:
+        hint = suggest(crm, names)
+        raise doc.error(
+            (*loc, "crm"), f"should be {' or '.join(map(repr, names))}, not {crm!r}{hint}"
+        )
+    model: type[CrmAccount] = registry.crm_kind(crm).account
     hidden: Callable[[Loc], bool] = lambda place: "auth" in place  # noqa: E731
-    return validate_model(models[crm], data, doc, loc, hide_input=hidden)
+    return validate_model(model, data, doc, loc, hide_input=hidden)
 
 
 @dataclass(frozen=True)

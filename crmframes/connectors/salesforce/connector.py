@@ -6,16 +6,19 @@ so that a token can be renewed, and every call made through :class:`HttpClient` 
 retries honouring ``Retry-After``, one transparent re-login on ``INVALID_SESSION_ID``).
 REST pages are parsed with orjson into Arrow with an explicit schema, one page at a time;
 Bulk API 2.0 result pages are read by pyarrow's CSV reader as Salesforce writes them
-(:mod:`crmframes.connectors.salesforce_csv`; reference/feasibility.md §5).
+(:mod:`crmframes.connectors.salesforce.bulk_csv`; reference/feasibility.md §5).
 Writes (sObject Collections, Bulk API 2.0 ingest) and getDeleted live in
-:mod:`crmframes.connectors.salesforce_writes`, mixed in.
+:mod:`crmframes.connectors.salesforce.writer`: a part the connector holds and delegates to.
+
+Longer than 500 lines: one protocol kept whole (OAuth, describe, REST and Bulk reads); its
+writes are a part of their own (writer.py).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -28,7 +31,16 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from crmframes.arguments import check_instance
-from crmframes.connectors.base import ApiLimits, Page, ReadRequest
+from crmframes.connectors.base import (
+    ApiLimits,
+    BulkJobRef,
+    DeletedRecord,
+    Page,
+    ReadRequest,
+    WriteBatch,
+    WriteOp,
+    WriteOutcome,
+)
 from crmframes.connectors.http import (
     HttpClient,
     RetryPolicy,
@@ -36,9 +48,11 @@ from crmframes.connectors.http import (
     pages_ahead,
     retry_after_seconds,
 )
-from crmframes.connectors.salesforce_csv import bulk_page_to_table, rest_datetime_text
-from crmframes.connectors.salesforce_paging import KeysetCursor
-from crmframes.connectors.salesforce_writes import SalesforceWrites
+from crmframes.connectors.salesforce.bulk_csv import bulk_page_to_table, rest_datetime_text
+from crmframes.connectors.salesforce.paging import KeysetCursor
+from crmframes.connectors.salesforce.settings import SalesforceSettings
+from crmframes.connectors.salesforce.soql_compiler import build_soql
+from crmframes.connectors.salesforce.writer import SalesforceWriter
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -51,14 +65,7 @@ from crmframes.errors import (
 )
 from crmframes.frames import Collation, gc_paused, json_page, records_to_table
 from crmframes.schema import Field, FieldKind, ObjectSchema, UnknownFieldError
-from crmframes.settings import (
-    AccessToken,
-    ClientCredentials,
-    JwtBearer,
-    Password,
-    SalesforceSettings,
-)
-from crmframes.soql import build_soql
+from crmframes.settings import AccessToken, ClientCredentials, JwtBearer, Password
 
 __all__ = ["BULK_THRESHOLD", "SalesforceConnector"]
 
@@ -119,7 +126,7 @@ def _translate(response: requests.Response, operation: str) -> ConnectorError | 
     return RequestRejectedError(message, **common)
 
 
-class SalesforceConnector(SalesforceWrites):
+class SalesforceConnector:
     """Reads and writes a Salesforce org.
 
     Args:
@@ -169,6 +176,8 @@ class SalesforceConnector(SalesforceWrites):
         self._describes: dict[str, ObjectSchema] = {}
         self._raw_describes: dict[str, dict[str, Any]] = {}
         self._names: dict[str, str] | None = None
+        self.user_id: str | None = None  # the connected user, from the OAuth identity URL
+        self.writer = SalesforceWriter(self)
         self.sf: Salesforce = self._login()
 
     @classmethod
@@ -244,7 +253,7 @@ class SalesforceConnector(SalesforceWrites):
             token, instance = body["access_token"], body.get("instance_url") or self.settings.url
             # The identity URL ends with the user id (reference §1.1): find_created needs it.
             identity = str(body.get("id") or "")
-            self._user_id = identity.rstrip("/").rsplit("/", 1)[-1] if "/id/" in identity else None
+            self.user_id = identity.rstrip("/").rsplit("/", 1)[-1] if "/id/" in identity else None
         self._session.headers["Authorization"] = f"Bearer {token}"
         self.sf = Salesforce(
             instance_url=instance,
@@ -585,6 +594,54 @@ class SalesforceConnector(SalesforceWrites):
     def url_for(self, path: str) -> str:
         """An absolute REST URL under the versioned base (``sobjects/Contact/`` ...)."""
         return self.sf.base_url + quote(path, safe="/?=&")
+
+    # --- writes and deletions: delegated to the writer part --------------------------------------
+
+    def write_limit(self, op: WriteOp, *, bulk: bool = False) -> int:
+        """The most records one write (200) or one bulk job (100,000) carries."""
+        return self.writer.write_limit(op, bulk=bulk)
+
+    @property
+    def supports_bulk_write(self) -> bool:
+        """True: Bulk API 2.0 ingest jobs are available."""
+        return self.writer.supports_bulk_write
+
+    def write(self, batch: WriteBatch) -> list[WriteOutcome]:
+        """Send one batch as one sObject Collections call (see :class:`SalesforceWriter`)."""
+        return self.writer.write(batch)
+
+    def write_bulk(
+        self, batch: WriteBatch, *, on_submitted: Callable[[BulkJobRef], None] | None = None
+    ) -> list[WriteOutcome]:
+        """Send one batch as one Bulk API 2.0 ingest job (see :class:`SalesforceWriter`)."""
+        return self.writer.write_bulk(batch, on_submitted=on_submitted)
+
+    def resume_bulk(self, batch: WriteBatch, job: BulkJobRef) -> list[WriteOutcome] | None:
+        """Read back the outcomes of a bulk job sent before a crash."""
+        return self.writer.resume_bulk(batch, job)
+
+    def new_record_ids(self, object_name: str, seeds: Sequence[str]) -> None:
+        """None: Salesforce chooses record ids itself."""
+        return self.writer.new_record_ids(object_name, seeds)
+
+    def find_created(
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, Any]],
+        since: datetime,
+        *,
+        exclude: Collection[str] = (),
+    ) -> list[str | None]:
+        """Find the records an insert of unknown outcome created (see :class:`SalesforceWriter`)."""
+        return self.writer.find_created(object_name, records, since, exclude=exclude)
+
+    def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
+        """Records deleted in ``[start, end]`` (both included), oldest first (getDeleted)."""
+        return self.writer.read_deleted(object_name, start, end)
+
+    def deleted_horizon(self, object_name: str) -> datetime | None:
+        """Salesforce's ``earliestDateAvailable`` for an object's deletions (one getDeleted call)."""
+        return self.writer.deleted_horizon(object_name)
 
 
 _NEXT_RECORDS = re.compile(rb'"nextRecordsUrl"\s*:\s*"([^"]+)"')

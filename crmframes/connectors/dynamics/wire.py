@@ -1,7 +1,7 @@
 """Dataverse write wire format: ``$batch`` bodies built and read, values serialised, outcomes.
 
 Pure (bytes and values in, bytes and values out; no I/O). What
-:mod:`crmframes.connectors.dynamics_writes` sends and reads back: a ``$batch`` of one
+:mod:`crmframes.connectors.dynamics.writer` sends and reads back: a ``$batch`` of one
 ``application/http`` part per request outside any changeset (reference/dataverse-api.md
 §6.1), its multipart answer read with the standard library's ``email`` parser and
 ``http.client`` header parser, each answer turned into a :class:`WriteOutcome` (symbolic
