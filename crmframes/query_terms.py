@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crmframes.errors import FilterError
+from crmframes.errors import ArgumentTypeError, ConfigError, FilterError
 from crmframes.filters import literal_family, to_literal
 from crmframes.schema import Field
 
@@ -74,12 +74,14 @@ def integer_range(field: Field) -> tuple[int, int]:
 
 
 def order_items(order_by: str | Iterable[str | tuple[str, Any]] | None) -> list[tuple[str, bool]]:
-    """Return ``order_by`` as ``(field, descending)`` pairs.
+    """Return ``order_by`` as ``(field, descending)`` pairs: the one reader of ``order_by``.
 
-    Items are a field name, ``(name, "asc" | "desc")``, or ``(name, descending: bool)``.
+    Items are a field name, ``(name, "asc" | "desc")`` or ``(name, descending: bool)``; a
+    two-item list stands for a pair (YAML has no tuples).
 
     Raises:
-        ValueError: an item of another shape or an unknown direction.
+        ArgumentTypeError: ``order_by`` or an item of another shape (a ``ValueError`` too).
+        ConfigError: an unknown direction.
 
     Examples:
         >>> order_items(["LastName", ("CreatedDate", "desc")])
@@ -87,21 +89,28 @@ def order_items(order_by: str | Iterable[str | tuple[str, Any]] | None) -> list[
     """
     if order_by is None:
         return []
+    if not isinstance(order_by, str | list | tuple):
+        raise ArgumentTypeError(
+            "order_by must be a field or a list of fields / (field, 'asc'|'desc') pairs, "
+            f"not {type(order_by).__name__}"
+        )
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     out: list[tuple[str, bool]] = []
     for item in items:
         if isinstance(item, str):
             out.append((item, False))
             continue
-        if not isinstance(item, tuple) or len(item) != 2 or not isinstance(item[0], str):
-            raise ValueError(f"an order_by item is a name or (name, 'asc'|'desc'), not {item!r}")
+        if not isinstance(item, tuple | list) or len(item) != 2 or not isinstance(item[0], str):
+            raise ArgumentTypeError(
+                f"an order_by item is a field or a (field, 'asc'|'desc') pair, not {item!r}"
+            )
         name, direction = item
         if isinstance(direction, bool):
             out.append((name, direction))
         elif isinstance(direction, str) and direction.lower() in ("asc", "desc"):
             out.append((name, direction.lower() == "desc"))
         else:
-            raise ValueError(
-                f"the direction of {name!r} must be 'asc' or 'desc', not {direction!r}"
+            raise ConfigError(
+                f"order direction of {name!r} must be 'asc' or 'desc', not {direction!r}"
             )
     return out

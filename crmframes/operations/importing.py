@@ -47,6 +47,7 @@ from crmframes.frames import (
 )
 from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
 from crmframes.progress import Bar, listening
+from crmframes.query_terms import order_items
 from crmframes.schema import Field, ObjectSchema
 
 if TYPE_CHECKING:
@@ -179,31 +180,10 @@ def _field_specs(
 
 
 def _order(order_by: str | Sequence[str | tuple[str, str]] | None) -> list[tuple[str, bool]]:
-    if order_by is None:
-        return []
-    if not isinstance(order_by, str | list | tuple):
-        raise ArgumentTypeError(
-            f"order_by must be a field or a list of fields / (field, 'asc'|'desc') pairs, "
-            f"not {type(order_by).__name__}"
-        )
-    items = [order_by] if isinstance(order_by, str) else list(order_by)
-    out = []
-    for item in items:
-        if isinstance(item, str):
-            out.append((check_str("order_by", item, what="a field name"), False))
-            continue
-        if not isinstance(item, tuple | list) or len(item) != 2:
-            raise ArgumentTypeError(
-                f"an order_by item is a field or a (field, 'asc'|'desc') pair, not {item!r}"
-            )
-        name, direction = item
+    items = order_items(order_by)
+    for name, _ in items:
         check_str("order_by", name, what="a field name")
-        if str(direction).lower() not in ("asc", "desc"):
-            raise ConfigError(
-                f"order direction of {name!r} must be 'asc' or 'desc', not {direction!r}"
-            )
-        out.append((name, str(direction).lower() == "desc"))
-    return out
+    return items
 
 
 def import_from_crm(
