@@ -295,6 +295,9 @@ class CampaignStore:
             for column in [*wanted, *(column for column, _ in order)]:
                 if column.lower() not in known:
                     raise column_not_in_table(column, available, name)
+            spelled = {column.lower(): column for column in available}  # as stored
+            wanted = [spelled[column.lower()] for column in wanted]
+            order = [(spelled[column.lower()], direction) for column, direction in order]
             statement = q.select(name, columns=wanted, where=where, order_by=order)
             result = self._session.execute(statement, params, fetch="arrow")
             return arrow_to_frame(result, self._recorded_dtypes(name))

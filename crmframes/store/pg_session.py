@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any, Literal, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -63,28 +63,49 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
 
 
-def positional(statement: str) -> str:
-    r"""Turn DuckDB-style ``?`` placeholders into PostgreSQL's ``$1, $2, ...``.
+def positional(statement: str, params: Params = None) -> tuple[str, list[Any]]:
+    r"""Turn DuckDB-style ``?`` or ``$name`` placeholders into PostgreSQL's ``$1, $2, ...``.
 
-    A ``?`` inside a quoted literal, a quoted identifier or a comment is left alone.
+    A placeholder inside a quoted literal, a quoted identifier or a comment is left alone.
+    Returns the statement and the values in placeholder order.
+
+    Raises:
+        ConfigError: a ``$name`` has no value in ``params``.
 
     Examples:
-        >>> print(positional("x = ? AND b = '?' AND c = ?"))
-        x = $1 AND b = '?' AND c = $2
+        >>> positional("x = ? AND b = '?' AND c = ?", [1, 2])
+        ("x = $1 AND b = '?' AND c = $2", [1, 2])
+        >>> positional("x = $first OR y = $first", {"first": 1})
+        ('x = $1 OR y = $1', [1])
     """
-    out: list[str] = []
+    named = isinstance(params, Mapping)
+    values: list[Any] = [] if named else list(params or [])
+    numbers: dict[str, int] = {}
     count = 0
-    for token in re.split(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/)", statement):
-        if token[:1] in ("'", '"') or token.startswith(("--", "/*")):
-            out.append(token)
-            continue
-        pieces = token.split("?")
-        for index, piece in enumerate(pieces):
-            if index:
-                count += 1
-                out.append(f"${count}")
-            out.append(piece)
-    return "".join(out)
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if not named:
+            count += 1
+            return f"${count}"
+        name = match.group(1)
+        if name not in numbers:
+            assert isinstance(params, Mapping)
+            if name not in params:
+                raise ConfigError(f"no value for the parameter ${name}; give it in params")
+            values.append(params[name])
+            numbers[name] = len(values)
+        return f"${numbers[name]}"
+
+    pattern = re.compile(r"\$([A-Za-z_]\w*)" if named else r"\?")
+    out = []
+    for token in re.split(_QUOTED, statement):
+        quoted = token[:1] in ("'", '"') or token.startswith(("--", "/*"))
+        out.append(token if quoted else pattern.sub(number, token))
+    return "".join(out), values
+
+
+_QUOTED = r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/)"
 
 
 class PostgresSession(Session):
@@ -149,18 +170,13 @@ class PostgresSession(Session):
         """Run one statement (``?`` placeholders); return nothing, its rows, or Arrow.
 
         Raises:
-            ConfigError: ``params`` is a mapping (PostgreSQL takes ``?`` placeholders only).
+            ConfigError: a ``$name`` placeholder has no value in ``params``.
             StoreError: the store is closed, or PostgreSQL refused or failed the statement.
         """
         con = self._connection()
-        if params is not None and not isinstance(params, list | tuple):
-            raise ConfigError(
-                "a PostgreSQL campaign store takes ? placeholders with a list of values, "
-                "not named ($name) parameters"
-            )
-        text = positional(statement) if params else statement
+        text, values = positional(statement, params) if params else (statement, [])
         with self._translated(statement), con.cursor() as cursor:
-            cursor.execute(text, parameters=tuple(params) if params else None)
+            cursor.execute(text, parameters=tuple(values) if values else None)
             if fetch == "arrow":
                 return _without_metadata(cursor.fetch_arrow_table())
             if fetch == "rows":
@@ -303,10 +319,10 @@ def _is_driver_error(exc: Exception) -> bool:
 
 
 def _first_line(text: str) -> str:
-    """The driver's message without its ``Query was:`` echo and caret lines."""
-    text = re.sub(r"^[A-Z_]+: ", "", text.strip())
-    text = text.split("\n")[0]
-    return re.sub(r"^(Failed to (prepare|execute) query: )?(ERROR:\s+)?", "", text)
+    """The server's message, without the driver's echo of the query (it may hold values)."""
+    if "ERROR:" in text:
+        return text.rsplit("ERROR:", 1)[1].strip().split("\n")[0]
+    return re.sub(r"^[A-Z_]+: ", "", text.strip()).split("\n")[0]
 
 
 def _without_metadata(table: pa.Table) -> pa.Table:

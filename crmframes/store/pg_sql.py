@@ -21,6 +21,7 @@ from crmframes.errors import DataError
 from crmframes.store import sql as q
 
 __all__ = [
+    "CTID_STATEMENTS",
     "INTERNAL_TABLES",
     "advisory_lock",
     "create_schema",
@@ -30,6 +31,7 @@ __all__ = [
     "ensure_key_index",
     "instant",
     "list_tables",
+    "matched_stamps",
     "normalise_id_sql",
     "pg_type",
     "plan",
@@ -39,7 +41,6 @@ __all__ = [
     "schema_exists",
     "set_search_path",
     "table_columns",
-    "unreadable_stamps",
     "upsert",
     "upsert_option",
 ]
@@ -186,12 +187,12 @@ def instant(column: str, *, text: bool) -> str:
     return f"CAST({column} AS timestamptz)" if text else column
 
 
-def unreadable_stamps(relation: str, column: str) -> str:
-    """Select up to five text stamps that do not start with a year (``2024-`` or ``2024/``)."""
-    name = quote(column)
+def matched_stamps(table: str, source: str, key: Sequence[str], modified: str) -> str:
+    """Select the distinct stored text stamps of the rows whose key is in ``source``."""
+    match = " AND ".join(f"t.{quote(c)} = s.{quote(c)}" for c in key)
     return (
-        f"SELECT DISTINCT {name} FROM {quote(relation)} WHERE {name} IS NOT NULL AND "
-        f"{name} !~ '^\\s*[0-9]{{4}}[-/]' ORDER BY 1 LIMIT 5"
+        f"SELECT DISTINCT t.{quote(modified)} FROM {quote(table)} AS t "
+        f"JOIN {quote(source)} AS s ON {match} WHERE t.{quote(modified)} IS NOT NULL"
     )
 
 
@@ -302,6 +303,35 @@ def record_dtypes() -> str:
 def record_mark() -> str:
     """Record a soft-delete column: parameters table, column (kept lower-case)."""
     return f"INSERT INTO {quote(q.MARKS_TABLE)} VALUES (lower(?), lower(?)) ON CONFLICT DO NOTHING"
+
+
+class _CtidStatements:
+    """Dedupe's row-id statements on PostgreSQL: ``ctid`` (stable while the table is locked)."""
+
+    @staticmethod
+    def select_with_rowid(table: str) -> str:
+        """Select a whole table in physical order, each row's ctid (as text) first."""
+        return f"SELECT CAST(ctid AS text) AS {quote(q.ROWID)}, * FROM {quote(table)} ORDER BY ctid"
+
+    @staticmethod
+    def update_by_rowid(table: str, source: str, columns: Sequence[str]) -> str:
+        """Set ``columns`` of the rows whose ctid is in ``source`` to ``source``'s values."""
+        assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in columns)
+        return (
+            f"UPDATE {quote(table)} AS t SET {assignments} FROM {quote(source)} AS s "
+            f"WHERE t.ctid = CAST(s.{quote(q.ROWID)} AS tid)"
+        )
+
+    @staticmethod
+    def delete_by_rowid(table: str, source: str) -> str:
+        """Delete the rows whose ctid is in ``source``'s ``ROWID`` column."""
+        return (
+            f"DELETE FROM {quote(table)} WHERE ctid IN "
+            f"(SELECT CAST({quote(q.ROWID)} AS tid) FROM {quote(source)})"
+        )
+
+
+CTID_STATEMENTS = _CtidStatements()
 
 
 def normalise_id_sql(expression: str) -> str:

@@ -16,16 +16,18 @@ same transaction (DESIGN §4.4); a dropped connection rolls it all back.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from crmframes.arguments import check_bool, check_str
+from crmframes.dedupe import DedupeResult
 from crmframes.errors import DataError, StoreError
 from crmframes.store import pg_sql as pq
 from crmframes.store import sql as q
@@ -38,6 +40,7 @@ from crmframes.store.checks import (
     option_value,
 )
 from crmframes.store.deletions import deletion_marks
+from crmframes.store.duplicates import dedupe_table
 from crmframes.store.merge import MergeResult
 from crmframes.store.options import StoreOptions
 from crmframes.store.pg_session import PostgresSession
@@ -47,6 +50,7 @@ __all__ = ["DEFAULT_SCHEMA", "PostgresCampaignStore", "PostgresOptions"]
 DEFAULT_SCHEMA = "crmframes"
 _GONE = "__crmframes_deleted"
 _TEMPORARY = (q.BATCH, q.STAGE, q.PLAN)
+_YEAR_FIRST = re.compile(r"\s*[0-9]{4}[-/]")
 _INVALID_DATETIME = ("22007", "22008")  # invalid_datetime_format, datetime_field_overflow
 
 # Arrow types PostgreSQL has no column type for, and what to copy them as instead.
@@ -208,22 +212,26 @@ class PostgresCampaignStore(CampaignStore):
         keys = [spelled.get(k.lower(), k) for k in keys]
         modified = spelled.get(modified.lower(), modified) if modified else None
         types = dict(zip(columns, (t for _, t in incoming), strict=True))
+        stored_names = {column for column, _ in stored}
         text = modified is not None and "VARCHAR" in (
             types.get(modified),
             *(t for c, t in stored if c == modified),
         )
         copied = _for_copy(batch.rename_columns(columns))
         copied = copied.append_column(q.SEQ, pa.array(np.arange(batch.num_rows)))
-        self._pg.ingest(q.BATCH, copied)
         if text and modified is not None:
-            self._check_text_stamps(modified)
+            _check_stamps(copied.column(modified).unique().to_pylist(), modified, "the batch")
+        self._pg.ingest(q.BATCH, copied)
+        if text and modified is not None and existing is not None and modified in stored_names:
+            matched = pq.matched_stamps(name, q.BATCH, keys, modified)
+            values = [value for (value,) in run(matched, fetch="rows")]
+            _check_stamps(values, modified, f"table {name!r}")
         duplicates = int(run(q.count_duplicates(q.BATCH, keys), fetch="rows")[0][0])
         source = q.BATCH
         if duplicates:
             run(pq.dedupe(q.BATCH, keys, modified, text=text))
             source = q.STAGE
         rows = batch.num_rows - duplicates
-        stored_names = {column for column, _ in stored}
         added = [c for c in columns if c not in stored_names]
         if existing is None:
             counts = {q.INSERT: rows}
@@ -275,17 +283,6 @@ class PostgresCampaignStore(CampaignStore):
             dry_run=dry_run,
         )
 
-    def _check_text_stamps(self, modified: str) -> None:
-        bad = self._session.execute(pq.unreadable_stamps(q.BATCH, modified), fetch="rows")
-        if bad:
-            samples = ", ".join(repr(value) for (value,) in bad)
-            raise DataError(
-                f"the batch has values of the modified column {modified!r} that are not a "
-                f"date and time, e.g. {samples}; text stamps are compared as instants (ISO "
-                "8601, an offset honoured, none read as UTC): fix or drop those rows, or "
-                "merge without modified="
-            )
-
     def _record_dtypes(self, table: str, dtypes: Mapping[str, str]) -> None:
         self._session.execute(pq.record_dtypes(), [table, list(dtypes), list(dtypes.values())])
 
@@ -321,6 +318,31 @@ class PostgresCampaignStore(CampaignStore):
                 session.execute(f"DROP TABLE pg_temp.{_GONE}")
             return count
 
+    def _dedupe_table(
+        self,
+        table: str,
+        dtypes: Mapping[str, str],
+        *,
+        dry_run: bool,
+        options: Mapping[str, Any],
+        clusters: pd.DataFrame | None,
+    ) -> DedupeResult:
+        # ctids stay put while the table is locked against other writers (our own updates
+        # touch survivors, our deletes removed rows: never the same row twice).
+        with self._session.transaction(commit=not dry_run):
+            self._pg.advisory_lock(table)
+            if not dry_run:
+                self._session.execute(f"LOCK TABLE {q.quote(table)} IN SHARE ROW EXCLUSIVE MODE")
+            return dedupe_table(
+                self._session,
+                table,
+                dtypes,
+                dry_run=dry_run,
+                options=options,
+                clusters=clusters,
+                statements=pq.CTID_STATEMENTS,
+            )
+
     def _export_parquet(self, table: str, target: Path) -> None:
         import pyarrow.parquet as parquet
 
@@ -329,6 +351,33 @@ class PostgresCampaignStore(CampaignStore):
             parquet.write_table(result, target)
         except OSError as exc:
             raise StoreError(f"cannot write {str(target)!r}: {exc}") from exc
+
+
+def _check_stamps(values: list[object], modified: str, where: str) -> None:
+    """Refuse text stamps that are not a date and time (before PostgreSQL casts them).
+
+    A stamp must start with a year (``2024-`` or ``2024/``) and parse as an instant.
+
+    Raises:
+        DataError: up to five such values, named.
+    """
+    bad = sorted(
+        str(value)
+        for value in values
+        if value is not None
+        and (
+            not _YEAR_FIRST.match(str(value))
+            or pd.isna(pd.to_datetime(str(value), utc=True, format="mixed", errors="coerce"))
+        )
+    )[:5]
+    if bad:
+        samples = ", ".join(map(repr, bad))
+        raise DataError(
+            f"{where} has values of the modified column {modified!r} that are not a date "
+            f"and time, e.g. {samples}; text stamps are compared as instants (ISO 8601, an "
+            "offset honoured, none read as UTC): fix or drop those rows, or merge without "
+            "modified="
+        )
 
 
 def _duckdb_name(type_: pa.DataType) -> str:
