@@ -38,6 +38,8 @@ _PRIVILEGE = "42501"  # insufficient_privilege
 _READ_ONLY = "25006"  # read_only_sql_transaction
 _NO_SCHEMA = "3F000"  # invalid_schema_name
 _CONNECTION = ("08", "57P")  # connection exceptions, operator intervention (terminated)
+# libpq's words for a connection that is gone (the driver gives no SQLSTATE for them)
+_DROPPED = ("FATAL:", "server closed the connection", "no connection to the server")
 
 
 def is_postgres_url(path: object) -> bool:
@@ -138,8 +140,12 @@ class PostgresSession(Session):
         self._con: Any = None
         with self._translated("connect"):
             self._con = adbc.connect(url, autocommit=True)
-        self.execute("SET TimeZone = 'UTC'")
-        self._open_schema()
+        try:
+            self.execute("SET TimeZone = 'UTC'")
+            self._open_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
@@ -251,7 +257,6 @@ class PostgresSession(Session):
         """Check the schema exists; create it and crmframes' tables when writable."""
         (exists,) = self.execute(pq.schema_exists(), [self.schema], fetch="rows")[0]
         if not exists and self.read_only:
-            self.close()
             raise StoreError(
                 f"campaign store {self.path!r}: schema {self.schema!r} does not exist; "
                 "check schema= or open the store once without read_only=True to create it"
@@ -262,7 +267,16 @@ class PostgresSession(Session):
         with self.transaction():
             self.advisory_lock("")  # two processes opening a new store create it once
             if not exists:
-                self.execute(pq.create_schema(self.schema))
+                try:
+                    self.execute(pq.create_schema(self.schema))
+                except StoreError as exc:
+                    raise StoreError(
+                        f"campaign store {self.path!r}: schema {self.schema!r} does not exist "
+                        f"and role {self._role()!r} may not create it "
+                        f"({_first_line(str(exc.__cause__))}); "
+                        "ask the database owner to create it (or GRANT CREATE ON DATABASE), "
+                        "or pick an existing schema with schema="
+                    ) from exc.__cause__
             self.execute(pq.set_search_path(self.schema))
             present = set(self.tables())
             for table, create in pq.INTERNAL_TABLES.items():
@@ -286,9 +300,9 @@ class PostgresSession(Session):
         where = f"campaign store {self.path!r}"
         if state == _PRIVILEGE:
             return (
-                f"{where}: {message} (while running: {what}); the role lacks that privilege "
-                f"in schema {self.schema!r}: ask the database owner to GRANT it, or open the "
-                "store with read_only=True to read only"
+                f"{where}: {message} (while running: {what}); role {self._role()!r} lacks "
+                f"that privilege in schema {self.schema!r}: ask the database owner to GRANT "
+                "it, or open the store with read_only=True to read only"
             )
         if state == _READ_ONLY:
             return (
@@ -297,12 +311,17 @@ class PostgresSession(Session):
             )
         if state == _NO_SCHEMA:
             return f"{where}: schema {self.schema!r} does not exist: {message}"
-        if state.startswith(_CONNECTION) or statement == "connect":
+        dropped = any(sign in str(exc) for sign in _DROPPED)
+        if state.startswith(_CONNECTION) or dropped or statement == "connect":
             return (
                 f"{where}: the connection failed or was dropped: {message}; the running "
                 "transaction was rolled back, nothing changed; open a new CampaignStore"
             )
         return f"{where}: {message} (while running: {what})"
+
+    def _role(self) -> str:
+        """The role the URL names (libpq's default, the OS user, when it names none)."""
+        return urlsplit(self.url).username or "the default role"
 
     def _connection(self) -> Any:
         if self._con is None:
@@ -320,8 +339,9 @@ def _is_driver_error(exc: Exception) -> bool:
 
 def _first_line(text: str) -> str:
     """The server's message, without the driver's echo of the query (it may hold values)."""
-    if "ERROR:" in text:
-        return text.rsplit("ERROR:", 1)[1].strip().split("\n")[0]
+    for level in ("ERROR:", "FATAL:"):
+        if level in text:
+            return text.rsplit(level, 1)[1].strip().split("\n")[0]
     return re.sub(r"^[A-Z_]+: ", "", text.strip()).split("\n")[0]
 
 

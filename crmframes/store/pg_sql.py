@@ -29,6 +29,7 @@ __all__ = [
     "dedupe",
     "duckdb_type",
     "ensure_key_index",
+    "has_key_index",
     "instant",
     "list_tables",
     "matched_stamps",
@@ -175,6 +176,24 @@ def ensure_key_index(table: str, key: Sequence[str]) -> str:
     digest = hashlib.sha1("\0".join([table, *key]).encode()).hexdigest()[:20]
     name = f"__crmframes_key_{digest}"
     return f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} ({q_names(key)})"
+
+
+def has_key_index() -> str:
+    """Select whether table (schema, name) has a unique index on exactly the key columns.
+
+    Parameters: schema, table, the key columns sorted, their count. Any unique index counts
+    (a primary key of an existing table too), so a role that may write but not own the
+    table never needs to create one.
+    """
+    return (
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+        "JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = ? AND c.relname = ? AND i.indisunique AND i.indpred IS NULL "
+        "AND (SELECT array_agg(CAST(a.attname AS text) ORDER BY a.attname) "
+        "FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = ANY(i.indkey)) "
+        "= CAST(? AS text[]) AND i.indnatts = ?)"
+    )
 
 
 def q_names(columns: Sequence[str], prefix: str = "") -> str:

@@ -249,7 +249,9 @@ class PostgresCampaignStore(CampaignStore):
             if not dry_run:
                 for column in added:
                     run(q.add_column(name, column, pq.pg_type(types[column], column)))
-                run(pq.ensure_key_index(name, keys))
+                indexed = [self._pg.schema, name, sorted(keys), len(keys)]
+                if not run(pq.has_key_index(), indexed, fetch="rows")[0][0]:
+                    run(pq.ensure_key_index(name, keys))
             present = stored_names | (set() if dry_run else set(added))
             compared = [(c, c in present) for c in columns if c not in keys]
             cleared = [c for c, _ in deletion_marks(self._session, name, stored)]
