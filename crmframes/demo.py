@@ -40,6 +40,7 @@ from crmframes.operations.autoindex import format_option, parse_option
 from crmframes.reconcile import ReconcileResult, reconcile
 from crmframes.sandbox import Clock, Sandbox
 from crmframes.store import CampaignStore, MergeResult
+from crmframes.store.pg_session import is_postgres_url
 
 __all__ = ["DemoReport", "normalise_phone", "plan_corrections", "run_demo"]
 
@@ -190,7 +191,7 @@ class DemoReport:
     """
 
     url: str
-    store: Path
+    store: Path | str
     result: ImportResult
     merged: MergeResult
     activity: dict[str, int]
@@ -372,7 +373,7 @@ def run_demo(
             (its clock is set back two seconds, as for a new one); the caller inspects it.
     """
     started = time.perf_counter()
-    path = Path(store_path)
+    path = store_path if is_postgres_url(store_path) else Path(store_path)
     with _demo_sandbox(sandbox, scale) as sb, CampaignStore(path) as store:
         # The sandbox's users make their changes two seconds before the import starts: an
         # import's window ends at the (whole) second it began, so changes made in that very
@@ -402,7 +403,7 @@ def run_demo(
                 merge=MERGE,
             )
             stamp = re.sub(r"\D", "", result.variables.get("crmEndDate", "")) or "first"
-            journals = Path(store.path + ".journals")
+            journals = store.journals
             duplicates_deleted = delete_in_crm(
                 conn,
                 "contact",
@@ -459,7 +460,7 @@ def run_demo(
             conn.close()
         return DemoReport(
             url=sb.url,
-            store=path,
+            store=store.path,  # a URL's password masked
             result=result,
             merged=merged,
             activity=activity,

@@ -127,6 +127,11 @@ class CampaignStore:
         return self._session.path
 
     @property
+    def journals(self) -> Path:
+        """The folder for this store's export journals: beside the file (``<file>.journals``)."""
+        return Path(self.path + ".journals")
+
+    @property
     def read_only(self) -> bool:
         """Whether the store was opened read-only."""
         return self._session.read_only

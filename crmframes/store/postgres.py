@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from crmframes.arguments import check_bool, check_str
 from crmframes.dedupe import DedupeResult
-from crmframes.errors import DataError, StoreError
+from crmframes.errors import ConfigError, DataError, StoreError
 from crmframes.store import pg_sql as pq
 from crmframes.store import sql as q
 from crmframes.store.campaign import CampaignStore
@@ -111,7 +112,9 @@ class PostgresCampaignStore(CampaignStore):
         path: a ``postgresql://user:password@host:port/database`` URL (libpq's form; the
             password is masked in every repr and message).
         read_only: refuse writes (a role with SELECT only can read this way).
-        schema: the schema holding the tables, created on first open when missing.
+        schema: the schema holding the tables, created on first open when missing; also
+            given as the URL's ``schema`` parameter (``...?schema=campaign``), the way a job
+            file's ``store:`` or ``crmframes demo --store`` name it.
 
     Raises:
         ConfigError: the driver is missing (``pip install 'crmframes[postgres]'``).
@@ -128,9 +131,13 @@ class PostgresCampaignStore(CampaignStore):
     ) -> None:
         check_str("path", path, what="a postgresql:// URL")
         check_bool("read_only", read_only)
-        schema = DEFAULT_SCHEMA if schema is None else schema
-        check_str("schema", schema, what="a schema name")
-        self._pg = PostgresSession(str(path), read_only=read_only, schema=schema)
+        if schema is not None:
+            check_str("schema", schema, what="a schema name")
+        url, in_url = _split_schema(str(path))
+        if schema is not None and in_url is not None and schema != in_url:
+            raise ConfigError(f"schema={schema!r} contradicts the URL's schema={in_url!r}")
+        schema = schema or in_url or DEFAULT_SCHEMA
+        self._pg = PostgresSession(url, read_only=read_only, schema=schema)
         self._session = self._pg
         self._options = PostgresOptions(self._pg)
 
@@ -138,6 +145,16 @@ class PostgresCampaignStore(CampaignStore):
     def schema(self) -> str:
         """The PostgreSQL schema holding the store's tables."""
         return self._pg.schema
+
+    @property
+    def journals(self) -> Path:
+        """The folder for export journals: ``<database>.<schema>.journals`` in the working folder.
+
+        A journal is fsynced line by line on the machine that sends (DESIGN §4.6), so it
+        stays a local folder even when the store is on a server.
+        """
+        database = urlsplit(self._pg.url).path.strip("/") or "postgres"
+        return Path(f"{database}.{self.schema}.journals")
 
     def __repr__(self) -> str:
         flags = ", read_only=True" if self.read_only else ""
@@ -353,6 +370,17 @@ class PostgresCampaignStore(CampaignStore):
             parquet.write_table(result, target)
         except OSError as exc:
             raise StoreError(f"cannot write {str(target)!r}: {exc}") from exc
+
+
+def _split_schema(url: str) -> tuple[str, str | None]:
+    """Take the ``schema`` parameter out of a URL (libpq would refuse it)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for name, value in query if name == "schema"]
+    if not schemas:
+        return url, None
+    rest = urlencode([(name, value) for name, value in query if name != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schemas[-1]
 
 
 def _check_stamps(values: list[object], modified: str, where: str) -> None:
