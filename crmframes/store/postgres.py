@@ -188,10 +188,12 @@ class PostgresCampaignStore(CampaignStore):
                 name = self._find_table(table) or table
                 return MergeResult(table=name, watermark=written, dry_run=dry_run)
             with self._session.transaction(commit=not dry_run):
-                self._pg.advisory_lock(table)
                 try:
+                    # the batch is copied before the table's lock: writers copy side by side
+                    staged = self._stage(table, batch, incoming)
+                    self._pg.advisory_lock(table)
                     result = self._merge_locked(
-                        table, batch, incoming, keys, modified, dry_run=dry_run
+                        table, batch, incoming, keys, modified, staged=staged, dry_run=dry_run
                     )
                 except StoreError as exc:
                     state = str(getattr(exc.__cause__, "sqlstate", "") or "")
@@ -215,9 +217,13 @@ class PostgresCampaignStore(CampaignStore):
         keys: list[str],
         modified: str | None,
         *,
+        staged: list[str],
         dry_run: bool,
     ) -> MergeResult:
-        """Merge under the table's advisory lock, inside the merge transaction."""
+        """Merge under the table's advisory lock, inside the merge transaction.
+
+        ``staged``: the column names the batch was copied with, before the lock.
+        """
         run = self._session.execute
         existing = self._find_table(table)
         name = existing or table
@@ -234,11 +240,12 @@ class PostgresCampaignStore(CampaignStore):
             types.get(modified),
             *(t for c, t in stored if c == modified),
         )
-        copied = _for_copy(batch.rename_columns(columns))
-        copied = copied.append_column(q.SEQ, pa.array(np.arange(batch.num_rows)))
         if text and modified is not None:
-            _check_stamps(copied.column(modified).unique().to_pylist(), modified, "the batch")
-        self._pg.ingest(q.BATCH, copied)
+            stamps = batch.column(columns.index(modified)).unique().to_pylist()
+            _check_stamps(stamps, modified, "the batch")
+        if columns != staged:  # another writer created the table in between, spelled otherwise
+            run(f"DROP TABLE pg_temp.{pq.quote(q.BATCH)}")
+            self._copy_batch(batch, columns)
         if text and modified is not None and existing is not None and modified in stored_names:
             matched = pq.matched_stamps(name, q.BATCH, keys, modified)
             values = [value for (value,) in run(matched, fetch="rows")]
@@ -301,6 +308,20 @@ class PostgresCampaignStore(CampaignStore):
             created=existing is None,
             dry_run=dry_run,
         )
+
+    def _stage(self, table: str, batch: pa.Table, incoming: Columns) -> list[str]:
+        """Copy the batch into the temporary table, spelled as the table is now; the names."""
+        existing = self._find_table(table)
+        stored = self._session.columns(existing) if existing else []
+        spelled = {column.lower(): column for column, _ in stored}
+        columns = [spelled.get(c.lower(), c) for c, _ in incoming]
+        self._copy_batch(batch, columns)
+        return columns
+
+    def _copy_batch(self, batch: pa.Table, columns: list[str]) -> None:
+        copied = _for_copy(batch.rename_columns(columns))
+        copied = copied.append_column(q.SEQ, pa.array(np.arange(batch.num_rows)))
+        self._pg.ingest(q.BATCH, copied)
 
     def _record_dtypes(self, table: str, dtypes: Mapping[str, str]) -> None:
         self._session.execute(pq.record_dtypes(), [table, list(dtypes), list(dtypes.values())])
