@@ -196,7 +196,9 @@ def _journal_path(
         return default_journal_path(None, plan.object, plan.op, target), True
     store_path = getattr(journal, "path", None)
     if isinstance(store_path, str) and hasattr(journal, "merge"):  # a CampaignStore
-        folder = None if store_path == ":memory:" else Path(store_path + ".journals")
+        # the store's journals folder: beside a DuckDB file; named after a PostgreSQL schema
+        journals = getattr(journal, "journals", store_path + ".journals")
+        folder = None if store_path == ":memory:" else Path(journals)
         return default_journal_path(folder, plan.object, plan.op, target), True
     if isinstance(journal, str | os.PathLike):
         return Path(journal), False

@@ -139,6 +139,8 @@ class PostgresCampaignStore(CampaignStore):
         schema = schema or in_url or DEFAULT_SCHEMA
         self._pg = PostgresSession(url, read_only=read_only, schema=schema)
         self._session = self._pg
+        database = urlsplit(url).path.strip("/") or "postgres"
+        self._journals = Path(f"{database}.{schema}.journals").absolute()
         self._options = PostgresOptions(self._pg)
 
     @property
@@ -150,11 +152,12 @@ class PostgresCampaignStore(CampaignStore):
     def journals(self) -> Path:
         """The folder for export journals: ``<database>.<schema>.journals`` in the working folder.
 
+        The working folder when the store was opened.
+
         A journal is fsynced line by line on the machine that sends (DESIGN §4.6), so it
         stays a local folder even when the store is on a server.
         """
-        database = urlsplit(self._pg.url).path.strip("/") or "postgres"
-        return Path(f"{database}.{self.schema}.journals")
+        return self._journals
 
     def __repr__(self) -> str:
         flags = ", read_only=True" if self.read_only else ""

@@ -1,7 +1,9 @@
 """What is built on the store runs on PostgreSQL too: a job file's store and the demo."""
 
+import pandas as pd
 from click.testing import CliRunner
 
+from crmframes import export_to_crm
 from crmframes.cli import main
 from crmframes.runner import run_job
 from crmframes.specs import Job
@@ -88,3 +90,16 @@ def test_the_demo_runs_on_a_postgresql_store(pg_url, pg_schema, tmp_path, monkey
     with CampaignStore(url, read_only=True) as store:
         assert store.options["LASTIMPORT_sandbox_import_contacts"]
         assert store.read("contact")["crmDeletedDate"].notna().sum() >= 2
+
+
+def test_an_export_journaled_by_a_postgresql_store_keeps_it_in_a_local_folder(
+    pg_url, pg_schema, tmp_path, monkeypatch, dv
+):
+    monkeypatch.chdir(tmp_path)
+    df = pd.DataFrame({"lastname": ["Lovelace", "Hopper"], "crmf_externalid": ["C-1", "C-2"]})
+    with CampaignStore(pg_url, schema=pg_schema) as store:
+        result = export_to_crm(dv.connector(), "contact", df, journal=store, progress=False)
+        assert result.stats.created == 2
+        assert result.journal is not None
+        folder = tmp_path / f"{pg_url.rsplit('/', 1)[1]}.{pg_schema}.journals"
+        assert store.journals == folder and result.journal.parent == folder / "done"
