@@ -254,3 +254,38 @@ def test_two_processes_merging_one_table_lose_and_duplicate_nothing(pg_url, pg_s
             "LASTIMPORT_w1": f"2024/05/01 00:{rounds - 1:02d}:00",
             "LASTIMPORT_w2": f"2024/05/01 00:{rounds - 1:02d}:00",
         }
+
+
+# --- passwords -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def password_role(pg_server, pg_url):
+    """A role the server asks a password of (scram-sha-256), named pwuser; its password."""
+    hba = pg_server.folder / "data" / "pg_hba.conf"
+    rule = "host all pwuser 127.0.0.1/32 scram-sha-256\n"
+    hba.write_text(rule + hba.read_text())  # the first matching line wins
+    superuser(
+        pg_url,
+        "DROP ROLE IF EXISTS pwuser",
+        "CREATE ROLE pwuser LOGIN PASSWORD 'pw-from-env'",
+        "GRANT CREATE ON DATABASE " + pg_url.rsplit("/", 1)[1] + " TO pwuser",
+        "SELECT pg_reload_conf()",
+    )
+    yield "pw-from-env"
+    superuser(pg_url, "DROP OWNED BY pwuser CASCADE", "DROP ROLE pwuser")
+    hba.write_text(hba.read_text().replace(rule, ""))
+    superuser(pg_url, "SELECT pg_reload_conf()")
+
+
+def test_the_password_may_come_from_pgpassword(password_role, pg_url, pg_schema, monkeypatch):
+    url = as_role(pg_url, "pwuser")
+    monkeypatch.setenv("PGPASSWORD", password_role)  # libpq reads it: no secret in the URL
+    with CampaignStore(url, schema=pg_schema) as store:
+        store.merge("Contact", contacts(["003A"]), key="Id")
+        assert store.tables() == ["Contact"]
+    monkeypatch.delenv("PGPASSWORD")
+    wrong = url.replace("pwuser@", "pwuser:wrong-s3cret@")
+    with pytest.raises(StoreError, match="password authentication failed") as caught:
+        CampaignStore(wrong, schema=pg_schema)
+    assert "wrong-s3cret" not in str(caught.value) and "pwuser:***@" in str(caught.value)
