@@ -234,7 +234,7 @@ def plan(
     compared: Sequence[tuple[str, bool]],
     cleared: Sequence[str],
 ) -> str:
-    """Give every deduped batch row its action in ``PLAN`` (key columns and action).
+    """Give every deduped batch row its action in ``PLAN`` (the row and its action).
 
     ``compared``: the batch's other columns, each with whether the table has it (a dry run
     adds no column: there an incoming NULL is unchanged); ``cleared``:
@@ -255,7 +255,7 @@ def plan(
             f"THEN '{q.OLDER}' WHEN {s_mod} > {t_mod} THEN '{q.UPDATE}' {verdict}"
         )
     return (
-        f"CREATE TEMP TABLE {quote(q.PLAN)} AS SELECT {q_names(key, 's.')}, "
+        f"CREATE TEMP TABLE {quote(q.PLAN)} AS SELECT s.*, "
         f"CASE WHEN t.ctid IS NULL THEN '{q.INSERT}' {verdict} END AS {quote(q.ACTION)} "
         f"FROM {quote(source)} AS s LEFT JOIN {quote(table)} AS t ON {match}"
     )
@@ -277,18 +277,14 @@ def upsert(
 ) -> str:
     """Insert the new rows and rewrite the updated ones with ``INSERT ... ON CONFLICT``.
 
-    ``planned``: only the rows ``PLAN`` marks insert or update (else every source row, the
-    first merge into a new table). A deletion mark in ``cleared`` is set to NULL.
+    ``planned``: the rows ``PLAN`` marks insert or update, read from the plan (else every
+    ``source`` row, the first merge into a new table). A deletion mark in ``cleared`` is set to NULL.
     """
     names = [*columns, *cleared]
     values = [f"s.{quote(c)}" for c in columns] + ["NULL" for _ in cleared]
-    rows = f"SELECT {', '.join(values)} FROM {quote(source)} AS s"
-    if planned:
-        match = " AND ".join(f"p.{quote(c)} = s.{quote(c)}" for c in key)
-        rows += (
-            f" JOIN {quote(q.PLAN)} AS p ON {match} "
-            f"WHERE p.{quote(q.ACTION)} IN ('{q.INSERT}', '{q.UPDATE}')"
-        )
+    rows = f"SELECT {', '.join(values)} FROM {quote(q.PLAN if planned else source)} AS s"
+    if planned:  # the plan carries the batch's columns: no second join
+        rows += f" WHERE s.{quote(q.ACTION)} IN ('{q.INSERT}', '{q.UPDATE}')"
     keys = {c.lower() for c in key}
     sets = [f"{quote(c)} = EXCLUDED.{quote(c)}" for c in names if c.lower() not in keys]
     action = f"UPDATE SET {', '.join(sets)}" if sets else "NOTHING"
