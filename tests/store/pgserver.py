@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PostgresServer", "find_binaries", "start_server"]
+__all__ = ["PostgresServer", "ServerUnavailable", "find_binaries", "start_server"]
 
 SUPERUSER = "crm"
 
