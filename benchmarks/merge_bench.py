@@ -10,6 +10,10 @@ step is timed on both sides, never the initial load; each merge round starts fro
 copy of the loaded file. Target (DESIGN §5): >= 5x pandas, compared on the medians.
 
     python benchmarks/merge_bench.py [--rows 5000000] [--batch 1000000] [--overlap 0.1] [--rounds 3]
+
+With ``--store postgresql://...`` the same frames are merged into PostgreSQL instead, against
+pandas ``to_sql(method="multi")`` + a delete of the overlapping keys and dlt's merge, and two
+concurrent writers are timed against one (benchmarks/merge_bench_pg.py).
 """
 
 from __future__ import annotations
@@ -95,6 +99,10 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each side")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--store", help="a postgresql:// URL: benchmark the PostgreSQL store")
+    parser.add_argument(
+        "--baseline-rounds", type=int, default=1, help="PostgreSQL: timed runs of the baselines"
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -110,6 +118,22 @@ def main() -> None:
         f"generated {args.rows:,} stored + {args.batch:,} incoming rows ({overlap:,} stored keys) "
         f"in {time.perf_counter() - began:.1f} s"
     )
+
+    if args.store:
+        import merge_bench_pg
+
+        second = merge_bench_pg.disjoint_batch(
+            args.rows, args.batch, args.overlap, args.rows + args.batch, args.seed + 1, contacts
+        )
+        merge_bench_pg.main(
+            args.store,
+            existing,
+            batch,
+            second,
+            rounds=args.rounds,
+            baseline_rounds=args.baseline_rounds,
+        )
+        return
 
     merge_times: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:

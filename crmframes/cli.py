@@ -75,7 +75,7 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     default="campaign.duckdb",
     show_default=True,
-    help="The campaign store (a DuckDB file); export journals go beside it.",
+    help="The campaign store: a DuckDB file (export journals go beside it) or a postgresql:// URL.",
 )
 @click.option(
     "--scale",

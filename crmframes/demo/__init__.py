@@ -35,6 +35,7 @@ from crmframes.runner import JobReport, StepReport, run_step
 from crmframes.sandbox import Clock, Sandbox
 from crmframes.specs import DedupeSpec, DeleteSpec, ExportSpec, Job, ReconcileSpec, StepSpec
 from crmframes.store import CampaignStore
+from crmframes.store.pg_session import is_postgres_url
 
 __all__ = ["DemoReport", "load_seed_workflow", "normalise_phone", "plan_corrections", "run_demo"]
 
@@ -70,7 +71,7 @@ def run_demo(
             (its clock is set back two seconds, as for a new one); the caller inspects it.
     """
     started = time.perf_counter()
-    path = Path(store_path)
+    path = store_path if is_postgres_url(store_path) else Path(store_path)
     job = load_seed_workflow()
     with _demo_sandbox(sandbox, scale) as sb, CampaignStore(path) as store:
         # The sandbox's users make their changes two seconds before the import starts: an
@@ -81,7 +82,7 @@ def run_demo(
         activity = sb.simulate_activity("contact", updates=25, creates=5)
         sb.clock.set(datetime.now(UTC))
         conn = sb.connector()
-        report = JobReport(job=job.name, account=sb.url, store=str(path), dry_run=False)
+        report = JobReport(job=job.name, account=sb.url, store=store.path, dry_run=False)
         run = _Run(conn, store, progress, report)
         try:
             seen: dict[str, Any] = {}
@@ -101,7 +102,7 @@ def run_demo(
             conn.close()
         return DemoReport(
             url=sb.url,
-            store=path,
+            store=store.path,  # a URL's password masked
             job=run.report,
             result=seen["import"],
             activity=activity,
@@ -180,7 +181,7 @@ def _journal_beside(spec: StepSpec, store: CampaignStore, seen: dict[str, Any]) 
         return spec
     stamp = re.sub(r"\D", "", seen["import"].variables.get("crmEndDate", "")) or "first"
     name = f"{spec.object}-{spec.kind}-{stamp}.jsonl"
-    return spec.model_copy(update={"journal": str(Path(store.path + ".journals") / name)})
+    return spec.model_copy(update={"journal": str(store.journals / name)})
 
 
 def _filled(before: pd.DataFrame, after: pd.DataFrame, removed: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ class DemoReport:
 
     Attributes:
         url: the sandbox's address.
-        store: the campaign store's file.
+        store: the campaign store: its file, or its URL (password masked).
         job: the runner's report of the seed workflow's steps, in order.
         result: the import.
         activity: what the CRM's users did before the import (``updated``, ``created``).
@@ -52,7 +52,7 @@ class DemoReport:
     """
 
     url: str
-    store: Path
+    store: Path | str
     job: JobReport
     result: ImportResult
     activity: dict[str, int]

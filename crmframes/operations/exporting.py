@@ -75,8 +75,9 @@ def _journal_path(
         return None, False
     if journal is None:
         return default_journal_path(None, plan.object, plan.op, target), True
-    if isinstance(journal, JournalStore):  # a CampaignStore: the journal goes beside it
-        folder = None if journal.path == ":memory:" else Path(journal.path + ".journals")
+    if isinstance(journal, JournalStore):  # a CampaignStore: its journals folder (beside a
+        # DuckDB file; named after a PostgreSQL database and schema)
+        folder = None if journal.path == ":memory:" else Path(journal.journals)
         return default_journal_path(folder, plan.object, plan.op, target), True
     if isinstance(journal, str | os.PathLike):
         return Path(journal), False

@@ -32,6 +32,7 @@ from crmframes.specs import Job, SandboxAccount, StepSpec
 from crmframes.specs.account_file import Account, Accounts
 from crmframes.specs.document import Loc
 from crmframes.store import CampaignStore
+from crmframes.store.pg_session import is_postgres_url, mask_url
 
 __all__ = ["load_job", "run_job", "run_step"]
 
@@ -102,13 +103,13 @@ def run_job(
     if not isinstance(job, Job):
         job = load_job(check_path("job", job))
     path = store or job.store
-    _check_tables(job, path)
+    _check_tables(job, path, dry_run=dry_run)
     account, shown, place = _account(job, accounts, environ)
     run_at = datetime.now(UTC).replace(microsecond=0)
     report = JobReport(
         job=job.name,
         account=shown,
-        store=path,
+        store=mask_url(path) if is_postgres_url(path) else path,
         dry_run=dry_run,
         run_id=uuid.uuid4().hex,
         run_at=run_at.isoformat(),
@@ -116,7 +117,7 @@ def run_job(
     started = time.perf_counter()
     with (
         connect(account, place=place, environ=environ) as conn,
-        _open_store(report.store, dry_run=dry_run) as campaign,
+        _open_store(path, dry_run=dry_run) as campaign,
     ):
         context = StepContext(
             conn,
@@ -162,11 +163,14 @@ def _account(
     return account, repr(name), lambda loc: found.doc.place((name, *loc))
 
 
-def _check_tables(job: Job, path: str) -> None:
+def _check_tables(job: Job, path: str, *, dry_run: bool) -> None:
     """Check the job against the store's tables, opening an existing file read-only."""
     stored: list[str] = []
     views: list[str] = []
-    if path != ":memory:" and Path(path).exists():
+    if is_postgres_url(path):  # a dry run needs the schema to exist; a run creates it
+        with CampaignStore(path, read_only=dry_run) as existing:
+            stored = existing.tables()
+    elif path != ":memory:" and Path(path).exists():
         with CampaignStore(path, read_only=True) as existing:
             stored = existing.tables()
             found = existing.sql(_VIEWS)  # a query source may read a view the user made
@@ -177,7 +181,7 @@ def _check_tables(job: Job, path: str) -> None:
 
 @contextmanager
 def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
-    if dry_run and (path == ":memory:" or not Path(path).exists()):
+    if dry_run and not is_postgres_url(path) and (path == ":memory:" or not Path(path).exists()):
         store = CampaignStore(":memory:")  # a dry run creates no file
     else:
         store = CampaignStore(path, read_only=dry_run)

@@ -73,6 +73,7 @@ from crmframes.store.duplicates import check_clusters, dedupe_table
 from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
 from crmframes.store.options import StoreOptions, companion_options
+from crmframes.store.pg_session import is_postgres_url
 from crmframes.store.protocols import Deletions
 from crmframes.store.session import Session
 
@@ -103,11 +104,25 @@ class CampaignStore:
         merged 1 row into 'Contact' (new table): 1 inserted, 0 updated, 0 unchanged, 0 skipped as older
     """
 
+    def __new__(cls, path: str | os.PathLike[str] = ":memory:", **options: Any) -> CampaignStore:
+        """Open the DuckDB store, or the PostgreSQL one for a ``postgresql://`` URL."""
+        if cls is CampaignStore and is_postgres_url(path):
+            from crmframes.store.postgres import PostgresCampaignStore
+
+            return super().__new__(PostgresCampaignStore)
+        return super().__new__(cls)
+
     def __init__(
-        self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        read_only: bool = False,
+        schema: str | None = None,
     ) -> None:
         check_instance("path", path, (str, os.PathLike), "a file path or ':memory:'")
         check_bool("read_only", read_only)
+        if schema is not None:
+            raise ConfigError("schema= is for a PostgreSQL store (a postgresql:// URL)")
         self._session = Session(path, read_only=read_only)
         self._options = StoreOptions(self._session)
 
@@ -115,6 +130,11 @@ class CampaignStore:
     def path(self) -> str:
         """The database file, or ``":memory:"``."""
         return self._session.path
+
+    @property
+    def journals(self) -> Path:
+        """The folder for this store's export journals: beside the file (``<file>.journals``)."""
+        return Path(self.path + ".journals")
 
     @property
     def read_only(self) -> bool:
@@ -209,10 +229,24 @@ class CampaignStore:
         check_table_name(table)
         check_batch(df, keys, modified)
         df = normalise_key_columns(df, keys)  # GUIDs match in any case, as in the CRM
-        batch = frame_to_arrow(df)
-        dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
         written = None if dry_run else watermark
         options = {} if written is None else {**dict([written]), **companion_options(data)}
+        return self._merge_checked(table, df, keys, modified, written, options, dry_run=dry_run)
+
+    def _merge_checked(
+        self,
+        table: str,
+        df: pd.DataFrame,
+        keys: list[str],
+        modified: str | None,
+        written: tuple[str, str] | None,
+        options: dict[str, str],
+        *,
+        dry_run: bool,
+    ) -> MergeResult:
+        """Merge a checked batch (the backend's part of :meth:`merge`)."""
+        batch = frame_to_arrow(df)
+        dtypes = {str(column): str(dtype) for column, dtype in df.dtypes.items()}
         if not dry_run:
             self._session.require_writable(f"merge into {table!r}")
         with self._session.lock:
@@ -271,6 +305,9 @@ class CampaignStore:
             for column in [*wanted, *(column for column, _ in order)]:
                 if column.lower() not in known:
                     raise column_not_in_table(column, available, name)
+            spelled = {column.lower(): column for column in available}  # as stored
+            wanted = [spelled[column.lower()] for column in wanted]
+            order = [(spelled[column.lower()], direction) for column, direction in order]
             statement = q.select(name, columns=wanted, where=where, order_by=order)
             result = self._session.execute(statement, params, fetch="arrow")
             return arrow_to_frame(result, self._recorded_dtypes(name))
@@ -339,6 +376,12 @@ class CampaignStore:
             raise ConfigError("apply_deletions needs key=: the id column")
         ids = deleted_ids(frame, key)
         self._session.require_writable(f"apply deletions to {table!r}")
+        return self._apply_deletions_checked(table, ids, key=key, mode=mode, column=column)
+
+    def _apply_deletions_checked(
+        self, table: str, ids: pa.Table, *, key: str, mode: Literal["soft", "hard"], column: str
+    ) -> int:
+        """Apply checked deletions (the backend's part of :meth:`apply_deletions`)."""
         with self._session.lock:
             name = self._require_table(table)
             return apply_deletions_to_table(
@@ -438,9 +481,23 @@ class CampaignStore:
         with self._session.lock:
             name = self._require_table(table)
             dtypes = self._recorded_dtypes(name)
-            return dedupe_table(
-                self._session, name, dtypes, dry_run=dry_run, options=options, clusters=clusters
+            return self._dedupe_table(
+                name, dtypes, dry_run=dry_run, options=options, clusters=clusters
             )
+
+    def _dedupe_table(
+        self,
+        table: str,
+        dtypes: Mapping[str, str],
+        *,
+        dry_run: bool,
+        options: Mapping[str, Any],
+        clusters: pd.DataFrame | None,
+    ) -> DedupeResult:
+        """Deduplicate a stored table (the backend's part of :meth:`dedupe`)."""
+        return dedupe_table(
+            self._session, table, dtypes, dry_run=dry_run, options=options, clusters=clusters
+        )
 
     def to_parquet(self, table: str, path: str | os.PathLike[str]) -> Path:
         """Write a whole table to a Parquet file (timestamps stay UTC-adjusted).
@@ -455,8 +512,12 @@ class CampaignStore:
         target = check_path("path", path)
         with self._session.lock:
             name = self._require_table(table)
-            self._session.execute(q.copy_to_parquet(name), [str(target)])
+            self._export_parquet(name, target)
         return target
+
+    def _export_parquet(self, table: str, target: Path) -> None:
+        """Write a stored table to ``target`` (the backend's part of :meth:`to_parquet`)."""
+        self._session.execute(q.copy_to_parquet(table), [str(target)])
 
     # --- the merge, inside its transaction -------------------------------------------
 

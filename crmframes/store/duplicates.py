@@ -40,6 +40,7 @@ def dedupe_table(
     dry_run: bool,
     options: Mapping[str, Any],
     clusters: pd.DataFrame | None = None,
+    statements: Any = q,
 ) -> DedupeResult:
     """Deduplicate ``table`` with :func:`deduplicate` ``options``, in one transaction.
 
@@ -52,6 +53,9 @@ def dedupe_table(
         options: keyword arguments for :func:`deduplicate` (``on``, ``keep``, ``key``, ...).
         clusters: reviewed clusters (``key`` and ``clusterId``; see :func:`check_clusters`)
             used instead of ``on``.
+        statements: what builds the row-id statements (``select_with_rowid``,
+            ``update_by_rowid``, ``delete_by_rowid``): DuckDB's rowid by default,
+            PostgreSQL's ctid in :data:`crmframes.store.pg_sql.CTID_STATEMENTS`.
 
     Raises:
         DataError: the table has a column named ``rowid``, or no reviewed key is in it.
@@ -60,7 +64,7 @@ def dedupe_table(
     columns = [column for column, _ in session.columns(table)]
     refuse_rowid(columns, f"table {table!r}")
     with session.transaction(commit=not dry_run):
-        stored = session.execute(q.select_with_rowid(table), fetch="arrow")
+        stored = session.execute(statements.select_with_rowid(table), fetch="arrow")
         rowids = stored.column(q.ROWID).to_numpy()
         frame = arrow_to_frame(stored.drop_columns([q.ROWID]), dtypes)
         if clusters is not None:
@@ -78,11 +82,11 @@ def dedupe_table(
             options = {**options, "on": None}
         result = deduplicate(frame, **options)  # index = position in ``stored``
         if not dry_run:
-            _update_filled(session, table, result, rowids, options.get("key"))
+            _update_filled(session, table, result, rowids, options.get("key"), statements)
             if len(result.removed):
                 gone = pa.table({q.ROWID: rowids[result.removed.index.to_numpy()]})
                 with session.registered(_REMOVED, gone):
-                    session.execute(q.delete_by_rowid(table, _REMOVED))
+                    session.execute(statements.delete_by_rowid(table, _REMOVED))
     return replace(result, table=table, dry_run=dry_run)
 
 
@@ -111,7 +115,12 @@ def check_clusters(clusters: pd.DataFrame, key: str | None) -> pd.DataFrame:
 
 
 def _update_filled(
-    session: Session, table: str, result: DedupeResult, rowids: np.ndarray, key: str | None
+    session: Session,
+    table: str,
+    result: DedupeResult,
+    rowids: np.ndarray,
+    key: str | None,
+    statements: Any,
 ) -> None:
     """Write the fields ``merge`` filled into the survivors' stored rows."""
     if not len(result.filled):
@@ -124,4 +133,4 @@ def _update_filled(
     batch = frame_to_arrow(changed[fields].reset_index(drop=True))
     batch = batch.append_column(q.ROWID, pa.array(rowids[changed.index.to_numpy()]))
     with session.registered(_UPDATES, batch):
-        session.execute(q.update_by_rowid(table, _UPDATES, fields))
+        session.execute(statements.update_by_rowid(table, _UPDATES, fields))

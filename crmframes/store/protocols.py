@@ -10,6 +10,7 @@ The protocols are ``runtime_checkable``: ``isinstance`` tells the shapes apart.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -33,7 +34,11 @@ class JournalStore(OptionStore, Protocol):
 
     @property
     def path(self) -> str:
-        """The database: a file path (journals go in ``<path>.journals``) or ``":memory:"``."""
+        """The database: a file path, a PostgreSQL URL (password masked) or ``":memory:"``."""
+
+    @property
+    def journals(self) -> Path:
+        """The folder its export journals go in (``<file>.journals`` beside a DuckDB file)."""
 
 
 @runtime_checkable

@@ -22,10 +22,9 @@ def contacts():
 
 
 @pytest.fixture
-def store():
-    with CampaignStore() as store:
-        store.merge("Contact", contacts(), key="Id")
-        yield store
+def store(store):
+    store.merge("Contact", contacts(), key="Id")
+    return store
 
 
 def table(store):

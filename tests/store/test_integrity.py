@@ -20,12 +20,6 @@ def rows(store, table="Contact", order_by="Id"):
     return df.astype(object).where(df.notna(), None).to_dict("list")
 
 
-@pytest.fixture
-def store():
-    with CampaignStore() as s:
-        yield s
-
-
 # --- text stamps are instants ------------------------------------------------------------
 
 

@@ -1,0 +1,105 @@
+"""What is built on the store runs on PostgreSQL too: a job file's store and the demo."""
+
+import pandas as pd
+from click.testing import CliRunner
+
+from crmframes import export_to_crm
+from crmframes.cli import main
+from crmframes.runner import run_job
+from crmframes.specs import Job
+from crmframes.store import CampaignStore
+
+SEED = """\
+name: seed-workflow
+account:
+  sandbox: {crm: dynamics, scale: 0.3, simulate: {contact: {updates: 5, creates: 2, deletes: 2, seed: 7}}}
+store: STORE
+steps:
+  - import:
+      object: contact
+      fields: [firstname, lastname, emailaddress1, telephone1, jobtitle]
+      auto_index: {activity: import_contacts, instance: sandbox}
+  - dedupe:
+      table: contact
+      on: [emailaddress1, [firstname, lastname]]
+      modified: modifiedon
+      key: contactid
+      merge: [telephone1, jobtitle]
+      removed_table: contact_duplicates
+  - delete:
+      object: contact
+      source: {table: contact_duplicates, columns: [contactid]}
+      journal: false
+  - reconcile:
+      object: contact
+      fields: [telephone1, jobtitle]
+      source: {table: contact, columns: [contactid, telephone1, jobtitle]}
+      key: contactid
+      save: {differences: contact_corrections}
+  - export:
+      object: contact
+      source:
+        query: >-
+          SELECT contactid, telephone1, jobtitle FROM contact
+          WHERE contactid IN (SELECT contactid FROM contact_corrections)
+      key: contactid
+      journal: false
+  - deleted:
+      object: contact
+      lookback: 1d
+      auto_index: {activity: deleted_contacts, instance: sandbox}
+      table: contact
+"""  # tests/test_runner.py's seed workflow, with its store on PostgreSQL
+
+
+def test_a_job_file_store_may_be_a_postgresql_url(pg_url, pg_schema):
+    url = pg_url.replace("crm@", "crm:s3cret@") + f"?schema={pg_schema}"
+    job = Job.from_yaml(SEED.replace("STORE", url), source="seed.yaml")
+    report = run_job(job, progress=False)
+    assert report.ok, report.error
+    assert "s3cret" not in report.store and "crm:***@" in report.store
+    imported, dedupe, delete, reconcile, export, deleted = (s.counts for s in report.steps)
+    assert dedupe["removed"] > 0 and dedupe["filled"] > 0
+    assert delete == {"rows": dedupe["removed"], "deleted": dedupe["removed"]}
+    assert reconcile["different"] == dedupe["filled"]
+    assert export == {"rows": dedupe["filled"], "updated": dedupe["filled"]}
+    assert deleted["deleted in CRM"] == dedupe["removed"] + 2
+    with CampaignStore(url) as store:
+        assert store.schema == pg_schema
+        assert {"contact", "contact_duplicates", "contact_corrections"} <= set(store.tables())
+        assert len(store.read("contact")) == imported["imported"] - dedupe["removed"]
+
+
+def test_the_demo_runs_on_a_postgresql_store(pg_url, pg_schema, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the journals folder goes in the working folder
+    url = f"{pg_url}?schema={pg_schema}"
+    args = ["demo", "--store", url, "--scale", "0.2", "--no-progress"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "1,005 inserted, 0 updated, 0 unchanged into table 'contact'" in result.output
+    assert "60 duplicates removed from the store" in result.output
+    assert "2 contacts marked deleted (crmDeletedDate)" in result.output
+    journals = tmp_path / f"{pg_url.rsplit('/', 1)[1]}.{pg_schema}.journals"
+    assert {p.name.split("-20")[0] for p in journals.iterdir()} == {
+        "contact-delete",
+        "contact-export",
+    }
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "sent again         0 calls" in again.output
+    with CampaignStore(url, read_only=True) as store:
+        assert store.options["LASTIMPORT_sandbox_import_contacts"]
+        assert store.read("contact")["crmDeletedDate"].notna().sum() >= 2
+
+
+def test_an_export_journaled_by_a_postgresql_store_keeps_it_in_a_local_folder(
+    pg_url, pg_schema, tmp_path, monkeypatch, dv
+):
+    monkeypatch.chdir(tmp_path)
+    df = pd.DataFrame({"lastname": ["Lovelace", "Hopper"], "crmf_externalid": ["C-1", "C-2"]})
+    with CampaignStore(pg_url, schema=pg_schema) as store:
+        result = export_to_crm(dv.connector(), "contact", df, journal=store, progress=False)
+        assert result.stats.created == 2
+        assert result.journal is not None
+        folder = tmp_path / f"{pg_url.rsplit('/', 1)[1]}.{pg_schema}.journals"
+        assert store.journals == folder and result.journal.parent == folder / "done"
