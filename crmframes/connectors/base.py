@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from crmframes.connectors.throttling import Throttling
     from crmframes.filters import Expr
     from crmframes.frames import Collation
     from crmframes.schema import Field, ObjectSchema
@@ -184,6 +185,10 @@ class Connector(Protocol):
     @property
     def api_calls(self) -> int:
         """API calls this connector has made, counted as the CRM counts them."""
+
+    @property
+    def throttling(self) -> Throttling:
+        """Throttles met and time waited on them (shared by the connector's threads)."""
 
     def close(self) -> None:
         """Release the HTTP session."""

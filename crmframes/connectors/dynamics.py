@@ -36,6 +36,7 @@ from crmframes.connectors.http import (
     pages_ahead,
     retry_after_seconds,
 )
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import (
     AuthenticationError,
     ConnectorError,
@@ -326,6 +327,11 @@ class DynamicsConnector(DynamicsWrites):
     def api_calls(self) -> int:
         """Web API calls made so far (token requests are not counted)."""
         return self.http.calls
+
+    @property
+    def throttling(self) -> Throttling:
+        """Throttles met, time waited on them, and the CRM's advice (``x-ms-dop-hint``)."""
+        return self.http.throttling
 
     @property
     def instance(self) -> str:

@@ -39,6 +39,7 @@ from crmframes.connectors.http import (
 from crmframes.connectors.salesforce_csv import bulk_page_to_table, rest_datetime_text
 from crmframes.connectors.salesforce_paging import KeysetCursor
 from crmframes.connectors.salesforce_writes import SalesforceWrites
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -267,6 +268,11 @@ class SalesforceConnector(SalesforceWrites):
     def api_calls(self) -> int:
         """REST and Bulk calls made so far (token requests are not API calls)."""
         return self.http.calls
+
+    @property
+    def throttling(self) -> Throttling:
+        """Throttles met, time waited on them, and the CRM's advice (``x-ms-dop-hint``)."""
+        return self.http.throttling
 
     @property
     def instance(self) -> str:

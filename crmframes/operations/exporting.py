@@ -35,12 +35,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from crmframes import charts, display
-from crmframes.arguments import check_write_arguments
+from crmframes.arguments import check_int, check_write_arguments
 from crmframes.connectors.base import Connector, WriteOutcome
 from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
 from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.journal import Journal, default_journal_path
+from crmframes.operations.parallel import MAX_PARALLEL, Gate, deliver, write_degree
 from crmframes.operations.preview import compare
 from crmframes.schema import ObjectSchema
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
@@ -79,6 +80,10 @@ class ExportStats:
         retries: rows sent again after a transient failure.
         seconds: wall time.
         mode: ``"batch"`` or ``"bulk"`` (``"dry run"`` when nothing was written).
+        parallel: the most write calls that were in flight at once.
+        throttles: throttles the CRM answered (429, ``REQUEST_LIMIT_EXCEEDED``), each
+            retried after its ``Retry-After`` and lowering the calls in flight.
+        waited: seconds calls spent waiting on throttles (summed over calls in flight).
     """
 
     rows: int
@@ -93,6 +98,9 @@ class ExportStats:
     retries: int
     seconds: float
     mode: str
+    parallel: int = 1
+    throttles: int = 0
+    waited: float = 0.0
 
     def __str__(self) -> str:
         done = ", ".join(
@@ -106,9 +114,14 @@ class ExportStats:
             if n
         )
         resumed = f" ({self.resumed:,} already done per the journal)" if self.resumed else ""
+        parallel = f", {self.parallel} in parallel" if self.parallel > 1 else ""
+        throttled = (
+            f", {self.throttles} throttled ({self.waited:.1f} s waited)" if self.throttles else ""
+        )
         return (
             f"{self.rows:,} rows: {done or 'none written'}{resumed}, {self.rejected:,} rejected; "
-            f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+            f"{self.batches} batches{parallel}, {self.api_calls} API calls{throttled}, "
+            f"{self.seconds:.2f} s ({self.mode})"
         )
 
     def __repr__(self) -> str:
@@ -125,7 +138,11 @@ class ExportStats:
     def _facts(self) -> list[tuple[str, Any]]:
         calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
         calls += [("API calls", self.api_calls), ("retries", self.retries)]
-        shown = [(name, n) for name, n in calls if n]
+        calls += [("calls in parallel", self.parallel if self.parallel > 1 else 0)]
+        calls += [("throttles", self.throttles)]
+        shown: list[tuple[str, Any]] = [(name, n) for name, n in calls if n]
+        if self.throttles:
+            shown.append(("waited on throttles", display.duration(self.waited)))
         return [*self._counts(), *shown, ("time", display.duration(self.seconds))]
 
 
@@ -160,7 +177,13 @@ class ExportResult:
         what = "dry run of " if self.dry_run else ""
         done = ", ".join(f"{n:,} {name}" for name, n in self.stats._counts())
         time = display.duration(self.stats.seconds)
-        return f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time})"
+        s = self.stats
+        parallel = f", {s.parallel} in parallel" if s.parallel > 1 else ""
+        if s.throttles:
+            parallel += f", {s.throttles} throttled ({display.duration(s.waited)} waited)"
+        return (
+            f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time}{parallel})"
+        )
 
     def _repr_html_(self) -> str:
         what = "dry run of " if self.dry_run else ""
@@ -216,6 +239,7 @@ def _run(
     on_error: OnError,
     max_retries: int,
     progress: bool,
+    max_parallel: int | None = None,
     skip: set[int] | None = None,
 ) -> Delivery:
     if mode not in ("auto", "batch", "bulk"):
@@ -269,8 +293,7 @@ def _run(
             unit="rows",
             disable=not progress or len(remaining) <= run.size,
         )
-        for start in range(0, len(remaining), run.size):
-            run.send(remaining[start : start + run.size])
+        deliver_all(run, remaining, max_parallel=max_parallel, batch_size=batch_size)
         finished = True
     finally:
         if run.bar is not None:
@@ -280,6 +303,34 @@ def _run(
                 opened.retire()
             opened.close()
     return run
+
+
+def deliver_all(
+    run: Delivery, remaining: list[int], *, max_parallel: int | None, batch_size: int | None
+) -> None:
+    """Send the rows left in batches, several calls in flight (:mod:`.parallel`).
+
+    An insert that only a lookup can settle (Salesforce, no external id) goes one call at a
+    time: a lookup for a lost call must never see the records of a call still in flight.
+    Without ``batch_size``, a large bulk export is split into one job per call in flight.
+    """
+    lookup = run.plan.op == "insert" and not run.assigned
+    degree = 1 if lookup else write_degree(run.conn, max_parallel)
+    size = run.size
+    if run.bulk and batch_size is None and degree > 1:
+        share = -(-len(remaining) // degree)
+        size = min(run.size, max(BULK_EXPORT_THRESHOLD, share))
+    throttling = getattr(run.conn, "throttling", None)
+    before = throttling.snapshot() if throttling is not None else (0, 0.0)
+    gate = Gate(degree, throttling)
+    batches = [remaining[start : start + size] for start in range(0, len(remaining), size)]
+    try:
+        deliver(run.send, batches, gate)
+    finally:
+        after = throttling.snapshot() if throttling is not None else (0, 0.0)
+        run.parallel = max(gate.peak, 1)
+        run.throttles = after[0] - before[0]
+        run.waited = after[1] - before[1]
 
 
 def _result(
@@ -356,6 +407,9 @@ def _result(
         retries=run.retries if run else 0,
         seconds=time.perf_counter() - started,
         mode="dry run" if dry_actions is not None else ("bulk" if run and run.bulk else "batch"),
+        parallel=run.parallel if run else 1,
+        throttles=run.throttles if run else 0,
+        waited=run.waited if run else 0.0,
         **counts,
     )
     journal = run.journal.path if run and run.journal else None
@@ -397,6 +451,7 @@ def export_to_crm(
     timezone: str = "UTC",
     on_error: OnError = "reject",
     max_retries: int = 4,
+    max_parallel: int | None = None,
     progress: bool = True,
 ) -> ExportResult:
     """Export the rows of ``df`` to a CRM object: insert, update by id, or upsert by key.
@@ -426,12 +481,17 @@ def export_to_crm(
         on_error: ``"reject"`` (rejects in the result) or ``"raise"`` (``WriteRejectedError``
             at the first rejected row; the journal keeps what was done).
         max_retries: rounds of re-sending rows that failed transiently before rejecting them.
+        max_parallel: the most write calls in flight at once (1 to 52). None: Dataverse at
+            the degree its ``x-ms-dop-hint`` header recommends, Salesforce 4 calls. Lowered
+            by itself on throttling; each call is journaled on its own, so exactly-once holds.
         progress: show a progress bar when there is more than one batch.
 
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
     """
     check_write_arguments(**locals())  # every argument, before any call
+    if max_parallel is not None:
+        check_int("max_parallel", max_parallel, min=1, max=MAX_PARALLEL)
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -480,6 +540,7 @@ def export_to_crm(
         mode=mode,
         on_error=on_error,
         max_retries=max_retries,
+        max_parallel=max_parallel,
         progress=progress,
         unchanged=unchanged,
         changes=changes,
@@ -566,6 +627,7 @@ def delete_in_crm(
     mode: WriteMode = "batch",
     on_error: OnError = "reject",
     max_retries: int = 4,
+    max_parallel: int | None = None,
     progress: bool = True,
 ) -> ExportResult:
     """Delete the CRM records whose ids are in column ``key`` of ``df``.
@@ -582,6 +644,7 @@ def delete_in_crm(
         mode: as for :func:`export_to_crm` (``"bulk"`` runs a Bulk API 2.0 delete job).
         on_error: as for :func:`export_to_crm`.
         max_retries: as for :func:`export_to_crm`.
+        max_parallel: as for :func:`export_to_crm`.
         progress: as for :func:`export_to_crm`.
 
     Returns:
@@ -590,6 +653,8 @@ def delete_in_crm(
         except when this delete itself removed it in a call whose answer was lost.
     """
     check_write_arguments(**locals())  # every argument, before any call
+    if max_parallel is not None:
+        check_int("max_parallel", max_parallel, min=1, max=MAX_PARALLEL)
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -603,6 +668,7 @@ def delete_in_crm(
         mode=mode,
         on_error=on_error,
         max_retries=max_retries,
+        max_parallel=max_parallel,
         progress=progress,
         calls_before=calls_before,
         started=started,
