@@ -39,7 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def writes(sb: Sandbox) -> int:
     """Write calls the sandbox has served (collections, bulk jobs, ``$batch``)."""
     calls = sb.api_calls()
-    return sum(calls.get(family, 0) for family in ("composite", "bulk2", "batch"))
+    return sum(
+        calls.get(family, 0) for family in ("composite", "bulk2", "batch", "create", "update")
+    )
 
 
 def run_child(

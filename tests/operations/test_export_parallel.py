@@ -99,7 +99,7 @@ def _low_limits(crm_name: str) -> Sandbox:
     if crm_name == "dynamics":
         # 8 recommended by the hint, but only 2 in flight allowed: 0x80072326 until it adapts
         profile = production_profile(
-            "dynamics", speed=1000, dop_hint=8, concurrent_limit=2, round_trip=0.0
+            "dynamics", speed=100, dop_hint=8, concurrent_limit=2, round_trip=0.0
         )
     else:
         # every request counts as long-running at once: a third in flight is refused
