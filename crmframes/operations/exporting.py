@@ -41,7 +41,13 @@ from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
 from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.journal import Journal, default_journal_path
-from crmframes.operations.parallel import MAX_PARALLEL, Gate, deliver, write_degree
+from crmframes.operations.parallel import (
+    MAX_PARALLEL,
+    Gate,
+    batch_share,
+    deliver,
+    write_degree,
+)
 from crmframes.operations.preview import compare
 from crmframes.schema import ObjectSchema
 from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
@@ -312,7 +318,8 @@ def deliver_all(
 
     An insert that only a lookup can settle (Salesforce, no external id) goes one call at a
     time: a lookup for a lost call must never see the records of a call still in flight.
-    Without ``batch_size``, a large bulk export is split into one job per call in flight.
+    Without ``batch_size``, a large bulk export is split into one job per call in flight, and
+    a Dataverse export into enough calls to fill the degree (:func:`.parallel.batch_share`).
     """
     lookup = run.plan.op == "insert" and not run.assigned
     degree = 1 if lookup else write_degree(run.conn, max_parallel)
@@ -320,6 +327,8 @@ def deliver_all(
     if run.bulk and batch_size is None and degree > 1:
         share = -(-len(remaining) // degree)
         size = min(run.size, max(BULK_EXPORT_THRESHOLD, share))
+    elif batch_size is None:
+        size = batch_share(run.conn, len(remaining), degree, run.size)
     throttling = getattr(run.conn, "throttling", None)
     before = throttling.snapshot() if throttling is not None else (0, 0.0)
     gate = Gate(degree, throttling)

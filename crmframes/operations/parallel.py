@@ -31,11 +31,19 @@ if TYPE_CHECKING:
     from crmframes.connectors.base import Connector
     from crmframes.connectors.throttling import Throttling
 
-__all__ = ["MAX_PARALLEL", "SALESFORCE_DEGREE", "Gate", "deliver", "write_degree"]
+__all__ = [
+    "MAX_PARALLEL",
+    "SALESFORCE_DEGREE",
+    "Gate",
+    "batch_share",
+    "deliver",
+    "write_degree",
+]
 
 MAX_PARALLEL = 52  # Dataverse's concurrent requests per user; no CRM here takes more from one user
 SALESFORCE_DEGREE = 4  # collections / ingest jobs at once: well under 25 long-running requests
 DATAVERSE_DEGREE = 4  # before the first x-ms-dop-hint arrives
+DATAVERSE_MIN_BATCH = 250  # records per call below which splitting further costs more than it gains
 
 
 def write_degree(conn: Connector, max_parallel: int | None) -> int:
@@ -51,6 +59,19 @@ def write_degree(conn: Connector, max_parallel: int | None) -> int:
     else:  # a connector of another CRM: one call at a time unless asked
         degree = max_parallel or 1
     return max(1, min(degree, MAX_PARALLEL))
+
+
+def batch_share(conn: Connector, rows: int, degree: int, limit: int) -> int:
+    """Records per call when the caller did not choose: enough calls to fill ``degree``.
+
+    Dataverse: Microsoft advises smaller batches sent in parallel over large ones sent in
+    turn (learn.microsoft.com/power-apps/developer/data-platform/bulk-operations), so an
+    export of fewer than ``limit × degree`` rows is cut into ``degree`` calls, none smaller
+    than :data:`DATAVERSE_MIN_BATCH`. Elsewhere: ``limit`` (the fewest calls).
+    """
+    if conn.system != "dynamics" or degree <= 1:
+        return limit
+    return min(limit, max(DATAVERSE_MIN_BATCH, -(-rows // degree)))
 
 
 def _throttling(conn: Connector) -> Throttling | None:

@@ -137,3 +137,17 @@ def test_large_dataverse_export_under_low_limits_lands_exactly_once() -> None:
         assert len(result.frame) == rows and len(result.rejects) == 0
         assert result.stats.throttles >= 1
         _landed_once(crm, df)
+
+
+def test_a_dataverse_export_is_cut_to_fill_the_recommended_degree() -> None:
+    profile = production_profile("dynamics", speed=1000, dop_hint=8)
+    with Sandbox("dynamics", data="empty", profile=profile) as sb:
+        crm = MAKERS["dynamics"](sb)
+        df = _frame(crm, "Cut", 2_000)
+        result = export_to_crm(sb.connector(), crm.contact, df, progress=False)
+        # 8 calls of 250 (none smaller), not 2 of 1,000: smaller batches, more in parallel
+        assert result.stats.batches == 8 and len(result.frame) == 2_000
+        chosen = export_to_crm(
+            sb.connector(), crm.contact, _frame(crm, "Set", 2_000), batch_size=1000, progress=False
+        )
+        assert chosen.stats.batches == 2  # a batch size the caller chose is kept
