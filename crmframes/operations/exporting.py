@@ -42,6 +42,7 @@ from crmframes.frames import reject_frame
 from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.parallel import (
+    BULK_JOB_MIN,
     MAX_PARALLEL,
     Gate,
     batch_share,
@@ -326,7 +327,7 @@ def deliver_all(
     size = run.size
     if run.bulk and batch_size is None and degree > 1:
         share = -(-len(remaining) // degree)
-        size = min(run.size, max(BULK_EXPORT_THRESHOLD, share))
+        size = min(run.size, max(BULK_JOB_MIN, share))
     elif batch_size is None:
         size = batch_share(run.conn, len(remaining), degree, run.size)
     throttling = getattr(run.conn, "throttling", None)

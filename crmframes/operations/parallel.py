@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from crmframes.connectors.throttling import Throttling
 
 __all__ = [
+    "BULK_JOB_MIN",
     "MAX_PARALLEL",
     "SALESFORCE_DEGREE",
     "Gate",
@@ -43,6 +44,9 @@ __all__ = [
 MAX_PARALLEL = 52  # Dataverse's concurrent requests per user; no CRM here takes more from one user
 SALESFORCE_DEGREE = 4  # collections / ingest jobs at once: well under 25 long-running requests
 DATAVERSE_DEGREE = 4  # before the first x-ms-dop-hint arrives
+# Salesforce Bulk API 2.0: a large export goes as one ingest job per call in flight, none
+# smaller than this (each job costs its own calls: create, upload, close, polls, results)
+BULK_JOB_MIN = 2_500
 DATAVERSE_MIN_BATCH = 250  # records per call below which splitting further costs more than it gains
 
 
