@@ -209,7 +209,8 @@ def ideal(crm: str, kind: str, rows: int) -> tuple[float, str]:
     p = production_profile(crm)
     if crm == "dynamics" and kind == "export":
         dop = p.dop_hint or 1
-        size = min(1000, max(250, math.ceil(rows / dop)))  # crmframes' batch_share
+        waves = math.ceil(rows / (1000 * dop))  # crmframes' batch_share
+        size = min(1000, max(250, math.ceil(rows / (waves * dop))))
         calls = math.ceil(rows / size)
         waves = math.ceil(calls / dop)
         time_ = waves * (p.round_trip + p.request_overhead + size * p.create)

@@ -33,7 +33,8 @@ def result_links(get_json: Callable[[str], bytes], first: str) -> Iterator[str]:
     while url:
         body = orjson.loads(get_json(url))
         for page in body.get("resultPages") or ():
-            yield str(page["resultLink"])
+            # the guide's example names each link resultLink; its table says resultUrl
+            yield str(page.get("resultLink") or page["resultUrl"])
         url = None if body.get("done") else body.get("nextRecordsUrl")
 
 
