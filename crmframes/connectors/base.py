@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from crmframes.connectors.throttling import Throttling
     from crmframes.filters import Expr
     from crmframes.frames import Collation
     from crmframes.schema import Field, ObjectSchema
@@ -28,6 +27,7 @@ __all__ = [
     "Page",
     "ReadMode",
     "ReadRequest",
+    "ThrottleReport",
     "WriteBatch",
     "WriteOp",
     "WriteOutcome",
@@ -159,6 +159,15 @@ class DeletedRecord:
     deleted_by: str | None = None
 
 
+class ThrottleReport(Protocol):
+    """What a connector learnt of the CRM's limits (``connectors.throttling.Throttling``)."""
+
+    dop_hint: int | None  # Dataverse's x-ms-dop-hint: the degree of parallelism it advises
+
+    def snapshot(self) -> tuple[int, float]:
+        """Throttles met and seconds waited on them so far."""
+
+
 class Connector(Protocol):
     """What every CRM connector offers the operations."""
 
@@ -187,7 +196,7 @@ class Connector(Protocol):
         """API calls this connector has made, counted as the CRM counts them."""
 
     @property
-    def throttling(self) -> Throttling:
+    def throttling(self) -> ThrottleReport:
         """Throttles met and time waited on them (shared by the connector's threads)."""
 
     def close(self) -> None:

@@ -28,8 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from crmframes.connectors.base import Connector
-    from crmframes.connectors.throttling import Throttling
+    from crmframes.connectors.base import Connector, ThrottleReport
 
 __all__ = [
     "BULK_JOB_MIN",
@@ -80,7 +79,7 @@ def batch_share(conn: Connector, rows: int, degree: int, limit: int) -> int:
     return min(limit, max(DATAVERSE_MIN_BATCH, -(-rows // (waves * degree))))
 
 
-def _throttling(conn: Connector) -> Throttling | None:
+def _throttling(conn: Connector) -> ThrottleReport | None:
     # a connector outside this package may not report throttles: the degree then stays put
     return getattr(conn, "throttling", None)
 
@@ -93,7 +92,7 @@ class Gate:
         throttling: the connector's record of throttles (None: never lowered).
     """
 
-    def __init__(self, ceiling: int, throttling: Throttling | None) -> None:
+    def __init__(self, ceiling: int, throttling: ThrottleReport | None) -> None:
         self.ceiling = ceiling
         self.degree = ceiling
         self.peak = 0  # the most calls that were in flight at once
