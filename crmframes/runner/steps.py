@@ -230,6 +230,7 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
             timezone=spec.timezone,
             on_error=spec.on_error,
             max_retries=spec.max_retries,
+            max_parallel=spec.max_parallel,
             progress=ctx.progress,
         )
 
@@ -289,6 +290,7 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
             mode=spec.mode,
             on_error=spec.on_error,
             max_retries=spec.max_retries,
+            max_parallel=spec.max_parallel,
             progress=ctx.progress,
         )
 

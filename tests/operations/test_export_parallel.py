@@ -9,6 +9,7 @@ from crmframes import ConfigError, Sandbox, delete_in_crm, export_to_crm
 from crmframes.connectors.throttling import Throttling
 from crmframes.operations.parallel import Gate, write_degree
 from crmframes.sandbox import production_profile
+from crmframes.specs import DeleteSpec, ExportSpec, Source
 from tests.operations.conftest import MAKERS, Crm
 
 ROWS = 120
@@ -151,3 +152,12 @@ def test_a_dataverse_export_is_cut_to_fill_the_recommended_degree() -> None:
             sb.connector(), crm.contact, _frame(crm, "Set", 2_000), batch_size=1000, progress=False
         )
         assert chosen.stats.batches == 2  # a batch size the caller chose is kept
+
+
+def test_export_and_delete_specs_carry_max_parallel() -> None:
+    spec = ExportSpec(object="contact", source=Source(table="people"), max_parallel=2)
+    assert spec.max_parallel == 2
+    assert DeleteSpec(object="contact", source=Source(table="gone")).max_parallel is None
+    for bad in (0, 53):
+        with pytest.raises(ConfigError, match="max_parallel"):
+            ExportSpec(object="contact", source=Source(table="people"), max_parallel=bad)
