@@ -73,7 +73,7 @@ def batch_share(conn: Connector, rows: int, degree: int, limit: int) -> int:
     625 in two waves, not 10 of 1,000 in two waves of 8 and 2), none over ``limit`` nor
     under :data:`DATAVERSE_MIN_BATCH`. Elsewhere: ``limit`` (the fewest calls).
     """
-    if conn.system != "dynamics" or degree <= 1:
+    if conn.system != "dynamics" or degree <= 1 or rows <= 0:
         return limit
     waves = -(-rows // (limit * degree))
     return min(limit, max(DATAVERSE_MIN_BATCH, -(-rows // (waves * degree))))
