@@ -3,7 +3,9 @@
 Orchestration: written once over the Connector protocol. :func:`export_to_crm` and
 :func:`delete_in_crm` plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
 values; everything checkable is checked before any call), then send them in batches —
-Salesforce sObject Collections (200) or a Bulk API 2.0 job, Dataverse ``$batch`` (1000).
+Salesforce sObject Collections (200) or Bulk API 2.0 jobs, Dataverse ``CreateMultiple`` /
+``UpdateMultiple`` or ``$batch`` (1000) — several calls in flight at once
+(:mod:`crmframes.operations.parallel`).
 
 Delivery is exactly once, or a reject (:mod:`crmframes.operations.delivery`). Every call is
 written to the journal before it leaves and its outcome after it returns
