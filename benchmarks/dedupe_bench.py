@@ -1,7 +1,7 @@
 """How well and how fast find_duplicates finds duplicates: the demo org, FEBRL1 and FEBRL2.
 
 The contacts and the ground truth come from the sandbox's demo-org generator
-(``crmframes.sandbox.demo.generate_demo_org``); at scale 1 they are exactly
+(``crmframes.sandbox.demo_org.generate_demo_org``); at scale 1 they are exactly
 ``data/demo/contacts.csv`` and ``data/demo/contact_duplicates.csv`` (5,000 contacts, 300
 planted duplicates of 232 originals). About 6% of the contacts are planted duplicates at every
 scale, so scale 2, 20 and 200 give 10k, 100k and 1M contacts with 600, 6,000 and 60,000.
@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from crmframes.dedupe import find_duplicates
-from crmframes.sandbox.demo import generate_demo_org
+from crmframes.sandbox.demo_org import generate_demo_org
 
 NAMES = ["first_name", "last_name"]
 RULES = [

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmframes.arguments import check_instance
 from crmframes.errors import ConfigError
@@ -40,6 +40,9 @@ from crmframes.specs.accounts import (
     parse_accounts,
 )
 from crmframes.specs.document import Document, Loc, format_path
+
+if TYPE_CHECKING:
+    from crmframes.connectors.base import Connector
 
 __all__ = [
     "ACCOUNTS_ENV",
@@ -170,7 +173,7 @@ def connect(
     accounts: str | os.PathLike[str] | None = None,
     place: Place = format_path,
     environ: Mapping[str, str] | None = None,
-) -> Iterator[Any]:
+) -> Iterator[Connector]:
     """Connect to an account's CRM for the duration of a ``with`` block.
 
     A sandbox account starts its sandbox (and lets its users make the changes in
@@ -204,7 +207,7 @@ def connect(
             yield sandbox_conn
         return
     settings = account_settings(account, place=place, environ=environ)
-    conn: Any
+    conn: Connector
     if isinstance(settings, SalesforceSettings):
         from crmframes.connectors.salesforce import SalesforceConnector
 
@@ -223,7 +226,7 @@ def connect(
 
 
 @contextmanager
-def _sandbox(account: SandboxAccount) -> Iterator[Any]:
+def _sandbox(account: SandboxAccount) -> Iterator[Connector]:
     from crmframes.sandbox import Clock, Sandbox
 
     # The simulated users make their changes two seconds in the past: an import's window

@@ -23,13 +23,16 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from crmframes.errors import ArgumentTypeError, ConfigError, DataError
+
+if TYPE_CHECKING:
+    from crmframes.connectors.base import Connector
 
 __all__ = [
     "INT64_RANGE",
@@ -55,7 +58,6 @@ __all__ = [
 ]
 
 INT64_RANGE = (-(2**63), 2**63 - 1)  # what a 64-bit integer column (Arrow, DuckDB, JSON) holds
-_CONNECTOR_ATTRIBUTES = ("describe", "api_calls", "system")  # what every operation uses
 
 
 def _shown(value: Any) -> str:
@@ -235,13 +237,19 @@ def check_path(name: str, value: Any, *, directory_ok: bool = False) -> Path:
     return path
 
 
-def check_connector(conn: Any, name: str = "conn") -> Any:
-    """Return ``conn`` when it looks like a connector (``describe``, ``api_calls``, ``system``).
+def check_connector(conn: Any, name: str = "conn") -> Connector:
+    """Return ``conn`` when it is a :class:`~crmframes.connectors.base.Connector`.
+
+    Structural: any object with every member the protocol declares is one (the two CRMs'
+    connectors, ``sandbox.connector()``, a connector of one's own).
 
     Raises:
         ArgumentTypeError: anything else, e.g. settings passed where a connector is wanted.
     """
-    if not all(hasattr(conn, attr) for attr in _CONNECTOR_ATTRIBUTES):
+    # here, not at the top: the connectors' package imports this module
+    from crmframes.connectors.base import Connector
+
+    if not isinstance(conn, Connector):
         raise ArgumentTypeError(
             f"{name} must be a connector (SalesforceConnector, DynamicsConnector or "
             f"sandbox.connector()), not {type(conn).__name__}"
@@ -256,9 +264,12 @@ def check_journal(value: Any, name: str = "journal") -> Any:
         ArgumentTypeError: another type (``True`` included).
         ConfigError: a path naming a folder.
     """
+    # here, not at the top: the store's package imports this module
+    from crmframes.store.protocols import JournalStore
+
     if value is None or value is False:
         return value
-    if isinstance(getattr(value, "path", None), str) and hasattr(value, "merge"):
+    if isinstance(value, JournalStore):
         return value  # a CampaignStore: the journal goes in a folder beside it
     if value is True or not isinstance(value, str | os.PathLike):
         raise ArgumentTypeError(
@@ -384,6 +395,7 @@ def check_write_arguments(
     only_changed: Any = False,
     skip_nulls: Any = False,
     timezone: Any = "UTC",
+    sleep: Any = None,
     **others: Any,
 ) -> None:
     """Check the arguments of ``export_to_crm`` and ``delete_in_crm``, before any call.
@@ -411,6 +423,8 @@ def check_write_arguments(
     ):
         check_bool(name, flag)
     check_time_zone("timezone", timezone)
+    if sleep is not None and not callable(sleep):
+        raise ArgumentTypeError(f"sleep must be None or a function of seconds, not {_kind(sleep)}")
 
 
 def check_match_options(

@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
-
+from crmframes.connectors.base import Connector
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -27,12 +25,6 @@ __all__ = ["Check", "check_connection"]
 
 # The object each CRM is sure to have, read once to prove data access.
 _COMMON_OBJECT = {"salesforce": ("Contact", "LastName"), "dynamics": ("contact", "lastname")}
-# Dataverse answers every Web API call with its service protection counters (informational,
-# reference/dataverse-api.md "Service protection"); it has no resource listing limits.
-_DATAVERSE_HEADERS = (
-    "x-ms-ratelimit-burst-remaining-xrm-requests",
-    "x-ms-ratelimit-time-remaining-xrm-requests",
-)
 
 
 @dataclass(frozen=True)
@@ -48,7 +40,7 @@ class Check:
 
 
 def check_connection(
-    connect: Callable[[], AbstractContextManager[Any]], *, label: str
+    connect: Callable[[], AbstractContextManager[Connector]], *, label: str
 ) -> Iterator[Check]:
     """Yield the checks of one connection, in order: login, limits, read.
 
@@ -66,60 +58,41 @@ def check_connection(
         except CrmframesError as exc:
             yield Check("login", False, f"{label}: {_said(exc)}. {_advice(exc)}")
             return
-        system = getattr(conn, "system", "")
-        yield Check("login", True, f"{label}: logged in to {conn.instance} ({system})")
-        yield _limits(conn, system)
-        yield _read(conn, system)
+        yield Check("login", True, f"{label}: logged in to {conn.instance} ({conn.system})")
+        yield _limits(conn)
+        yield _read(conn)
 
 
 # --- private helpers ------------------------------------------------------------------------
 
 
-def _limits(conn: Any, system: str) -> Check:
+def _limits(conn: Connector) -> Check:
     try:
-        if system == "salesforce":
-            # GET /services/data/vXX.X/limits (reference/salesforce-api.md, limits)
-            reply = conn.http.send("GET", conn.sf.base_url + "limits/", operation="read limits")
-            daily = orjson.loads(reply.content).get("DailyApiRequests") or {}
-            left, cap = int(daily.get("Remaining", 0)), int(daily.get("Max", 0))
-            if cap and left == 0:
-                return Check(
-                    "limits",
-                    False,
-                    f"0 of {cap:,} daily API requests left: calls fail until the rolling "
-                    "24-hour window frees some; ask the org's admin or wait",
-                )
-            return Check("limits", True, f"{left:,} of {cap:,} daily API requests left")
-        # Dataverse: WhoAmI is the cheapest call; its headers carry the counters if any.
-        reply = conn.http.send("GET", conn.api_root + "WhoAmI", operation="call WhoAmI")
-        found = {name: reply.headers[name] for name in _DATAVERSE_HEADERS if name in reply.headers}
-        if found:
-            shown = ", ".join(
-                f"{name.removeprefix('x-ms-ratelimit-')}={value}" for name, value in found.items()
+        limits = conn.read_limits()
+        if limits.exhausted:
+            return Check(
+                "limits",
+                False,
+                f"{limits.detail}: calls fail until {limits.window} frees some; ask the "
+                "org's admin or wait",
             )
-            return Check("limits", True, f"service protection headers: {shown}")
-        return Check(
-            "limits",
-            True,
-            "Dataverse lists no limits; this environment sent no service protection headers "
-            "(defaults: 6,000 requests and 20 minutes of execution per user per 5 minutes)",
-        )
+        return Check("limits", True, limits.detail)
     except PermissionDeniedError as exc:
         # Salesforce serves /limits only to users with "View Setup and Configuration"
         return Check(
             "limits",
             False,
-            f"{_said(exc)}. Reading the limits needs the View Setup and Configuration "
-            "permission; imports and exports do not",
+            f"{_said(exc)}. Reading the limits needs a permission imports and exports do not "
+            "(Salesforce: View Setup and Configuration)",
         )
     except CrmframesError as exc:
         return Check("limits", False, f"{_said(exc)}. {_advice(exc)}")
 
 
-def _read(conn: Any, system: str) -> Check:
+def _read(conn: Connector) -> Check:
     from crmframes.operations import import_from_crm
 
-    obj, field = _COMMON_OBJECT.get(system, ("contact", "lastname"))
+    obj, field = _COMMON_OBJECT.get(conn.system, ("contact", "lastname"))
     try:
         result = import_from_crm(conn, obj, fields=[field], limit=1, progress=False)
     except CrmframesError as exc:

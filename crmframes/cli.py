@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -22,6 +22,9 @@ import orjson
 from crmframes import __version__
 from crmframes.errors import ConfigError, CrmframesError
 from crmframes.sandbox.server import MAX_CONNECTIONS, REQUEST_TIMEOUT
+
+if TYPE_CHECKING:
+    from crmframes.connectors.base import Connector
 
 __all__ = ["main"]
 
@@ -300,7 +303,7 @@ def check(account: str | None, accounts_file: str | None, sandbox_crm: str | Non
 
     if (account is None) == (sandbox_crm is None):
         raise click.UsageError("name an ACCOUNT from the accounts file, or pass --sandbox CRM")
-    opener: Callable[[], AbstractContextManager[Any]]
+    opener: Callable[[], AbstractContextManager[Connector]]
     if sandbox_crm is not None:
         label = f"the {sandbox_crm} sandbox"
         opener = functools.partial(_sandbox_connection, sandbox_crm)
@@ -324,7 +327,7 @@ def check(account: str | None, accounts_file: str | None, sandbox_crm: str | Non
 
 
 @contextlib.contextmanager
-def _sandbox_connection(crm: str) -> Iterator[Any]:
+def _sandbox_connection(crm: str) -> Iterator[Connector]:
     from crmframes.sandbox import Sandbox
 
     with Sandbox(crm) as sb:  # type: ignore[arg-type]

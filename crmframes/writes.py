@@ -12,6 +12,9 @@ Nothing is dropped silently: every input row is either planned or rejected.
 Null versus "leave unchanged": a null value (``None``, ``NaN``, ``NaT``, ``pd.NA``) sets the
 field to null in the CRM; with ``skip_nulls=True`` it is left out of the record, so the CRM
 leaves the field as it is. A column that is not mapped is never sent.
+
+Longer than 500 lines: one planner: mapping, key, dtypes and wire values are checked in the one
+pass that plan_writes and plan_deletes share.
 """
 
 from __future__ import annotations

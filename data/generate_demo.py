@@ -1,6 +1,6 @@
 """Write the sandbox's demo org as CSV files: the snapshot committed in ``data/demo/``.
 
-Edge: generates with :mod:`crmframes.sandbox.demo`, writes files with pandas.
+Edge: generates with :mod:`crmframes.sandbox.demo_org`, writes files with pandas.
 
 Usage::
 
@@ -24,10 +24,10 @@ from typing import Any
 import pandas as pd
 
 try:
-    from crmframes.sandbox.demo import SEED, generate_demo_org
+    from crmframes.sandbox.demo_org import SEED, generate_demo_org
 except ModuleNotFoundError:  # run from a checkout where the package is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from crmframes.sandbox.demo import SEED, generate_demo_org
+    from crmframes.sandbox.demo_org import SEED, generate_demo_org
 
 __all__ = ["FILES", "main", "write_demo"]
 

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from crmframes import RetryPolicy, Sandbox
 from crmframes.accounts import connect
-from crmframes.check import check_connection
+from crmframes.check import Check, check_connection
 from crmframes.cli import main
+from crmframes.connectors.base import ApiLimits
 from crmframes.errors import ConfigError
 
 
@@ -119,6 +120,23 @@ def test_check_a_refused_limits_call_fails_that_check_only(sandbox):
     assert [(c.name, c.ok) for c in checks] == [("login", True), ("limits", False), ("read", True)]
     assert "The API limit is reached" in checks[1].detail
     assert str(checks[1]).startswith("✗ limits   ")
+
+
+def test_check_fails_the_limits_when_none_are_left_and_says_when_they_come_back(demo_sandbox):
+    conn = demo_sandbox.connector()
+    real = conn.read_limits()
+    assert real.window == "the rolling 24-hour window" and not real.exhausted
+    conn.read_limits = lambda: ApiLimits(  # this connector's answer only: no global patched
+        0, 15_000, "0 of 15,000 daily API requests left", window=real.window
+    )
+    checks = list(check_connection(lambda: contextlib.closing(conn), label="the org"))
+    assert checks[1] == Check(
+        "limits",
+        False,
+        "0 of 15,000 daily API requests left: calls fail until the rolling 24-hour window "
+        "frees some; ask the org's admin or wait",
+    )
+    assert checks[2].ok  # the read is still tried: only a failed login stops the others
 
 
 def test_connect_takes_an_account_name_from_the_accounts_file(tmp_path, demo_sandbox):

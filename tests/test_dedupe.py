@@ -563,3 +563,25 @@ def test_deduplicate_recent_refuses_unreadable_timestamps():
     df = CONTACTS.assign(LastModifiedDate=["yesterday"] * 5)
     with pytest.raises(DataError, match="reads 'LastModifiedDate' as timestamps"):
         deduplicate(df, on="Email")
+
+
+def test_cluster_counts_and_cluster_of_read_a_result():
+    from crmframes.dedupe import cluster_counts, cluster_of
+
+    df = pd.DataFrame(
+        {
+            "ref": ["a", "b", "c", "d"],
+            "email": ["x@y.org", "X@y.org ", "z@y.org", None],
+        }
+    )
+    found = find_duplicates(df, on="email")
+    assert str(cluster_counts(found)) == "1 clusters of 2 rows"
+    assert cluster_counts(found).total == 4
+    assert cluster_of(found, ref="b")["ref"].tolist() == ["a", "b"]
+    assert cluster_of(found, ref="d")["ref"].tolist() == ["d"]  # no duplicate: itself
+    with pytest.raises(DataError, match="no row has ref = 'q'"):
+        cluster_of(found, ref="q")
+    with pytest.raises(ConfigError, match="one column=value"):
+        cluster_of(found, ref="a", email="x@y.org")
+    with pytest.raises(ConfigError, match="no clusterId"):
+        cluster_counts(df)

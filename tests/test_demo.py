@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from crmframes import CampaignStore, Sandbox
 from crmframes.cli import main
-from crmframes.demo import RECONCILED, DemoReport, normalise_phone, plan_corrections, run_demo
+from crmframes.demo import DemoReport, normalise_phone, plan_corrections, run_demo
 
 
 def run(store: Path) -> tuple[DemoReport, pd.DataFrame]:
@@ -21,11 +21,11 @@ def run(store: Path) -> tuple[DemoReport, pd.DataFrame]:
 
 def check_dedupe(report: DemoReport, crm: pd.DataFrame) -> set[str]:
     """Duplicates left the store and the CRM together; survivors stayed."""
-    removed = set(report.dedupe.removed["contactid"].str.lower())
+    removed = set(report.removed["contactid"].str.lower())
     assert report.duplicates_deleted.stats.deleted == len(removed)
     assert report.duplicates_deleted.rejects.empty
     assert removed.isdisjoint(crm["contactid"].str.lower())
-    survivors = set(report.dedupe.removed["survivorKey"].str.lower())
+    survivors = set(report.removed["survivorKey"].str.lower())
     survivors -= set(report.deleted.frame["contactid"].str.lower())  # the CRM's users' deletes
     assert survivors <= set(crm["contactid"].str.lower())
     with CampaignStore(report.store, read_only=True) as store:
@@ -50,7 +50,7 @@ def check_export(report: DemoReport, crm: pd.DataFrame) -> None:
     if taken["contactid"] not in deleted:  # (the CRM's users may have deleted it since)
         assert by_id.loc[taken["contactid"], "crmf_externalid"] != taken["crmf_externalid"]
     assert crm["crmf_externalid"].dropna().is_unique
-    # after the export only the rejected rows still differ
+    # after the export only the rejected rows still differ (the job's reconcile, run again)
     assert report.after.counts["different"] == export.stats.rejected
     # the same export again, same journal: nothing sent, every outcome from the journal
     assert report.again.stats.batches == 0
@@ -78,15 +78,16 @@ def test_demo_runs_the_seed_workflow_then_picks_up_where_it_stopped(tmp_path: Pa
     store = tmp_path / "campaign.duckdb"
     first, crm = run(store)
     assert first.result.variables["crmStartImport"] == ""
-    assert first.result.stats.rows == first.merged.inserted == 1005  # 1,000 + 5 created
+    assert first.result.stats.rows == first.step("import").counts["inserted"] == 1005  # + 5 new
     removed = check_dedupe(first, crm)
     assert 30 <= len(removed) <= 120  # the demo org plants ~6% duplicates
-    assert first.reconciled.counts["only_left"] == first.reconciled.counts["only_right"] == 0
+    reconciled = first.step("reconcile").counts
+    assert reconciled.get("only in store", 0) == reconciled.get("only in CRM", 0) == 0
     # the campaign edits, and fields the dedupe filled in survivors from their duplicates
-    fields = set(first.reconciled.differences["field"])
-    assert {"telephone1", "address1_city", "crmf_externalid"} <= fields <= set(RECONCILED)
-    filled = len(first.dedupe.filled)
-    assert len(first.reconciled.differences) == 22 + filled
+    fields = set(first.differences["field"])
+    assert {"telephone1", "address1_city", "crmf_externalid"} <= fields <= set(first.compared)
+    filled = len(first.filled)
+    assert len(first.differences) == 22 + filled
     check_export(first, crm)
     marked = check_deletions(first, crm, removed)
     assert first.applied == 2  # the first run's store holds every contact the users can delete
@@ -95,7 +96,8 @@ def test_demo_runs_the_seed_workflow_then_picks_up_where_it_stopped(tmp_path: Pa
     time.sleep(2.1)  # the demo's CRM users act 2 s before its import: let the first window close
     second, crm = run(store)
     assert second.result.variables["crmStartImport"] == first.result.variables["crmEndDate"]
-    assert second.merged.inserted + second.merged.updated == 30  # 25 edited + 5 created
+    merged = second.step("import").counts
+    assert merged.get("inserted", 0) + merged.get("updated", 0) == 30  # 25 edited + 5 created
     check_dedupe(second, crm)
     check_export(second, crm)
     # the store holds the first run's phone corrections, so the second edits the next ones
@@ -106,7 +108,7 @@ def test_demo_runs_the_seed_workflow_then_picks_up_where_it_stopped(tmp_path: Pa
     # each run's sandbox starts afresh from the demo org: a contact the first run saw deleted
     # and the second run imports again (its users edited it) is live again in the store
     marked -= set(second.result.frame["contactid"].str.lower())
-    marked |= check_deletions(second, crm, set(second.dedupe.removed["contactid"].str.lower()))
+    marked |= check_deletions(second, crm, set(second.removed["contactid"].str.lower()))
     assert second.deleted.start >= first.deleted.end.replace(microsecond=0)
     with CampaignStore(store, read_only=True) as opened:
         stored = opened.read("contact")

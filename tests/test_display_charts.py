@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt
 
 from crmframes.dedupe import deduplicate, evaluate_clusters
 from crmframes.reconcile import reconcile
+from crmframes.runner.execution import StepContext
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus, in_notebook
-from crmframes.runner.steps import StepContext
 from tests.test_display import REJECTS, export_result, import_result
 
 

@@ -10,10 +10,19 @@ import pytest
 from click.testing import CliRunner
 
 from crmframes.cli import main
-from crmframes.demo import run_demo
+from crmframes.demo import SEED_WORKFLOW, load_seed_workflow, run_demo
 from crmframes.runner.jobs import load_job
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def test_the_example_job_is_the_demos_job_file():
+    # the seed workflow exists once: `crmframes demo` runs the bundled file, the example is
+    # a copy kept identical (byte for byte, comments included)
+    bundled = ROOT / "crmframes" / SEED_WORKFLOW
+    assert (EXAMPLES / "seed_workflow.yaml").read_bytes() == bundled.read_bytes()
+    assert load_seed_workflow() == load_job(EXAMPLES / "seed_workflow.yaml")
 
 
 def test_seed_workflow_runs_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -485,3 +485,22 @@ def test_evaluate_validates_first():
     with pytest.raises(FilterError) as excinfo:
         evaluate(And((A, Not(C))), NUMBERS)
     assert rule_of(excinfo) == "no-and-not"
+
+
+def test_every_name_of_the_old_filters_module_is_still_importable():
+    # filters.py became a package split by job (issue 12); other code imports these names
+    import crmframes.filters as package
+
+    names = {
+        "RULES", "And", "Compare", "CompareOp", "Expr", "F", "Family", "IsIn", "IsNull", "Not",
+        "NotIn", "NotNull", "Or", "StrMatch", "TextFunction", "evaluate", "from_dict",
+        "literal_family", "to_literal", "validate",
+    }  # fmt: skip
+    assert names <= set(package.__all__)
+    assert all(hasattr(package, name) for name in names)
+    homes = {name: getattr(package, name).__module__ for name in ("F", "validate", "from_dict")}
+    assert homes == {
+        "F": "crmframes.filters.tree",
+        "validate": "crmframes.filters.validation",
+        "from_dict": "crmframes.filters.dicts",
+    }

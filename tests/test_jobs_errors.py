@@ -382,3 +382,15 @@ def test_run_step_appends_each_runs_rejects_under_its_own_run_id(tmp_path):
         rejects = store.read("contact_rejects")
     assert len(ids) == 2 and set(rejects["crmRunId"]) == ids
     assert rejects["errorSymbol"].tolist() == ["STRING_TOO_LONG"] * 2
+
+
+def test_an_exports_own_retry_rounds_wait_through_the_runs_sleep(crm, tmp_path):
+    # the rows stay locked: one round of the export's own retries, waited through run_job's
+    # sleep (not time.sleep), then rejects
+    crm["sb"].faults.add("lock_row", crm["object"], times=10_000)
+    steps = newcomers(crm, tmp_path)
+    steps[1]["export"] |= {"max_retries": 1}
+    report, waits = run(crm, job(crm, tmp_path / "s.duckdb", steps))
+    assert report.ok, report.error
+    assert len(waits) == 1 and 0 < waits[0] <= 30
+    assert report.steps[1].rejected == 3  # two locked rows and the 300-character name

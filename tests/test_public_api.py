@@ -9,6 +9,7 @@ PURE_MODULES = [
     "errors.py",
     "settings.py",
     "dedupe/__init__.py",
+    "dedupe/clusters.py",
     "dedupe/evaluate.py",
     "dedupe/matching.py",
     "dedupe/nicknames.py",

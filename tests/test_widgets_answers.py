@@ -25,7 +25,9 @@ def test_run_disables_itself_and_shows_a_status_then_tabs(dv_demo, store):
     assert seen == [True, False]  # disabled while the step ran
     assert "running import contact → contact" in status[0]
     assert any("[1/1] import contact → contact ..." in line for line in status)  # its lines
-    assert form.panel.bar.value == 1 and form.panel.bar.bar_style == "success"
+    assert form.panel.bar.bar_style == "success"
+    assert (form.panel.bar.value, form.panel.bar.max) == (3, 3)  # moved by the import's counts
+    assert "import contact: 3 rec ✓" in form.panel.counts.value
     assert form.panel.status.value.startswith("ok: 3 imported, 3 inserted")
     assert form.panel.titles == ("report", "frame", "rejects (0)")
     assert "import contact" in form.panel.tabs.children[0].value

@@ -4,6 +4,12 @@ Pure (types only). A connector knows its CRM's protocol and nothing of the seed'
 workflow: it describes objects, reads pages of records for a :class:`ReadRequest`, says
 which ids are well formed and what time the CRM thinks it is. Everything else — windows,
 conversions, rejects, progress — lives once in :mod:`crmframes.operations`.
+
+The protocol is the whole seam: the operations, the forms, the job runner and
+``crmframes check`` use a connector only through the members declared here (a test,
+``tests/test_protocol_seam.py``, checks both connectors and scans the callers). It is
+``runtime_checkable``, so ``isinstance(conn, Connector)`` tells a connector from anything
+else by its members, never by its class.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
     from crmframes.schema import Field, ObjectSchema
 
 __all__ = [
+    "ApiLimits",
     "BulkJobRef",
     "Connector",
     "DeletedRecord",
@@ -159,8 +166,13 @@ class DeletedRecord:
     deleted_by: str | None = None
 
 
+@runtime_checkable
 class ThrottleReport(Protocol):
-    """What a connector learnt of the CRM's limits (``connectors.throttling.Throttling``)."""
+    """What a connector learnt of the CRM's limits (``connectors.throttling.Throttling``).
+
+    A connector offers it as :attr:`Connector.throttling`; the operations read it for an
+    export's degree of parallelism and the throttles in ``result.stats``.
+    """
 
     dop_hint: int | None  # Dataverse's x-ms-dop-hint: the degree of parallelism it advises
 
@@ -168,13 +180,72 @@ class ThrottleReport(Protocol):
         """Throttles met and seconds waited on them so far."""
 
 
-class Connector(Protocol):
-    """What every CRM connector offers the operations."""
+@dataclass(frozen=True)
+class ApiLimits:
+    """What the CRM says of the API calls left to the connected user (``crmframes check``).
 
-    system: str  # "salesforce" or "dynamics"
-    instance: str  # the org's URL, which export journals are tied to
-    id_chunk_size: int  # ids per query when fetching a population of records
-    collation: Collation  # how the CRM orders text (crmframes.frames.text_order_key)
+    Attributes:
+        remaining: calls left in the CRM's window, when it counts them (Salesforce
+            ``DailyApiRequests``); None when it does not say.
+        maximum: the window's allocation, when the CRM says.
+        detail: one line for people saying what the CRM reported
+            (``"14,900 of 15,000 daily API requests left"``).
+        window: what frees calls again once none are left (``"the rolling 24-hour window"``).
+    """
+
+    remaining: int | None
+    maximum: int | None
+    detail: str
+    window: str = "the CRM's window"
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the CRM counts calls and none are left: calls fail until the window frees some."""
+        return bool(self.maximum) and self.remaining == 0
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What every CRM connector offers the operations, the forms, the runner and ``check``.
+
+    Read-only values are properties, so a plain class attribute, an instance attribute or a
+    property all satisfy them.
+    """
+
+    @property
+    def system(self) -> str:
+        """The CRM's name (``"salesforce"``, ``"dynamics"``), as settings and errors spell it."""
+
+    @property
+    def instance(self) -> str:
+        """The org's URL, without credentials: what export journals are tied to."""
+
+    @property
+    def id_chunk_size(self) -> int:
+        """Ids per query when fetching a population of records."""
+
+    @property
+    def collation(self) -> Collation:
+        """How the CRM orders text (:func:`crmframes.frames.text_order_key`)."""
+
+    @property
+    def cursor_resumes(self) -> int:
+        """Reads restarted past their last id after the CRM dropped a cursor, so far.
+
+        An import reports the difference over its reads (``stats.resumed``); a CRM whose
+        pages never expire keeps it at 0.
+        """
+
+    def objects(self) -> list[str]:
+        """The names of every object that can be read (cached after the first call), sorted."""
+
+    def read_limits(self) -> ApiLimits:
+        """What the CRM says of the API calls left (one API call).
+
+        Raises:
+            PermissionDeniedError: the user may not read the limits (Salesforce needs
+                "View Setup and Configuration"; imports and exports do not).
+        """
 
     def describe(self, object_name: str) -> ObjectSchema:
         """Describe an object (cached); raise ``NotFoundError`` with close matches if unknown."""
@@ -273,5 +344,9 @@ class Connector(Protocol):
         the CRM keeps deletions (Salesforce ``earliestDateAvailable``; Dataverse audit retention).
         """
 
-    def deleted_horizon(self) -> datetime | None:
-        """The oldest moment :meth:`read_deleted` can reach, when the CRM says (None: no limit)."""
+    def deleted_horizon(self, object_name: str) -> datetime | None:
+        """The oldest moment :meth:`read_deleted` can reach for an object (None: no limit).
+
+        Salesforce keeps deletions per object (``earliestDateAvailable``); Dataverse's
+        audit retention is the environment's, the same for every table.
+        """

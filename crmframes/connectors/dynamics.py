@@ -26,7 +26,7 @@ import pyarrow as pa
 import requests
 
 from crmframes.arguments import check_instance
-from crmframes.connectors.base import Page, ReadRequest
+from crmframes.connectors.base import ApiLimits, Page, ReadRequest
 from crmframes.connectors.dynamics_wire import guid
 from crmframes.connectors.dynamics_writes import DynamicsWrites
 from crmframes.connectors.http import (
@@ -84,6 +84,11 @@ _MICROSOFT_HOSTS = (
     "login.microsoft.com",
     "login.windows.net",
     "login.partner.microsoftonline.cn",
+)
+# The service protection counters Dataverse may send with any answer (informational).
+_RATE_HEADERS = (
+    "x-ms-ratelimit-burst-remaining-xrm-requests",
+    "x-ms-ratelimit-time-remaining-xrm-requests",
 )
 _HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 # "The maximum length of URL accepted is 32 KB (32768 characters)": Microsoft Learn, Dataverse
@@ -188,6 +193,7 @@ class DynamicsConnector(DynamicsWrites):
     id_chunk_size = (
         200  # ids per query when fetching a population (keeps URLs well under the limit)
     )
+    cursor_resumes = 0  # a nextLink never expires mid-read: no read is ever resumed
 
     def __init__(
         self,
@@ -347,6 +353,26 @@ class DynamicsConnector(DynamicsWrites):
         self._who_am_i()
         assert self.http.last_date is not None
         return self.http.last_date
+
+    def read_limits(self) -> ApiLimits:
+        """Dataverse's service protection counters, from a ``WhoAmI`` call's headers (one call).
+
+        Dataverse has no resource listing limits; it may answer each call with its
+        counters (reference/dataverse-api.md "Service protection"), informational only.
+        """
+        reply = self._send("GET", "WhoAmI", operation="call WhoAmI")
+        found = {name: reply.headers[name] for name in _RATE_HEADERS if name in reply.headers}
+        if found:
+            shown = ", ".join(
+                f"{name.removeprefix('x-ms-ratelimit-')}={value}" for name, value in found.items()
+            )
+            return ApiLimits(None, None, f"service protection headers: {shown}")
+        return ApiLimits(
+            None,
+            None,
+            "Dataverse lists no limits; this environment sent no service protection headers "
+            "(defaults: 6,000 requests and 20 minutes of execution per user per 5 minutes)",
+        )
 
     def _who_am_i(self) -> str:
         """Call ``WhoAmI``; remember and return the caller's ``UserId`` (systemuser id)."""

@@ -620,10 +620,11 @@ class DynamicsWrites:
             for row in self._rows(f"audits?{_encode(options)}", operation)
         ]
 
-    def deleted_horizon(self) -> datetime | None:
+    def deleted_horizon(self, object_name: str) -> datetime | None:
         """The oldest moment :meth:`read_deleted` reaches: now minus the audit retention.
 
-        Reads ``auditretentionperiodv2`` (days; -1 or null: kept forever, so None) of the
+        The retention is the environment's, the same for every table: ``object_name`` is
+        taken for the protocol's one signature and not looked up. Reads ``auditretentionperiodv2`` (days; -1 or null: kept forever, so None) of the
         ``organizations`` row; now is the environment's clock (its ``Date`` header).
         """
         return self._audit_settings("read the audit retention")[2]

@@ -28,7 +28,7 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from crmframes.arguments import check_instance
-from crmframes.connectors.base import Page, ReadRequest
+from crmframes.connectors.base import ApiLimits, Page, ReadRequest
 from crmframes.connectors.http import (
     HttpClient,
     RetryPolicy,
@@ -300,6 +300,20 @@ class SalesforceConnector(SalesforceWrites):
         )
         assert self.http.last_date is not None
         return self.http.last_date
+
+    def read_limits(self) -> ApiLimits:
+        """The org's daily API requests left: ``GET /services/data/vXX.X/limits`` (one call).
+
+        Raises:
+            PermissionDeniedError: the user lacks "View Setup and Configuration".
+            ConnectorError: the call failed.
+        """
+        # reference/salesforce-api.md, limits: DailyApiRequests {"Max", "Remaining"}
+        reply = self.http.send("GET", self.sf.base_url + "limits/", operation="read limits")
+        daily = orjson.loads(reply.content).get("DailyApiRequests") or {}
+        left, cap = int(daily.get("Remaining", 0)), int(daily.get("Max", 0))
+        detail = f"{left:,} of {cap:,} daily API requests left"
+        return ApiLimits(left, cap, detail, window="the rolling 24-hour window")
 
     def close(self) -> None:
         """Close the HTTP session."""

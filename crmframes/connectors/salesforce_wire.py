@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,6 +26,7 @@ __all__ = [
     "MISSING_CODES",
     "NULL_CELL",
     "TRANSIENT_CODES",
+    "EchoMatcher",
     "bulk_outcome",
     "check_batch",
     "check_op",
@@ -206,8 +208,10 @@ def collection_outcome(
     ``error_code`` is the HTTP status of the call; a delete's id is the id sent.
 
     Examples:
-        >>> collection_outcome({"id": "003A", "success": True, "created": True}, "upsert", None, "200")
-        WriteOutcome(ok=True, id='003A', created=True, error_symbol='', error_message='', error_code='', error_fields='', transient=False, missing=False)
+        >>> ok = {"id": "003A", "success": True, "created": True}
+        >>> outcome = collection_outcome(ok, "upsert", None, "200")
+        >>> outcome.ok, outcome.id, outcome.created, outcome.error_symbol
+        (True, '003A', True, '')
     """
     if result.get("success"):
         created = {"insert": True, "update": False, "upsert": bool(result.get("created"))}.get(op)
@@ -277,3 +281,43 @@ def split_bulk_error(text: str) -> tuple[str, str, str]:
 def parse_datetime(text: str) -> datetime:
     """Salesforce's ``2024-01-02T03:04:05.000+0000`` as an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+class EchoMatcher:
+    """Find which sent row a Bulk API 2.0 result row is, by the cells the result echoes.
+
+    Equal rows are interchangeable (a multiset: each result takes one of them). Salesforce
+    does not promise any order, but results mostly come in the order sent, so the next
+    unclaimed row is tried first (one list comparison); the first result out of order
+    builds the index of the rows still unclaimed, used from then on.
+
+    Examples:
+        >>> match = EchoMatcher([["a"], ["b"], ["a"]])
+        >>> match(["a"]), match(["a"]), match(["b"]), match(["b"])
+        (0, 2, 1, None)
+    """
+
+    def __init__(self, rows: list[list[str]]) -> None:
+        self.rows = rows
+        self.claimed = [False] * len(rows)
+        self.next = 0  # the next row in sent order not yet claimed
+        self.index: dict[tuple[str, ...], deque[int]] | None = None
+
+    def __call__(self, echoed: list[str]) -> int | None:
+        """The position of an unclaimed sent row equal to ``echoed`` (claimed now), or None."""
+        if self.index is None:
+            while self.next < len(self.rows) and self.claimed[self.next]:
+                self.next += 1
+            if self.next < len(self.rows) and self.rows[self.next] == echoed:
+                self.claimed[self.next] = True
+                return self.next
+            self.index = {}
+            for position, row in enumerate(self.rows):
+                if not self.claimed[position]:
+                    self.index.setdefault(tuple(row), deque()).append(position)
+        queue = self.index.get(tuple(echoed))
+        if not queue:
+            return None
+        position = queue.popleft()
+        self.claimed[position] = True
+        return position

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from crmframes.connectors.base import (
     WriteOutcome,
 )
 from crmframes.connectors.salesforce_wire import (
+    EchoMatcher,
     bulk_outcome,
     check_batch,
     check_op,
@@ -86,7 +87,6 @@ class SalesforceWrites:
     http: HttpClient
     sf: Salesforce
     _user_id: str | None = None  # the connected user, from the OAuth identity URL
-    _deleted_object: str | None = None  # the object deleted_horizon() asks about
 
     if TYPE_CHECKING:  # provided by the connector
 
@@ -384,9 +384,7 @@ class SalesforceWrites:
         rows: list[list[str]],
     ) -> list[WriteOutcome]:
         """Match the job's result rows to the input rows by their echoed cells (a multiset)."""
-        positions: dict[tuple[str, ...], deque[int]] = {}
-        for index, row in enumerate(rows):
-            positions.setdefault(tuple(row), deque()).append(index)
+        match = EchoMatcher(rows)
         outcomes: list[WriteOutcome | None] = [None] * len(rows)
         id_column = next((i for i, n in enumerate(header) if n.lower() == "id"), None)
         sent_ids = (
@@ -407,11 +405,15 @@ class SalesforceWrites:
         for which in wanted:
             result_header, result_rows = self._job_results(job_id, which)
             columns = [result_header.index(name) for name in header]
+            first = columns[0] if columns else 0
+            contiguous = columns == list(range(first, first + len(columns)))
             for line in result_rows:
-                queue = positions.get(tuple(line[c] for c in columns))
-                if not queue:
+                echoed = (
+                    line[first : first + len(columns)] if contiguous else [line[c] for c in columns]
+                )
+                index = match(echoed)
+                if index is None:
                     continue  # not one of ours (cannot happen unless Salesforce re-wrote it)
-                index = queue.popleft()
                 sent = sent_ids[index] if sent_ids else None
                 outcomes[index] = bulk_outcome(which, result_header, line, sent, op)
         if state == "Failed" and all(o is None for o in outcomes):
@@ -575,7 +577,6 @@ class SalesforceWrites:
         if start > end:
             raise ValueError(f"start {start.isoformat()} is after end {end.isoformat()}")
         schema = self.describe(object_name)
-        self._deleted_object = schema.name
         found: dict[str, DeletedRecord] = {}
         covered = start
         piece = _minute(start)
@@ -662,22 +663,22 @@ class SalesforceWrites:
             if (stamp := row["SystemModstamp"])
         ]
 
-    def deleted_horizon(self, object_name: str | None = None) -> datetime | None:
-        """Salesforce's ``earliestDateAvailable`` for deletions (one getDeleted call).
+    def deleted_horizon(self, object_name: str) -> datetime | None:
+        """Salesforce's ``earliestDateAvailable`` for an object's deletions (one getDeleted call).
 
-        Asks about ``object_name``, else the object :meth:`read_deleted` last read, else
-        Account, for the last few minutes of the org's clock (from the uncounted versions
-        resource).
+        Asks ``sobjects/<object>/deleted`` about the last few minutes of the org's clock
+        (read from the uncounted versions resource).
 
         Raises:
+            NotFoundError: no such object.
             ConnectorError: a call failed.
         """
-        name = self.describe(object_name).name if object_name else self._deleted_object
+        name = self.describe(object_name).name
         now = _minute(self.server_time())
         reply = self.http.send(
             "GET",
-            f"{self.sf.base_url}sobjects/{name or 'Account'}/deleted/",
-            operation=f"read the deletion horizon of {name or 'Account'}",
+            f"{self.sf.base_url}sobjects/{name}/deleted/",
+            operation=f"read the deletion horizon of {name}",
             params={
                 "start": (now - timedelta(minutes=5)).isoformat(),
                 "end": now.isoformat(),

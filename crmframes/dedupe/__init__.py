@@ -9,7 +9,8 @@ Pure: pandas, numpy and rapidfuzz; no I/O (DESIGN §4.8).
 - With a flat list of columns, :func:`find_duplicates` scores each pair's field agreement
   into a match probability (:mod:`~crmframes.dedupe.scoring`); :func:`explain_pair` shows
   why two rows match or not, and :func:`evaluate_clusters` scores the clusters against a
-  ground truth (pairwise precision, recall, F1).
+  ground truth (pairwise precision, recall, F1); :func:`cluster_counts` and
+  :func:`cluster_of` read a result (how many clusters; the one a row is in).
 - :func:`deduplicate` keeps one row per cluster by the seed's keep rules and can fill field
   groups of the survivor from its duplicates (:mod:`~crmframes.dedupe.survivors`).
 
@@ -26,6 +27,7 @@ Examples:
 
 from __future__ import annotations
 
+from crmframes.dedupe.clusters import ClusterCounts, cluster_counts, cluster_of
 from crmframes.dedupe.evaluate import ClusterScores, evaluate_clusters
 from crmframes.dedupe.matching import UnreadableValuesWarning, find_duplicates
 from crmframes.dedupe.nicknames import NICKNAMES
@@ -36,11 +38,14 @@ from crmframes.dedupe.survivors import DedupeResult, KeepRule, deduplicate
 __all__ = [
     "NICKNAMES",
     "NORMALIZERS",
+    "ClusterCounts",
     "ClusterScores",
     "DedupeResult",
     "KeepRule",
     "PairExplanation",
     "UnreadableValuesWarning",
+    "cluster_counts",
+    "cluster_of",
     "deduplicate",
     "evaluate_clusters",
     "explain_pair",

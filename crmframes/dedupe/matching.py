@@ -19,6 +19,9 @@ the work grows with the rows rather than with their square. Scores come from rap
 pair by pair in C (``process.cpdist``); a group's score is the mean of its fuzzy columns'
 similarities, and a pair matches at ``threshold`` or above. A ``first_name`` column also
 rates a nickname as equal to each of its formal names (``Ted`` = Edward = Theodore).
+
+Longer than 500 lines: one matcher (the rules method): normalised keys, blocks, links and
+clusters are steps of the one plan.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ Pure: pandas, numpy and rapidfuzz; no I/O.
 References: Fellegi & Sunter (1969), "A theory for record linkage", JASA 64(328); ``u`` of an
 exact match set to the value's term frequency and left out of EM, as Splink does
 (github.com/moj-analytical-services/splink/issues/2035).
+
+Longer than 500 lines: one model (Fellegi–Sunter): blocking, field comparison and the estimation
+of the weights feed each other's arrays.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ group's columns, the whole group is copied from the best other row of its cluste
 same keep rules) that has every column of the group filled. A survivor whose group is
 complete is never changed, and a group is never assembled from several rows: an address
 stays one address.
+
+Longer than 500 lines: one survivorship step: the keep rules rank the rows of the same clusters
+the field-group fills then read.
 """
 
 from __future__ import annotations

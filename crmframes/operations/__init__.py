@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from crmframes.operations.autoindex import AutoIndex
 from crmframes.operations.deleted import DeletedResult, import_deleted_from_crm
+from crmframes.operations.deleting import delete_in_crm
 from crmframes.operations.exporting import (
     BULK_EXPORT_THRESHOLD,
     ExportResult,
     ExportStats,
-    delete_in_crm,
     export_to_crm,
 )
 from crmframes.operations.importing import ImportResult, ImportStats, import_from_crm

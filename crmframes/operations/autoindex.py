@@ -27,6 +27,7 @@ import orjson
 
 from crmframes.errors import ArgumentTypeError, ConfigError, DataError
 from crmframes.schema import ObjectSchema
+from crmframes.store.protocols import OptionStore
 
 __all__ = [
     "OPTION_FORMAT",
@@ -87,8 +88,8 @@ class AutoIndex:
     """Import incrementally: only what changed since the last import of this activity.
 
     Args:
-        store: where the watermark lives; anything with an ``options`` mapping
-            (a :class:`~crmframes.CampaignStore`).
+        store: where the watermark lives: an
+            :class:`~crmframes.store.protocols.OptionStore` (a :class:`~crmframes.CampaignStore`).
         activity: the name of the import step (``"import_contacts"``).
         instance: the name of the external account / CRM instance (``"default"``).
         fields: last-modified fields to use instead of the defaults (``modifiedon``;
@@ -99,11 +100,12 @@ class AutoIndex:
             ``"refuse"`` raises :class:`~crmframes.ConfigError` before any page is read.
 
     Examples:
-        >>> AutoIndex({"options": {}}, activity="contacts").option_name  # doctest: +SKIP
+        >>> from crmframes import CampaignStore
+        >>> AutoIndex(CampaignStore(":memory:"), activity="contacts").option_name
         'LASTIMPORT_default_contacts'
     """
 
-    store: Any
+    store: OptionStore
     activity: str
     instance: str = "default"
     fields: Sequence[str] | None = field(default=None)
@@ -115,7 +117,7 @@ class AutoIndex:
                 raise ConfigError(
                     f"AutoIndex {label} must be letters, digits, '_', '.' or '-' (got {value!r})"
                 )
-        if not hasattr(self.store, "options"):
+        if not isinstance(self.store, OptionStore):
             raise ArgumentTypeError(
                 "AutoIndex needs a store with options, e.g. CampaignStore('campaign.duckdb')"
             )
@@ -187,8 +189,12 @@ class AutoIndex:
         """Compare the fields an import asks for with those the stored window covers.
 
         Examples:
-            >>> index = AutoIndex({"options": {}}, activity="a")  # doctest: +SKIP
-            >>> index.compare({"Id": "default", "Email": "default"})  # doctest: +SKIP
+            >>> from crmframes import CampaignStore
+            >>> store = CampaignStore(":memory:")
+            >>> store.options["LASTIMPORT_default_a"] = "2024/01/31 10:00:00"
+            >>> store.options["LASTIMPORT_default_a:fields"] = '{"Id": "default"}'
+            >>> index = AutoIndex(store, activity="a")
+            >>> index.compare({"Id": "default", "Email": "default"})
             FieldChange(added=('Email',), dropped=())
         """
         before = self.covered()

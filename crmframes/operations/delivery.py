@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from crmframes.connectors.base import BulkJobRef, Connector, WriteBatch, WriteOutcome
 from crmframes.errors import BatchTooLargeError, ConnectorError, CrmframesError, WriteRejectedError
@@ -47,6 +47,7 @@ from crmframes.operations.journal import (
     PendingSend,
     ids_in_journals,
 )
+from crmframes.progress import Bar
 from crmframes.writes import PlannedWrites
 
 __all__ = ["Delivery", "assign_journal"]
@@ -92,7 +93,7 @@ class Delivery:
     batches: int = 0
     retries: int = 0
     resumed: int = 0
-    bar: Any = None
+    bar: Bar | None = None
     parallel: int = 1  # the most calls that were in flight at once
     throttles: int = 0
     waited: float = 0.0

@@ -1,7 +1,8 @@
-"""Export to the CRM and delete in the CRM: batches, retries, rejects, and a journal for exactly once.
+"""Export to the CRM: batches, retries, rejects, and a journal for exactly once.
 
-Orchestration: written once over the Connector protocol. :func:`export_to_crm` and
-:func:`delete_in_crm` plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
+Orchestration: written once over the Connector protocol. :func:`export_to_crm` (and
+:func:`~crmframes.operations.deleting.delete_in_crm`, which sends through
+:func:`write_planned`) plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
 values; everything checkable is checked before any call), then send them in batches —
 Salesforce sObject Collections (200) or Bulk API 2.0 jobs, Dataverse ``CreateMultiple`` /
 ``UpdateMultiple`` or ``$batch`` (1000) — several calls in flight at once
@@ -28,20 +29,19 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
-from tqdm.auto import tqdm
 
-from crmframes import charts, display
 from crmframes.arguments import check_int, check_write_arguments
 from crmframes.connectors.base import Connector, WriteOutcome
 from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
 from crmframes.operations.delivery import Delivery, OnError, assign_journal
+from crmframes.operations.export_result import ExportResult, ExportStats
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.parallel import (
     BULK_JOB_MIN,
@@ -52,18 +52,17 @@ from crmframes.operations.parallel import (
     write_degree,
 )
 from crmframes.operations.preview import compare
+from crmframes.progress import Bar
 from crmframes.schema import ObjectSchema
-from crmframes.writes import MappingSpec, PlannedWrites, plan_deletes, plan_writes
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from crmframes.store.protocols import JournalStore
+from crmframes.writes import MappingSpec, PlannedWrites, plan_writes
 
 __all__ = [
     "BULK_EXPORT_THRESHOLD",
     "ExportResult",
     "ExportStats",
-    "delete_in_crm",
     "export_to_crm",
+    "write_planned",
 ]
 
 logger = logging.getLogger("crmframes.export")
@@ -71,148 +70,8 @@ logger = logging.getLogger("crmframes.export")
 BULK_EXPORT_THRESHOLD = (
     10_000  # mode="auto" uses a bulk job above this many rows, when the CRM has one
 )
-JournalArg = str | os.PathLike[str] | Literal[False] | Any | None
+JournalArg = str | os.PathLike[str] | Literal[False] | JournalStore | None
 WriteMode = Literal["auto", "batch", "bulk"]
-
-
-@dataclass(frozen=True)
-class ExportStats:
-    """What a write cost and did.
-
-    Attributes:
-        rows: input rows.
-        created, updated, deleted, unchanged: successful rows by action.
-        rejected: rows in the rejects (before any call, or by the CRM).
-        resumed: rows whose outcome came from an earlier run's journal.
-        batches: write calls or bulk jobs sent.
-        api_calls: API calls made, counted as the CRM counts them.
-        retries: rows sent again after a transient failure.
-        seconds: wall time.
-        mode: ``"batch"`` or ``"bulk"`` (``"dry run"`` when nothing was written).
-        parallel: the most write calls that were in flight at once.
-        throttles: throttles the CRM answered (429, ``REQUEST_LIMIT_EXCEEDED``), each
-            retried after its ``Retry-After`` and lowering the calls in flight.
-        waited: seconds calls spent waiting on throttles (summed over calls in flight).
-    """
-
-    rows: int
-    created: int
-    updated: int
-    deleted: int
-    unchanged: int
-    rejected: int
-    resumed: int
-    batches: int
-    api_calls: int
-    retries: int
-    seconds: float
-    mode: str
-    parallel: int = 1
-    throttles: int = 0
-    waited: float = 0.0
-
-    def __str__(self) -> str:
-        done = ", ".join(
-            f"{n:,} {label}"
-            for n, label in (
-                (self.created, "created"),
-                (self.updated, "updated"),
-                (self.deleted, "deleted"),
-                (self.unchanged, "unchanged"),
-            )
-            if n
-        )
-        resumed = f" ({self.resumed:,} already done per the journal)" if self.resumed else ""
-        parallel = f", {self.parallel} in parallel" if self.parallel > 1 else ""
-        throttled = (
-            f", {self.throttles} throttled ({self.waited:.1f} s waited)" if self.throttles else ""
-        )
-        return (
-            f"{self.rows:,} rows: {done or 'none written'}{resumed}, {self.rejected:,} rejected; "
-            f"{self.batches} batches{parallel}, {self.api_calls} API calls{throttled}, "
-            f"{self.seconds:.2f} s ({self.mode})"
-        )
-
-    def __repr__(self) -> str:
-        return f"ExportStats({self})"
-
-    def _repr_html_(self) -> str:
-        return display.card(f"{self.rows:,} rows ({self.mode})", self._facts())
-
-    def _counts(self) -> list[tuple[str, int]]:
-        counts = [("created", self.created), ("updated", self.updated), ("deleted", self.deleted)]
-        counts.append(("unchanged", self.unchanged))
-        return [(name, n) for name, n in counts if n] + [("rejected", self.rejected)]
-
-    def _facts(self) -> list[tuple[str, Any]]:
-        calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
-        calls += [("API calls", self.api_calls), ("retries", self.retries)]
-        calls += [("calls in parallel", self.parallel if self.parallel > 1 else 0)]
-        calls += [("throttles", self.throttles)]
-        shown: list[tuple[str, Any]] = [(name, n) for name, n in calls if n]
-        if self.throttles:
-            shown.append(("waited on throttles", display.duration(self.waited)))
-        return [*self._counts(), *shown, ("time", display.duration(self.seconds))]
-
-
-@dataclass
-class ExportResult:
-    """The outcome of :func:`export_to_crm` or :func:`delete_in_crm`.
-
-    Attributes:
-        frame: the rows that succeeded (or, in a dry run, every planned row), with ``crmId``
-            and ``crmAction`` (``created``, ``updated``, ``deleted``, ``unchanged``; in a dry
-            run ``insert``, ``update``, ``unchanged``, ``missing``).
-        rejects: rows that failed, with ``errorSymbol``, ``errorMessage``, ``errorCode``,
-            ``errorFields`` and ``inputIndex`` (the row's position in the input frame).
-        stats: counts, calls and time.
-        changes: for a dry run or ``only_changed``: one row per field that would change
-            (``inputIndex``, ``crmId``, ``field``, ``old``, ``new``).
-        journal: the journal file, when there is one.
-    """
-
-    frame: pd.DataFrame
-    rejects: pd.DataFrame
-    stats: ExportStats
-    object: str
-    system: str
-    op: str
-    key: str | None
-    changes: pd.DataFrame | None = None
-    journal: Path | None = None
-    dry_run: bool = False
-
-    def __repr__(self) -> str:
-        what = "dry run of " if self.dry_run else ""
-        done = ", ".join(f"{n:,} {name}" for name, n in self.stats._counts())
-        time = display.duration(self.stats.seconds)
-        s = self.stats
-        parallel = f", {s.parallel} in parallel" if s.parallel > 1 else ""
-        if s.throttles:
-            parallel += f", {s.throttles} throttled ({display.duration(s.waited)} waited)"
-        return (
-            f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time}{parallel})"
-        )
-
-    def _repr_html_(self) -> str:
-        what = "dry run of " if self.dry_run else ""
-        symbols = display.rejects_by_symbol(self.rejects)
-        journal = [("journal", str(self.journal))] if self.journal is not None else []
-        return display.card(
-            f"{what}{self.op} of {self.system} {self.object}: {self.stats.rows:,} rows",
-            [*self.stats._facts(), *journal],
-            [
-                ("rejects by errorSymbol", display.frame(symbols, rows=20) if len(symbols) else ""),
-                ("changes", display.frame(self.changes) if self.changes is not None else ""),
-                ("first rows", display.frame(self.frame)),
-            ],
-        )
-
-    def plot(self, *, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Draw the rejected rows by ``errorSymbol`` as bars; return the matplotlib axes."""
-        counts = display.rejects_by_symbol(self.rejects).set_index("errorSymbol")["rows"]
-        title = f"rejects of the {self.object} {self.op}"
-        return charts.bars(counts.to_dict(), title=title, xlabel="rows", ax=ax, **kwargs)
 
 
 # --- the public operations ------------------------------------------------------------------------
@@ -226,9 +85,8 @@ def _journal_path(
         return None, False
     if journal is None:
         return default_journal_path(None, plan.object, plan.op, target), True
-    store_path = getattr(journal, "path", None)
-    if isinstance(store_path, str) and hasattr(journal, "merge"):  # a CampaignStore
-        folder = None if store_path == ":memory:" else Path(store_path + ".journals")
+    if isinstance(journal, JournalStore):  # a CampaignStore: the journal goes beside it
+        folder = None if journal.path == ":memory:" else Path(journal.path + ".journals")
         return default_journal_path(folder, plan.object, plan.op, target), True
     if isinstance(journal, str | os.PathLike):
         return Path(journal), False
@@ -250,6 +108,7 @@ def _run(
     progress: bool,
     max_parallel: int | None = None,
     skip: set[int] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Delivery:
     if mode not in ("auto", "batch", "bulk"):
         raise ConfigError(f"mode must be 'auto', 'batch' or 'bulk', not {mode!r}")
@@ -264,7 +123,7 @@ def _run(
     limit = conn.write_limit(plan.op, bulk=bulk)
     if batch_size is not None and not (isinstance(batch_size, int) and 0 < batch_size <= limit):
         raise ConfigError(f"batch_size must be between 1 and {limit:,} for {conn.system}")
-    instance = str(getattr(conn, "instance", ""))
+    instance = conn.instance
     target = hashlib.sha256(f"{instance}\n{plan.target()}".encode()).hexdigest()
     path, retire = _journal_path(journal, plan, target)
     header = {
@@ -288,6 +147,7 @@ def _run(
         max_retries,
         opened,
         export_id=str((opened.header if opened is not None else header)["export"]),
+        sleep=sleep,
     )
     finished = False
     try:
@@ -295,12 +155,12 @@ def _run(
             for pending, indexes in assign_journal(run, opened, todo):
                 run.resolve(pending, indexes)
         remaining = [i for i in todo if i not in run.outcomes]
-        run.bar = tqdm(
+        run.bar = Bar(
+            f"{plan.op} {plan.object}",
             total=len(todo),
-            initial=len(todo) - len(remaining),
-            desc=f"{plan.op} {plan.object}",
             unit="rows",
-            disable=not progress or len(remaining) <= run.size,
+            initial=len(todo) - len(remaining),
+            show=progress and len(remaining) > run.size,
         )
         deliver_all(run, remaining, max_parallel=max_parallel, batch_size=batch_size)
         finished = True
@@ -332,14 +192,14 @@ def deliver_all(
         size = min(run.size, max(BULK_JOB_MIN, share))
     elif batch_size is None:
         size = batch_share(run.conn, len(remaining), degree, run.size)
-    throttling = getattr(run.conn, "throttling", None)
-    before = throttling.snapshot() if throttling is not None else (0, 0.0)
+    throttling = run.conn.throttling
+    before = throttling.snapshot()
     gate = Gate(degree, throttling)
     batches = [remaining[start : start + size] for start in range(0, len(remaining), size)]
     try:
         deliver(run.send, batches, gate)
     finally:
-        after = throttling.snapshot() if throttling is not None else (0, 0.0)
+        after = throttling.snapshot()
         run.parallel = max(gate.peak, 1)
         run.throttles = after[0] - before[0]
         run.waited = after[1] - before[1]
@@ -465,6 +325,7 @@ def export_to_crm(
     max_retries: int = 4,
     max_parallel: int | None = None,
     progress: bool = True,
+    sleep: Callable[[float], None] | None = None,
 ) -> ExportResult:
     """Export the rows of ``df`` to a CRM object: insert, update by id, or upsert by key.
 
@@ -497,6 +358,8 @@ def export_to_crm(
             the degree its ``x-ms-dop-hint`` header recommends, Salesforce 4 calls. Lowered
             by itself on throttling; each call is journaled on its own, so exactly-once holds.
         progress: show a progress bar when there is more than one batch.
+        sleep: how to wait between rounds of retries, given the seconds (None:
+            ``time.sleep``); a scheduler or a test passes its own.
 
     Returns:
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
@@ -543,7 +406,7 @@ def export_to_crm(
                 dry_actions=actions,
             )
         unchanged = {i: crm_id for i, (action, crm_id) in actions.items() if action == "unchanged"}
-    return _write(
+    return write_planned(
         conn,
         df,
         plan,
@@ -554,6 +417,7 @@ def export_to_crm(
         max_retries=max_retries,
         max_parallel=max_parallel,
         progress=progress,
+        sleep=sleep,
         unchanged=unchanged,
         changes=changes,
         calls_before=calls_before,
@@ -601,7 +465,7 @@ def _insert_as_upsert(
     return plan
 
 
-def _write(
+def write_planned(
     conn: Connector,
     df: pd.DataFrame,
     plan: PlannedWrites,
@@ -612,6 +476,11 @@ def _write(
     unchanged: dict[int, str | None] | None = None,
     **options: Any,
 ) -> ExportResult:
+    """Send planned writes (with ``options`` as :func:`_run` takes them) and build the result.
+
+    The one sending path of :func:`export_to_crm` and
+    :func:`~crmframes.operations.deleting.delete_in_crm`.
+    """
     run = _run(conn, df, plan, skip=set(unchanged or ()), **options)
     unchanged = {i: v for i, v in (unchanged or {}).items() if i not in run.outcomes}
     return _result(
@@ -625,63 +494,4 @@ def _write(
         started=started,
         changes=changes,
         unchanged=unchanged,
-    )
-
-
-def delete_in_crm(
-    conn: Connector,
-    object: str,
-    df: pd.DataFrame,
-    *,
-    key: str | None = None,
-    journal: JournalArg = None,
-    batch_size: int | None = None,
-    mode: WriteMode = "batch",
-    on_error: OnError = "reject",
-    max_retries: int = 4,
-    max_parallel: int | None = None,
-    progress: bool = True,
-) -> ExportResult:
-    """Delete the CRM records whose ids are in column ``key`` of ``df``.
-
-    Args:
-        conn: a connector.
-        object: the object's API name.
-        df: the rows naming the records to delete.
-        key: the column holding the CRM ids (default: the object's id field, e.g. ``Id``,
-            ``contactid``). Empty and malformed ids are rejected before any call; duplicated
-            ids are an error.
-        journal: as for :func:`export_to_crm`.
-        batch_size: as for :func:`export_to_crm`.
-        mode: as for :func:`export_to_crm` (``"bulk"`` runs a Bulk API 2.0 delete job).
-        on_error: as for :func:`export_to_crm`.
-        max_retries: as for :func:`export_to_crm`.
-        max_parallel: as for :func:`export_to_crm`.
-        progress: as for :func:`export_to_crm`.
-
-    Returns:
-        The deleted rows (``crmAction`` ``deleted``) and the rejects — a record that does not
-        exist or is already deleted is a reject (``ENTITY_IS_DELETED``, ``ObjectDoesNotExist``…),
-        except when this delete itself removed it in a call whose answer was lost.
-    """
-    check_write_arguments(**locals())  # every argument, before any call
-    if max_parallel is not None:
-        check_int("max_parallel", max_parallel, min=1, max=MAX_PARALLEL)
-    started = time.perf_counter()
-    calls_before = conn.api_calls
-    schema = conn.describe(object)
-    plan = plan_deletes(df, schema, key=key, normalize_id=conn.normalize_id)
-    return _write(
-        conn,
-        df,
-        plan,
-        journal=journal,
-        batch_size=batch_size,
-        mode=mode,
-        on_error=on_error,
-        max_retries=max_retries,
-        max_parallel=max_parallel,
-        progress=progress,
-        calls_before=calls_before,
-        started=started,
     )

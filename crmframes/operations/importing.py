@@ -5,6 +5,9 @@ normalised before any call; the object and every field are resolved through ``de
 (unknown names fail with the close matches listed); pages are converted one at a time into
 typed Arrow columns (memory stays flat); values that cannot be converted, and population
 ids the CRM does not return, become reject rows — nothing is dropped silently.
+
+Longer than 500 lines: one operation: its argument checks, windows, population matching and
+ordering are steps of the one import.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from crmframes import charts, display
 from crmframes.arguments import (
@@ -44,6 +46,7 @@ from crmframes.frames import (
     wire_schema,
 )
 from crmframes.operations.autoindex import AutoIndex, StaleFieldWarning, format_option
+from crmframes.progress import Bar, listening
 from crmframes.schema import Field, ObjectSchema
 
 if TYPE_CHECKING:
@@ -261,7 +264,7 @@ def import_from_crm(
     check_literal("mode", mode, get_args(ReadMode))
     started = time.perf_counter()
     calls_before = conn.api_calls
-    resumes_before = getattr(conn, "cursor_resumes", 0)
+    resumes_before = conn.cursor_resumes
     specs = _field_specs(fields)
     orders = _order(order_by)
     if auto_index is not None:
@@ -364,7 +367,7 @@ def import_from_crm(
     pages = 0
     rows = 0
     used_mode: str = mode
-    bar: Any = None
+    bar: Bar | None = None
     try:
         for chunk_filter, _ in _chunks(conn, schema, combined, population, id_column):
             if limit is not None and rows >= limit:
@@ -387,16 +390,14 @@ def import_from_crm(
                 pieces.append(converted.table)
                 if converted.rejected:
                     rejects.append(converted.rejects)
-                if (
-                    progress
-                    and bar is None
-                    and (pages > 1 or (page.total or 0) > page.table.num_rows)
-                ):
-                    bar = tqdm(
+                several = pages > 1 or (page.total or 0) > page.table.num_rows
+                if bar is None and ((progress and several) or listening()):
+                    bar = Bar(
+                        f"import {schema.name}",
                         total=page.total,
                         unit="rec",
-                        desc=f"import {schema.name}",
                         initial=rows - page.table.num_rows,
+                        show=progress and several,
                     )
                 if bar is not None:
                     bar.update(page.table.num_rows)
@@ -435,7 +436,7 @@ def import_from_crm(
         api_calls=conn.api_calls - calls_before,
         seconds=time.perf_counter() - started,
         mode=used_mode,
-        resumed=getattr(conn, "cursor_resumes", 0) - resumes_before,
+        resumed=conn.cursor_resumes - resumes_before,
     )
     return ImportResult(
         frame=frame,

@@ -51,8 +51,7 @@ DATAVERSE_MIN_BATCH = 250  # records per call below which splitting further cost
 
 def write_degree(conn: Connector, max_parallel: int | None) -> int:
     """The most write calls an export keeps in flight with ``conn`` (see the module docstring)."""
-    throttling = _throttling(conn)
-    hint = throttling.dop_hint if throttling is not None else None
+    hint = conn.throttling.dop_hint
     if conn.system == "dynamics":
         degree = hint or DATAVERSE_DEGREE
         if max_parallel is not None:
@@ -77,11 +76,6 @@ def batch_share(conn: Connector, rows: int, degree: int, limit: int) -> int:
         return limit
     waves = -(-rows // (limit * degree))
     return min(limit, max(DATAVERSE_MIN_BATCH, -(-rows // (waves * degree))))
-
-
-def _throttling(conn: Connector) -> ThrottleReport | None:
-    # a connector outside this package may not report throttles: the degree then stays put
-    return getattr(conn, "throttling", None)
 
 
 class Gate:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from crmframes.errors import ConfigError, StoreError
+from crmframes.runner.handling import rejects_of
 from crmframes.specs import (
     DedupeSpec,
     DeleteSpec,
@@ -111,7 +112,7 @@ def tables_read(
 def tables_written(spec: StepSpec) -> list[str]:
     """The store tables a step creates or writes (when it is not a dry-run step)."""
     out: list[str] = []
-    rejects = getattr(spec, "rejects", None)
+    rejects = rejects_of(spec)
     if rejects is not None:
         out.append(rejects.table)
     if isinstance(spec, ImportSpec):

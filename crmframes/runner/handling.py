@@ -24,9 +24,19 @@ import numpy as np
 import pandas as pd
 
 from crmframes.errors import ConnectorError, RateLimitedError, UnavailableError
+from crmframes.operations.export_result import ExportResult
 from crmframes.runner.report import Attempt, StepReport
-from crmframes.specs import DeleteSpec, ExportSpec, StepSpec
-from crmframes.specs.handling import RejectsSpec
+from crmframes.specs import (
+    DedupeSpec,
+    DeletedSpec,
+    DeleteSpec,
+    ExportSpec,
+    ImportSpec,
+    MergeSpec,
+    ReconcileSpec,
+    StepSpec,
+)
+from crmframes.specs.handling import RejectsSpec, RetrySpec
 from crmframes.store import CampaignStore
 
 __all__ = [
@@ -34,7 +44,10 @@ __all__ = [
     "Resent",
     "append_rejects",
     "attempt",
+    "dry_run_of",
+    "rejects_of",
     "resend_transient",
+    "retry_of",
     "transient_rejects",
     "why_not_retried",
 ]
@@ -43,17 +56,11 @@ RUN_COLUMNS = ("crmRunId", "crmRunAt", "crmStep", "crmRejectNo")
 # Rejects of a whole call that failed for now (after the connector's own retries): the CRM
 # down, an API limit, the connection lost before the CRM took the call. An insert whose
 # answer was lost is looked up by the export and, unsettled, is OUTCOME_UNKNOWN: never here.
-_SUMMED = (
-    "created",
-    "updated",
-    "deleted",
-    "unchanged",
-    "resumed",
-    "batches",
-    "api_calls",
-    "retries",
-    "seconds",
-)  # the stats of an export result that add up over its resends
+# The steps whose spec has ``rejects:``, ``retry:`` and ``dry_run:`` (a test keeps these in
+# step with the specs' fields): read through isinstance, never getattr.
+WITH_REJECTS = (ImportSpec, ExportSpec, DeleteSpec, ReconcileSpec)
+WITH_RETRY = (ImportSpec, ExportSpec, DeleteSpec, DeletedSpec, ReconcileSpec)
+WITH_DRY_RUN = (ExportSpec, DedupeSpec, MergeSpec)
 _FOR_NOW_CODES = frozenset({"429", "502", "503", "504"})
 _FOR_NOW_SYMBOLS = frozenset(
     {
@@ -66,6 +73,21 @@ _FOR_NOW_SYMBOLS = frozenset(
 )
 _KEY = ["crmRunId", "crmStep", "crmRejectNo"]
 _PLACEHOLDER = "-"  # the run id of the row that creates an empty rejects table
+
+
+def rejects_of(spec: StepSpec) -> RejectsSpec | None:
+    """The step's ``rejects:`` rules, or None (none given, or a step that has none)."""
+    return spec.rejects if isinstance(spec, WITH_REJECTS) else None
+
+
+def retry_of(spec: StepSpec) -> RetrySpec | None:
+    """The step's ``retry:`` rules, or None (none given, or a step that has none)."""
+    return spec.retry if isinstance(spec, WITH_RETRY) else None
+
+
+def dry_run_of(spec: StepSpec) -> bool:
+    """Whether the step itself says ``dry_run: true`` (whatever the job says)."""
+    return isinstance(spec, WITH_DRY_RUN) and spec.dry_run
 
 
 def attempt(
@@ -84,7 +106,7 @@ def attempt(
     Raises:
         CrmframesError: the last attempt's error.
     """
-    retry = getattr(spec, "retry", None)
+    retry = retry_of(spec)
     while True:
         number = len(step.attempts) + 1  # resent rows of an export count as attempts too
         try:
@@ -139,19 +161,30 @@ class Resent:
             ``inputIndex`` is the row's position in the step's input.
     """
 
-    results: list[Any] = field(default_factory=list)
+    results: list[ExportResult] = field(default_factory=list)
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def combined(self, rows: int) -> Any:
+    def combined(self, rows: int) -> ExportResult:
         """One result as the operation returns it: the first, with all attempts' rows and counts."""
         first = self.results[0]
         if len(self.results) == 1:
             return first
-        summed = {
-            name: sum(getattr(result.stats, name) for result in self.results) for name in _SUMMED
-        }
-        stats = replace(first.stats, rows=rows, rejected=len(self.rejects), **summed)
+        each = [result.stats for result in self.results]  # the counts that add up over resends
+        stats = replace(
+            first.stats,
+            rows=rows,
+            rejected=len(self.rejects),
+            created=sum(s.created for s in each),
+            updated=sum(s.updated for s in each),
+            deleted=sum(s.deleted for s in each),
+            unchanged=sum(s.unchanged for s in each),
+            resumed=sum(s.resumed for s in each),
+            batches=sum(s.batches for s in each),
+            api_calls=sum(s.api_calls for s in each),
+            retries=sum(s.retries for s in each),
+            seconds=sum(s.seconds for s in each),
+        )
         return replace(first, frame=self.frame, rejects=self.rejects, stats=stats)
 
 
@@ -172,7 +205,7 @@ def transient_rejects(rejects: pd.DataFrame) -> pd.Series:
 
 
 def resend_transient(
-    send: Callable[[pd.DataFrame], Any],
+    send: Callable[[pd.DataFrame], ExportResult],
     df: pd.DataFrame,
     spec: StepSpec,
     step: StepReport,
@@ -187,7 +220,7 @@ def resend_transient(
     nothing is written twice. Each round that left rows rejected for now is an attempt in
     the report.
     """
-    retry = getattr(spec, "retry", None)
+    retry = retry_of(spec)
     positions = np.arange(len(df))  # the input positions of the rows sent last
     out = Resent()
     kept: list[pd.DataFrame] = []

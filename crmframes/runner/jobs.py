@@ -21,11 +21,13 @@ from typing import Any
 
 from crmframes.accounts import connect, load_accounts
 from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.runner.checks import check_job
+from crmframes.runner.execution import StepContext
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus
-from crmframes.runner.steps import StepContext, label
+from crmframes.runner.summary import label
 from crmframes.specs import Job, SandboxAccount, StepSpec
 from crmframes.specs.accounts import Account, Accounts
 from crmframes.specs.document import Loc
@@ -74,8 +76,9 @@ def run_job(
             default ``$CRMFRAMES_ACCOUNTS`` or ``~/.config/crmframes/accounts.yaml``.
         store: a store file to use instead of the job's.
         environ: the environment secrets are read from (``os.environ`` by default).
-        sleep: waits between the attempts of a step with ``retry:`` (``time.sleep``; a
-            scheduler or a test passes its own).
+        sleep: waits between the attempts of a step with ``retry:`` and between the retry
+            rounds inside an export or a delete (``time.sleep``; a scheduler or a test
+            passes its own).
 
     Returns:
         The report. A step that fails stops the job: ``report.ok`` is False,
@@ -184,7 +187,7 @@ def _open_store(path: str, *, dry_run: bool) -> Iterator[CampaignStore]:
 
 def run_step(
     spec: StepSpec,
-    conn: Any,
+    conn: Connector,
     *,
     store: CampaignStore,
     dry_run: bool = False,

@@ -14,20 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmframes import display
+from crmframes.progress import in_notebook
 
 __all__ = ["StepStatus", "in_notebook", "logger"]
 
 logger = logging.getLogger("crmframes.runner")
-
-
-def in_notebook() -> bool:
-    """Whether this runs in a Jupyter kernel (JupyterLab, Notebook, VS Code), not a terminal."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 @dataclass

@@ -13,6 +13,9 @@ Why not h11 (issue 19): swapped in for the stdlib parser, it served small keep-a
 about 20% slower (medians of runs on a loaded 2-core machine) and large query pages no faster,
 and it still accepts a repeated identical ``Content-Length``, a list ``4, 4``, or one beside
 ``Transfer-Encoding``, so the checks of :mod:`~crmframes.sandbox.framing` would stay anyway.
+
+Longer than 500 lines: one HTTPS server: request, response, routing and call counting are the
+one contract every App relies on.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import trustme
 
@@ -35,6 +35,9 @@ from crmframes.settings import (
     SalesforceSettings,
     Secret,
 )
+
+if TYPE_CHECKING:
+    from crmframes.connectors.base import Connector
 
 __all__ = ["Crm", "Sandbox"]
 
@@ -203,7 +206,7 @@ class Sandbox:
         return str(folder / "server.pem"), str(folder / "server.key")
 
     def _build_app(self) -> Any:
-        from crmframes.sandbox.demo import generate_demo_org
+        from crmframes.sandbox.demo_org import generate_demo_org
 
         app, load = self._build_salesforce() if self.crm == "salesforce" else self._build_dynamics()
         if self.data == "demo":
@@ -304,7 +307,7 @@ class Sandbox:
             ca_file=self.ca_file,
         )
 
-    def connector(self, *, flow: str = "client_credentials", **options: Any) -> Any:
+    def connector(self, *, flow: str = "client_credentials", **options: Any) -> Connector:
         """A connector to this sandbox (``SalesforceConnector`` or ``DynamicsConnector``).
 
         Args:

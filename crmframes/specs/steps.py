@@ -6,6 +6,11 @@ Pure. A spec holds the arguments of its operation under the same names
 plus what a job step needs around it in the campaign store: the table an import merges
 into, the rows an export sends (:class:`Source`: a table, a SQL query or a file), the table
 deletions are applied to. Filters are written in the dict form of :mod:`crmframes.filters`.
+Each spec names the functions it configures (``calls``) and the few names the runner
+resolves itself (``resolved_by_runner``); the runner gets every other option from
+:meth:`~crmframes.specs.calls.OperationSpec.call_kwargs`, so an option is spelled here only.
+The parts steps share are in :mod:`crmframes.specs.parts`, a dedupe's rules in
+:mod:`crmframes.specs.dedupe_rules`.
 
 Examples:
     >>> spec = ImportSpec(object="contact", fields=["lastname"], table="contact")
@@ -21,13 +26,14 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self, get_args
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BeforeValidator, Field, PlainSerializer, Strict, model_validator
+from pydantic import BeforeValidator, Field, Strict, model_validator
 
 from crmframes.errors import FilterError
 from crmframes.filters import validate
-from crmframes.specs.document import suggest
+from crmframes.specs.calls import CRM_CALL, STEP_HANDLING, OperationSpec, resolved
+from crmframes.specs.dedupe_rules import Keep, Method, NormalizerName, Rules, Scorer
 from crmframes.specs.fields import (
     Conversion,
     Count,
@@ -38,15 +44,14 @@ from crmframes.specs.fields import (
     Moment,
     Name,
     Names,
-    OptionPart,
     OrderBy,
     PositiveInt,
-    Spec,
     TableName,
     TimeZone,
     invalid,
 )
 from crmframes.specs.handling import RejectsSpec, RetrySpec
+from crmframes.specs.parts import AutoIndexSpec, ReconcileTables, Source, WriteBack
 
 __all__ = [
     "STEP_KINDS",
@@ -70,87 +75,6 @@ OnError = Literal["reject", "raise"]
 DeletionMode = Literal["soft", "hard"]
 
 
-class Source(Spec):
-    """Rows read from the campaign store (or a file) for a step.
-
-    Exactly one of ``table``, ``query`` and ``file``. ``source: contact`` is short for
-    ``source: {table: contact}``.
-
-    Attributes:
-        table: a store table.
-        columns: the table's columns to read (all by default).
-        where: a SQL condition on the table, e.g. ``"emailaddress1" IS NOT NULL``.
-        query: one DuckDB SQL query on the store.
-        file: a CSV or Parquet file (by its suffix), relative to the working directory.
-    """
-
-    table: TableName | None = None
-    columns: Names | None = None
-    where: Name | None = None
-    query: Name | None = None
-    file: Name | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"table": data} if isinstance(data, str) else data
-
-    @model_validator(mode="after")
-    def _one_origin(self) -> Self:
-        given = [name for name in ("table", "query", "file") if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "a source is exactly one of table, query or file"
-                + (f", not {' and '.join(given)}" if given else "")
-            )
-        for name in ("columns", "where"):
-            if getattr(self, name) is not None and self.table is None:
-                raise invalid(name, f"{name} only goes with table")
-        return self
-
-
-class AutoIndexSpec(Spec):
-    """The automatic index: an option ``LASTIMPORT_<instance>_<activity>`` in the store.
-
-    Attributes:
-        activity: the name of the step (``import_contacts``).
-        instance: the name of the account / CRM instance.
-        fields: last-modified fields to use instead of the CRM's defaults.
-        on_new_fields: ``backfill`` (read every record once when the import gains a field)
-            or ``refuse`` (stop with an error), as :class:`~crmframes.AutoIndex` takes it.
-    """
-
-    activity: OptionPart
-    instance: OptionPart = "default"
-    fields: Names | None = None
-    on_new_fields: Literal["backfill", "refuse"] = "backfill"
-
-    @property
-    def option_name(self) -> str:
-        """``LASTIMPORT_<instance>_<activity>``, as :class:`~crmframes.AutoIndex` names it."""
-        return f"LASTIMPORT_{self.instance}_{self.activity}"
-
-
-class WriteBack(Spec):
-    """Where an export writes the CRM ids back: a column of its source table.
-
-    Attributes:
-        key: the source table's identity column, to find the rows again.
-        column: the column receiving the CRM id (added if missing).
-    """
-
-    key: Name
-    column: Name = "crmId"
-
-
-class ReconcileTables(Spec):
-    """The store tables a reconcile step writes what it found into (each replaced per run)."""
-
-    differences: TableName | None = None
-    only_store: TableName | None = None
-    only_crm: TableName | None = None
-
-
 def _mapping(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
@@ -165,7 +89,7 @@ def _mapping(value: Any) -> Any:
 WriteMapping = Annotated[dict[Name, Name | tuple[Name, Conversion]], BeforeValidator(_mapping)]
 
 
-class ImportSpec(Spec):
+class ImportSpec(OperationSpec):
     """Import from the CRM (``import_from_crm``), then merge into a store table.
 
     Attributes:
@@ -185,6 +109,14 @@ class ImportSpec(Spec):
     """
 
     kind: ClassVar[str] = "import"
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.operations:import_from_crm",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        CRM_CALL,
+        STEP_HANDLING,
+        auto_index="an AutoIndex on the job's store, built from auto_index",
+        population="the rows read from the population source",
+        table="the store table the runner merges the result into",
+    )
 
     object: Name
     fields: FieldList | None = None
@@ -223,7 +155,7 @@ class ImportSpec(Spec):
         return self.table or self.object
 
 
-class ExportSpec(Spec):
+class ExportSpec(OperationSpec):
     """Export rows of the store to the CRM (``export_to_crm``).
 
     Attributes:
@@ -242,6 +174,15 @@ class ExportSpec(Spec):
     """
 
     kind: ClassVar[str] = "export"
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.operations:export_to_crm",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        CRM_CALL,
+        STEP_HANDLING,
+        source="the runner reads the rows, passed as df",
+        df="the rows read from source",
+        write_back="the runner merges the CRM ids into the source table after the call",
+        sleep="the run's sleep (run_job sleep=): how the retry rounds of the write wait",
+    )
 
     object: Name
     source: Source
@@ -270,7 +211,7 @@ class ExportSpec(Spec):
         return self
 
 
-class DeleteSpec(Spec):
+class DeleteSpec(OperationSpec):
     """Delete in the CRM the records named by rows of the store (``delete_in_crm``).
 
     Attributes:
@@ -284,6 +225,14 @@ class DeleteSpec(Spec):
     """
 
     kind: ClassVar[str] = "delete"
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.operations:delete_in_crm",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        CRM_CALL,
+        STEP_HANDLING,
+        source="the runner reads the rows, passed as df",
+        df="the rows read from source",
+        sleep="the run's sleep (run_job sleep=): how the retry rounds of the delete wait",
+    )
 
     object: Name
     source: Source
@@ -298,7 +247,7 @@ class DeleteSpec(Spec):
     retry: RetrySpec | None = None
 
 
-class DeletedSpec(Spec):
+class DeletedSpec(OperationSpec):
     """Import the records deleted in the CRM (``import_deleted_from_crm``) and apply them.
 
     The window ends at ``end`` (the CRM's clock when absent) and starts at ``start``, or
@@ -319,6 +268,17 @@ class DeletedSpec(Spec):
     """
 
     kind: ClassVar[str] = "deleted"
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.operations:import_deleted_from_crm",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        conn=CRM_CALL["conn"],
+        retry=STEP_HANDLING["retry"],
+        start="the auto_index option, else start, else lookback before end (or the CRM clock)",
+        lookback="the runner turns it into start",
+        auto_index="the runner reads start from this option and writes the window's end",
+        table="the runner applies the deletions to it (CampaignStore.apply_deletions)",
+        apply="apply_deletions' mode",
+        key="apply_deletions' key",
+    )
 
     object: Name
     start: Moment | None = None
@@ -340,76 +300,7 @@ class DeletedSpec(Spec):
         return self
 
 
-KeepMethod = Literal["recent", "complete", "first", "last", "min", "max", "priority", "notnull"]
-_KEEP_NEEDS_COLUMN = ("min", "max", "priority", "notnull")  # as crmframes.dedupe's KeepRule
-NormalizerName = Literal["email", "phone", "name", "first_name", "text", "date", "exact"]
-Scorer = Literal["jaro_winkler", "levenshtein", "osa", "indel"]
-Rules = Name | list[Name | Annotated[list[Name], Field(min_length=1)]]
-
-
-def _keep_rule(item: Any) -> Any:
-    """One keep rule in the form ``deduplicate`` takes: a name or a tuple."""
-    if (isinstance(item, Mapping) and len(item) == 1) or (isinstance(item, tuple) and item):
-        method = next(iter(item)) if isinstance(item, Mapping) else item[0]
-        if method not in get_args(KeepMethod):
-            raise ValueError(
-                f"unknown keep method {method!r}{suggest(method, get_args(KeepMethod))}"
-            )
-    if isinstance(item, str):
-        if item not in get_args(KeepMethod):
-            raise ValueError(f"unknown keep method {item!r}{suggest(item, get_args(KeepMethod))}")
-        if item in _KEEP_NEEDS_COLUMN:
-            raise ValueError(f"keep rule {item!r} needs a column: write {{{item}: column}}")
-        return item
-    if isinstance(item, Mapping) and len(item) == 1:
-        ((method, value),) = item.items()
-        if method == "priority":
-            if not (isinstance(value, Mapping) and len(value) == 1):
-                raise ValueError("write a priority rule as {priority: {column: [best, next, ...]}}")
-            ((column, values),) = value.items()
-            if not isinstance(values, list | tuple) or not values:
-                raise ValueError(f"priority values of {column!r} are a non-empty list")
-            return ("priority", column, tuple(values))
-        return (method, value)
-    if isinstance(item, tuple) and 2 <= len(item) <= 3:
-        return item if len(item) == 2 else (item[0], item[1], tuple(item[2]))
-    raise ValueError(
-        "a keep rule is a method (recent, complete, first, last), {min|max|recent|notnull: "
-        f"column}} or {{priority: {{column: [values]}}}}, not {item!r}"
-    )
-
-
-def _keep(value: Any) -> Any:
-    if isinstance(value, list):
-        if not value:
-            raise ValueError("keep is a rule or a non-empty list of rules")
-        rules = [_keep_rule(item) for item in value]
-        return rules[0] if len(rules) == 1 else rules
-    return _keep_rule(value)
-
-
-def _dump_keep(value: Any) -> Any:
-    def one(rule: Any) -> Any:
-        if isinstance(rule, str):
-            return rule
-        if rule[0] == "priority":
-            return {"priority": {rule[1]: list(rule[2])}}
-        return {rule[0]: rule[1]}
-
-    return [one(rule) for rule in value] if isinstance(value, list) else one(value)
-
-
-KeepRuleValue = (
-    KeepMethod | tuple[KeepMethod, Name] | tuple[Literal["priority"], Name, tuple[Any, ...]]
-)
-Keep = Annotated[
-    KeepRuleValue | list[KeepRuleValue],
-    BeforeValidator(_keep),
-    PlainSerializer(_dump_keep, when_used="json"),
-]
-
-
-class DedupeSpec(Spec):
+class DedupeSpec(OperationSpec):
     """Remove duplicate rows from a store table (``CampaignStore.dedupe`` / ``deduplicate``).
 
     Attributes:
@@ -421,14 +312,19 @@ class DedupeSpec(Spec):
             ``last``, ``{min: column}``, ``{max: column}``, ``{recent: column}``,
             ``{notnull: column}``, ``{priority: {column: [best, next]}}``, or a list of them
             (later ones break ties).
-        modified, key, merge, fuzzy, block, normalizers, threshold, scorer, max_pairs:
-            as for ``deduplicate``.
+        modified, key, merge, fuzzy, block, normalizers, threshold, scorer, max_pairs,
+            method: as for ``deduplicate``.
         removed_table: a store table receiving the removed rows (with ``survivorKey``), e.g.
             for a later delete step; replaced by each run.
         dry_run: count, remove nothing.
     """
 
     kind: ClassVar[str] = "dedupe"
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.store:CampaignStore.dedupe",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        clusters="not in a job file (a reviewed frame): a dedupe step matches by on",
+        removed_table="the runner replaces this table with the result's removed rows",
+    )
 
     table: TableName
     on: Rules
@@ -442,6 +338,7 @@ class DedupeSpec(Spec):
     threshold: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.9
     scorer: Scorer = "jaro_winkler"
     max_pairs: PositiveInt = 25_000_000
+    method: Method = "auto"
     removed_table: TableName | None = None
     dry_run: Flag = False
 
@@ -452,7 +349,7 @@ class DedupeSpec(Spec):
         return self
 
 
-class ReconcileSpec(Spec):
+class ReconcileSpec(OperationSpec):
     """Compare rows of the store with the same records freshly read from the CRM (``reconcile``).
 
     The CRM side is imported (``object``, ``fields``, ``where``) but not merged; the store
@@ -467,6 +364,8 @@ class ReconcileSpec(Spec):
         where: a filter on the CRM side.
         columns: the columns to compare (those both sides have, by default).
         timezone: the zone of naive timestamps.
+        mode: how the CRM side is read, as for ``import_from_crm``.
+        rtol, empty_is_null: as for ``reconcile``.
         save: store tables for ``differences`` (key, field, store and CRM values as text),
             ``only_store`` and ``only_crm`` (the rows on one side only).
         rejects: a store table the CRM rows that could not be converted are appended to.
@@ -474,6 +373,26 @@ class ReconcileSpec(Spec):
     """
 
     kind: ClassVar[str] = "reconcile"
+    calls: ClassVar[tuple[str, ...]] = (
+        "crmframes.operations:import_from_crm",
+        "crmframes.reconcile:reconcile",
+    )
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        CRM_CALL,
+        STEP_HANDLING,
+        source="the runner reads the store rows, passed as left",
+        left="the rows read from source",
+        right="the records imported from the CRM",
+        save="the runner replaces these tables with what was found",
+        # the CRM side reads every record the filter matches: an order, a window, a
+        # population or a limit would only make records look missing
+        order_by="left at import_from_crm's default",
+        auto_index="left at import_from_crm's default",
+        population="left at import_from_crm's default",
+        id_column="left at import_from_crm's default",
+        limit="left at import_from_crm's default",
+        strict="left at import_from_crm's default (where is checked in the default form)",
+    )
 
     object: Name
     source: Source
@@ -483,6 +402,8 @@ class ReconcileSpec(Spec):
     columns: Names | None = None
     timezone: TimeZone = "UTC"
     mode: ReadMode = "auto"
+    rtol: Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] = 1e-9
+    empty_is_null: Flag = True
     save: ReconcileTables | None = None
     rejects: RejectsSpec | None = None
     retry: RetrySpec | None = None
@@ -497,7 +418,7 @@ class ReconcileSpec(Spec):
         return self
 
 
-class MergeSpec(Spec):
+class MergeSpec(OperationSpec):
     """Merge rows (from the store or a file) into a store table (``CampaignStore.merge``).
 
     Attributes:
@@ -509,6 +430,11 @@ class MergeSpec(Spec):
     """
 
     kind: ClassVar[str] = "merge"
+    calls: ClassVar[tuple[str, ...]] = ("crmframes.store:CampaignStore.merge",)
+    resolved_by_runner: ClassVar[Mapping[str, str]] = resolved(
+        source="the runner reads the rows, passed as data",
+        data="the rows read from source",
+    )
 
     table: TableName
     source: Source

@@ -12,6 +12,10 @@ INSERT without a primary key is the fast upsert on a file database; MERGE and pr
 upserts are slower there (feasibility.md §4). A watermark option passed with the batch is
 written inside the same transaction, so the automatic index never moves past data that is
 not stored (DESIGN §4.4).
+
+Longer than 500 lines: the CampaignStore class is the store's public surface (merge, read, sql,
+options, dedupe, deletions); its steps are already delegated to sql, session, options,
+duplicates and deletions.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from crmframes.store.duplicates import check_clusters, dedupe_table
 from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
 from crmframes.store.options import StoreOptions, companion_options
+from crmframes.store.protocols import Deletions
 from crmframes.store.session import Session
 
 __all__ = ["CampaignStore"]
@@ -189,7 +194,7 @@ class CampaignStore:
                 rolled back).
         """
         check_str("table", table, what="a table name")
-        frame = data if isinstance(data, pd.DataFrame) else getattr(data, "frame", None)
+        frame = data.frame if isinstance(data, Watermarked) else data
         if not isinstance(frame, pd.DataFrame):
             raise ArgumentTypeError(
                 f"merge takes a DataFrame or an import result, not {type(data).__name__}"
@@ -292,7 +297,7 @@ class CampaignStore:
     def apply_deletions(
         self,
         table: str,
-        deleted: pd.DataFrame | Any,
+        deleted: pd.DataFrame | Deletions,
         *,
         key: str | None = None,
         mode: Literal["soft", "hard"] = "soft",
@@ -321,7 +326,7 @@ class CampaignStore:
             StoreError: no such table, or DuckDB failed (nothing changed).
         """
         check_str("table", table, what="a table name")
-        frame = getattr(deleted, "frame", deleted)
+        frame = deleted.frame if isinstance(deleted, Deletions) else deleted
         check_instance(
             "deleted", frame, pd.DataFrame, "an import_deleted_from_crm result or a DataFrame"
         )
@@ -329,7 +334,7 @@ class CampaignStore:
         check_optional_str("key", key, what="a column name")
         check_literal("mode", mode, ("soft", "hard"))
         check_str("column", column, what="a column name")
-        key = key or getattr(deleted, "key", None)
+        key = key or (deleted.key if isinstance(deleted, Deletions) else None)
         if key is None:
             raise ConfigError("apply_deletions needs key=: the id column")
         ids = deleted_ids(frame, key)

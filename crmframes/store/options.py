@@ -11,24 +11,25 @@ writes them in the watermark's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
 
 from crmframes.store import sql as q
 from crmframes.store.checks import option_name, option_value
+from crmframes.store.protocols import IndexCompanions
 from crmframes.store.session import Session
 
 __all__ = ["StoreOptions", "companion_options"]
 
 
-def companion_options(data: Any) -> dict[str, str]:
+def companion_options(data: object) -> dict[str, str]:
     """The options an import result asks to be written with its watermark, checked.
 
-    ``data.index_options`` (a mapping of strings) when the result has it, else nothing.
+    ``data.index_options`` (a mapping of strings) when the result has them
+    (:class:`~crmframes.store.protocols.IndexCompanions`), else nothing.
 
     Raises:
         TypeError: a name or value is not a string.
     """
-    extra = getattr(data, "index_options", None) or {}
+    extra = data.index_options if isinstance(data, IndexCompanions) else {}
     if not isinstance(extra, Mapping):
         raise TypeError(f"index_options must be a mapping, not {type(extra).__name__}")
     return {option_name(name): option_value(name, value) for name, value in extra.items()}

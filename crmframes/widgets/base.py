@@ -17,9 +17,11 @@ from typing import Any, ClassVar
 import ipywidgets as w
 from IPython.display import display
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError, CrmframesError
+from crmframes.progress import watching
 from crmframes.runner import JobReport, run_step
-from crmframes.runner.steps import label
+from crmframes.runner.summary import label
 from crmframes.schema import ObjectSchema
 from crmframes.store import CampaignStore
 from crmframes.widgets.messages import FieldProblem, Problem, error_html, problems_of
@@ -76,7 +78,7 @@ class Form:
     paths: ClassVar[dict[str, str]] = {}
     _quiet = False  # True while a list is refreshed, so its reset value is not a choice
 
-    def __init__(self, conn: Any, store: CampaignStore, object_name: str | None) -> None:
+    def __init__(self, conn: Connector, store: CampaignStore, object_name: str | None) -> None:
         self.conn = conn
         self.store = store
         self.schema: ObjectSchema | None = None
@@ -238,7 +240,7 @@ class Form:
         self.run_button.disabled = True  # one run at a time; the bar shows this one
         self.panel.start(f"running {label(spec)}")
         try:
-            with self.panel.live:  # a notebook's progress bar shows inside the form
+            with watching(self.panel.progressed, quiet=True):  # the form's bar, not a cell's
                 self.report, self.result = run_step(
                     spec,
                     self.conn,

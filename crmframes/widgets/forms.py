@@ -9,13 +9,15 @@ and delete forms are in :mod:`.tableforms`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import ipywidgets as w
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
 from crmframes.schema import Field
 from crmframes.specs import AutoIndexSpec, DeletedSpec, ImportSpec
+from crmframes.specs.calls import choices, default
 from crmframes.store import CampaignStore
 from crmframes.widgets.base import LABELS, NO_TABLE, TICK, WIDE, Form, name_field
 from crmframes.widgets.editors import FilterRows, OrderRows
@@ -52,7 +54,7 @@ class ImportForm(Form):
         "auto_index": "activity",
     }
 
-    def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
+    def __init__(self, conn: Connector, store: CampaignStore, *, object: str | None = None) -> None:
         self.fields = FieldList(changed=lambda: self.recheck())
         self.filter = FilterRows(clicked=self._shown, changed=lambda: self.recheck())
         self.order = OrderRows(clicked=self._shown)
@@ -64,7 +66,10 @@ class ImportForm(Form):
         )
         self.activity = w.Text(description="activity", style=LABELS, layout=WIDE)
         self.instance = w.Text(
-            value="default", description="instance (account)", style=LABELS, layout=WIDE
+            value=default(AutoIndexSpec, "instance"),
+            description="instance (account)",
+            style=LABELS,
+            layout=WIDE,
         )
         self.index_fields = w.Text(
             description="index fields",
@@ -76,10 +81,16 @@ class ImportForm(Form):
         self.watermark.reset_button.on_click(lambda _: self._shown(self.reset_watermark))
         self.strict = w.Checkbox(description="strict filter (numbers and null checks only)", **TICK)
         self.timezone = w.Text(
-            value="UTC", description="time zone", style=LABELS, layout=WIDE
+            value=default(ImportSpec, "timezone"),
+            description="time zone",
+            style=LABELS,
+            layout=WIDE,
         )  # of default datetimes and of date_only days
         self.mode = w.Dropdown(
-            options=["auto", "rest", "bulk"], description="read mode", style=LABELS
+            options=choices(ImportSpec, "mode"),
+            value=default(ImportSpec, "mode"),
+            description="read mode",
+            style=LABELS,
         )
         self.limit = w.BoundedIntText(
             value=0, min=0, max=10**9, description="limit (0: none)", style=LABELS
@@ -180,7 +191,7 @@ class ImportForm(Form):
             named = [part.strip() for part in str(self.index_fields.value).split(",")]
             index = {
                 "activity": str(self.activity.value).strip(),
-                "instance": str(self.instance.value).strip() or "default",
+                "instance": str(self.instance.value).strip() or default(AutoIndexSpec, "instance"),
                 "fields": [name for name in named if name] or None,
             }
         with about("filter"):
@@ -192,7 +203,7 @@ class ImportForm(Form):
                 "where": where,
                 "order_by": self.order.value(),
                 "auto_index": index,
-                "timezone": str(self.timezone.value).strip() or "UTC",
+                "timezone": str(self.timezone.value).strip() or default(ImportSpec, "timezone"),
                 "mode": self.mode.value,
                 "limit": int(self.limit.value) or None,
                 "strict": bool(self.strict.value),
@@ -237,7 +248,7 @@ class DeletedForm(Form):
     title = "Import records deleted in the CRM"
     paths: ClassVar[dict[str, str]] = {"auto_index": "activity"}
 
-    def __init__(self, conn: Any, store: CampaignStore, *, object: str | None = None) -> None:
+    def __init__(self, conn: Connector, store: CampaignStore, *, object: str | None = None) -> None:
         self.lookback = w.Text(
             value="7d", description="since (lookback)", style=LABELS, layout=WIDE
         )
@@ -249,7 +260,8 @@ class DeletedForm(Form):
             options=[NO_TABLE, *store.tables()], description="apply to", style=LABELS
         )
         self.apply = w.ToggleButtons(
-            options=["soft", "hard"],
+            options=choices(DeletedSpec, "apply"),
+            value=default(DeletedSpec, "apply"),
             description="apply as",
             tooltips=["stamp crmDeletedDate and keep the row", "remove the row"],
             style=LABELS,

@@ -52,12 +52,10 @@ def problems_of(exc: BaseException) -> list[Problem]:
     """Return each problem ``exc`` reports, in plain words, with the spec path it concerns.
 
     Examples:
-        >>> from crmframes.specs import DeletedSpec
-        >>> try:
-        ...     DeletedSpec(object="contact", lookback="a week")
-        ... except ValueError as exc:
-        ...     problems_of(exc)[0][0]
-        'lookback'
+        >>> problems_of(FieldProblem("lookback", "not a duration"))
+        [('lookback', 'not a duration')]
+        >>> problems_of(ConfigError("DeletedSpec(...): lookback: not a duration"))
+        [(None, 'DeletedSpec(...): lookback: not a duration')]
     """
     if isinstance(exc, FieldProblem):
         return [(exc.field, str(exc))]

@@ -1,8 +1,8 @@
 """The bottom of a form: what a run is doing, then what it did, in tabs.
 
-Presentation. While a step runs, the panel shows a bar (running, then done or failed),
-the step's own lines in its status line and, in a notebook, the operation's progress bar
-(records read or sent, of how many) captured inside the form. After it,
+Presentation. While a step runs, the panel shows its own bar, moved by the operation's
+progress (records read or sent, of how many: :func:`crmframes.progress.watching`), and a
+status line with the step's own lines and the counts. After it,
 tabs show the report, the frame, the rejects (with **save as CSV** to a path the user
 types, by default in the current folder) and a dry run's changes. Every tab is built by
 :mod:`crmframes.display`, so the form shows what a cell would.
@@ -18,6 +18,8 @@ import pandas as pd
 
 from crmframes import display
 from crmframes.errors import ConfigError
+from crmframes.operations import DeletedResult, ExportResult, ImportResult
+from crmframes.progress import Progress
 from crmframes.runner import JobReport
 from crmframes.runner.status import StepStatus
 
@@ -35,13 +37,13 @@ class RunPanel:
         self.bar = w.IntProgress(
             value=0, min=0, max=1, layout=w.Layout(width="200px", visibility="hidden")
         )
-        self.live = w.Output()  # in a notebook, the operation's own progress bar (tqdm)
         self.tabs = w.Tab()
         self.rejects: pd.DataFrame | None = None
         self.rejects_path = w.Text(description="file", layout=w.Layout(width="360px"))
         self.save = w.Button(description="save as CSV", icon="download")
         self.saved = w.HTML()
-        self.widget = w.VBox([w.HBox([self.bar, self.status]), self.live, self.tabs])
+        self.counts = w.HTML()  # the operation's progress: "import contact: 500/5,003 rec"
+        self.widget = w.VBox([w.HBox([self.bar, self.status, self.counts]), self.tabs])
 
     @property
     def titles(self) -> tuple[str, ...]:
@@ -50,13 +52,20 @@ class RunPanel:
 
     def start(self, text: str) -> None:
         """A run starts: say what it does, show the bar moving, clear the last run's tabs."""
-        self.live.outputs = ()
         self._tabs([])
         self.rejects = None
+        self.counts.value = ""
         self.bar.layout.visibility = "visible"
         self.bar.bar_style = "info"
-        self.bar.value = 0
+        self.bar.value, self.bar.max = 0, 1
         self.status.value = f"<span style='{_MUTED}'>{display.escape(text)} …</span>"
+
+    def progressed(self, state: Progress) -> None:
+        """The operation moved: show its counts and move the bar (when its total is known)."""
+        self.counts.value = f"<span style='{_MUTED}'>· {display.escape(state.text())}</span>"
+        if state.total:
+            self.bar.max = state.total
+            self.bar.value = min(state.done, state.total)
 
     def step_status(self) -> StepStatus:
         """Where the runner shows a run's step lines: this panel's status line."""
@@ -68,37 +77,38 @@ class RunPanel:
 
     def failed(self, text: str) -> None:
         """The run stopped with an error (the form shows the error itself)."""
-        self.bar.value, self.bar.bar_style = 1, "danger"
+        self.bar.value, self.bar.bar_style = self.bar.max, "danger"
         self.status.value = f"<span style='color:#b71c1c'>failed: {display.escape(text)}</span>"
 
     def clear(self) -> None:
         """No run yet (a new object was chosen, say)."""
-        self.live.outputs = ()
         self._tabs([])
         self.rejects = None
         self.bar.layout.visibility = "hidden"
         self.status.value = ""
+        self.counts.value = ""
 
     def finish(self, report: JobReport, result: Any, *, object_name: str) -> None:
         """Show what the run did: the report, the frame, the rejects, a dry run's changes."""
         step = report.steps[0]
-        self.bar.value = 1
+        self.bar.value = self.bar.max
         self.bar.bar_style = "warning" if report.dry_run else "success"
         said = f"{step.status}: {step.summary()} in {display.duration(report.seconds)}"
         self.status.value = display.escape(said)
         tabs: list[tuple[str, w.Widget]] = [("report", w.HTML(report._repr_html_()))]
         preview = result if isinstance(result, pd.DataFrame) else None  # a dry-run delete
-        frame = getattr(result, "frame", None)
-        if isinstance(frame, pd.DataFrame) and not report.dry_run:
+        framed = isinstance(result, ImportResult | ExportResult | DeletedResult)
+        frame = result.frame if framed else None
+        if frame is not None and not report.dry_run:
             tabs.append(("frame", w.HTML(display.frame(frame, rows=_ROWS))))
-        rejects = getattr(result, "rejects", None)
-        if isinstance(rejects, pd.DataFrame):
+        rejects = result.rejects if isinstance(result, ImportResult | ExportResult) else None
+        if rejects is not None:
             self.rejects = rejects
             self.rejects_path.value = f"rejects_{object_name.lower()}.csv"
             self.saved.value = ""
             tabs.append((f"rejects ({len(rejects):,})", self._rejects_tab(rejects)))
         if report.dry_run:
-            changes = getattr(result, "changes", None)
+            changes = result.changes if isinstance(result, ExportResult) else None
             shown = [df for df in (preview, changes, frame) if isinstance(df, pd.DataFrame)]
             if shown:
                 tabs.append(("changes", w.HTML(display.frame(shown[0], rows=_ROWS))))

@@ -11,8 +11,10 @@ from typing import Any
 
 import ipywidgets as w
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError, StoreError
 from crmframes.specs import DeleteSpec, ExportSpec, Source
+from crmframes.specs.calls import choices, default
 from crmframes.store import CampaignStore
 from crmframes.widgets.base import LABELS, NO_KEY, NOT_SENT, TICK, WIDE, Form, list_layout
 from crmframes.widgets.messages import FieldProblem
@@ -27,7 +29,7 @@ class TableForm(Form):
     dry_run_label = ""
 
     def __init__(
-        self, conn: Any, store: CampaignStore, object_name: str | None, table: str | None
+        self, conn: Connector, store: CampaignStore, object_name: str | None, table: str | None
     ) -> None:
         self.source = w.Dropdown(
             options=store.tables(), value=None, description="store table", style=LABELS
@@ -111,7 +113,7 @@ class ExportForm(TableForm):
 
     def __init__(
         self,
-        conn: Any,
+        conn: Connector,
         store: CampaignStore,
         *,
         object: str | None = None,
@@ -121,7 +123,10 @@ class ExportForm(TableForm):
         self._mapping = w.GridBox(layout=list_layout(480))
         self.key = w.Dropdown(options=[NO_KEY], description="key", style=LABELS)
         self.mode = w.Dropdown(
-            options=["auto", "batch", "bulk"], description="write mode", style=LABELS
+            options=choices(ExportSpec, "mode"),
+            value=default(ExportSpec, "mode"),
+            description="write mode",
+            style=LABELS,
         )
         self.only_changed = w.Checkbox(description="only rows that differ from the CRM", **TICK)
         self.skip_nulls = w.Checkbox(
@@ -236,7 +241,7 @@ class DeleteForm(TableForm):
 
     def __init__(
         self,
-        conn: Any,
+        conn: Connector,
         store: CampaignStore,
         *,
         object: str | None = None,
@@ -244,7 +249,10 @@ class DeleteForm(TableForm):
     ) -> None:
         self.key = w.Dropdown(options=[], description="id column", style=LABELS)
         self.mode = w.Dropdown(
-            options=["batch", "bulk", "auto"], description="write mode", style=LABELS
+            options=choices(DeleteSpec, "mode"),
+            value=default(DeleteSpec, "mode"),
+            description="write mode",
+            style=LABELS,
         )
         super().__init__(conn, store, object, table)
         self._watch(self.key)

@@ -394,7 +394,7 @@ def test_read_deleted_includes_both_ends_oldest_first(fresh):
 
 def test_read_deleted_refuses_a_start_beyond_the_audit_retention(fresh):
     conn: DynamicsConnector = fresh.connector()
-    horizon = conn.deleted_horizon()
+    horizon = conn.deleted_horizon("contact")
     assert horizon == START - timedelta(days=90)
     assert conn.read_deleted("contact", horizon, START) == []
     with pytest.raises(RequestRejectedError, match=(
@@ -406,7 +406,7 @@ def test_read_deleted_refuses_a_start_beyond_the_audit_retention(fresh):
     org_id = session.get(root, timeout=30).json()["value"][0]["organizationid"]
     session.patch(f"{root}({org_id})", json={"auditretentionperiodv2": -1},
                   headers={"If-Match": "*"}, timeout=30)  # fmt: skip
-    assert conn.deleted_horizon() is None
+    assert conn.deleted_horizon("contact") is None
     assert conn.read_deleted("contact", datetime(2000, 1, 1, tzinfo=UTC), START) == []
 
 

@@ -533,7 +533,7 @@ def test_read_deleted_splits_windows_over_the_id_limit(sb, conn, monkeypatch):
 
 
 def test_read_deleted_past_the_horizon_names_it(sb, conn):
-    horizon = conn.deleted_horizon()
+    horizon = conn.deleted_horizon("Contact")
     now = sb.clock.now()
     assert horizon == (now - timedelta(days=15)).replace(second=0, microsecond=0)
     with pytest.raises(RequestRejectedError) as info:

@@ -94,6 +94,13 @@ def test_export_journal_that_is_a_folder_is_a_config_error(sf, sf_conn, tmp_path
     )
 
 
+@pytest.mark.parametrize("write", [export_to_crm, delete_in_crm])
+def test_write_sleep_that_is_not_a_function_is_refused(sf, sf_conn, write: Any):
+    df = pd.DataFrame({"Id": ["003000000000001AAA"]})
+    call = lambda: write(sf_conn, "Contact", df, key="Id", journal=False, sleep=5)  # noqa: E731
+    _no_call(sf, call, ArgumentTypeError, "sleep must be None or a function")
+
+
 def test_delete_of_a_frame_with_duplicated_columns_is_a_data_error(sf, sf_conn):
     df = pd.DataFrame([["003000000000001AAA"] * 2], columns=["Id", "Id"])
     _no_call(sf, lambda: delete_in_crm(sf_conn, "Contact", df, journal=False), DataError, "dup")

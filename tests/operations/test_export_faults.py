@@ -156,14 +156,15 @@ def test_import_deleted_survives(crm: Crm, fault: str):
     assert set(deleted.frame[crm.id].str.lower()) == set(made["crmId"].str.lower())
 
 
-def test_persistent_lock_ends_in_rejects_not_an_exception(
-    crm: Crm, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+def test_persistent_lock_ends_in_rejects_not_an_exception(crm: Crm):
     df = frame(crm, "Fl")
     conn = crm.sandbox.connector()
     crm.sandbox.faults.add("lock_row", crm.contact, times=10_000)
-    result = export_to_crm(conn, crm.contact, df, max_retries=2, journal=False, progress=False)
+    waits: list[float] = []
+    result = export_to_crm(
+        conn, crm.contact, df, max_retries=2, journal=False, progress=False, sleep=waits.append
+    )
+    assert len(waits) == 2  # one wait before each round of retries
     exactly_once(crm, df, result)
     assert len(result.rejects) == ROWS
     assert result.rejects["errorMessage"].str.len().min() > 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,17 @@ import pytest
 from filelock import FileLock
 
 from crmframes import JournalError, WriteRejectedError, delete_in_crm, export_to_crm
-from crmframes.connectors.base import DeletedRecord, WriteBatch, WriteOutcome
+from crmframes.connectors.base import (
+    ApiLimits,
+    BulkJobRef,
+    Connector,
+    DeletedRecord,
+    Page,
+    ReadRequest,
+    WriteBatch,
+    WriteOutcome,
+)
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import RequestRejectedError, UnavailableError
 from crmframes.operations.journal import Journal
 from crmframes.schema import Field, ObjectSchema
@@ -44,18 +54,47 @@ class FakeCrm:
     system = "fake"
     instance = "https://fake.example"
     id_chunk_size = 100
+    collation = "upper"
+    cursor_resumes = 0
     supports_bulk_write = False
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
         self.ids = (f"T{n:05d}" for n in itertools.count())
         self.calls = 0
+        self._throttling = Throttling()
         # call number -> "kill_after" | "drop_after" | "drop_before" | "lock"
         self.script: dict[int, str] = {}
         self.deleted: list[DeletedRecord] = []
 
     def describe(self, name: str) -> ObjectSchema:
         return SCHEMA
+
+    def objects(self) -> list[str]:
+        return [SCHEMA.name]
+
+    def field(self, object_name: str, name: str) -> Field:
+        return SCHEMA.fields[name]
+
+    def read(self, request: ReadRequest) -> Iterator[Page]:
+        return iter(())  # the journal tests never read
+
+    def read_limits(self) -> ApiLimits:
+        return ApiLimits(None, None, "no limits")
+
+    def close(self) -> None:
+        pass
+
+    def write_bulk(
+        self, batch: WriteBatch, *, on_submitted: Callable[[BulkJobRef], None] | None = None
+    ) -> list[WriteOutcome]:
+        raise AssertionError("supports_bulk_write is False")
+
+    def resume_bulk(self, batch: WriteBatch, job: BulkJobRef) -> None:
+        return None
+
+    def deleted_horizon(self, object_name: str) -> None:
+        return None  # keeps deletions forever
 
     def normalize_id(self, value: object) -> str | None:
         return str(value) if str(value).startswith("T") else None
@@ -69,6 +108,10 @@ class FakeCrm:
     @property
     def api_calls(self) -> int:
         return self.calls
+
+    @property
+    def throttling(self) -> Throttling:
+        return self._throttling
 
     def _apply(self, batch: WriteBatch, record: Mapping[str, Any]) -> WriteOutcome:
         if record.get("Name") == "reject me":
@@ -154,6 +197,10 @@ def names(crm: FakeCrm) -> list[str]:
     return sorted(r["Name"] for r in crm.rows.values())
 
 
+def test_the_fake_is_a_whole_connector():
+    assert isinstance(FakeCrm(), Connector)  # the operations take nothing less
+
+
 def test_insert_killed_after_a_batch_resumes_without_duplicates(tmp_path: Path):
     crm = FakeCrm()
     crm.script = {2: "kill_after"}  # the CRM applied the second batch, the process died
@@ -180,15 +227,18 @@ def test_dropped_connection_on_insert_is_resolved_in_the_same_run(tmp_path: Path
     assert result.stats.created == 10
 
 
-def test_transient_rows_are_retried_then_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+def test_transient_rows_are_retried_then_rejected(tmp_path: Path):
+    waits: list[float] = []  # the retry loop waits through the injected sleep
     crm = FakeCrm()
     crm.script = {1: "lock"}
-    result = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False)
+    result = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False, sleep=waits.append)
     assert len(result.frame) == 10 and result.stats.retries == 3
+    assert len(waits) == 1 and waits[0] > 0
     crm = FakeCrm()
     crm.script = dict.fromkeys(range(1, 30), "lock")
-    result = export_to_crm(crm, "Thing", NAMES, journal=False, max_retries=1, progress=False)
+    result = export_to_crm(
+        crm, "Thing", NAMES, journal=False, max_retries=1, progress=False, sleep=waits.append
+    )
     assert result.frame.empty and len(result.rejects) == 10
     assert set(result.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
 
@@ -284,6 +334,18 @@ def test_journal_holds_no_values(tmp_path: Path):
     assert opened.header["object"] == "Thing" and len(opened.outcomes) == 10
 
 
+def test_delete_waits_between_retries_through_the_injected_sleep():
+    crm = FakeCrm()
+    inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
+    ids = inserted[["crmId"]].rename(columns={"crmId": "Id"})
+    crm.script = {crm.calls + 1: "lock"}  # the first delete call: every row locked, for now
+    waits: list[float] = []
+    result = delete_in_crm(crm, "Thing", ids, journal=False, progress=False, sleep=waits.append)
+    assert result.stats.deleted == 10 and result.stats.retries == 3  # one batch of 3, locked
+    assert len(waits) == 1 and waits[0] > 0
+    assert crm.rows == {}
+
+
 def test_delete_resent_after_lost_answer_counts_as_done(tmp_path: Path):
     crm = FakeCrm()
     inserted = export_to_crm(crm, "Thing", NAMES, journal=False, progress=False).frame
@@ -345,14 +407,15 @@ def test_a_lost_insert_never_takes_ids_of_other_rows_and_the_next_run_settles_it
     assert resent.stats.created == 3 and len(crm.rows) == 6
 
 
-def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr("crmframes.operations.exporting.time.sleep", lambda s: None)
+def test_rows_that_only_failed_transiently_are_sent_by_the_next_run(tmp_path: Path):
     crm = FakeCrm()
     crm.script = dict.fromkeys(range(1, 30), "lock")
     journal = tmp_path / "j.jsonl"
-    locked = export_to_crm(crm, "Thing", NAMES, journal=journal, max_retries=1, progress=False)
+    waits: list[float] = []
+    locked = export_to_crm(
+        crm, "Thing", NAMES, journal=journal, max_retries=1, progress=False, sleep=waits.append
+    )
+    assert waits and min(waits) > 0  # every wait went through the injected sleep
     assert set(locked.rejects["errorSymbol"]) == {"UNABLE_TO_LOCK_ROW"}
     crm.script = {}
     again = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)

@@ -21,6 +21,7 @@ from PowerPlatform.Dataverse.core.errors import HttpError as PpHttpError
 from PowerPlatform.Dataverse.data._batch_base import _BatchBase
 from requests.structures import CaseInsensitiveDict
 
+from crmframes.sandbox.database import Database
 from crmframes.sandbox.dynamics.batch import (
     BatchError,
     ChangeSet,
@@ -28,7 +29,6 @@ from crmframes.sandbox.dynamics.batch import (
     parse_batch,
 )
 from crmframes.sandbox.server import HttpError, Request, Response
-from crmframes.sandbox.store import Database
 
 BASE = "https://127.0.0.1:4443"
 ROOT = "/api/data/v9.2"

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
-from crmframes.sandbox.demo import scaled_counts
+from crmframes.sandbox.demo_org import scaled_counts
 from tests.clients import dynamics_session
 
 API = "/api/data/v9.2"

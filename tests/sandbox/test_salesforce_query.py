@@ -3,7 +3,7 @@
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from crmframes.sandbox.demo import scaled_counts
+from crmframes.sandbox.demo_org import scaled_counts
 
 
 def test_query_all_pages_through_every_contact(demo_sandbox, demo_sf):

@@ -9,6 +9,9 @@ same changeset, and without ``odata.continue-on-error`` the batch stops at the f
 The multipart layer is the standard library's ``email`` parser (it copes with CRLF or LF,
 quoted or bare boundaries, preamble and epilogue); the inner HTTP request headers are read
 with ``http.client.parse_headers``, exactly as the sandbox server reads real requests.
+
+Longer than 500 lines: one wire protocol ($batch multipart) read, run and written back in one
+place.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from crmframes.sandbox.demo import (
+from crmframes.sandbox.demo_org import (
     ACCOUNT_TYPES,
     INDUSTRIES,
     LEAD_SOURCES,

@@ -18,6 +18,9 @@ the inner cookie URL-encoded twice). There is no ``@odata.nextLink``.
 
 The XML comes from the network: a document type declaration (the door to entity expansion)
 is refused before parsing.
+
+Longer than 500 lines: one compiler for one query language (FetchXML): its parse and its plan
+share the element rules.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ single-valued navigation paths (names are exact-case), checks the Edm type of ev
 operand and compiles the result into the closures of :mod:`.odata_eval` once
 (reference/dataverse-api.md §3.1-3.4). Errors carry Dataverse's hex code and the wording of
 the OData library Dataverse parses with (§7); the caller renders them as JSON.
+
+Longer than 500 lines: one parser for one grammar (the OData query options) and the planner that
+types it.
 """
 
 from __future__ import annotations

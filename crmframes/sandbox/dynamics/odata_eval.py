@@ -13,6 +13,9 @@ Dataverse runs on SQL Server, whose logic has three values: a comparison with a 
 is UNKNOWN, and ``not UNKNOWN`` is UNKNOWN too. Every condition is therefore compiled in one
 of two polarities, *holds* (the condition is TRUE) or *fails* (it is FALSE); ``not`` swaps
 them and a null operand satisfies neither, so ``ne 'x'`` and ``not (p eq 'x')`` skip nulls.
+
+Longer than 500 lines: the run-time closures of the one OData engine; their shapes are one
+contract with odata.py.
 """
 
 from __future__ import annotations

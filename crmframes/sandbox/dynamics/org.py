@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmframes.sandbox.clock import Clock
+from crmframes.sandbox.database import Database, Table
 from crmframes.sandbox.dynamics.schema import SCHEMA, DvEntity, DvSchema
 from crmframes.sandbox.dynamics.values import format_datetime
 from crmframes.sandbox.faults import Faults
-from crmframes.sandbox.store import Database, Table
 
 __all__ = ["DataverseOrg", "EnvironmentSettings"]
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from crmframes.sandbox.automation import rewrite_on_create, trim_text
+from crmframes.sandbox.database import UniqueViolation
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvAttribute, DvEntity
 from crmframes.sandbox.dynamics.values import (
@@ -23,7 +24,6 @@ from crmframes.sandbox.dynamics.values import (
     coerce_json,
     normalize_guid,
 )
-from crmframes.sandbox.store import UniqueViolation
 
 __all__ = ["Changes", "Writer", "parse_key", "payload_error"]
 

@@ -7,6 +7,9 @@ lookup annotations on request; ``@odata.etag`` on every row; create (204 + ``ODa
 or 201 with ``return=representation``), update, upsert by id or alternate key with
 ``If-Match`` / ``If-None-Match``, delete, single-property PUT/DELETE, ``/$count``;
 ``?fetchXml=`` goes to :mod:`.fetchxml` and the ``*Multiple`` actions to :mod:`.multiple`.
+
+Longer than 500 lines: the entity-set resources of one API share the cursor, the preferences and
+the etags.
 """
 
 from __future__ import annotations

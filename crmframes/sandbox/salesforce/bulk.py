@@ -7,6 +7,9 @@ poll for it. Ingest rows go through the same write engine as REST, so a row fail
 same codes; results come back as ``sf__Id`` / ``sf__Created`` / ``sf__Error`` CSV. Query
 results are paged by ``maxRecords`` with an opaque ``Sforce-Locator`` (``null`` on the last
 page).
+
+Longer than 500 lines: one API (Bulk 2.0): ingest and query jobs share the job state machine and
+the CSV handling.
 """
 
 from __future__ import annotations

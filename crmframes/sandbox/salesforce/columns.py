@@ -6,7 +6,7 @@ of a table once — every live record's value as the CSV text Bulk API 2.0 sends
 ``true``/``false``, datetimes ending in ``Z``, reference/salesforce-api.md §8.2) — then takes
 the job's rows out of it. The copy belongs to one version of the table: any write makes the
 next job build it again, column by column as jobs ask for them. Records are never mutated
-in place (sandbox/store.py), so a record's identity names its values: a job row is found in
+in place (sandbox/database.py), so a record's identity names its values: a job row is found in
 the copy by identity, and a row the copy does not hold (a recycle-bin row of ``queryAll``, a
 record written since) is rendered from the record itself.
 
@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crmframes.sandbox.database import Database
 from crmframes.sandbox.salesforce.schema import NUMBER_TYPES, SfObject
-from crmframes.sandbox.store import Database
 
 __all__ = ["BulkColumns", "render_texts"]
 

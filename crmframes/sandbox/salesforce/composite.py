@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from crmframes.sandbox.database import Database
 from crmframes.sandbox.server import HttpError, Request, Response, Router
-from crmframes.sandbox.store import Database
 
 __all__ = ["MAX_SUBREQUESTS", "ROLLED_BACK", "Composite"]
 

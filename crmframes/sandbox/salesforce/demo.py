@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
-from crmframes.sandbox.demo import DemoOrg
+from crmframes.sandbox.demo_org import OPPORTUNITY_STAGES as STAGES
+from crmframes.sandbox.demo_org import DemoOrg
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 
 __all__ = ["load_demo_org"]

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crmframes.sandbox.clock import Clock
+from crmframes.sandbox.database import Database, Table
 from crmframes.sandbox.faults import Faults
 from crmframes.sandbox.salesforce.ids import IdFactory, normalize_id
 from crmframes.sandbox.salesforce.schema import SCHEMA, SfObject, SfSchema
 from crmframes.sandbox.salesforce.values import format_datetime
-from crmframes.sandbox.store import Database, Table
 
 __all__ = ["OrgSettings", "SalesforceOrg"]
 

@@ -5,6 +5,9 @@ sObject Collections and Bulk API 2.0 ingest, so a record is judged the same way 
 road it came by. Failures come back as :class:`RecordError` with the real status codes and
 message shapes (reference/salesforce-api.md §5-6); problems with the request as a whole
 (an unknown field, a value that cannot be deserialised) raise :class:`RequestError`.
+
+Longer than 500 lines: one write engine that REST, collections and Bulk share, so a record is
+judged one way.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmframes.sandbox.automation import rewrite_on_create, trim_text
-from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
+from crmframes.sandbox.database import UniqueViolation
+from crmframes.sandbox.demo_org import OPPORTUNITY_STAGES as STAGES
 from crmframes.sandbox.salesforce.ids import normalize_id
 from crmframes.sandbox.salesforce.org import SalesforceOrg
 from crmframes.sandbox.salesforce.schema import SfField, SfObject
 from crmframes.sandbox.salesforce.values import INT_LIMIT, CoercionError, coerce_json, display
-from crmframes.sandbox.store import UniqueViolation
 
 __all__ = ["Origin", "RecordError", "RequestError", "WriteOutcome", "Writer"]
 

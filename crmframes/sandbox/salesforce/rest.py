@@ -4,6 +4,9 @@ Edge: the ``/services/data/vXX.X/...`` resources of reference/salesforce-api.md 
 on the org state, the SOQL engine and the write engine. Each handler takes a
 :class:`~crmframes.sandbox.server.Request` and returns a
 :class:`~crmframes.sandbox.server.Response` in the real wire shapes.
+
+Longer than 500 lines: the REST resources of one API share the org state, the query cursor and
+the error shapes; one short handler per resource.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Contact, Lead, Opportunity) with the fields a marketing sync touches, typed as
 custom fields: ``External_Id__c`` (unique external id, the upsert key) and
 ``Loyalty_Tier__c`` on Contact. Field and object names are case-insensitive in SOQL and
 JSON bodies, so every lookup here is too.
+
+Longer than 500 lines: pure data: the fields of five objects as describe reports them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from crmframes.sandbox.demo import (
+from crmframes.sandbox.demo_org import (
     ACCOUNT_TYPES,
     INDUSTRIES,
     LEAD_SOURCES,
@@ -22,7 +24,7 @@ from crmframes.sandbox.demo import (
     RATINGS,
     SALUTATIONS,
 )
-from crmframes.sandbox.demo import OPPORTUNITY_STAGES as STAGES
+from crmframes.sandbox.demo_org import OPPORTUNITY_STAGES as STAGES
 
 __all__ = ["SCHEMA", "SfField", "SfObject", "SfSchema"]
 

@@ -7,6 +7,9 @@ keys and the projection into closures once; :class:`QueryPlan` then filters, sor
 projects plain-dict records without walking the tree again (reference/salesforce-api.md
 §2 for result shapes, §3 for the grammar and semantics). Errors carry Salesforce's error
 codes and its ``ERROR at Row:R:Column:C`` message layout.
+
+Longer than 500 lines: one parser for one grammar (the SOQL subset) and the planner that types
+it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ projection, plus the decoding of string and dateTime literals. Nothing here walk
 tree, so the per-record cost is a few Python calls (reference/salesforce-api.md §2 and §3).
 Values are wire values: strings for text, ids, dates (``YYYY-MM-DD``) and datetimes
 (``YYYY-MM-DDTHH:MM:SS.mmm+0000``, always UTC, so they order correctly as strings).
+
+Longer than 500 lines: the run-time closures of the one SOQL engine; their shapes are one
+contract with soql.py.
 """
 
 from __future__ import annotations

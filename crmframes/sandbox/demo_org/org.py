@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmframes.frames import gc_paused
-from crmframes.sandbox.demo.reference import (
+from crmframes.sandbox.demo_org.reference import (
     BASE_COUNTS,
     SEED,
     _Draw,
 )
-from crmframes.sandbox.demo.tables import (
+from crmframes.sandbox.demo_org.tables import (
     _accounts,
     _contacts,
     _leads,

@@ -10,7 +10,7 @@ import bisect
 import random
 from typing import Any, Final
 
-from crmframes.sandbox.demo.reference import (
+from crmframes.sandbox.demo_org.reference import (
     _ACCENTED,
     _DAY_MS,
     _FOLDED,

@@ -1,16 +1,17 @@
 """Run one step of a job, by kind, with the campaign store as the place steps hand data over.
 
-Orchestration: each kind calls its operation (imported when the step runs) with the spec's
-settings, reads its rows from the store (a table, a query) or a file, writes what it
-produced back to the store, and fills the step's report: counts, rejects by
-``errorSymbol``, notes. In a dry run nothing is written to the CRM or the store.
+Orchestration: each kind calls its operation (imported when the step runs) with the
+keyword arguments its spec gives (``spec.call_kwargs``), reads its rows from the store (a
+table, a query) or a file, writes what it produced back to the store, and fills the step's
+report: counts, rejects by ``errorSymbol``, notes. In a dry run nothing is written to the
+CRM or the store.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,10 +20,19 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError, CrmframesError, StoreError
-from crmframes.runner.handling import append_rejects, attempt, resend_transient
+from crmframes.runner.handling import (
+    append_rejects,
+    attempt,
+    dry_run_of,
+    rejects_of,
+    resend_transient,
+)
 from crmframes.runner.report import JobReport, StepReport
 from crmframes.runner.status import StepStatus
+from crmframes.runner.summary import by_symbol, counts_of, nonzero, source_label
+from crmframes.runner.tables import as_text, find_table, read_file, replace_table
 from crmframes.specs import (
     DedupeSpec,
     DeletedSpec,
@@ -36,7 +46,7 @@ from crmframes.specs import (
 )
 from crmframes.store import CampaignStore
 
-__all__ = ["RUNNERS", "StepContext", "label"]
+__all__ = ["RUNNERS", "StepContext"]
 
 # How a dry run counts what it would do (an export's ``crmAction``, a delete's preview).
 _WOULD = {
@@ -58,7 +68,7 @@ class StepContext:
     ``run_at`` name the run in rejects tables; ``sleep`` waits between a step's attempts.
     """
 
-    conn: Any
+    conn: Connector
     store: CampaignStore
     dry_run: bool
     progress: bool
@@ -97,8 +107,8 @@ class StepContext:
         """One attempt of a step: run it, then append its rejects where ``rejects:`` says."""
         self._forget_rejects()
         RUNNERS[spec.kind](spec, self, step)
-        rules = getattr(spec, "rejects", None)
-        skipped = step.status in ("skipped", "dry run") or getattr(spec, "dry_run", False)
+        rules = rejects_of(spec)
+        skipped = step.status in ("skipped", "dry run") or dry_run_of(spec)
         if rules is None or self.rejects is None or self.dry_run or skipped:
             return
         n = append_rejects(
@@ -135,7 +145,7 @@ class StepContext:
         # made it); any other error, a bad condition or query, fails the step as a run would.
         try:
             if source.table is not None:
-                if self.dry_run and _stored(self.store, source.table) is None:
+                if self.dry_run and find_table(self.store, source.table) is None:
                     raise StoreError(f"table {source.table!r} does not exist yet")
                 return self.store.read(source.table, columns=source.columns, where=source.where)
             if source.query is not None:
@@ -146,7 +156,7 @@ class StepContext:
             step.status = "skipped"
             step.notes.append(" ".join(f"nothing to read in a dry run: {exc}".split()))
             return None
-        return _read_file(Path(str(source.file)))
+        return read_file(Path(str(source.file)))
 
 
 def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
@@ -159,39 +169,23 @@ def _import(spec: ImportSpec, ctx: StepContext, step: StepReport) -> None:
             return
     index = None
     if spec.auto_index is not None:
-        a = spec.auto_index
-        index = AutoIndex(
-            ctx.store,
-            activity=a.activity,
-            instance=a.instance,
-            fields=a.fields,
-            on_new_fields=a.on_new_fields,
-        )
+        index = AutoIndex(**spec.auto_index.call_kwargs(AutoIndex, store=ctx.store))
     result = import_from_crm(
         ctx.conn,
-        spec.object,
-        fields=spec.fields,
-        where=spec.where,
-        order_by=spec.order_by,
-        auto_index=index,
-        population=population,
-        id_column=spec.id_column,
-        timezone=spec.timezone,
-        mode=spec.mode,
-        limit=spec.limit,
-        strict=spec.strict,
-        progress=ctx.progress,
+        **spec.call_kwargs(
+            import_from_crm, auto_index=index, population=population, progress=ctx.progress
+        ),
     )
     ctx.result = result
     merged = ctx.store.merge(spec.target, result, dry_run=ctx.dry_run)
-    step.counts = _nonzero(
+    step.counts = nonzero(
         {"imported": result.stats.rows},
         inserted=merged.inserted,
         updated=merged.updated,
         unchanged=merged.unchanged,
         **{"older, kept stored": merged.skipped_older, "duplicates": merged.duplicates},
     )
-    step.rejects = _by_symbol(result.rejects)
+    step.rejects = by_symbol(result.rejects)
     ctx.rejects = result.rejects
     if result.variables:
         v = result.variables
@@ -210,33 +204,21 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
         return
     if spec.write_back is not None and spec.write_back.key not in df.columns:
         raise ConfigError(
-            f"write_back key {spec.write_back.key!r} is not a column of {_source_label(spec.source)}"
+            f"write_back key {spec.write_back.key!r} is not a column of {source_label(spec.source)}"
         )
     dry_run = ctx.dry_run or spec.dry_run
 
     def send(rows: pd.DataFrame) -> Any:
         return export_to_crm(
             ctx.conn,
-            spec.object,
-            rows,
-            mapping=spec.mapping,
-            key=spec.key,
-            journal=spec.journal,
-            batch_size=spec.batch_size,
-            mode=spec.mode,
-            dry_run=dry_run,
-            only_changed=spec.only_changed,
-            skip_nulls=spec.skip_nulls,
-            timezone=spec.timezone,
-            on_error=spec.on_error,
-            max_retries=spec.max_retries,
-            max_parallel=spec.max_parallel,
-            progress=ctx.progress,
+            **spec.call_kwargs(
+                export_to_crm, df=rows, dry_run=dry_run, progress=ctx.progress, sleep=ctx.sleep
+            ),
         )
 
     result = send(df) if dry_run else ctx.resend(send, df, spec, step)
     ctx.result = result
-    step.rejects = _by_symbol(result.rejects)
+    step.rejects = by_symbol(result.rejects)
     ctx.rejects = result.rejects
     if dry_run:
         would = result.frame["crmAction"].value_counts().to_dict() if len(result.frame) else {}
@@ -246,7 +228,7 @@ def _export(spec: ExportSpec, ctx: StepContext, step: StepReport) -> None:
         step.status = "dry run"
         return
     s = result.stats
-    step.counts = _nonzero(
+    step.counts = nonzero(
         {"rows": s.rows},
         created=s.created,
         updated=s.updated,
@@ -275,29 +257,20 @@ def _delete(spec: DeleteSpec, ctx: StepContext, step: StepReport) -> None:
         step.counts = {"rows": len(df)} | {
             _WOULD[a]: int(actions[a]) for a in ("delete", "missing") if actions.get(a)
         }
-        step.rejects = _by_symbol(ctx.result[ctx.result["crmAction"] == "rejected"])
+        step.rejects = by_symbol(ctx.result[ctx.result["crmAction"] == "rejected"])
         return
     from crmframes.operations import delete_in_crm
 
     def send(rows: pd.DataFrame) -> Any:
         return delete_in_crm(
             ctx.conn,
-            spec.object,
-            rows,
-            key=spec.key,
-            journal=spec.journal,
-            batch_size=spec.batch_size,
-            mode=spec.mode,
-            on_error=spec.on_error,
-            max_retries=spec.max_retries,
-            max_parallel=spec.max_parallel,
-            progress=ctx.progress,
+            **spec.call_kwargs(delete_in_crm, df=rows, progress=ctx.progress, sleep=ctx.sleep),
         )
 
     result = ctx.resend(send, df, spec, step)
     ctx.result = result
-    step.counts = _nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
-    step.rejects = _by_symbol(result.rejects)
+    step.counts = nonzero({"rows": result.stats.rows}, deleted=result.stats.deleted)
+    step.rejects = by_symbol(result.rejects)
     ctx.rejects = result.rejects
 
 
@@ -344,9 +317,8 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
     from crmframes.operations.autoindex import format_option
 
     index = None
-    if spec.auto_index is not None:
-        a = spec.auto_index
-        index = AutoIndex(ctx.store, activity=a.activity, instance=a.instance)
+    if spec.auto_index is not None:  # only its option (the window's start) is used
+        index = AutoIndex(**spec.auto_index.call_kwargs(AutoIndex, store=ctx.store))
     start: Any = index.start() if index is not None else None
     end: Any = spec.end
     if start is None and spec.start is not None:
@@ -356,7 +328,7 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
         # end stays None: the operation ends the window at a second the CRM has closed
         start = (ctx.conn.server_time() if end is None else _aware(end, zone)) - spec.lookback
     result = import_deleted_from_crm(
-        ctx.conn, spec.object, start=start, end=end, timezone=spec.timezone
+        ctx.conn, **spec.call_kwargs(import_deleted_from_crm, start=start)
     )
     ctx.result = result
     step.counts = {"deleted in CRM": len(result.frame)}
@@ -364,7 +336,7 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
         f"window {result.start:%Y-%m-%d %H:%M:%S} to {result.end:%Y-%m-%d %H:%M:%S} UTC"
     )
     if spec.table is not None:
-        table = _stored(ctx.store, spec.table)
+        table = find_table(ctx.store, spec.table)
         key = spec.key or result.key
         verb = "marked" if spec.apply == "soft" else "removed"
         if table is None:
@@ -381,22 +353,16 @@ def _deleted(spec: DeletedSpec, ctx: StepContext, step: StepReport) -> None:
 
 
 def _dedupe(spec: DedupeSpec, ctx: StepContext, step: StepReport) -> None:
-    if _stored(ctx.store, spec.table) is None and ctx.dry_run:
+    if find_table(ctx.store, spec.table) is None and ctx.dry_run:
         step.status = "skipped"
         step.notes.append(f"nothing to read in a dry run: table {spec.table!r} does not exist yet")
         return
-    passed = ("keep", "modified", "key", "merge", "fuzzy", "block", "normalizers", "threshold")
-    options = {
-        name: getattr(spec, name)
-        for name in (*passed, "scorer", "max_pairs")
-        if getattr(spec, name) != DedupeSpec.model_fields[name].default
-    }
     dry_run = ctx.dry_run or spec.dry_run
-    result = ctx.store.dedupe(spec.table, on=spec.on, dry_run=dry_run, **options)
-    step.counts = _counts_of(result)
-    removed = getattr(result, "removed", None)
-    if spec.removed_table is not None and isinstance(removed, pd.DataFrame) and not dry_run:
-        _replace(ctx.store, spec.removed_table, removed, [str(spec.key)])
+    result = ctx.store.dedupe(**spec.call_kwargs(ctx.store.dedupe, dry_run=dry_run))
+    step.counts = counts_of(result)
+    removed = result.removed
+    if spec.removed_table is not None and not dry_run:
+        replace_table(ctx.store, spec.removed_table, removed, [str(spec.key)])
         step.notes.append(f"{len(removed):,} removed rows kept in {spec.removed_table}")
 
 
@@ -407,18 +373,8 @@ def _reconcile(spec: ReconcileSpec, ctx: StepContext, step: StepReport) -> None:
     left = ctx.read(spec.source, step)
     if left is None:
         return
-    right = import_from_crm(
-        ctx.conn,
-        spec.object,
-        fields=spec.fields,
-        where=spec.where,
-        timezone=spec.timezone,
-        mode=spec.mode,
-        progress=ctx.progress,
-    )
-    result = reconcile(
-        left, right.frame, key=spec.key, columns=spec.columns, timezone=spec.timezone
-    )
+    right = import_from_crm(ctx.conn, **spec.call_kwargs(import_from_crm, progress=ctx.progress))
+    result = reconcile(**spec.call_kwargs(reconcile, left=left, right=right.frame))
     c = result.counts
     step.counts = {
         "store rows": c["left"],
@@ -428,13 +384,13 @@ def _reconcile(spec: ReconcileSpec, ctx: StepContext, step: StepReport) -> None:
         "only in store": c["only_left"],
         "only in CRM": c["only_right"],
     }
-    step.rejects = _by_symbol(right.rejects)
+    step.rejects = by_symbol(right.rejects)
     ctx.rejects = right.rejects
     if spec.save is None or ctx.dry_run:
         return
     differences = result.differences.rename(columns={"left": "store", "right": "crm"})
     for column in ("store", "crm"):  # values of every type in one column: kept as text
-        differences[column] = differences[column].map(_text).astype("str")
+        differences[column] = differences[column].map(as_text).astype("str")
     outputs = (
         (spec.save.differences, differences, [*spec.key, "field"]),
         (spec.save.only_store, result.only_left, spec.key),
@@ -442,7 +398,7 @@ def _reconcile(spec: ReconcileSpec, ctx: StepContext, step: StepReport) -> None:
     )
     for table, frame, key in outputs:
         if table is not None:
-            _replace(ctx.store, table, frame, key)
+            replace_table(ctx.store, table, frame, key)
             step.notes.append(f"{len(frame):,} rows saved in {table}")
 
 
@@ -450,10 +406,9 @@ def _merge(spec: MergeSpec, ctx: StepContext, step: StepReport) -> None:
     df = ctx.read(spec.source, step)
     if df is None:
         return
-    merged = ctx.store.merge(
-        spec.table, df, key=spec.key, modified=spec.modified, dry_run=ctx.dry_run or spec.dry_run
-    )
-    step.counts = _nonzero(
+    dry_run = ctx.dry_run or spec.dry_run
+    merged = ctx.store.merge(**spec.call_kwargs(ctx.store.merge, data=df, dry_run=dry_run))
+    step.counts = nonzero(
         {"rows": len(df)},
         inserted=merged.inserted,
         updated=merged.updated,
@@ -473,112 +428,7 @@ RUNNERS: dict[str, Callable[[Any, StepContext, StepReport], None]] = {
 }
 
 
-def _stored(store: CampaignStore, table: str) -> str | None:
-    wanted = table.lower()
-    return next((name for name in store.tables() if name.lower() == wanted), None)
-
-
-def _replace(store: CampaignStore, table: str, frame: pd.DataFrame, key: list[str]) -> None:
-    """Make ``table`` hold exactly ``frame``; an empty frame leaves an empty table.
-
-    An empty table still exists, so a later step reading it finds no rows rather than an
-    error. A merge creates no table from no rows: one placeholder row (text columns) is
-    merged and deleted again.
-    """
-    from crmframes.store.sql import quote
-
-    existing = _stored(store, table)
-    if existing is not None:
-        store.sql(f"DROP TABLE {quote(existing)}")
-    if len(frame):
-        store.merge(table, frame.reset_index(drop=True), key=key)
-        return
-    row = {c: pd.Series(["-" if c in key else None], dtype="str") for c in map(str, frame.columns)}
-    store.merge(table, pd.DataFrame(row), key=key)
-    store.sql(f"DELETE FROM {quote(table)}")
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
-        return None
-    return value.isoformat() if isinstance(value, datetime | pd.Timestamp) else str(value)
-
-
-def _read_file(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ConfigError(
-            f"source file {path}: read .csv or .parquet files, not {suffix or 'this'}"
-        )
-    if not path.is_file():
-        raise ConfigError(f"source file {path}: no such file")
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"source file {path}: cannot be read: {exc}") from exc
-
-
 def _aware(moment: datetime | date, zone: ZoneInfo) -> datetime:
     if not isinstance(moment, datetime):
         moment = datetime(moment.year, moment.month, moment.day)
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
-
-
-def label(spec: StepSpec) -> str:
-    """Say in a few words what a step works on: ``import contact → contact``."""
-    if isinstance(spec, ImportSpec):
-        return f"import {spec.object} → {spec.target}"
-    if isinstance(spec, ExportSpec):
-        return f"export {_source_label(spec.source)} → {spec.object}"
-    if isinstance(spec, DeleteSpec):
-        return f"delete {spec.object} of {_source_label(spec.source)}"
-    if isinstance(spec, DeletedSpec):
-        return f"import deleted {spec.object}" + (f" → {spec.table}" if spec.table else "")
-    if isinstance(spec, DedupeSpec):
-        return f"dedupe {spec.table}"
-    if isinstance(spec, MergeSpec):
-        return f"merge {_source_label(spec.source)} → {spec.table}"
-    return f"reconcile {_source_label(spec.source)} with {spec.object}"
-
-
-def _source_label(source: Source) -> str:
-    if source.table is not None:
-        return source.table
-    return "query" if source.query is not None else Path(str(source.file)).name
-
-
-def _by_symbol(rejects: pd.DataFrame) -> dict[str, int]:
-    if not len(rejects) or "errorSymbol" not in rejects.columns:
-        return {}
-    return _count(rejects["errorSymbol"].fillna("UNKNOWN").astype("str").tolist())
-
-
-def _count(symbols: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for symbol in symbols:
-        counts[symbol] = counts.get(symbol, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def _nonzero(first: dict[str, int], **counts: int) -> dict[str, int]:
-    return first | {name: n for name, n in counts.items() if n}
-
-
-def _counts_of(result: Any) -> dict[str, int]:
-    """The counts of a result whose shape this module does not fix (a dedupe's)."""
-    found = getattr(result, "counts", None)
-    if isinstance(found, Mapping):
-        return {str(k): int(v) for k, v in found.items() if isinstance(v, int)}
-    counts: dict[str, int] = {}
-    for name, value in vars(result).items() if hasattr(result, "__dict__") else ():
-        if name.startswith("_"):
-            continue
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int):
-            counts[name] = value
-        elif isinstance(value, pd.DataFrame):
-            counts[name] = len(value)
-    return counts

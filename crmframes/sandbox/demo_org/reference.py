@@ -2,6 +2,8 @@
 
 Pure: stdlib and numpy only. The tables are compact literals; the lookups derived from them
 are built once at import.
+
+Longer than 500 lines: reference data: compact literal tables and the lookups built from them.
 """
 
 from __future__ import annotations

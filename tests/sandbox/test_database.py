@@ -1,6 +1,6 @@
 import pytest
 
-from crmframes.sandbox.store import Database, UniqueViolation
+from crmframes.sandbox.database import Database, UniqueViolation
 
 
 @pytest.fixture

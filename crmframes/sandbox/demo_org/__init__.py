@@ -6,8 +6,8 @@ sandbox module maps it onto its own records, names and ids.
 
 from __future__ import annotations
 
-from crmframes.sandbox.demo.org import DemoOrg, generate_demo_org, scaled_counts
-from crmframes.sandbox.demo.reference import (
+from crmframes.sandbox.demo_org.org import DemoOrg, generate_demo_org, scaled_counts
+from crmframes.sandbox.demo_org.reference import (
     ACCOUNT_TYPES,
     BASE_COUNTS,
     DUPLICATE_VARIATIONS,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from crmframes.sandbox import demo
-from crmframes.sandbox.demo import (
+from crmframes.sandbox import demo_org
+from crmframes.sandbox.demo_org import (
     ACCOUNT_TYPES,
     BASE_COUNTS,
     DUPLICATE_VARIATIONS,
@@ -430,7 +430,7 @@ def test_small_orgs_have_no_or_few_duplicates() -> None:
 
 def test_demo_org_imports_only_the_stdlib_and_numpy() -> None:
     imported = set()
-    for path in Path(demo.__file__).parent.glob("*.py"):
+    for path in Path(demo_org.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported |= {
             (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
