@@ -214,8 +214,11 @@ def test_an_error_that_would_come_back_is_not_retried(crm, tmp_path):
     assert "not retried (NotFoundError would fail again)" in shown
 
 
-# The write calls of each CRM's export (sObject Collections, $batch).
-WRITES = {"salesforce": r"composite/sobjects", "dynamics": r"\$batch"}
+# The write calls of each CRM's export (sObject Collections; CreateMultiple, UpdateMultiple, $batch).
+WRITES = {
+    "salesforce": r"composite/sobjects",
+    "dynamics": r"\$batch|Microsoft\.Dynamics\.CRM\.\w+Multiple",
+}
 
 
 def exporting(crm: dict[str, Any], tmp_path: Path, retry: dict[str, Any]) -> list[dict[str, Any]]:

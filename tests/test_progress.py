@@ -82,6 +82,7 @@ def test_listeners_hear_every_bar_and_quiet_hides_the_bar(capsys):
 def test_an_import_of_several_pages_reports_its_counts_to_a_listener(sandbox):
     conn = sandbox.connector()
     conn.bulk_page_size = 100
+    conn.bulk_read_parallel = 1  # the locator chain, pages of 100 (not Salesforce's pages)
     heard: list[Progress] = []
     with watching(heard.append, quiet=True):
         result = import_from_crm(conn, "Contact", fields=["LastName"], mode="bulk")

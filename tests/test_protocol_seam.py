@@ -20,7 +20,7 @@ import pytest
 import crmframes
 from crmframes import ArgumentTypeError, CampaignStore, Sandbox, export_to_crm, import_from_crm
 from crmframes.arguments import check_connector
-from crmframes.connectors.base import ApiLimits, Connector
+from crmframes.connectors.base import ApiLimits, Connector, ThrottleReport
 from crmframes.operations import DeletedResult, ImportResult
 from crmframes.runner.handling import WITH_DRY_RUN, WITH_REJECTS, WITH_RETRY
 from crmframes.specs import STEP_KINDS
@@ -36,6 +36,7 @@ VALUES = {
     "cursor_resumes": int,
     "api_calls": int,
     "supports_bulk_write": bool,
+    "throttling": ThrottleReport,
 }
 COMMON = {"salesforce": "Contact", "dynamics": "contact"}
 # Where connectors and stores are used: none of these may sniff them.

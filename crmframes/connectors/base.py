@@ -34,6 +34,7 @@ __all__ = [
     "Page",
     "ReadMode",
     "ReadRequest",
+    "ThrottleReport",
     "WriteBatch",
     "WriteOp",
     "WriteOutcome",
@@ -165,6 +166,20 @@ class DeletedRecord:
     deleted_by: str | None = None
 
 
+@runtime_checkable
+class ThrottleReport(Protocol):
+    """What a connector learnt of the CRM's limits (``connectors.throttling.Throttling``).
+
+    A connector offers it as :attr:`Connector.throttling`; the operations read it for an
+    export's degree of parallelism and the throttles in ``result.stats``.
+    """
+
+    dop_hint: int | None  # Dataverse's x-ms-dop-hint: the degree of parallelism it advises
+
+    def snapshot(self) -> tuple[int, float]:
+        """Throttles met and seconds waited on them so far."""
+
+
 @dataclass(frozen=True)
 class ApiLimits:
     """What the CRM says of the API calls left to the connected user (``crmframes check``).
@@ -250,6 +265,10 @@ class Connector(Protocol):
     @property
     def api_calls(self) -> int:
         """API calls this connector has made, counted as the CRM counts them."""
+
+    @property
+    def throttling(self) -> ThrottleReport:
+        """Throttles met and time waited on them (shared by the connector's threads)."""
 
     def close(self) -> None:
         """Release the HTTP session."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,13 +25,23 @@ import tenacity
 import urllib3
 
 from crmframes.arguments import check_int, check_number
-from crmframes.errors import ConnectorError, RequestRejectedError, UnavailableError
+from crmframes.connectors.throttling import Throttling
+from crmframes.errors import (
+    ConnectorError,
+    RateLimitedError,
+    RequestRejectedError,
+    UnavailableError,
+)
 
 __all__ = ["HttpClient", "RetryPolicy", "make_session", "pages_ahead", "retry_after_seconds"]
 
 logger = logging.getLogger("crmframes.http")
 # Statuses after which a write may or may not have been applied (503 is a refusal: retried)
 _MIDWAY = (500, 502, 504)
+# Connections kept per host: one per call in flight, up to Dataverse's 52 concurrent requests
+# per user (requests keeps 10 by default and drops the others after each call: a new TLS
+# handshake per call at a higher degree of parallelism).
+POOL_SIZE = 52
 
 Translate = Callable[[requests.Response, str], ConnectorError | None]
 
@@ -65,6 +76,9 @@ def make_session(ca_file: str | None) -> requests.Session:
     Certificate verification is never turned off.
     """
     session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
     if ca_file:
         session.verify = ca_file
         session.trust_env = False
@@ -91,7 +105,11 @@ class _Reauthenticated(Exception):
 
 
 class HttpClient:
-    """Sends a connector's requests (one per connector; not for concurrent use by threads).
+    """Sends a connector's requests (one per connector; threads may send through it at once).
+
+    Calls in flight at once share the session's connection pool; the call count and the
+    :class:`~crmframes.connectors.throttling.Throttling` (throttles met, a ``Retry-After``
+    pausing every call, Dataverse's ``x-ms-dop-hint``) are kept under locks.
 
     Args:
         system: ``"salesforce"`` or ``"dynamics"``, for error messages.
@@ -125,6 +143,8 @@ class HttpClient:
         self.calls = 0
         self.retries = 0
         self.last_date: datetime | None = None
+        self.throttling = Throttling()
+        self._counting = threading.Lock()
 
     def send(
         self,
@@ -197,6 +217,7 @@ class HttpClient:
         large: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
+        self.throttling.hold()  # a Retry-After the CRM gave another call applies to this one
         try:
             response = self.session.request(
                 method, url, timeout=self.timeout, stream=large, **kwargs
@@ -215,7 +236,8 @@ class HttpClient:
                 raise self._unsent(f"no connection: {reason}", operation) from exc
             raise self._lost(f"connection failed: {exc}", operation, idempotent) from exc
         if counted:
-            self.calls += 1
+            with self._counting:
+                self.calls += 1
         if large and response.status_code >= 300:
             # an error's body is small: read it now, which also hands the connection back
             # to the pool (a streamed answer left unread holds its socket until collected)
@@ -230,7 +252,10 @@ class HttpClient:
             )
             self.reauthenticate()
             raise _Reauthenticated
+        self.throttling.hint(response.headers.get("x-ms-dop-hint"))
         error = self.translate(response, operation)
+        if isinstance(error, RateLimitedError) and error.retryable:
+            self.throttling.met(error.retry_after)
         if error is not None:
             if not idempotent and isinstance(error, UnavailableError) and error.status in _MIDWAY:
                 # the CRM, or a proxy, failed while handling a write: it may have been applied
@@ -288,8 +313,11 @@ class HttpClient:
         return min(backoff * (0.5 + random.random()), self.retry.cap)
 
     def _before_sleep(self, state: tenacity.RetryCallState) -> None:
-        self.retries += 1
+        with self._counting:
+            self.retries += 1
         exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, RateLimitedError) and state.next_action is not None:
+            self.throttling.waiting(state.next_action.sleep)
         logger.info("%s: retrying after %s (attempt %d)", self.system, exc, state.attempt_number)
 
 

@@ -13,11 +13,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from crmframes.arguments import check_write_arguments
+from crmframes.arguments import check_int, check_write_arguments
 from crmframes.connectors.base import Connector
 from crmframes.operations.delivery import OnError
 from crmframes.operations.export_result import ExportResult
 from crmframes.operations.exporting import JournalArg, WriteMode, write_planned
+from crmframes.operations.parallel import MAX_PARALLEL
 from crmframes.writes import plan_deletes
 
 __all__ = ["delete_in_crm"]
@@ -34,6 +35,7 @@ def delete_in_crm(
     mode: WriteMode = "batch",
     on_error: OnError = "reject",
     max_retries: int = 4,
+    max_parallel: int | None = None,
     progress: bool = True,
     sleep: Callable[[float], None] | None = None,
 ) -> ExportResult:
@@ -51,6 +53,7 @@ def delete_in_crm(
         mode: as for :func:`export_to_crm` (``"bulk"`` runs a Bulk API 2.0 delete job).
         on_error: as for :func:`export_to_crm`.
         max_retries: as for :func:`export_to_crm`.
+        max_parallel: as for :func:`export_to_crm`.
         progress: as for :func:`export_to_crm`.
         sleep: as for :func:`export_to_crm`.
 
@@ -60,6 +63,8 @@ def delete_in_crm(
         except when this delete itself removed it in a call whose answer was lost.
     """
     check_write_arguments(**locals())  # every argument, before any call
+    if max_parallel is not None:
+        check_int("max_parallel", max_parallel, min=1, max=MAX_PARALLEL)
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -73,6 +78,7 @@ def delete_in_crm(
         mode=mode,
         on_error=on_error,
         max_retries=max_retries,
+        max_parallel=max_parallel,
         progress=progress,
         sleep=sleep,
         calls_before=calls_before,

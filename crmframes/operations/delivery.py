@@ -4,7 +4,9 @@ Orchestration: written once over the Connector protocol; used by
 :mod:`crmframes.operations.exporting` for exports and deletes.
 
 A :class:`Delivery` sends the planned rows batch by batch, each call announced in the
-journal before it leaves and closed after it returns. When a call's answer is lost, the
+journal before it leaves and closed after it returns. Several batches may be in flight at
+once (:mod:`crmframes.operations.parallel`): each call is journaled on its own, and the
+state shared by the calls (outcomes, counters, the journal) is kept under a lock. When a call's answer is lost, the
 rows are settled without ever sending one twice, by construction where the CRM allows it
 (DESIGN §4.6):
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -91,6 +94,10 @@ class Delivery:
     retries: int = 0
     resumed: int = 0
     bar: Bar | None = None
+    parallel: int = 1  # the most calls that were in flight at once
+    throttles: int = 0
+    waited: float = 0.0
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
         self.digests = self.plan.row_digests()
@@ -189,10 +196,12 @@ class Delivery:
 
     def known_ids(self) -> set[str]:
         """Ids no lookup may take: this run's, and those any journal of the org holds."""
-        outcomes = list(self.outcomes.values())
+        with self.lock:
+            outcomes = list(self.outcomes.values())
+            if self.journal is not None:
+                outcomes += [o for found in self.journal.outcomes.values() for o in found]
         folders = {DEFAULT_JOURNAL_DIR}
         if self.journal is not None:
-            outcomes += [o for found in self.journal.outcomes.values() for o in found]
             folder = self.journal.path.parent
             folders.add(folder.parent if folder.name == "done" else folder)
         held: set[str] = set()
@@ -208,7 +217,8 @@ class Delivery:
         The journal keeps their call open (no ``done`` line), so the next run with the
         same journal settles it before sending anything (DESIGN §4.6).
         """
-        self.unsettled.update(indexes)
+        with self.lock:
+            self.unsettled.update(indexes)
         journal = f" ({self.journal.path})" if self.journal is not None else ""
         outcome = WriteOutcome(
             ok=False,
@@ -262,14 +272,15 @@ class Delivery:
         """Keep the outcomes of a call, and close its send in the journal when all are final."""
         # an unsettled call keeps its send open; a transient failure is not final either
         # (the row is left out of ``done``, so a later run sends it again)
-        settled = not any(i in self.unsettled for i, _ in results)
-        if self.journal is not None and send is not None and settled:
-            kept = [(self.digests[i], o) for i, o in results if not o.transient]
-            self.journal.done(send, kept)
-        for index, outcome in results:
-            self.outcomes[index] = outcome
-        if self.bar is not None:
-            self.bar.update(len(results))
+        with self.lock:
+            settled = not any(i in self.unsettled for i, _ in results)
+            if self.journal is not None and send is not None and settled:
+                kept = [(self.digests[i], o) for i, o in results if not o.transient]
+                self.journal.done(send, kept)
+            for index, outcome in results:
+                self.outcomes[index] = outcome
+            if self.bar is not None:
+                self.bar.update(len(results))
 
     def send(self, indexes: list[int]) -> None:
         """Send one batch, retrying the rows that failed transiently, until each has an outcome."""
@@ -278,18 +289,20 @@ class Delivery:
         while todo:
             attempt += 1
             at = datetime.now(UTC)
-            send = (
-                self.journal.send([self.digests[i] for i in todo], at)
-                if self.journal is not None
-                else None
-            )
-            self.batches += 1
+            with self.lock:
+                send = (
+                    self.journal.send([self.digests[i] for i in todo], at)
+                    if self.journal is not None
+                    else None
+                )
+                self.batches += 1
             try:
                 outcomes, wait = self.call(todo, send, at)
             except BatchTooLargeError:  # refused before anything left: send it in halves
                 if len(todo) == 1:
                     raise
-                self.batches -= 1
+                with self.lock:
+                    self.batches -= 1
                 if self.journal is not None and send is not None:
                     self.journal.done(send, [])  # nothing was applied
                 half = len(todo) // 2
@@ -313,7 +326,8 @@ class Delivery:
                         f"{failed[0][1].error_message}"
                     )
             if again:
-                self.retries += len(again)
+                with self.lock:
+                    self.retries += len(again)
                 backoff = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random())
                 (self.sleep or time.sleep)(max(backoff, wait or 0.0))
             todo = again
@@ -331,7 +345,8 @@ class Delivery:
                 def submitted(ref: BulkJobRef) -> None:
                     jobs.append(ref)
                     if journal is not None and number is not None:
-                        journal.job(number, ref.job_id)
+                        with self.lock:
+                            journal.job(number, ref.job_id)
 
                 return self.conn.write_bulk(batch, on_submitted=submitted), None
             written = self.conn.write(batch)
@@ -347,7 +362,8 @@ class Delivery:
                     created.update(self.unknown(lost, f"the call's answer was lost ({exc})"))
                     return [created[i] for i in todo], None
                 if self.plan.op == "delete":
-                    self.lost_deletes.update(dict.fromkeys(todo, at))
+                    with self.lock:
+                        self.lost_deletes.update(dict.fromkeys(todo, at))
             if self.on_error == "raise" and not exc.retryable and not exc.outcome_unknown:
                 if self.journal is not None and send is not None:
                     self.journal.done(send, [])

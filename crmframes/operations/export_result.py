@@ -35,6 +35,10 @@ class ExportStats:
         retries: rows sent again after a transient failure.
         seconds: wall time.
         mode: ``"batch"`` or ``"bulk"`` (``"dry run"`` when nothing was written).
+        parallel: the most write calls that were in flight at once.
+        throttles: throttles the CRM answered (429, ``REQUEST_LIMIT_EXCEEDED``), each
+            retried after its ``Retry-After`` and lowering the calls in flight.
+        waited: seconds calls spent waiting on throttles (summed over calls in flight).
     """
 
     rows: int
@@ -49,6 +53,9 @@ class ExportStats:
     retries: int
     seconds: float
     mode: str
+    parallel: int = 1
+    throttles: int = 0
+    waited: float = 0.0
 
     def __str__(self) -> str:
         done = ", ".join(
@@ -62,9 +69,14 @@ class ExportStats:
             if n
         )
         resumed = f" ({self.resumed:,} already done per the journal)" if self.resumed else ""
+        parallel = f", {self.parallel} in parallel" if self.parallel > 1 else ""
+        throttled = (
+            f", {self.throttles} throttled ({self.waited:.1f} s waited)" if self.throttles else ""
+        )
         return (
             f"{self.rows:,} rows: {done or 'none written'}{resumed}, {self.rejected:,} rejected; "
-            f"{self.batches} batches, {self.api_calls} API calls, {self.seconds:.2f} s ({self.mode})"
+            f"{self.batches} batches{parallel}, {self.api_calls} API calls{throttled}, "
+            f"{self.seconds:.2f} s ({self.mode})"
         )
 
     def __repr__(self) -> str:
@@ -81,7 +93,11 @@ class ExportStats:
     def _facts(self) -> list[tuple[str, Any]]:
         calls = [("already done (journal)", self.resumed), ("batches", self.batches)]
         calls += [("API calls", self.api_calls), ("retries", self.retries)]
-        shown = [(name, n) for name, n in calls if n]
+        calls += [("calls in parallel", self.parallel if self.parallel > 1 else 0)]
+        calls += [("throttles", self.throttles)]
+        shown: list[tuple[str, Any]] = [(name, n) for name, n in calls if n]
+        if self.throttles:
+            shown.append(("waited on throttles", display.duration(self.waited)))
         return [*self._counts(), *shown, ("time", display.duration(self.seconds))]
 
 
@@ -116,7 +132,13 @@ class ExportResult:
         what = "dry run of " if self.dry_run else ""
         done = ", ".join(f"{n:,} {name}" for name, n in self.stats._counts())
         time = display.duration(self.stats.seconds)
-        return f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time})"
+        s = self.stats
+        parallel = f", {s.parallel} in parallel" if s.parallel > 1 else ""
+        if s.throttles:
+            parallel += f", {s.throttles} throttled ({display.duration(s.waited)} waited)"
+        return (
+            f"ExportResult({what}{self.op} {self.system} {self.object}: {done}, {time}{parallel})"
+        )
 
     def _repr_html_(self) -> str:
         what = "dry run of " if self.dry_run else ""

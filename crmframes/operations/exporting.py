@@ -4,7 +4,9 @@ Orchestration: written once over the Connector protocol. :func:`export_to_crm` (
 :func:`~crmframes.operations.deleting.delete_in_crm`, which sends through
 :func:`write_planned`) plan the writes first (:mod:`crmframes.writes`: mapping, key, dtypes,
 values; everything checkable is checked before any call), then send them in batches —
-Salesforce sObject Collections (200) or a Bulk API 2.0 job, Dataverse ``$batch`` (1000).
+Salesforce sObject Collections (200) or Bulk API 2.0 jobs, Dataverse ``CreateMultiple`` /
+``UpdateMultiple`` or ``$batch`` (1000) — several calls in flight at once
+(:mod:`crmframes.operations.parallel`).
 
 Delivery is exactly once, or a reject (:mod:`crmframes.operations.delivery`). Every call is
 written to the journal before it leaves and its outcome after it returns
@@ -34,13 +36,21 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from crmframes.arguments import check_write_arguments
+from crmframes.arguments import check_int, check_write_arguments
 from crmframes.connectors.base import Connector, WriteOutcome
 from crmframes.errors import ConfigError, DataError
 from crmframes.frames import reject_frame
 from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.export_result import ExportResult, ExportStats
 from crmframes.operations.journal import Journal, default_journal_path
+from crmframes.operations.parallel import (
+    BULK_JOB_MIN,
+    MAX_PARALLEL,
+    Gate,
+    batch_share,
+    deliver,
+    write_degree,
+)
 from crmframes.operations.preview import compare
 from crmframes.progress import Bar
 from crmframes.schema import ObjectSchema
@@ -97,6 +107,7 @@ def _run(
     on_error: OnError,
     max_retries: int,
     progress: bool,
+    max_parallel: int | None = None,
     skip: set[int] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> Delivery:
@@ -152,8 +163,7 @@ def _run(
             initial=len(todo) - len(remaining),
             show=progress and len(remaining) > run.size,
         )
-        for start in range(0, len(remaining), run.size):
-            run.send(remaining[start : start + run.size])
+        deliver_all(run, remaining, max_parallel=max_parallel, batch_size=batch_size)
         finished = True
     finally:
         if run.bar is not None:
@@ -163,6 +173,37 @@ def _run(
                 opened.retire()
             opened.close()
     return run
+
+
+def deliver_all(
+    run: Delivery, remaining: list[int], *, max_parallel: int | None, batch_size: int | None
+) -> None:
+    """Send the rows left in batches, several calls in flight (:mod:`.parallel`).
+
+    An insert that only a lookup can settle (Salesforce, no external id) goes one call at a
+    time: a lookup for a lost call must never see the records of a call still in flight.
+    Without ``batch_size``, a large bulk export is split into one job per call in flight, and
+    a Dataverse export into enough calls to fill the degree (:func:`.parallel.batch_share`).
+    """
+    lookup = run.plan.op == "insert" and not run.assigned
+    degree = 1 if lookup else write_degree(run.conn, max_parallel)
+    size = run.size
+    if run.bulk and batch_size is None and degree > 1:
+        share = -(-len(remaining) // degree)
+        size = min(run.size, max(BULK_JOB_MIN, share))
+    elif batch_size is None:
+        size = batch_share(run.conn, len(remaining), degree, run.size)
+    throttling = run.conn.throttling
+    before = throttling.snapshot()
+    gate = Gate(degree, throttling)
+    batches = [remaining[start : start + size] for start in range(0, len(remaining), size)]
+    try:
+        deliver(run.send, batches, gate)
+    finally:
+        after = throttling.snapshot()
+        run.parallel = max(gate.peak, 1)
+        run.throttles = after[0] - before[0]
+        run.waited = after[1] - before[1]
 
 
 def _result(
@@ -239,6 +280,9 @@ def _result(
         retries=run.retries if run else 0,
         seconds=time.perf_counter() - started,
         mode="dry run" if dry_actions is not None else ("bulk" if run and run.bulk else "batch"),
+        parallel=run.parallel if run else 1,
+        throttles=run.throttles if run else 0,
+        waited=run.waited if run else 0.0,
         **counts,
     )
     journal = run.journal.path if run and run.journal else None
@@ -280,6 +324,7 @@ def export_to_crm(
     timezone: str = "UTC",
     on_error: OnError = "reject",
     max_retries: int = 4,
+    max_parallel: int | None = None,
     progress: bool = True,
     sleep: Callable[[float], None] | None = None,
 ) -> ExportResult:
@@ -310,6 +355,9 @@ def export_to_crm(
         on_error: ``"reject"`` (rejects in the result) or ``"raise"`` (``WriteRejectedError``
             at the first rejected row; the journal keeps what was done).
         max_retries: rounds of re-sending rows that failed transiently before rejecting them.
+        max_parallel: the most write calls in flight at once (1 to 52). None: Dataverse at
+            the degree its ``x-ms-dop-hint`` header recommends, Salesforce 4 calls. Lowered
+            by itself on throttling; each call is journaled on its own, so exactly-once holds.
         progress: show a progress bar when there is more than one batch.
         sleep: how to wait between rounds of retries, given the seconds (None:
             ``time.sleep``); a scheduler or a test passes its own.
@@ -318,6 +366,8 @@ def export_to_crm(
         The succeeded rows with ``crmId`` and ``crmAction``, the rejects, the stats.
     """
     check_write_arguments(**locals())  # every argument, before any call
+    if max_parallel is not None:
+        check_int("max_parallel", max_parallel, min=1, max=MAX_PARALLEL)
     started = time.perf_counter()
     calls_before = conn.api_calls
     schema = conn.describe(object)
@@ -366,6 +416,7 @@ def export_to_crm(
         mode=mode,
         on_error=on_error,
         max_retries=max_retries,
+        max_parallel=max_parallel,
         progress=progress,
         sleep=sleep,
         unchanged=unchanged,

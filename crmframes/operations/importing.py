@@ -336,7 +336,7 @@ def import_from_crm(
 
     # The CRM orders only a limited read (which records come depends on it; the id breaks
     # ties); otherwise the frame is sorted here and the CRM reads in id order, which lets a
-    # read whose cursor died resume past the last id it read (connectors/salesforce_paging.py).
+    # read whose cursor died resume past the last id it read (connectors/salesforce/paging.py).
     sent_order: tuple[tuple[str, bool], ...] = ()
     if limit is not None and order:
         sent_order = order if schema.id_field in dict(order) else (*order, (schema.id_field, False))

@@ -29,6 +29,7 @@ and the CRM's error messages — never credentials, tokens or the records' value
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,6 +152,8 @@ class Journal:
     _next_send: int = 0
     _file: Any = field(default=None, repr=False)
     _lock: FileLock | None = field(default=None, repr=False)
+    # calls in flight at once write their lines from several threads, one line at a time
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], header: dict[str, Any]) -> Journal:
@@ -267,24 +270,27 @@ class Journal:
 
     def send(self, rows: Iterable[str], at: datetime | None = None) -> int:
         """Record that a call carrying ``rows`` (digests) is about to leave; return its number."""
-        number = self._next_send
-        self._next_send += 1
         moment = (at or datetime.now(UTC)).isoformat()
-        self._append({"t": "send", "s": number, "d": list(rows), "at": moment})
+        digests = list(rows)
+        with self._guard:
+            number = self._next_send
+            self._next_send += 1
+            self._append({"t": "send", "s": number, "d": digests, "at": moment})
         return number
 
     def job(self, send: int, job_id: str) -> None:
         """Record the bulk job that carries ``send``."""
-        self._append({"t": "job", "s": send, "job": job_id})
+        with self._guard:
+            self._append({"t": "job", "s": send, "job": job_id})
 
     def done(self, send: int, results: Iterable[tuple[str, WriteOutcome]]) -> None:
         """Record the final outcomes of ``send`` by row digest (rows not listed are sent again)."""
         final = list(results)
-        self._append(
-            {"t": "done", "s": send, "r": [_outcome_row(d, o) for d, o in final]}, durable=False
-        )
-        for digest, outcome in final:
-            self.outcomes.setdefault(digest, []).append(outcome)
+        line = {"t": "done", "s": send, "r": [_outcome_row(d, o) for d, o in final]}
+        with self._guard:
+            self._append(line, durable=False)
+            for digest, outcome in final:
+                self.outcomes.setdefault(digest, []).append(outcome)
 
     def resolved(self, pending: PendingSend) -> None:
         """Forget ``pending`` once its outcome is known (its ``done`` line is written)."""

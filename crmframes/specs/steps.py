@@ -167,7 +167,7 @@ class ExportSpec(OperationSpec):
         journal: the journal file; absent for the default one, ``false`` for none.
         write_back: after a real run, write the CRM ids into the source table.
         batch_size, mode, dry_run, only_changed, skip_nulls, timezone, on_error,
-            max_retries: as for ``export_to_crm``.
+            max_retries, max_parallel: as for ``export_to_crm``.
         rejects: a store table the rejected rows are appended to, with the run's id.
         retry: run the step again after a wait when the CRM is unreachable or limited
             (the journal makes the rerun send only what has no outcome yet).
@@ -197,6 +197,7 @@ class ExportSpec(OperationSpec):
     timezone: TimeZone = "UTC"
     on_error: OnError = "reject"
     max_retries: Count = 4
+    max_parallel: Annotated[int, Strict(), Field(ge=1, le=52)] | None = None
     write_back: WriteBack | None = None
     rejects: RejectsSpec | None = None
     retry: RetrySpec | None = None
@@ -217,7 +218,8 @@ class DeleteSpec(OperationSpec):
         object: the CRM object.
         source: the rows naming the records.
         key: the column holding the CRM ids (the object's id field by default).
-        journal, batch_size, mode, on_error, max_retries: as for ``delete_in_crm``.
+        journal, batch_size, mode, on_error, max_retries, max_parallel: as for
+            ``delete_in_crm``.
         rejects: a store table the rejected rows are appended to, with the run's id.
         retry: run the step again after a wait when the CRM is unreachable or limited.
     """
@@ -240,6 +242,7 @@ class DeleteSpec(OperationSpec):
     mode: WriteMode = "batch"
     on_error: OnError = "reject"
     max_retries: Count = 4
+    max_parallel: Annotated[int, Strict(), Field(ge=1, le=52)] | None = None
     rejects: RejectsSpec | None = None
     retry: RetrySpec | None = None
 

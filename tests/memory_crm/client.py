@@ -28,6 +28,7 @@ from crmframes.connectors.base import (
     WriteOp,
     WriteOutcome,
 )
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import ConfigError, ConnectorError, NotFoundError
 from crmframes.filters import evaluate
 from crmframes.frames import Collation
@@ -97,6 +98,7 @@ class MemoryConnector:
         self.session.trust_env = False  # this machine's REQUESTS_CA_BUNDLE would win
         self.session.verify = settings.ca_file or True
         self.calls = 0
+        self.throttling = Throttling()  # the memory CRM never throttles: nothing to count
         self._describes: dict[str, ObjectSchema] = {}
         auth = settings.auth
         if isinstance(auth, AccessToken):

@@ -92,7 +92,7 @@ def _dynamics(sb: Sandbox) -> Crm:
         "numberofemployees",
         "name",
         "crmf_externalid",
-        r"\$batch",
+        r"\$batch|Microsoft\.Dynamics\.CRM\.\w+Multiple",
         update=update,
         create=create,
     )

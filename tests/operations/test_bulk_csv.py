@@ -158,6 +158,7 @@ def _rest_and_bulk(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     tag = f"tag{next(_TAGS)}"
     conn = sb.connector(bulk_page_size=page)
+    conn.bulk_read_parallel = 1  # the locator chain, pages of `page` rows
     df = pd.DataFrame({"LastName": [tag] * len(descriptions), "Description": descriptions})
     written = export_to_crm(conn, "Contact", df, progress=False)
     assert written.rejects.empty

@@ -29,7 +29,7 @@ def test_a_lost_dataverse_insert_is_created_once_though_the_crm_fills_defaults(t
                 "statuscode": pd.array([None] * ROWS, dtype="Int64"),  # the CRM fills 1
             }
         )
-        dropped = sb.faults.add("drop_after", r"\$batch", times=1)
+        dropped = sb.faults.add("drop_after", "CreateMultiple", times=1)
         journal = tmp_path / "j.jsonl"
         first = export_to_crm(sb.connector(), "contact", df, journal=journal, progress=False)
         second = export_to_crm(sb.connector(), "contact", df, journal=journal, progress=False)

@@ -196,7 +196,7 @@ def test_a_dataverse_insert_whose_answer_comes_too_late_is_sent_again_safely(tmp
         conn = sb.connector()
         conn.describe("contact")
         conn.http.timeout = 1.0
-        late = sb.faults.add("slow", r"\$batch", times=1, delay=2.5)
+        late = sb.faults.add("slow", "CreateMultiple", times=1, delay=2.5)
         result = export_to_crm(conn, "contact", df, batch_size=BATCH, journal=tmp_path / "j")
         assert late.fired == 1 and result.stats.created == ROWS and result.rejects.empty
         time.sleep(2)  # the late call ends in the CRM

@@ -28,6 +28,7 @@ from crmframes.connectors.base import (
     WriteBatch,
     WriteOutcome,
 )
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import RequestRejectedError, UnavailableError
 from crmframes.operations.journal import Journal
 from crmframes.schema import Field, ObjectSchema
@@ -61,6 +62,7 @@ class FakeCrm:
         self.rows: dict[str, dict[str, Any]] = {}
         self.ids = (f"T{n:05d}" for n in itertools.count())
         self.calls = 0
+        self._throttling = Throttling()
         # call number -> "kill_after" | "drop_after" | "drop_before" | "lock"
         self.script: dict[int, str] = {}
         self.deleted: list[DeletedRecord] = []
@@ -106,6 +108,10 @@ class FakeCrm:
     @property
     def api_calls(self) -> int:
         return self.calls
+
+    @property
+    def throttling(self) -> Throttling:
+        return self._throttling
 
     def _apply(self, batch: WriteBatch, record: Mapping[str, Any]) -> WriteOutcome:
         if record.get("Name") == "reject me":

@@ -218,15 +218,16 @@ def test_dataverse_limits_can_be_switched_off() -> None:
 
 
 def test_crmframes_export_waits_out_the_request_limit_and_loses_no_row() -> None:
-    # Three $batch calls of 1,000 rows and the describe calls, with 3 requests allowed per
-    # window: the connector is refused 0x80072322, waits the Retry-After (3 s at speed 100)
-    # and goes on; every row lands once.
+    # CreateMultiple calls in flight together (3,000 rows cut to fill the x-ms-dop-hint) and
+    # the describe calls, with 3 requests allowed per window: the connector is refused
+    # 0x80072322, waits the Retry-After (3 s at speed 100) and goes on; every row lands once.
     profile = production_profile("dynamics", speed=100, request_limit=3)
     with Sandbox("dynamics", data="empty", profile=profile) as sb:
         frame = pd.DataFrame({"lastname": [f"Limit {i}" for i in range(3000)]})
         result = export_to_crm(sb.connector(), "contact", frame, progress=False)
         stored = sb.records("contact")
-        assert sb.throttles() == {"0x80072322": 1}
+        refused = sb.throttles()["0x80072322"]
+        assert refused >= 1 and 1 <= result.stats.throttles <= refused
     assert len(result.rejects) == 0
     assert sorted(stored["lastname"]) == sorted(frame["lastname"])
 

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 import msal
@@ -50,6 +50,7 @@ from crmframes.connectors.http import (
     pages_ahead,
     retry_after_seconds,
 )
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import (
     AuthenticationError,
     ConnectorError,
@@ -200,6 +201,9 @@ class DynamicsConnector:
         200  # ids per query when fetching a population (keeps URLs well under the limit)
     )
     cursor_resumes = 0  # a nextLink never expires mid-read: no read is ever resumed
+    # how inserts and updates go: "multiple" (CreateMultiple / UpdateMultiple, the default;
+    # upserts and deletes stay in $batch) or "batch" (every write as $batch)
+    write_messages: Literal["multiple", "batch"] = "multiple"
 
     def __init__(
         self,
@@ -339,6 +343,11 @@ class DynamicsConnector:
     def api_calls(self) -> int:
         """Web API calls made so far (token requests are not counted)."""
         return self.http.calls
+
+    @property
+    def throttling(self) -> Throttling:
+        """Throttles met, time waited on them, and the CRM's advice (``x-ms-dop-hint``)."""
+        return self.http.throttling
 
     @property
     def instance(self) -> str:

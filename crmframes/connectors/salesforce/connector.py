@@ -50,9 +50,16 @@ from crmframes.connectors.http import (
 )
 from crmframes.connectors.salesforce.bulk_csv import bulk_page_to_table, rest_datetime_text
 from crmframes.connectors.salesforce.paging import KeysetCursor
+from crmframes.connectors.salesforce.result_pages import (
+    READ_DEGREE,
+    RESULT_PAGES_VERSION,
+    in_order,
+    result_links,
+)
 from crmframes.connectors.salesforce.settings import SalesforceSettings
 from crmframes.connectors.salesforce.soql_compiler import build_soql
 from crmframes.connectors.salesforce.writer import SalesforceWriter
+from crmframes.connectors.throttling import Throttling
 from crmframes.errors import (
     AuthenticationError,
     ConfigError,
@@ -134,7 +141,13 @@ class SalesforceConnector:
         session: a requests session to use (default: one trusting ``settings.ca_file``).
         retry: how transient failures are retried.
         bulk_threshold: above this many records, ``mode="auto"`` reads with Bulk API 2.0.
-        bulk_page_size: records asked per Bulk API 2.0 result page (``maxRecords``).
+        bulk_page_size: records asked per Bulk API 2.0 result page (``maxRecords``). A
+            result of more than one such page is read from the pages ``resultPages`` lists
+            (API 58.0+; Salesforce sizes them), :attr:`bulk_read_parallel` at once.
+
+    Attributes:
+        bulk_read_parallel: Bulk API 2.0 result pages read at once; 1 reads the locator
+            chain (``results?locator=``), one page of ``bulk_page_size`` after another.
 
     Examples:
         >>> conn = SalesforceConnector.from_env()  # doctest: +SKIP
@@ -143,6 +156,7 @@ class SalesforceConnector:
     """
 
     system = SYSTEM
+    bulk_read_parallel: int = READ_DEGREE
     # SOQL ORDER BY: "For English locales, SOQL uses the UTF-8 values of the uppercase character"
     collation: Collation = "upper"
     id_chunk_size = 300  # ids per query when fetching a population (URLs stay well under 16 KB)
@@ -276,6 +290,11 @@ class SalesforceConnector:
     def api_calls(self) -> int:
         """REST and Bulk calls made so far (token requests are not API calls)."""
         return self.http.calls
+
+    @property
+    def throttling(self) -> Throttling:
+        """Throttles met, time waited on them, and the CRM's advice (``x-ms-dop-hint``)."""
+        return self.http.throttling
 
     @property
     def instance(self) -> str:
@@ -574,6 +593,20 @@ class SalesforceConnector:
                 headers={"Accept": "text/csv"},
                 large=True,
             )
+            return parse(reply)
+
+        def fetch_link(link: str) -> pa.Table:
+            instance = self.sf.base_url.split("/services/")[0]
+            reply = self.http.send(
+                "GET",
+                instance + link,
+                operation="bulk query result page",
+                headers={"Accept": "text/csv"},
+                large=True,
+            )
+            return parse(reply)[0]
+
+        def parse(reply: requests.Response) -> tuple[pa.Table, str | None]:
             following = reply.headers.get("Sforce-Locator", "null")
             count = reply.headers.get("Sforce-NumberOfRecords")
             table = bulk_page_to_table(
@@ -587,6 +620,26 @@ class SalesforceConnector:
                 table = table.set_column(at, name, rest_datetime_text(table.column(name)))
             return table, None if not following or following == "null" else following
 
+        # More than one page of our size: read the pages Salesforce lists, in parallel
+        # (result_pages); Salesforce then sizes the pages. One page: one call, as before.
+        version = float(self.settings.api_version)
+        if (
+            total > self.bulk_page_size
+            and version >= RESULT_PAGES_VERSION
+            and self.bulk_read_parallel > 1
+        ):
+            instance = self.sf.base_url.split("/services/")[0]
+
+            def get_json(url: str) -> bytes:
+                absolute = url if url.startswith("https://") else instance + url
+                operation = "list bulk query result pages"
+                return self.http.send("GET", absolute, operation=operation).content
+
+            links = result_links(get_json, f"{base}/{job}/resultPages")
+            for table in in_order(links, fetch_link, self.bulk_read_parallel):
+                yield Page(table, total=total, mode="bulk")
+                del table
+            return
         for table, _ in pages_ahead(fetch(""), itemgetter(1), fetch):
             yield Page(table, total=total, mode="bulk")
             del table  # not held while the next page arrives
