@@ -5,7 +5,7 @@ The public surface is re-exported here; everything else is private to its module
 
 from __future__ import annotations
 
-from crmframes.accounts import connect
+from crmframes.accounts import connect, open_store
 from crmframes.connectors import DynamicsConnector, RetryPolicy, SalesforceConnector
 from crmframes.connectors.dynamics import DynamicsSettings
 from crmframes.connectors.salesforce import SalesforceSettings
@@ -132,6 +132,7 @@ __all__ = [
     "find_duplicates",
     "import_deleted_from_crm",
     "import_from_crm",
+    "open_store",
     "reconcile",
     "run_job",
     "validate",

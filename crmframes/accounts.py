@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from crmframes import registry
-from crmframes.arguments import check_instance
+from crmframes.arguments import check_bool, check_instance
 from crmframes.errors import ConfigError
 from crmframes.settings import Auth, Secret, build_auth
 from crmframes.specs.account_file import (
@@ -28,12 +29,14 @@ from crmframes.specs.account_file import (
     CrmAccount,
     SandboxAccount,
     SecretRef,
+    StoreAccount,
     parse_accounts,
 )
 from crmframes.specs.document import Document, Loc, format_path
 
 if TYPE_CHECKING:
     from crmframes.connectors.base import Connector
+    from crmframes.store import CampaignStore
 
 __all__ = [
     "ACCOUNTS_ENV",
@@ -41,7 +44,9 @@ __all__ = [
     "accounts_path",
     "connect",
     "load_accounts",
+    "open_store",
     "resolve_secret",
+    "store_url",
 ]
 
 ACCOUNTS_ENV = "CRMFRAMES_ACCOUNTS"
@@ -196,6 +201,68 @@ def connect(
         yield conn
     finally:
         conn.close()
+
+
+def store_url(
+    account: StoreAccount,
+    *,
+    place: Place = format_path,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Return a store entry's URL with its password (read now) in it, for ``CampaignStore``.
+
+    The store masks the password in everything it shows (``path``, reprs, errors, reports).
+
+    Raises:
+        ConfigError: the password cannot be read.
+    """
+    if account.password is None:
+        return account.url
+    secret = resolve_secret(account.password, place(("store", "password")), environ=environ)
+    scheme, rest = account.url.split("://", 1)
+    user, at, host = rest.partition("@")
+    if not at:
+        raise ConfigError(
+            f"{place(('store', 'url'))}: a password needs a user in the URL "
+            "(postgresql://user@host/database)"
+        )
+    return f"{scheme}://{user}:{quote(secret.reveal(), safe='')}@{host}"
+
+
+def open_store(
+    store: StoreAccount | str,
+    *,
+    accounts: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    read_only: bool = False,
+) -> CampaignStore:
+    """Open the campaign store of an accounts-file ``store:`` entry (PostgreSQL).
+
+    Args:
+        store: a store entry, or the name of one in the accounts file (``"campaign-db"``).
+        accounts: the accounts file to find a name in (see :func:`accounts_path`).
+        environ: the environment to read (``os.environ`` by default).
+        read_only: open it read-only.
+
+    Raises:
+        ConfigError: no store of that name, or its password cannot be read.
+        StoreError: the server refuses the connection (the message never shows the password).
+
+    Examples:
+        >>> with open_store("campaign-db") as store:  # doctest: +SKIP
+        ...     store.tables()
+    """
+    from crmframes.store import CampaignStore
+
+    check_instance("store", store, (str, StoreAccount), "a store's name in the accounts file")
+    check_bool("read_only", read_only)
+    place: Place = format_path
+    if isinstance(store, str):
+        found = load_accounts(accounts, environ=environ)
+        name = store
+        store = found.find_store(name)
+        place = lambda loc: found.doc.place((name, *loc))  # noqa: E731
+    return CampaignStore(store_url(store, place=place, environ=environ), read_only=read_only)
 
 
 # --- private helpers ------------------------------------------------------------------------

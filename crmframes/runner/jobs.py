@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crmframes.accounts import connect, load_accounts
+from crmframes.accounts import connect, load_accounts, store_url
 from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
 from crmframes.connectors.base import Connector
 from crmframes.errors import ConfigError
@@ -36,6 +36,7 @@ from crmframes.store.pg_session import is_postgres_url, mask_url
 
 __all__ = ["load_job", "run_job", "run_step"]
 
+STORE_ACCOUNT = "account:"  # a job's store: account:NAME names a store entry of the accounts file
 _VIEWS = "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
 
 
@@ -102,7 +103,7 @@ def run_job(
         check_instance("accounts", accounts, (Accounts, str, os.PathLike), "accounts or a path")
     if not isinstance(job, Job):
         job = load_job(check_path("job", job))
-    path = store or job.store
+    path = _store_path(store or job.store, job, accounts, environ)
     _check_tables(job, path, dry_run=dry_run)
     account, shown, place = _account(job, accounts, environ)
     run_at = datetime.now(UTC).replace(microsecond=0)
@@ -161,6 +162,24 @@ def _account(
         raise ConfigError(f"{job.place(('account',))}: {exc}") from None
     name = job.account
     return account, repr(name), lambda loc: found.doc.place((name, *loc))
+
+
+def _store_path(
+    path: str,
+    job: Job,
+    accounts: Accounts | str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+) -> str:
+    """The store to open: a file or URL as written, or an accounts file's ``account:NAME`` entry."""
+    if not path.startswith(STORE_ACCOUNT):
+        return path
+    name = path.removeprefix(STORE_ACCOUNT)
+    found = accounts if isinstance(accounts, Accounts) else load_accounts(accounts, environ=environ)
+    try:
+        entry = found.find_store(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{job.place(('store',))}: {exc}") from None
+    return store_url(entry, place=lambda loc: found.doc.place((name, *loc)), environ=environ)
 
 
 def _check_tables(job: Job, path: str, *, dry_run: bool) -> None:

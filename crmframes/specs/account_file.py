@@ -24,6 +24,14 @@ file maps names to accounts::
         password: {keyring: "crmframes:sync@acme.com"}
     offline:
       sandbox: {crm: dynamics, data: demo, scale: 1}
+    campaign-db:
+      store:
+        url: postgresql://sync@db.acme.com:5432/marketing?schema=crmframes
+        password: {env: CAMPAIGN_DB_PASSWORD}
+
+A ``store:`` entry is a campaign store on PostgreSQL (its password by reference, never in the
+URL): ``crmframes.open_store("campaign-db")`` opens it, and a job names it as
+``store: account:campaign-db``.
 
 A secret (``client_secret``, ``password``, ``security_token``, ``private_key``, ``token``)
 is ``{env: VARIABLE}``, ``{keyring: "service:username"}`` or ``{file: path}``; written in
@@ -33,7 +41,7 @@ clear it is an error naming its place, and the message never repeats it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, Strict, field_validator, model_validator
@@ -52,6 +60,7 @@ __all__ = [
     "SandboxAccount",
     "SandboxActivity",
     "SecretRef",
+    "StoreAccount",
     "Url",
     "account_to_dict",
     "parse_account",
@@ -205,6 +214,36 @@ class SandboxAccount(Spec):
 Account = CrmAccount | SandboxAccount
 
 
+_STORE_SCHEMES = ("postgresql://", "postgres://")
+
+
+class StoreAccount(Spec):
+    """A campaign store on a PostgreSQL server, its password held by reference.
+
+    Attributes:
+        url: ``postgresql://user@host:port/database`` (``?schema=`` picks crmframes'
+            schema); a password written in it is an error.
+        password: where the password is read from; None when the server needs none or
+            libpq finds it (``PGPASSWORD``, ``~/.pgpass``).
+    """
+
+    url: Name
+    password: SecretRef | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.lower().startswith(_STORE_SCHEMES):
+            raise ValueError("should start with postgresql:// (a campaign store on PostgreSQL)")
+        user = value.split("://", 1)[1].split("@", 1)
+        if len(user) == 2 and ":" in user[0]:  # never repeat the value: it holds the password
+            raise ValueError(
+                "a password cannot be written in the URL: write password: {env: VARIABLE}, "
+                "{keyring: 'service:username'} or {file: path}"
+            )
+        return value
+
+
 def account_to_dict(account: Account) -> dict[str, Any]:
     """Return an account as the plain data of its YAML."""
     if isinstance(account, SandboxAccount):
@@ -248,19 +287,42 @@ class Accounts:
 
     accounts: dict[str, Account]
     doc: Document
+    stores: dict[str, StoreAccount] = field(default_factory=dict)
 
     def find(self, name: str) -> Account:
-        """Return the account called ``name``.
+        """Return the CRM account called ``name``.
 
         Raises:
-            ConfigError: no such account (the message lists the names, or says the file is empty).
+            ConfigError: no such account (the message lists the names, or says the file is
+                empty), or ``name`` is a store.
         """
         if name in self.accounts:
             return self.accounts[name]
+        if name in self.stores:
+            raise ConfigError(
+                f"{self.doc.source}: {name!r} is a campaign store, not a CRM account: open it "
+                f"with crmframes.open_store({name!r}), or name it in a job as "
+                f"store: account:{name}"
+            )
         names = ", ".join(map(repr, self.accounts)) or "none"
         raise ConfigError(
             f"unknown account {name!r}{suggest(name, self.accounts)}; "
             f"{self.doc.source} names: {names}"
+        )
+
+    def find_store(self, name: str) -> StoreAccount:
+        """Return the store entry called ``name``.
+
+        Raises:
+            ConfigError: no such store (the message lists the stores).
+        """
+        if name in self.stores:
+            return self.stores[name]
+        names = ", ".join(map(repr, self.stores)) or "none"
+        raise ConfigError(
+            f"no campaign store {name!r}{suggest(name, self.stores)} in {self.doc.source} "
+            f"(its stores: {names}; a store entry is store: {{url: postgresql://..., "
+            "password: {env: VARIABLE}})"
         )
 
 
@@ -275,8 +337,18 @@ def parse_accounts(text: str, source: str = "<string>") -> Accounts:
     if not isinstance(data, Mapping):
         raise doc.error((), "an accounts file maps account names to accounts")
     accounts: dict[str, Account] = {}
+    stores: dict[str, StoreAccount] = {}
     for name, body in data.items():
         if not isinstance(name, str):
             raise doc.error((name,), f"an account name is text, not {name!r}")
+        if isinstance(body, Mapping) and "store" in body:
+            for key in body:
+                if key != "store":
+                    raise doc.error((name, key), "a store entry holds only the store key")
+            hidden: Callable[[Loc], bool] = lambda place: True  # noqa: E731 (a URL's password)
+            stores[name] = validate_model(
+                StoreAccount, body["store"] or {}, doc, (name, "store"), hide_input=hidden
+            )
+            continue
         accounts[name] = parse_account(body, doc, (name,))
-    return Accounts(accounts, doc)
+    return Accounts(accounts, doc, stores)

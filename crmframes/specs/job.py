@@ -48,8 +48,10 @@ class Job:
         name: the job's name (reports, logs).
         account: the name of an account in the accounts file, or an account itself (a
             :class:`~crmframes.specs.SandboxAccount` runs anywhere, offline).
-        store: the campaign store's DuckDB file (relative to the working directory), or
-            ``":memory:"``.
+        store: the campaign store: a DuckDB file (relative to the working directory),
+            ``":memory:"``, a ``postgresql://`` URL without a password, or
+            ``account:NAME``, a ``store:`` entry of the accounts file (its password by
+            reference).
         steps: the specs to run (``ImportSpec``, ``ExportSpec``, ...).
         doc: where the job was read from, for messages naming places (not compared).
 

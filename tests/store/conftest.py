@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from crmframes.store import CampaignStore
-from tests.store.pgserver import PostgresServer, ServerUnavailable, start_server
+from tests.store.pgserver import PostgresServer, ServerUnavailable, start_server, superuser
 
 _schemas = itertools.count()
 
@@ -94,3 +94,22 @@ def store(backend: str, request: pytest.FixtureRequest) -> Iterator[CampaignStor
     else:
         with CampaignStore() as s:
             yield s
+
+
+@pytest.fixture
+def password_role(pg_server, pg_url):
+    """A role the server asks a password of (scram-sha-256), named pwuser; its password."""
+    hba = pg_server.folder / "data" / "pg_hba.conf"
+    rule = "host all pwuser 127.0.0.1/32 scram-sha-256\n"
+    hba.write_text(rule + hba.read_text())  # the first matching line wins
+    superuser(
+        pg_url,
+        "DROP ROLE IF EXISTS pwuser",
+        "CREATE ROLE pwuser LOGIN PASSWORD 'pw-from-env'",
+        "GRANT CREATE ON DATABASE " + pg_url.rsplit("/", 1)[1] + " TO pwuser",
+        "SELECT pg_reload_conf()",
+    )
+    yield "pw-from-env"
+    superuser(pg_url, "DROP OWNED BY pwuser CASCADE", "DROP ROLE pwuser")
+    hba.write_text(hba.read_text().replace(rule, ""))
+    superuser(pg_url, "SELECT pg_reload_conf()")

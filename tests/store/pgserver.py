@@ -121,3 +121,17 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def superuser(url, *statements):
+    """Run statements on the test database as the cluster's superuser."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    with adbc.connect(url, autocommit=True) as con, con.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        return cursor.fetchall() if cursor.description else None
+
+
+def as_role(url, role):
+    return url.replace("postgresql://crm@", f"postgresql://{role}@")

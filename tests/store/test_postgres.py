@@ -3,7 +3,6 @@
 import multiprocessing
 from dataclasses import dataclass
 
-import adbc_driver_postgresql.dbapi as adbc
 import pandas as pd
 import pytest
 
@@ -11,6 +10,7 @@ from crmframes.errors import ConfigError, StoreError
 from crmframes.store import CampaignStore, pg_sql
 from crmframes.store.pg_session import mask_url, positional
 from crmframes.store.postgres import PostgresCampaignStore
+from tests.store.pgserver import as_role, superuser
 
 
 @dataclass(frozen=True)
@@ -29,18 +29,6 @@ def contacts(ids, name="x", modified="2024-05-01T00:00:00Z"):
             "Modified": pd.to_datetime([modified] * len(ids), utc=True),
         }
     )
-
-
-def superuser(url, *statements):
-    """Run statements on the test database as the cluster's superuser."""
-    with adbc.connect(url, autocommit=True) as con, con.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-        return cursor.fetchall() if cursor.description else None
-
-
-def as_role(url, role):
-    return url.replace("postgresql://crm@", f"postgresql://{role}@")
 
 
 @pytest.fixture
@@ -257,25 +245,6 @@ def test_two_processes_merging_one_table_lose_and_duplicate_nothing(pg_url, pg_s
 
 
 # --- passwords -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def password_role(pg_server, pg_url):
-    """A role the server asks a password of (scram-sha-256), named pwuser; its password."""
-    hba = pg_server.folder / "data" / "pg_hba.conf"
-    rule = "host all pwuser 127.0.0.1/32 scram-sha-256\n"
-    hba.write_text(rule + hba.read_text())  # the first matching line wins
-    superuser(
-        pg_url,
-        "DROP ROLE IF EXISTS pwuser",
-        "CREATE ROLE pwuser LOGIN PASSWORD 'pw-from-env'",
-        "GRANT CREATE ON DATABASE " + pg_url.rsplit("/", 1)[1] + " TO pwuser",
-        "SELECT pg_reload_conf()",
-    )
-    yield "pw-from-env"
-    superuser(pg_url, "DROP OWNED BY pwuser CASCADE", "DROP ROLE pwuser")
-    hba.write_text(hba.read_text().replace(rule, ""))
-    superuser(pg_url, "SELECT pg_reload_conf()")
 
 
 def test_the_password_may_come_from_pgpassword(password_role, pg_url, pg_schema, monkeypatch):
