@@ -20,7 +20,7 @@ import pytest
 import crmframes
 from crmframes import ArgumentTypeError, CampaignStore, Sandbox, export_to_crm, import_from_crm
 from crmframes.arguments import check_connector
-from crmframes.connectors.base import ApiLimits, Connector, ThrottleReport
+from crmframes.connectors.base import ApiLimits, Connector, ThrottleReport, WriteParallelism
 from crmframes.operations import DeletedResult, ImportResult
 from crmframes.runner.handling import WITH_DRY_RUN, WITH_REJECTS, WITH_RETRY
 from crmframes.specs import STEP_KINDS
@@ -37,6 +37,7 @@ VALUES = {
     "api_calls": int,
     "supports_bulk_write": bool,
     "throttling": ThrottleReport,
+    "write_parallelism": WriteParallelism,
 }
 COMMON = {"salesforce": "Contact", "dynamics": "contact"}
 # Where connectors and stores are used: none of these may sniff them.

@@ -38,6 +38,7 @@ __all__ = [
     "WriteBatch",
     "WriteOp",
     "WriteOutcome",
+    "WriteParallelism",
 ]
 
 ReadMode = Literal["auto", "rest", "bulk"]
@@ -166,6 +167,30 @@ class DeletedRecord:
     deleted_by: str | None = None
 
 
+@dataclass(frozen=True)
+class WriteParallelism:
+    """How many write calls a CRM takes at once from one user, and how to cut rows for them.
+
+    Attributes:
+        default: calls in flight when the caller does not say (``max_parallel=``) and the CRM
+            has not advised a degree yet.
+        ceiling: the most calls in flight, ever (the CRM's concurrent-request limit, or
+            well under it).
+        follows_hint: the CRM advises a degree in its answers (Dataverse's
+            ``x-ms-dop-hint``); it then replaces ``default`` and caps ``max_parallel``.
+        min_batch: cut rows into whole waves of equal calls that fill the degree, none
+            smaller than this (None: the fewest calls, each as large as allowed).
+        min_bulk_job: a large bulk export runs one job per call in flight, none smaller
+            than this (None: no bulk jobs).
+    """
+
+    default: int = 1
+    ceiling: int = 1
+    follows_hint: bool = False
+    min_batch: int | None = None
+    min_bulk_job: int | None = None
+
+
 @runtime_checkable
 class ThrottleReport(Protocol):
     """What a connector learnt of the CRM's limits (``connectors.throttling.Throttling``).
@@ -269,6 +294,10 @@ class Connector(Protocol):
     @property
     def throttling(self) -> ThrottleReport:
         """Throttles met and time waited on them (shared by the connector's threads)."""
+
+    @property
+    def write_parallelism(self) -> WriteParallelism:
+        """How many write calls the CRM takes at once, and how to cut rows for them."""
 
     def close(self) -> None:
         """Release the HTTP session."""

@@ -109,7 +109,7 @@ class HttpClient:
 
     Calls in flight at once share the session's connection pool; the call count and the
     :class:`~crmframes.connectors.throttling.Throttling` (throttles met, a ``Retry-After``
-    pausing every call, Dataverse's ``x-ms-dop-hint``) are kept under locks.
+    pausing every call, a degree the CRM advises) are kept under locks.
 
     Args:
         system: ``"salesforce"`` or ``"dynamics"``, for error messages.
@@ -120,6 +120,8 @@ class HttpClient:
         reauthenticate: renews the session after a 401 (once per call); None if impossible.
         max_url: the longest URL the CRM takes, in characters; a longer one is refused
             before it is sent (the CRM would answer 414, or drop the connection mid-request).
+        dop_header: the answer header in which the CRM advises a degree of parallelism
+            (Dataverse: ``x-ms-dop-hint``); None when it advises none.
     """
 
     def __init__(
@@ -132,8 +134,10 @@ class HttpClient:
         translate: Translate,
         reauthenticate: Callable[[], None] | None = None,
         max_url: int | None = None,
+        dop_header: str | None = None,
     ) -> None:
         self.system = system
+        self.dop_header = dop_header
         self.session = session
         self.timeout = timeout
         self.retry = retry
@@ -252,7 +256,8 @@ class HttpClient:
             )
             self.reauthenticate()
             raise _Reauthenticated
-        self.throttling.hint(response.headers.get("x-ms-dop-hint"))
+        if self.dop_header is not None:
+            self.throttling.hint(response.headers.get(self.dop_header))
         error = self.translate(response, operation)
         if isinstance(error, RateLimitedError) and error.retryable:
             self.throttling.met(error.retry_after)

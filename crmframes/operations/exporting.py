@@ -44,10 +44,10 @@ from crmframes.operations.delivery import Delivery, OnError, assign_journal
 from crmframes.operations.export_result import ExportResult, ExportStats
 from crmframes.operations.journal import Journal, default_journal_path
 from crmframes.operations.parallel import (
-    BULK_JOB_MIN,
     MAX_PARALLEL,
     Gate,
     batch_share,
+    bulk_job_share,
     deliver,
     write_degree,
 )
@@ -189,8 +189,7 @@ def deliver_all(
     degree = 1 if lookup else write_degree(run.conn, max_parallel)
     size = run.size
     if run.bulk and batch_size is None and degree > 1:
-        share = -(-len(remaining) // degree)
-        size = min(run.size, max(BULK_JOB_MIN, share))
+        size = bulk_job_share(run.conn, len(remaining), degree, run.size)
     elif batch_size is None:
         size = batch_share(run.conn, len(remaining), degree, run.size)
     throttling = run.conn.throttling

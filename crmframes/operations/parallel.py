@@ -6,13 +6,11 @@ returns: :mod:`crmframes.operations.delivery`), so they may be in flight togethe
 production org a call mostly waits (the round trip, the server's time per record), and
 several in flight cut the export's time by about their number.
 
-- **The degree** (:func:`write_degree`): Dataverse at the ``x-ms-dop-hint`` its answers
-  carry (Microsoft: "send parallel requests … use the x-ms-dop-hint value",
-  learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests), bounded
-  by the 52 concurrent requests a user may have (reference/dataverse-api.md "Service
-  protection") and by the caller's ``max_parallel``; Salesforce at
-  :data:`SALESFORCE_DEGREE`, far under its 25 long-running requests per org
-  (reference/salesforce-api.md §9), or ``max_parallel``.
+- **The degree** (:func:`write_degree`): what the connector declares
+  (:class:`~crmframes.connectors.base.WriteParallelism`): Dataverse at the
+  ``x-ms-dop-hint`` its answers carry, bounded by the 52 concurrent requests a user may
+  have and by the caller's ``max_parallel``; Salesforce at 4, far under its 25
+  long-running requests per org, or ``max_parallel`` up to 25.
 - **Adaptive** (:class:`Gate`): every throttle the connector meets (429 / ``0x80072326`` /
   ``REQUEST_LIMIT_EXCEEDED``, retried by the HTTP layer after ``Retry-After``) halves the
   calls allowed in flight; each run of as many clean calls as are allowed adds one back, up
@@ -31,51 +29,50 @@ if TYPE_CHECKING:
     from crmframes.connectors.base import Connector, ThrottleReport
 
 __all__ = [
-    "BULK_JOB_MIN",
     "MAX_PARALLEL",
-    "SALESFORCE_DEGREE",
     "Gate",
     "batch_share",
+    "bulk_job_share",
     "deliver",
     "write_degree",
 ]
 
-MAX_PARALLEL = 52  # Dataverse's concurrent requests per user; no CRM here takes more from one user
-SALESFORCE_DEGREE = 4  # collections / ingest jobs at once: well under 25 long-running requests
-DATAVERSE_DEGREE = 4  # before the first x-ms-dop-hint arrives
-# Salesforce Bulk API 2.0: a large export goes as one ingest job per call in flight, none
-# smaller than this (each job costs its own calls: create, upload, close, polls, results)
-BULK_JOB_MIN = 2_500
-DATAVERSE_MIN_BATCH = 250  # records per call below which splitting further costs more than it gains
+MAX_PARALLEL = 52  # the most max_parallel= takes; each CRM's own ceiling may be lower
 
 
 def write_degree(conn: Connector, max_parallel: int | None) -> int:
     """The most write calls an export keeps in flight with ``conn`` (see the module docstring)."""
-    hint = conn.throttling.dop_hint
-    if conn.system == "dynamics":
-        degree = hint or DATAVERSE_DEGREE
+    declared = conn.write_parallelism
+    hint = conn.throttling.dop_hint if declared.follows_hint else None
+    if declared.follows_hint:
+        degree = hint or declared.default
         if max_parallel is not None:
             degree = min(degree, max_parallel)
-    elif conn.system == "salesforce":
-        degree = max_parallel or SALESFORCE_DEGREE
-    else:  # a connector of another CRM: one call at a time unless asked
-        degree = max_parallel or 1
-    return max(1, min(degree, MAX_PARALLEL))
+    else:
+        degree = max_parallel or declared.default
+    return max(1, min(degree, declared.ceiling, MAX_PARALLEL))
 
 
 def batch_share(conn: Connector, rows: int, degree: int, limit: int) -> int:
     """Records per call when the caller did not choose: enough calls to fill ``degree``.
 
-    Dataverse: Microsoft advises smaller batches sent in parallel over large ones sent in
-    turn (learn.microsoft.com/power-apps/developer/data-platform/bulk-operations), so the
-    rows are cut into whole waves of ``degree`` equal calls (10,000 rows at 8: 16 calls of
-    625 in two waves, not 10 of 1,000 in two waves of 8 and 2), none over ``limit`` nor
-    under :data:`DATAVERSE_MIN_BATCH`. Elsewhere: ``limit`` (the fewest calls).
+    Where the connector declares a ``min_batch`` (Dataverse: Microsoft advises smaller
+    batches sent in parallel over large ones sent in turn), the rows are cut into whole
+    waves of ``degree`` equal calls (10,000 rows at 8: 16 calls of 625 in two waves, not 10
+    of 1,000 in two waves of 8 and 2), none over ``limit`` nor under ``min_batch``.
+    Elsewhere: ``limit`` (the fewest calls).
     """
-    if conn.system != "dynamics" or degree <= 1 or rows <= 0:
+    smallest = conn.write_parallelism.min_batch
+    if smallest is None or degree <= 1 or rows <= 0:
         return limit
     waves = -(-rows // (limit * degree))
-    return min(limit, max(DATAVERSE_MIN_BATCH, -(-rows // (waves * degree))))
+    return min(limit, max(smallest, -(-rows // (waves * degree))))
+
+
+def bulk_job_share(conn: Connector, rows: int, degree: int, limit: int) -> int:
+    """Records per bulk job of a large export: one job per call in flight, none too small."""
+    smallest = conn.write_parallelism.min_bulk_job or limit
+    return min(limit, max(smallest, -(-rows // degree)))
 
 
 class Gate:

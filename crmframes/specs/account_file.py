@@ -40,6 +40,7 @@ clear it is an error naming its place, and the message never repeats it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Self
@@ -236,7 +237,8 @@ class StoreAccount(Spec):
         if not value.lower().startswith(_STORE_SCHEMES):
             raise ValueError("should start with postgresql:// (a campaign store on PostgreSQL)")
         user = value.split("://", 1)[1].split("@", 1)
-        if len(user) == 2 and ":" in user[0]:  # never repeat the value: it holds the password
+        secret_parameter = re.search(r"(?i)[?&](ssl)?password=", value)
+        if (len(user) == 2 and ":" in user[0]) or secret_parameter:  # never repeat the value
             raise ValueError(
                 "a password cannot be written in the URL: write password: {env: VARIABLE}, "
                 "{keyring: 'service:username'} or {file: path}"

@@ -73,7 +73,7 @@ from crmframes.store.duplicates import check_clusters, dedupe_table
 from crmframes.store.keys import normalise_key_columns
 from crmframes.store.merge import MergeResult, Watermarked
 from crmframes.store.options import StoreOptions, companion_options
-from crmframes.store.pg_session import is_postgres_url
+from crmframes.store.pg_session import is_postgres_url, is_url, mask_url
 from crmframes.store.protocols import Deletions
 from crmframes.store.session import Session
 
@@ -110,6 +110,11 @@ class CampaignStore:
             from crmframes.store.postgres import PostgresCampaignStore
 
             return super().__new__(PostgresCampaignStore)
+        if is_url(path):  # never a DuckDB file name: refused, its password masked
+            raise ConfigError(
+                f"{mask_url(str(path))} is not a store crmframes opens: give a DuckDB file, "
+                "':memory:' or a postgresql:// URL"
+            )
         return super().__new__(cls)
 
     def __init__(

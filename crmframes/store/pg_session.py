@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any, Literal, overload
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 
@@ -47,22 +47,30 @@ def is_postgres_url(path: object) -> bool:
     return isinstance(path, str) and path.lower().startswith(_SCHEMES)
 
 
+_SECRET_PARAMETERS = ("password", "sslpassword")
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>^[A-Za-z][\w+.-]*://)(?P<user>[^:/?#@]*):[^@]*@")
+_SECRET_PARAMETER = re.compile(r"(?i)(?P<name>[?&](?:ssl)?password=)[^&#]*")
+
+
 def mask_url(url: str) -> str:
-    """Return ``url`` with its password (and any ``password=`` parameter) masked.
+    """Return ``url`` with its password (and any ``password=`` / ``sslpassword=``) masked.
+
+    Works on the text itself, so a password with an unencoded ``/``, ``?`` or ``#`` (which
+    a URL parser would read as the path) is masked whole, up to the last ``@``.
 
     Examples:
         >>> mask_url("postgresql://crm:s3cret@db.example.com:5432/campaign")
         'postgresql://crm:***@db.example.com:5432/campaign'
+        >>> mask_url("postgresql://crm:pa/ss?w#rd@db/campaign?sslpassword=x&schema=s")
+        'postgresql://crm:***@db/campaign?sslpassword=***&schema=s'
     """
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        credentials, host = netloc.rsplit("@", 1)
-        if ":" in credentials:
-            credentials = credentials.split(":", 1)[0] + ":***"
-        netloc = f"{credentials}@{host}"
-    query = [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)]
-    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
+    masked = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", url, count=1)
+    return _SECRET_PARAMETER.sub(r"\g<name>***", masked)
+
+
+def is_url(path: object) -> bool:
+    """Whether ``path`` is written as a URL (``scheme://...``) rather than a file path."""
+    return isinstance(path, str) and re.match(r"^[A-Za-z][\w+.-]*://", path) is not None
 
 
 def positional(statement: str, params: Params = None) -> tuple[str, list[Any]]:

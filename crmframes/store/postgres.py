@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -407,7 +407,9 @@ def _split_schema(url: str) -> tuple[str, str | None]:
     schemas = [value for name, value in query if name == "schema"]
     if not schemas:
         return url, None
-    rest = urlencode([(name, value) for name, value in query if name != "schema"])
+    rest = urlencode(  # %20, not +: libpq reads a + in a parameter as a plus
+        [(name, value) for name, value in query if name != "schema"], quote_via=quote
+    )
     return urlunsplit(parts._replace(query=rest)), schemas[-1]
 
 

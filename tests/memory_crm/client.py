@@ -27,6 +27,7 @@ from crmframes.connectors.base import (
     WriteBatch,
     WriteOp,
     WriteOutcome,
+    WriteParallelism,
 )
 from crmframes.connectors.throttling import Throttling
 from crmframes.errors import ConfigError, ConnectorError, NotFoundError
@@ -132,6 +133,10 @@ class MemoryConnector:
 
     def close(self) -> None:
         self.session.close()
+
+    @property
+    def write_parallelism(self) -> WriteParallelism:
+        return WriteParallelism(default=2, ceiling=4)  # a small server: a few calls at once
 
     def objects(self) -> list[str]:
         return list(self._call("GET", "/api/objects")["objects"])

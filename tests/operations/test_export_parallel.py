@@ -7,7 +7,7 @@ import pytest
 
 from crmframes import ConfigError, Sandbox, delete_in_crm, export_to_crm
 from crmframes.connectors.throttling import Throttling
-from crmframes.operations.parallel import Gate, write_degree
+from crmframes.operations.parallel import Gate, batch_share, bulk_job_share, write_degree
 from crmframes.sandbox import production_profile
 from crmframes.specs import DeleteSpec, ExportSpec, Source
 from tests.operations.conftest import MAKERS, Crm
@@ -77,6 +77,16 @@ def test_dataverse_degree_follows_the_dop_hint_bounded_by_max_parallel() -> None
         assert write_degree(conn, None) == 6
         assert write_degree(conn, 3) == 3
         assert write_degree(conn, 40) == 6
+
+
+def test_each_connector_declares_its_degree_and_ceiling(sandbox) -> None:
+    conn = sandbox.connector()  # Salesforce: 4 unless told, never over its 25 long requests
+    assert write_degree(conn, None) == 4
+    assert write_degree(conn, 10) == 10
+    assert write_degree(conn, 52) == 25
+    assert bulk_job_share(conn, 100_000, 4, 150_000_000) == 25_000
+    assert bulk_job_share(conn, 6_000, 4, 150_000_000) == 2_500  # no job under 2,500 rows
+    assert batch_share(conn, 10_000, 4, 200) == 200  # Collections: the fewest calls
 
 
 def test_gate_halves_on_throttles_and_climbs_back_to_its_ceiling() -> None:

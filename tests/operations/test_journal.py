@@ -27,6 +27,7 @@ from crmframes.connectors.base import (
     ReadRequest,
     WriteBatch,
     WriteOutcome,
+    WriteParallelism,
 )
 from crmframes.connectors.throttling import Throttling
 from crmframes.errors import RequestRejectedError, UnavailableError
@@ -112,6 +113,10 @@ class FakeCrm:
     @property
     def throttling(self) -> Throttling:
         return self._throttling
+
+    @property
+    def write_parallelism(self) -> WriteParallelism:
+        return WriteParallelism()  # one call at a time
 
     def _apply(self, batch: WriteBatch, record: Mapping[str, Any]) -> WriteOutcome:
         if record.get("Name") == "reject me":

@@ -67,6 +67,35 @@ def test_mask_url_masks_a_password_parameter_too():
     assert mask_url("postgresql://h/db?password=pw&sslmode=require") == (
         "postgresql://h/db?password=***&sslmode=require"
     )
+    assert mask_url("postgresql://h/db?sslmode=require&sslpassword=key-pw") == (
+        "postgresql://h/db?sslmode=require&sslpassword=***"
+    )
+
+
+@pytest.mark.parametrize("password", ["pa/ss", "pa?ss", "pa#ss", "p/a?s#s"])
+def test_mask_url_masks_a_password_a_parser_would_read_as_the_path(password):
+    url = f"postgresql://crm:{password}@127.0.0.1:1/db"
+    assert mask_url(url) == "postgresql://crm:***@127.0.0.1:1/db"
+    with pytest.raises(StoreError) as caught:
+        CampaignStore(url)  # nothing listens on port 1
+    assert password not in str(caught.value)
+
+
+def test_a_url_of_another_scheme_is_refused_with_its_password_masked(tmp_path):
+    with pytest.raises(ConfigError, match="is not a store crmframes opens") as caught:
+        CampaignStore("postgresql+psycopg://crm:S3CRET@db/campaign")
+    assert "S3CRET" not in str(caught.value) and "crm:***@" in str(caught.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_schema_parameter_leaves_the_other_parameters_as_libpq_reads_them():
+    from crmframes.store.postgres import _split_schema
+
+    url = "postgresql://crm@h/db?options=-c%20statement_timeout%3D5000&schema=s1"
+    assert _split_schema(url) == (
+        "postgresql://crm@h/db?options=-c%20statement_timeout%3D5000",
+        "s1",
+    )
 
 
 @pytest.mark.parametrize(

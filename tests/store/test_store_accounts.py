@@ -45,6 +45,8 @@ def test_a_store_entry_is_parsed_and_kept_apart_from_the_crm_accounts():
     ("url", "message"),
     [
         ("postgresql://sync:hunter2@db/marketing", "a password cannot be written in the URL"),
+        ("postgresql://sync@db/marketing?password=hunter2", "a password cannot be written"),
+        ("postgresql://sync@db/m?sslmode=require&sslpassword=hunter2", "cannot be written"),
         ("https://db.example.com/marketing", "should start with postgresql://"),
     ],
 )

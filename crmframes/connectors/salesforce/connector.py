@@ -40,6 +40,7 @@ from crmframes.connectors.base import (
     WriteBatch,
     WriteOp,
     WriteOutcome,
+    WriteParallelism,
 )
 from crmframes.connectors.http import (
     HttpClient,
@@ -290,6 +291,17 @@ class SalesforceConnector:
     def api_calls(self) -> int:
         """REST and Bulk calls made so far (token requests are not API calls)."""
         return self.http.calls
+
+    @property
+    def write_parallelism(self) -> WriteParallelism:
+        """Collections calls or Bulk API 2.0 jobs at once: 4 by default, at most 25.
+
+        Salesforce counts long-running requests (over 20 s) at 25 per org
+        (reference/salesforce-api.md §9); an export stays well under it unless told.
+        A large bulk export runs one ingest job per call in flight, none under 2,500 rows
+        (each job costs its own calls: create, upload, close, polls, results).
+        """
+        return WriteParallelism(default=4, ceiling=25, min_bulk_job=2_500)
 
     @property
     def throttling(self) -> Throttling:
