@@ -46,6 +46,7 @@ __all__ = [
     "RateLimitedError",
     "RequestRejectedError",
     "SandboxError",
+    "SchemaNotFoundError",
     "StoreError",
     "UnavailableError",
     "WriteRejectedError",
@@ -203,6 +204,10 @@ class WriteRejectedError(CrmframesError):
 
 class StoreError(CrmframesError):
     """The campaign store failed to read or write."""
+
+
+class SchemaNotFoundError(StoreError):
+    """A PostgreSQL store opened read-only names a schema that does not exist (yet)."""
 
 
 class SandboxError(CrmframesError):

@@ -22,7 +22,7 @@ from typing import Any
 from crmframes.accounts import connect, load_accounts, store_url
 from crmframes.arguments import check_bool, check_instance, check_optional_str, check_path
 from crmframes.connectors.base import Connector
-from crmframes.errors import ConfigError
+from crmframes.errors import ConfigError, SchemaNotFoundError
 from crmframes.runner.checks import check_job
 from crmframes.runner.execution import StepContext
 from crmframes.runner.report import JobReport, StepReport
@@ -186,9 +186,14 @@ def _check_tables(job: Job, path: str, *, dry_run: bool) -> None:
     """Check the job against the store's tables, opening an existing file read-only."""
     stored: list[str] = []
     views: list[str] = []
-    if is_postgres_url(path):  # a dry run needs the schema to exist; a run creates it
-        with CampaignStore(path, read_only=dry_run) as existing:
-            stored = existing.tables()
+    if is_postgres_url(path):  # read-only: a job that fails its checks writes nothing
+        try:
+            with CampaignStore(path, read_only=True) as existing:
+                stored = existing.tables()
+        except SchemaNotFoundError:
+            if dry_run:
+                raise  # a dry run reads the store as it is: there is none to read
+            # a run creates the schema: check the job against no tables
     elif path != ":memory:" and Path(path).exists():
         with CampaignStore(path, read_only=True) as existing:
             stored = existing.tables()

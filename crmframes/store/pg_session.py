@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from crmframes.errors import ConfigError, StoreError
+from crmframes.errors import ConfigError, SchemaNotFoundError, StoreError
 from crmframes.store import pg_sql as pq
 from crmframes.store.checks import Columns
 from crmframes.store.session import Params, Session
@@ -265,7 +265,7 @@ class PostgresSession(Session):
         """Check the schema exists; create it and crmframes' tables when writable."""
         (exists,) = self.execute(pq.schema_exists(), [self.schema], fetch="rows")[0]
         if not exists and self.read_only:
-            raise StoreError(
+            raise SchemaNotFoundError(
                 f"campaign store {self.path!r}: schema {self.schema!r} does not exist; "
                 "check schema= or open the store once without read_only=True to create it"
             )

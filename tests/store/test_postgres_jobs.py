@@ -1,10 +1,12 @@
 """What is built on the store runs on PostgreSQL too: a job file's store and the demo."""
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from crmframes import export_to_crm
 from crmframes.cli import main
+from crmframes.errors import ConfigError
 from crmframes.runner import run_job
 from crmframes.specs import Job
 from crmframes.store import CampaignStore
@@ -103,3 +105,19 @@ def test_an_export_journaled_by_a_postgresql_store_keeps_it_in_a_local_folder(
         assert result.journal is not None
         folder = tmp_path / f"{pg_url.rsplit('/', 1)[1]}.{pg_schema}.journals"
         assert store.journals == folder and result.journal.parent == folder / "done"
+
+
+def test_a_job_that_fails_its_checks_creates_no_schema(pg_url, pg_schema):
+    from tests.store.pgserver import superuser
+
+    url = f"{pg_url}?schema={pg_schema}"
+    job = Job.from_yaml(
+        "name: broken\naccount:\n  sandbox: {crm: dynamics, scale: 0.05}\n"
+        f"store: {url}\nsteps:\n"
+        "  - export:\n      object: contact\n      source: {table: nowhere}\n      key: contactid\n",
+        source="broken.yaml",
+    )
+    with pytest.raises(ConfigError, match="nowhere"):
+        run_job(job, progress=False)
+    found = superuser(pg_url, f"SELECT count(*) FROM pg_namespace WHERE nspname = '{pg_schema}'")
+    assert found == [(0,)]  # checked against no tables, before any store write
