@@ -84,3 +84,22 @@ def test_an_export_with_a_bad_row_writes_the_others_and_rejects_it(sb):
     assert len(result.frame) == 39 and result.rejects["inputIndex"].tolist() == [17]
     assert result.rejects["errorSymbol"].tolist() == ["InvalidArgument"]
     assert sorted(sb.records("contact")["lastname"]) == sorted(df["lastname"].drop(index=17))
+
+
+def test_a_create_multiple_answer_without_ids_for_rows_without_ours_is_unknown():
+    from crmframes.connectors.dynamics.multiple import write_multiple
+    from crmframes.connectors.dynamics.wire import BatchRequest
+    from crmframes.errors import ConnectorError
+    from crmframes.schema import Field, ObjectSchema
+
+    class Answer:
+        status_code, content, headers = 200, b"{}", {}
+
+    schema = ObjectSchema(
+        name="contact", id_field="contactid", entity_set="contacts",
+        fields={"contactid": Field("contactid", "id"), "lastname": Field("lastname", "string")},
+    )  # fmt: skip
+    part = BatchRequest(0, "POST", "contacts", body={"lastname": "a"})
+    with pytest.raises(ConnectorError, match="without the ids") as caught:
+        write_multiple(lambda *a, **k: Answer(), schema, "insert", [part], idempotent=False)
+    assert caught.value.outcome_unknown  # created, but which ids: never sent again blindly

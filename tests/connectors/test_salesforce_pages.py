@@ -59,3 +59,19 @@ def test_in_order_keeps_order_and_degree() -> None:
     items = [str(i) for i in range(12)]
     assert list(in_order(iter(items), fetch, 3)) == [i * 2 for i in items]
     assert peak == 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b'{"done": true}', "lists no pages"),
+        (b'{"resultPages": [{"size": 7}], "done": true}', "has no resultLink"),
+        (b"[]", "lists no pages"),
+    ],
+)
+def test_an_odd_result_pages_answer_is_a_connector_error(answer, message):
+    from crmframes.connectors.salesforce.result_pages import result_links
+    from crmframes.errors import ConnectorError
+
+    with pytest.raises(ConnectorError, match=message):
+        list(result_links(lambda url: answer, "/jobs/query/750x/resultPages"))

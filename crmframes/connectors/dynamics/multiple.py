@@ -113,7 +113,18 @@ def write_multiple(
     if op == "insert":
         body: Any = orjson.loads(response.content) if response.content.strip() else {}
         ids = body.get("Ids") if isinstance(body, dict) else None
-        ids = ids if isinstance(ids, list) and len(ids) == len(parts) else [None] * len(parts)
+        if not (isinstance(ids, list) and len(ids) == len(parts)):
+            if not all(part.sent_id for part in parts):  # the new ids are nowhere else
+                raise ConnectorError(
+                    f"CreateMultiple on {entity_set} answered without the ids of the "
+                    f"{len(parts)} records it created",
+                    system="dynamics",
+                    operation=f"{action} {entity_set}",
+                    status=response.status_code,
+                    payload=response.content[:500],
+                    outcome_unknown=True,  # they were created: sent again, they would be twice
+                )
+            ids = [None] * len(parts)  # each record carries the id we chose
         return [
             WriteOutcome(ok=True, id=guid(new) or part.sent_id, created=True)
             for new, part in zip(ids, parts, strict=True)

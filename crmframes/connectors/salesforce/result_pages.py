@@ -19,6 +19,8 @@ from typing import TypeVar
 
 import orjson
 
+from crmframes.errors import ConnectorError
+
 __all__ = ["READ_DEGREE", "RESULT_PAGES_VERSION", "in_order", "result_links"]
 
 READ_DEGREE = 4  # result pages in flight at once
@@ -32,9 +34,27 @@ def result_links(get_json: Callable[[str], bytes], first: str) -> Iterator[str]:
     url: str | None = first
     while url:
         body = orjson.loads(get_json(url))
-        for page in body.get("resultPages") or ():
+        pages = body.get("resultPages") if isinstance(body, dict) else None
+        if not isinstance(pages, list):
+            raise ConnectorError(
+                "the resultPages answer lists no pages",
+                system="salesforce",
+                operation="read bulk query result pages",
+                payload=body,
+            )
+        for page in pages:
             # the guide's example names each link resultLink; its table says resultUrl
-            yield str(page.get("resultLink") or page["resultUrl"])
+            link = (
+                page.get("resultLink") or page.get("resultUrl") if isinstance(page, dict) else None
+            )
+            if not link:
+                raise ConnectorError(
+                    "a result page has no resultLink",
+                    system="salesforce",
+                    operation="read bulk query result pages",
+                    payload=page,
+                )
+            yield str(link)
         url = None if body.get("done") else body.get("nextRecordsUrl")
 
 
