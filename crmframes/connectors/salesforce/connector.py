@@ -22,7 +22,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
-from urllib.parse import quote
 
 import jwt
 import orjson
@@ -655,10 +654,6 @@ class SalesforceConnector:
         for table, _ in pages_ahead(fetch(""), itemgetter(1), fetch):
             yield Page(table, total=total, mode="bulk")
             del table  # not held while the next page arrives
-
-    def url_for(self, path: str) -> str:
-        """An absolute REST URL under the versioned base (``sobjects/Contact/`` ...)."""
-        return self.sf.base_url + quote(path, safe="/?=&")
 
     # --- writes and deletions: delegated to the writer part --------------------------------------
 

@@ -35,7 +35,6 @@ from crmframes.sandbox.dynamics.schema import OPTION_TYPES, DvEntity
 from crmframes.sandbox.dynamics.values import (
     ODATA_HEADERS,
     DataverseError,
-    normalize_guid,
     wants_annotation,
 )
 from crmframes.sandbox.server import HttpError, Request, Response
@@ -753,12 +752,6 @@ class EntitySets:
                 raise exc.http() from exc
         return Response.empty(204, ODATA_HEADERS)
 
-    def guid_of(self, entity: DvEntity, key_text: str) -> str | None:
-        """The primary id addressed by a key segment, when the record exists."""
-        key = parse_key(entity, key_text)
-        record = self.writer.find(entity, key)
-        return None if record is None else str(record[entity.primary_id])
-
 
 def _resume_at(
     query: dict[str, str], primary_id: str, ids: list[str], cookie: re.Match[str]
@@ -792,8 +785,3 @@ def _ordered_on(query: dict[str, str], column: str) -> bool:
 
 def _etag(record: dict[str, Any]) -> str:
     return f'W/"{record.get("versionnumber")}"'
-
-
-def is_guid(text: str) -> bool:
-    """Whether ``text`` is a GUID."""
-    return normalize_guid(text) is not None

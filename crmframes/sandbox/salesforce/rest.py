@@ -18,7 +18,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
@@ -706,8 +705,3 @@ def accepts_gzip(request: Request) -> bool:
             except ValueError:
                 return False
     return False
-
-
-def record_url(version: str, obj: str, record_id: str) -> str:
-    """The ``attributes.url`` of a record."""
-    return f"/services/data/v{version}/sobjects/{obj}/{quote(record_id)}"

@@ -12,7 +12,7 @@ Longer than 500 lines: pure data: the fields of five objects as describe reports
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from crmframes.sandbox.demo_org import (
@@ -112,11 +112,6 @@ class SfField:
     def sortable(self) -> bool:
         """Whether the field may appear in ORDER BY."""
         return self.filterable and self.type != "multipicklist"
-
-    @property
-    def required_on_create(self) -> bool:
-        """``createable and not nillable and not defaultedOnCreate`` (the describe rule of thumb)."""
-        return self.createable and not self.nillable and not self.defaulted_on_create
 
     def describe(self) -> dict[str, Any]:
         """Return the field's entry in ``/sobjects/{Obj}/describe``."""
@@ -634,8 +629,3 @@ OPPORTUNITY = SfObject(
 )
 
 SCHEMA = SfSchema({o.name: o for o in (USER, ACCOUNT, CONTACT, LEAD, OPPORTUNITY)})
-
-
-def with_field(obj: SfObject, new: SfField) -> SfObject:
-    """Return ``obj`` with ``new`` added (tests and custom orgs)."""
-    return replace(obj, fields=(*obj.fields, new))
