@@ -149,6 +149,8 @@ class HttpClient:
         self.last_date: datetime | None = None
         self.throttling = Throttling()
         self._counting = threading.Lock()
+        self._renewing = threading.Lock()
+        self._session_generation = 0  # logins since the first: a 401 renews the one it met
 
     def send(
         self,
@@ -222,6 +224,7 @@ class HttpClient:
         **kwargs: Any,
     ) -> requests.Response:
         self.throttling.hold()  # a Retry-After the CRM gave another call applies to this one
+        session = self._session_generation  # which login this request goes out with
         try:
             response = self.session.request(
                 method, url, timeout=self.timeout, stream=large, **kwargs
@@ -254,7 +257,10 @@ class HttpClient:
             logger.info(
                 "%s: session expired during %s; authenticating again", self.system, operation
             )
-            self.reauthenticate()
+            with self._renewing:  # calls in flight all meet the 401: one of them logs in
+                if self._session_generation == session:
+                    self.reauthenticate()
+                    self._session_generation += 1
             raise _Reauthenticated
         if self.dop_header is not None:
             self.throttling.hint(response.headers.get(self.dop_header))

@@ -143,3 +143,42 @@ def test_a_refused_connection_is_sent_again_even_for_a_write():
         )
     assert caught.value.retryable and not caught.value.outcome_unknown
     assert "no connection" in str(caught.value) and http.retries == 2
+
+
+class ExpiredTogether(requests.Session):
+    """Holds the first two requests until both arrived, answers both 401, then 200."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.both = threading.Barrier(2)
+        self.lock = threading.Lock()
+        self.first = 0
+
+    def request(self, method, url, **kwargs):
+        with self.lock:
+            self.first += 1
+            expired = self.first <= 2
+        if expired:
+            self.both.wait(timeout=10)  # two calls in flight on the same, now expired, token
+        response = requests.Response()
+        response.status_code = 401 if expired else 200
+        response.raw = Pooled(b"{}" if expired else b"ok", status=response.status_code)
+        return response
+
+
+def test_calls_in_flight_that_meet_one_expired_token_log_in_again_once():
+    http = client(ExpiredTogether())
+    renewals = []
+    http.reauthenticate = lambda: renewals.append(threading.get_ident())
+    answers = []
+
+    def call() -> None:
+        answers.append(http.send("GET", "https://crm.test/page", operation="page").content)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answers == [b"ok", b"ok"]
+    assert len(renewals) == 1  # the second 401 was met by a session renewed already
