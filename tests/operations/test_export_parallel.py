@@ -46,6 +46,9 @@ def test_export_in_parallel_keeps_input_order_and_writes_each_row_once(crm_name:
         assert result.rejects["inputIndex"].tolist() == [7]
         assert "4 in parallel" in repr(result) and "4 in parallel" in str(result.stats)
         _landed_once(crm, df.drop(index=7))
+        stored = crm.records().set_index(crm.id)[crm.last]
+        ids = result.frame["crmId"].str.lower() if crm_name == "dynamics" else result.frame["crmId"]
+        assert stored.reindex(ids).tolist() == result.frame[crm.last].tolist()  # each row its own
         # deletes go in parallel too, in input order
         gone = delete_in_crm(
             sb.connector(), crm.contact, result.frame, key="crmId", batch_size=10, progress=False
