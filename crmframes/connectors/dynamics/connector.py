@@ -40,6 +40,8 @@ from crmframes.connectors.base import (
     WriteOutcome,
 )
 from crmframes.connectors.dynamics.odata_compiler import build_query
+from crmframes.connectors.dynamics.ranges import FIRST_PAGE, read_in_ranges
+from crmframes.connectors.dynamics.ranges import next_link as _next_link
 from crmframes.connectors.dynamics.settings import DynamicsSettings
 from crmframes.connectors.dynamics.wire import guid
 from crmframes.connectors.dynamics.writer import DynamicsWriter
@@ -69,6 +71,7 @@ __all__ = ["PAGE_SIZE", "DynamicsConnector"]
 
 SYSTEM = "dynamics"
 PAGE_SIZE = 5000
+READ_DEGREE = 4  # ranges read at once before the first x-ms-dop-hint says otherwise
 _KINDS: dict[str, FieldKind] = {
     "Uniqueidentifier": "id",
     "Lookup": "reference",
@@ -596,31 +599,53 @@ class DynamicsConnector:
             order_by=list(request.order_by),
             top=request.limit,
         )
+        # An unlimited, unordered read of a table larger than one page goes in id ranges
+        # read in parallel (ranges.py); a limit or an order needs the one sequential chain.
+        if request.limit is None and not request.order_by and schema.id_field in request.fields:
+            yield from self._read_ranges(schema, fields, options)
+            return
         options["$count"] = "true"
-        encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
-        url = f"{schema.entity_set}?{encoded}"
         headers = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
         # The first page asks whether its count hit the 5,000 cap; the next pages need not.
         first = {"Prefer": f"odata.maxpagesize={PAGE_SIZE},{_COUNT_ANNOTATIONS}"}
-        counts: dict[str, pa.DataType] = {"@odata.count": pa.int64(), _LIMIT_EXCEEDED: pa.bool_()}
         total: int | None = None
+        fetch = self._fetcher(schema, headers)
+        for number, raw in enumerate(
+            pages_ahead(fetch(_url(schema, options), first), _next_link, fetch)
+        ):
+            table, said = _parse(raw, fields)
+            if number == 0:
+                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), request.limit)
+            yield Page(table, total=total, mode="rest")
 
+    def _fetcher(self, schema: ObjectSchema, headers: dict[str, str]) -> Callable[..., bytes]:
         def fetch(link: str, sent: dict[str, str] = headers) -> bytes:
             return self._send(
                 "GET", link, operation=f"query {schema.name}", headers=sent, large=True
             ).content
 
-        for number, raw in enumerate(pages_ahead(fetch(url, first), _next_link, fetch)):
-            fast = json_page(raw, "value", fields, counts)
-            if fast is not None:
-                table, said = fast[0], fast[1]
-            else:
-                with gc_paused():
-                    body = orjson.loads(raw)
-                    table = records_to_table(body.pop("value"), fields)
-                    said = body  # the page's annotations, without its records
+        return fetch
+
+    def _read_ranges(
+        self, schema: ObjectSchema, fields: list[Field], options: dict[str, str]
+    ) -> Iterator[Page]:
+        """Read the first page ordered on the id, then the ids past it in parallel ranges."""
+        size = min(FIRST_PAGE, PAGE_SIZE)
+        first = {"Prefer": f"odata.maxpagesize={size},{_COUNT_ANNOTATIONS}"}
+        total: int | None = None
+        for number, (table, said) in enumerate(
+            read_in_ranges(
+                self._fetcher(schema, {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}),
+                lambda query: _url(schema, query),
+                lambda raw: _parse(raw, fields),
+                options,
+                id_field=schema.id_field,
+                first_headers=first,
+                degree=lambda: self.throttling.dop_hint or READ_DEGREE,
+            )
+        ):
             if number == 0:
-                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), request.limit)
+                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), None)
             yield Page(table, total=total, mode="rest")
 
     # --- writes and deletions: delegated to the writer part --------------------------------------
@@ -695,17 +720,24 @@ def _total(count: object, exceeded: object, limit: int | None) -> int | None:
     return count if limit is None else min(count, limit)
 
 
+_COUNTS: dict[str, pa.DataType] = {"@odata.count": pa.int64(), _LIMIT_EXCEEDED: pa.bool_()}
 _LOGICAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
-_NEXT_LINK = re.compile(rb'"@odata\.nextLink"\s*:\s*"([^"]+)"')
 
 
-def _next_link(body: bytes) -> str | None:
-    """The ``@odata.nextLink`` of a page, found without parsing it (it closes the page)."""
-    match = _NEXT_LINK.search(body, max(0, len(body) - 8192))
-    if match is None and b"@odata.nextLink" in body:  # elsewhere in the page: parse to be sure
-        found = orjson.loads(body).get("@odata.nextLink")
-        return str(found) if found else None
-    return None if match is None else match.group(1).decode().replace("\\/", "/")
+def _url(schema: ObjectSchema, options: dict[str, str]) -> str:
+    encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
+    return f"{schema.entity_set}?{encoded}"
+
+
+def _parse(raw: bytes, fields: Sequence[Field]) -> tuple[pa.Table, dict[str, Any]]:
+    """A page's records as Arrow (the fast path when it fits) and its annotations."""
+    fast = json_page(raw, "value", fields, _COUNTS)
+    if fast is not None:
+        return fast[0], fast[1]
+    with gc_paused():
+        body = orjson.loads(raw)
+        table = records_to_table(body.pop("value"), fields)
+    return table, body  # the page's annotations, without its records
 
 
 def _label(value: Any) -> str:
