@@ -119,3 +119,19 @@ def test_rows_changed_during_a_parallel_read_are_never_lost_or_repeated(dv):
     assert len(ids) == len(set(ids))  # nothing repeated
     assert before & after <= set(ids)  # every row there throughout the read: read
     assert set(ids) <= before | after  # and nothing that never existed
+
+
+@pytest.mark.parametrize("op", ["gt", "ge", "lt", "le"])
+def test_the_sandbox_compares_guids_in_sql_server_order_also_on_ties_of_the_last_group(op):
+    from operator import itemgetter
+
+    from crmframes.sandbox.dynamics.odata_eval import compare_pred
+
+    tail = "-8899-aabbccddeeff"
+    guids = [f"{a:08x}-{b:04x}-4677{tail}" for a in (1, 2, 0xFFFFFFFF) for b in (0, 7)]
+    guids += ["00000000-0000-0000-0000-000000000001", "ffffffff-ffff-ffff-ffff-ffffffffffff"]
+    tests = {"gt": int.__gt__, "ge": int.__ge__, "lt": int.__lt__, "le": int.__le__}
+    for bound in guids:
+        pred = compare_pred(itemgetter("id"), op, bound, key=guid_order_key)
+        got = [g for g in guids if pred({"id": g})]
+        assert got == [g for g in guids if tests[op](guid_key(g), guid_key(bound))]
