@@ -40,7 +40,7 @@ __all__ = [
     "read_in_ranges",
 ]
 
-FIRST_PAGE = 1000  # rows of the first (ordered) page: a small table is read in this one call
+FIRST_PAGE = 500  # rows of the first (ordered) page: a small table is read in this one call
 MIN_RANGE_ROWS = 1000  # rows below which another range costs a round trip more than it saves
 MAX_DEGREE = 52  # Dataverse's concurrent requests per user (service protection limits)
 _TOP = (1 << 128) - 1
