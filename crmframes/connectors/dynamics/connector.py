@@ -71,7 +71,6 @@ __all__ = ["PAGE_SIZE", "DynamicsConnector"]
 
 SYSTEM = "dynamics"
 PAGE_SIZE = 5000
-READ_DEGREE = 4  # ranges read at once before the first x-ms-dop-hint says otherwise
 _KINDS: dict[str, FieldKind] = {
     "Uniqueidentifier": "id",
     "Lookup": "reference",
@@ -600,8 +599,17 @@ class DynamicsConnector:
             top=request.limit,
         )
         # An unlimited, unordered read of a table larger than one page goes in id ranges
-        # read in parallel (ranges.py); a limit or an order needs the one sequential chain.
-        if request.limit is None and not request.order_by and schema.id_field in request.fields:
+        # read in parallel (ranges.py) when the environment recommends parallel requests
+        # (x-ms-dop-hint > 1, sent with every answer, so known after describe); a limit or
+        # an order needs the one sequential chain, and without a hint (a local sandbox,
+        # where the client's CPU is the bottleneck) ranges would only add work.
+        hint = self.throttling.dop_hint or 1
+        if (
+            hint > 1
+            and request.limit is None
+            and not request.order_by
+            and schema.id_field in request.fields
+        ):
             yield from self._read_ranges(schema, fields, options)
             return
         options["$count"] = "true"
@@ -641,7 +649,7 @@ class DynamicsConnector:
                 options,
                 id_field=schema.id_field,
                 first_headers=first,
-                degree=lambda: self.throttling.dop_hint or READ_DEGREE,
+                degree=lambda: self.throttling.dop_hint or 1,
             )
         ):
             if number == 0:
