@@ -4,7 +4,9 @@ Edge: msal + requests. Tokens come from msal (client secret, username-password, 
 or a token given as is); every Web API call goes through :class:`HttpClient` (timeouts,
 retries honouring ``Retry-After`` on 429 service protection, one transparent token renewal
 on 401). Pages of up to 5,000 rows follow ``@odata.nextLink`` verbatim and are parsed with
-orjson into Arrow with an explicit schema, one page at a time. Writes, lost inserts and
+orjson into Arrow with an explicit schema, one page at a time; a large table is read in
+parallel primary-key ranges when the environment's ``x-ms-dop-hint`` recommends parallel
+requests (:mod:`crmframes.connectors.dynamics.ranges`). Writes, lost inserts and
 deletions live in :mod:`crmframes.connectors.dynamics.writer`, a part the connector holds.
 
 Longer than 500 lines: one protocol kept whole (msal tokens, metadata, OData reads); its writes

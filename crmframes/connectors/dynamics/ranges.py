@@ -1,6 +1,6 @@
 """Plan a Dataverse read of a large table as primary-key ranges read in parallel.
 
-Edge helper of the Dataverse connector (threads, no I/O of its own). The key of a range is
+Edge helper of the Dataverse connector (threads; its calls go through the connector's fetch). The key of a range is
 the table's primary id: a GUID never changes, so a row that is updated while the read runs
 stays in its range and is read once; a range on ``modifiedon`` would let an updated row
 move into a range already read (lost) or not yet read (read twice). The ranges follow the
