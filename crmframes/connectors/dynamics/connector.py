@@ -4,7 +4,9 @@ Edge: msal + requests. Tokens come from msal (client secret, username-password, 
 or a token given as is); every Web API call goes through :class:`HttpClient` (timeouts,
 retries honouring ``Retry-After`` on 429 service protection, one transparent token renewal
 on 401). Pages of up to 5,000 rows follow ``@odata.nextLink`` verbatim and are parsed with
-orjson into Arrow with an explicit schema, one page at a time. Writes, lost inserts and
+orjson into Arrow with an explicit schema, one page at a time; a large table is read in
+parallel primary-key ranges when the environment's ``x-ms-dop-hint`` recommends parallel
+requests (:mod:`crmframes.connectors.dynamics.ranges`). Writes, lost inserts and
 deletions live in :mod:`crmframes.connectors.dynamics.writer`, a part the connector holds.
 
 Longer than 500 lines: one protocol kept whole (msal tokens, metadata, OData reads); its writes
@@ -41,6 +43,8 @@ from crmframes.connectors.base import (
     WriteParallelism,
 )
 from crmframes.connectors.dynamics.odata_compiler import build_query
+from crmframes.connectors.dynamics.ranges import FIRST_PAGE, read_in_ranges
+from crmframes.connectors.dynamics.ranges import next_link as _next_link
 from crmframes.connectors.dynamics.settings import DynamicsSettings
 from crmframes.connectors.dynamics.wire import guid
 from crmframes.connectors.dynamics.writer import DynamicsWriter
@@ -610,31 +614,62 @@ class DynamicsConnector:
             order_by=list(request.order_by),
             top=request.limit,
         )
+        # An unlimited, unordered read of a table larger than one page goes in id ranges
+        # read in parallel (ranges.py) when the environment recommends parallel requests
+        # (x-ms-dop-hint > 1, sent with every answer, so known after describe); a limit or
+        # an order needs the one sequential chain, and without a hint (a local sandbox,
+        # where the client's CPU is the bottleneck) ranges would only add work.
+        hint = self.throttling.dop_hint or 1
+        if (
+            hint > 1
+            and request.limit is None
+            and not request.order_by
+            and schema.id_field in request.fields
+        ):
+            yield from self._read_ranges(schema, fields, options)
+            return
         options["$count"] = "true"
-        encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
-        url = f"{schema.entity_set}?{encoded}"
         headers = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
         # The first page asks whether its count hit the 5,000 cap; the next pages need not.
         first = {"Prefer": f"odata.maxpagesize={PAGE_SIZE},{_COUNT_ANNOTATIONS}"}
-        counts: dict[str, pa.DataType] = {"@odata.count": pa.int64(), _LIMIT_EXCEEDED: pa.bool_()}
         total: int | None = None
+        fetch = self._fetcher(schema, headers)
+        for number, raw in enumerate(
+            pages_ahead(fetch(_url(schema, options), first), _next_link, fetch)
+        ):
+            table, said = _parse(raw, fields)
+            if number == 0:
+                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), request.limit)
+            yield Page(table, total=total, mode="rest")
 
+    def _fetcher(self, schema: ObjectSchema, headers: dict[str, str]) -> Callable[..., bytes]:
         def fetch(link: str, sent: dict[str, str] = headers) -> bytes:
             return self._send(
                 "GET", link, operation=f"query {schema.name}", headers=sent, large=True
             ).content
 
-        for number, raw in enumerate(pages_ahead(fetch(url, first), _next_link, fetch)):
-            fast = json_page(raw, "value", fields, counts)
-            if fast is not None:
-                table, said = fast[0], fast[1]
-            else:
-                with gc_paused():
-                    body = orjson.loads(raw)
-                    table = records_to_table(body.pop("value"), fields)
-                    said = body  # the page's annotations, without its records
+        return fetch
+
+    def _read_ranges(
+        self, schema: ObjectSchema, fields: list[Field], options: dict[str, str]
+    ) -> Iterator[Page]:
+        """Read the first page ordered on the id, then the ids past it in parallel ranges."""
+        size = min(FIRST_PAGE, PAGE_SIZE)
+        first = {"Prefer": f"odata.maxpagesize={size},{_COUNT_ANNOTATIONS}"}
+        total: int | None = None
+        for number, (table, said) in enumerate(
+            read_in_ranges(
+                self._fetcher(schema, {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}),
+                lambda query: _url(schema, query),
+                lambda raw: _parse(raw, fields),
+                options,
+                id_field=schema.id_field,
+                first_headers=first,
+                degree=lambda: self.throttling.dop_hint or 1,
+            )
+        ):
             if number == 0:
-                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), request.limit)
+                total = _total(said.get("@odata.count"), said.get(_LIMIT_EXCEEDED), None)
             yield Page(table, total=total, mode="rest")
 
     # --- writes and deletions: delegated to the writer part --------------------------------------
@@ -709,17 +744,24 @@ def _total(count: object, exceeded: object, limit: int | None) -> int | None:
     return count if limit is None else min(count, limit)
 
 
+_COUNTS: dict[str, pa.DataType] = {"@odata.count": pa.int64(), _LIMIT_EXCEEDED: pa.bool_()}
 _LOGICAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
-_NEXT_LINK = re.compile(rb'"@odata\.nextLink"\s*:\s*"([^"]+)"')
 
 
-def _next_link(body: bytes) -> str | None:
-    """The ``@odata.nextLink`` of a page, found without parsing it (it closes the page)."""
-    match = _NEXT_LINK.search(body, max(0, len(body) - 8192))
-    if match is None and b"@odata.nextLink" in body:  # elsewhere in the page: parse to be sure
-        found = orjson.loads(body).get("@odata.nextLink")
-        return str(found) if found else None
-    return None if match is None else match.group(1).decode().replace("\\/", "/")
+def _url(schema: ObjectSchema, options: dict[str, str]) -> str:
+    encoded = urlencode(options, quote_via=quote, safe="$,'()=@/:")
+    return f"{schema.entity_set}?{encoded}"
+
+
+def _parse(raw: bytes, fields: Sequence[Field]) -> tuple[pa.Table, dict[str, Any]]:
+    """A page's records as Arrow (the fast path when it fits) and its annotations."""
+    fast = json_page(raw, "value", fields, _COUNTS)
+    if fast is not None:
+        return fast[0], fast[1]
+    with gc_paused():
+        body = orjson.loads(raw)
+        table = records_to_table(body.pop("value"), fields)
+    return table, body  # the page's annotations, without its records
 
 
 def _label(value: Any) -> str:

@@ -269,6 +269,14 @@ def compare_pred(
     if op == "ne":
         return lambda r: (v := get(r)) is not None and v != value
     test = _OPERATORS[op]
+    if key is guid_order_key:
+        # A GUID's last group leads SQL Server's order: compared alone it settles all but
+        # the rare ties, without building the whole key per row (range reads scan a table)
+        head, bound = value[24:36], key(value)
+        return lambda r: (
+            (v := get(r)) is not None
+            and (test(h, head) if (h := v[24:36]) != head else test(key(v), bound))
+        )
     if key is not None:
         transform, bound = key, key(value)
         return lambda r: (v := get(r)) is not None and test(transform(v), bound)
