@@ -290,8 +290,12 @@ class Delivery:
             attempt += 1
             at = datetime.now(UTC)
             with self.lock:
+                # a delete sent again after a lost answer is journaled at the lost call's
+                # time: killed before this send's answer, the next run still asks the
+                # deletion log from then, and finds the record this export deleted
+                lost = [self.lost_deletes[i] for i in todo if i in self.lost_deletes]
                 send = (
-                    self.journal.send([self.digests[i] for i in todo], at)
+                    self.journal.send([self.digests[i] for i in todo], min([at, *lost]))
                     if self.journal is not None
                     else None
                 )

@@ -247,3 +247,37 @@ def test_a_bulk_batch_over_the_job_size_is_sent_in_halves(
         )
         assert result.stats.created == 50 and result.stats.batches == 2  # 2 jobs of ~1.8 KB
         assert sorted(sb.records("Contact")["LastName"]) == sorted(df["LastName"])
+
+
+@pytest.mark.parametrize("crm_name", ["salesforce", "dynamics"])
+def test_a_lost_delete_killed_as_it_is_sent_again_is_deleted_in_the_next_run(
+    crm_name: str, tmp_path: Path
+):
+    """The first call deleted the records and lost its answer; the process dies as the
+    delete is sent again. The next run must read the deletion log from the first call."""
+    with Sandbox(crm_name, data="demo", scale=0.05) as sb:  # a running clock, as an org's
+        crm = MAKERS[crm_name](sb)
+        conn = sb.connector()
+        made = export_to_crm(conn, crm.contact, frame(crm, "Fk"), journal=False).frame
+        ids = made[["crmId"]].rename(columns={"crmId": crm.id}).reset_index(drop=True)
+        lost = inject(crm, "dropped_connection", crm.writes)  # applied, its answer lost
+        calls = []
+        write = conn.write
+
+        def dies_on_the_second_call(batch):  # type: ignore[no-untyped-def]
+            calls.append(batch.op)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # as a SIGKILL would, with the resend journaled
+            return write(batch)
+
+        conn.write = dies_on_the_second_call  # type: ignore[method-assign]
+        journal = tmp_path / "deletes.jsonl"
+        with pytest.raises(KeyboardInterrupt):  # the resend leaves well after the lost call
+            delete_in_crm(
+                conn, crm.contact, ids, journal=journal, progress=False,
+                sleep=lambda seconds: time.sleep(4.5),  # past the log's slack and rounding
+            )  # fmt: skip
+        assert lost.fired == 1 and calls == ["delete", "delete"]  # type: ignore[attr-defined]
+        result = delete_in_crm(sb.connector(), crm.contact, ids, journal=journal, progress=False)
+        assert result.rejects.empty, result.rejects["errorMessage"].tolist()
+        assert result.stats.deleted == ROWS
