@@ -10,48 +10,7 @@ from crmframes.errors import ConfigError
 from crmframes.runner import run_job
 from crmframes.specs import Job
 from crmframes.store import CampaignStore
-
-SEED = """\
-name: seed-workflow
-account:
-  sandbox: {crm: dynamics, scale: 0.3, simulate: {contact: {updates: 5, creates: 2, deletes: 2, seed: 7}}}
-store: STORE
-steps:
-  - import:
-      object: contact
-      fields: [firstname, lastname, emailaddress1, telephone1, jobtitle]
-      auto_index: {activity: import_contacts, instance: sandbox}
-  - dedupe:
-      table: contact
-      on: [emailaddress1, [firstname, lastname]]
-      modified: modifiedon
-      key: contactid
-      merge: [telephone1, jobtitle]
-      removed_table: contact_duplicates
-  - delete:
-      object: contact
-      source: {table: contact_duplicates, columns: [contactid]}
-      journal: false
-  - reconcile:
-      object: contact
-      fields: [telephone1, jobtitle]
-      source: {table: contact, columns: [contactid, telephone1, jobtitle]}
-      key: contactid
-      save: {differences: contact_corrections}
-  - export:
-      object: contact
-      source:
-        query: >-
-          SELECT contactid, telephone1, jobtitle FROM contact
-          WHERE contactid IN (SELECT contactid FROM contact_corrections)
-      key: contactid
-      journal: false
-  - deleted:
-      object: contact
-      lookback: 1d
-      auto_index: {activity: deleted_contacts, instance: sandbox}
-      table: contact
-"""  # tests/test_runner.py's seed workflow, with its store on PostgreSQL
+from tests.test_runner import SEED  # the seed workflow, its store given per test
 
 
 def test_a_job_file_store_may_be_a_postgresql_url(pg_url, pg_schema):
