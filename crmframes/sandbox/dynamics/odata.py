@@ -151,11 +151,14 @@ def plan_query(
     planner = _Planner(entity, schema)
     try:
         columns = planner.select(select)
-        where = None if filter is None else planner.where(_Parser(filter, aliases).parse())
+        tree = None if filter is None else _Parser(filter, aliases).parse()
+        where = None if tree is None else planner.where(tree)
         order = [] if orderby is None else planner.order(orderby)
     except RecursionError:  # the depth limit keeps well below it; this is a last resort
         raise ODataError(_TOO_DEEP) from None
-    return QueryPlan(entity=entity, columns=columns, top=_top(top), where=where, order=order)
+    return QueryPlan(
+        entity=entity, columns=columns, top=_top(top), where=where, order=order, tree=tree
+    )
 
 
 # --- lexer --------------------------------------------------------------------------------

@@ -92,7 +92,6 @@ class Resolver(Protocol):
 
     def get(self, entity: str, record_id: str) -> dict[str, Any] | None:
         """Return the live record of table ``entity`` (logical name) by primary id, or None."""
-        ...
 
 
 GetterFactory = Callable[[Resolver], Getter]
@@ -130,8 +129,10 @@ class QueryPlan:
         top: int | None,
         where: PredFactory | None,
         order: list[tuple[GetterFactory, bool, Normalizer | None]],
+        tree: Any = None,
     ) -> None:
         self.entity = entity
+        self.tree = tree  # the parsed $filter, for an index seek (.id_index)
         self.columns = columns
         self.top = top
         self._where = where
@@ -139,13 +140,13 @@ class QueryPlan:
         self._projection = Projection(columns)
 
     def execute(
-        self, records: Iterable[Record], resolver: Resolver, *, now: datetime
+        self, records: Iterable[Record], resolver: Resolver, *, now: datetime, seek: bool = False
     ) -> list[Record]:
-        """Return the matching records, ordered, cut at ``$top`` (the source dicts)."""
+        """Return the matching records, ordered (``seek``: they come in order), cut at ``$top``."""
         rows: Iterable[Record] = records
         if self._where is not None:
             rows = filter(self._where(Env(_utc(now), resolver)), rows)
-        if not self._order:
+        if not self._order or seek:
             return list(rows if self.top is None else islice(rows, self.top))
         keys = [(get(resolver), descending, norm) for get, descending, norm in self._order]
         ordered = order_rows(list(rows), keys)

@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote, urlencode
 import orjson
 
 from crmframes.sandbox.dynamics.fetchxml import fetch_page, plan_fetch
+from crmframes.sandbox.dynamics.id_index import IdIndex
 from crmframes.sandbox.dynamics.multiple import ACTIONS, BulkActions
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
 from crmframes.sandbox.dynamics.odata_eval import guid_all
@@ -110,6 +111,7 @@ class EntitySets:
         self.base_url = ""  # https://127.0.0.1:PORT
         self._cursors: collections.OrderedDict[str, _Cursor] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._ids = IdIndex()  # primary-id seeks (.id_index)
 
     @property
     def root(self) -> str:
@@ -221,8 +223,7 @@ class EntitySets:
             cursor, offset = self._resume(request, entity, query, token)
         else:
             plan = self._plan(request, entity, query)
-            records = self.org.scan(entity.logical_name)
-            rows = plan.execute(records, self.org, now=self.org.clock.now())
+            rows = self._ids.answer(plan, self.org, query.get("$orderby"))
             cursor, offset = _Cursor(plan, rows, query), 0
         end = min(offset + page_size, len(cursor.rows))
         prepared = cursor.ahead
