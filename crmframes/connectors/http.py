@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 import tenacity
 import urllib3
+from isal import igzip, isal_zlib
 
 from crmframes.arguments import check_int, check_number
 from crmframes.connectors.throttling import Throttling
@@ -36,6 +37,9 @@ from crmframes.errors import (
 __all__ = ["HttpClient", "RetryPolicy", "make_session", "pages_ahead", "retry_after_seconds"]
 
 logger = logging.getLogger("crmframes.http")
+# isal's stubs type neither igzip.decompress nor its error class (IsalError at run time)
+_inflate: Callable[[bytes], bytes] = igzip.decompress
+_BAD_DEFLATE = cast(type[Exception], isal_zlib.error)
 # Statuses after which a write may or may not have been applied (503 is a refusal: retried)
 _MIDWAY = (500, 502, 504)
 # Connections kept per host: one per call in flight, up to Dataverse's 52 concurrent requests
@@ -293,10 +297,18 @@ class HttpClient:
             )
 
     def _read(self, response: requests.Response, operation: str, idempotent: bool) -> None:
-        """Read a streamed answer in one piece into requests' own cache of the body."""
+        """Read a streamed answer in one piece into requests' own cache of the body.
+
+        A gzip answer is read as sent and inflated in one piece by ISA-L (isal), about 2x
+        urllib3's zlib: a Bulk result page is megabytes.
+        """
+        packed = response.headers.get("Content-Encoding", "").strip().lower() == "gzip"
         try:
-            response._content = response.raw.read(decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if packed:
+                response._content = _inflate(response.raw.read(decode_content=False))
+            else:
+                response._content = response.raw.read(decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError, EOFError, _BAD_DEFLATE) as exc:
             response.close()  # a connection cut short is dropped, not pooled
             message = f"the connection failed while reading the answer: {exc}"
             raise self._lost(message, operation, idempotent) from exc

@@ -80,12 +80,12 @@ SYSTEM = "salesforce"
 BULK_THRESHOLD = 100_000  # mode="auto" switches to Bulk API 2.0 above this many records
 BULK_PAGE = 250_000  # maxRecords per Bulk result page
 BULK_DELIMITER = "COMMA"  # the columnDelimiter asked of Bulk query jobs
-# seconds before the second poll of a query job; then growing by half up to POLL_CAP. A query
+# seconds before the first poll of a query job; then growing by half up to POLL_CAP. A query
 # job reports no progress until it is done, so the poll cannot be timed for its end: doubling
 # to 5 s left up to as long again as the job had taken idle after it finished (a 100,000-row
 # job of ~12 s on the production profile was seen done at ~16 s); this bounds the idle time
 # to half the time waited so far, and to POLL_CAP on long jobs.
-QUERY_POLL_FIRST = 0.05
+QUERY_POLL_FIRST = 0.02
 REST_BATCH = 2000
 _KINDS: dict[str, FieldKind] = {
     "id": "id",
@@ -581,6 +581,8 @@ class SalesforceConnector:
         job = orjson.loads(created.content)["id"]
         wait = QUERY_POLL_FIRST
         while True:
+            time.sleep(wait)  # no job is done the moment it is created
+            wait = min(wait * POLL_GROWTH, POLL_CAP)
             info = orjson.loads(
                 self.http.send("GET", f"{base}/{job}", operation="poll bulk query job").content
             )
@@ -592,8 +594,6 @@ class SalesforceConnector:
                     system=SYSTEM,
                     operation="bulk query",
                 )
-            time.sleep(wait)
-            wait = min(wait * POLL_GROWTH, POLL_CAP)
         total = int(info.get("numberRecordsProcessed") or 0)
         names = [f.name for f in fields]
         datetimes = [f.name for f in fields if f.kind == "datetime"]

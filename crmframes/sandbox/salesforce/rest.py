@@ -12,7 +12,6 @@ the error shapes; one short handler per resource.
 from __future__ import annotations
 
 import collections
-import gzip
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from isal import igzip
 
 from crmframes.sandbox.salesforce.ids import IdFactory, normalize_id
 from crmframes.sandbox.salesforce.org import RECYCLE_BIN_DAYS, UPDATED_HORIZON_DAYS, SalesforceOrg
@@ -47,6 +47,7 @@ CURSOR_LIFETIME_SECONDS = 2 * 24 * 3600
 MAX_CURSORS = 200
 REPLICATION_ID_LIMIT = 600_000
 GZIP_LEVEL = 1  # cheap for the sandbox's CPU; the wire format is the same at any level
+# ISA-L's gzip (isal) compresses ~6x faster than zlib at level 1, for the same wire format
 
 
 def not_found(message: str = "The requested resource does not exist") -> HttpError:
@@ -290,7 +291,7 @@ class RestApi:
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
         body["records"] = cursor.plan.project_many(cursor.rows[offset:end], self.org, version)
         data = orjson.dumps(body)
-        return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0) if packed else data
+        return igzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0) if packed else data
 
     def _open_cursor(self, cursor: _Cursor) -> str:
         locator = self._locators.next()
