@@ -294,12 +294,13 @@ class Delivery:
                 # time: killed before this send's answer, the next run still asks the
                 # deletion log from then, and finds the record this export deleted
                 lost = [self.lost_deletes[i] for i in todo if i in self.lost_deletes]
-                send = (
-                    self.journal.send([self.digests[i] for i in todo], min([at, *lost]))
-                    if self.journal is not None
-                    else None
-                )
                 self.batches += 1
+            # outside the lock: calls in flight at once wait for their journal fsyncs together
+            send = (
+                self.journal.send([self.digests[i] for i in todo], min([at, *lost]))
+                if self.journal is not None
+                else None
+            )
             try:
                 outcomes, wait = self.call(todo, send, at)
             except BatchTooLargeError:  # refused before anything left: send it in halves
@@ -349,8 +350,7 @@ class Delivery:
                 def submitted(ref: BulkJobRef) -> None:
                     jobs.append(ref)
                     if journal is not None and number is not None:
-                        with self.lock:
-                            journal.job(number, ref.job_id)
+                        journal.job(number, ref.job_id)  # the journal keeps its own lock
 
                 return self.conn.write_bulk(batch, on_submitted=submitted), None
             written = self.conn.write(batch)

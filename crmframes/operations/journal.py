@@ -179,7 +179,7 @@ class Journal:
             if data.strip():
                 journal._replay(data)
             else:
-                journal._append(journal.header)
+                journal._sync(journal._append(journal.header))
         except BaseException:
             journal.close()
             raise
@@ -252,43 +252,55 @@ class Journal:
                     self.outcomes.setdefault(digest, []).append(outcome)
         self.unknown = sorted(sends.values(), key=lambda s: s.send)
 
-    def _append(self, entry: dict[str, Any], *, durable: bool = True) -> None:
-        """Append one line; ``durable`` waits until it is on disk (fsync).
+    def _append(self, entry: dict[str, Any]) -> int:
+        """Append one line, flushed to the operating system; return the file it went to.
 
-        ``send`` and ``job`` lines must be on disk before the call they announce: a crash
-        after the call would otherwise leave no trace of it. A ``done`` line is only
-        flushed to the operating system (a killed process loses nothing); if a machine
-        crash loses it, its send reads as unknown and is settled as such, and the next
-        ``send``'s fsync writes it anyway — one fsync per call instead of two.
+        ``send`` and ``job`` lines must then be on disk before the call they announce (a
+        crash after the call would otherwise leave no trace of it): their writer calls
+        :meth:`_sync` once the guard is released, so calls in flight at once wait for their
+        fsyncs side by side rather than one after another (an fsync returns once everything
+        written before it is on disk, its own line included). A ``done`` line is only
+        flushed (a killed process loses nothing); if a machine crash loses it, its send
+        reads as unknown and is settled as such, and the next fsync writes it anyway — one
+        fsync per call instead of two.
         """
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the export
         self._file.write(orjson.dumps(entry) + b"\n")
         self._file.flush()
-        if durable:
-            os.fsync(self._file.fileno())
+        return int(self._file.fileno())
+
+    @staticmethod
+    def _sync(descriptor: int) -> None:
+        """Wait until the journal's lines written so far are on disk."""
+        os.fsync(descriptor)
 
     def send(self, rows: Iterable[str], at: datetime | None = None) -> int:
-        """Record that a call carrying ``rows`` (digests) is about to leave; return its number."""
+        """Record that a call carrying ``rows`` (digests) is about to leave; return its number.
+
+        Returns once the line is on disk: the call may leave then.
+        """
         moment = (at or datetime.now(UTC)).isoformat()
         digests = list(rows)
         with self._guard:
             number = self._next_send
             self._next_send += 1
-            self._append({"t": "send", "s": number, "d": digests, "at": moment})
+            descriptor = self._append({"t": "send", "s": number, "d": digests, "at": moment})
+        self._sync(descriptor)
         return number
 
     def job(self, send: int, job_id: str) -> None:
-        """Record the bulk job that carries ``send``."""
+        """Record the bulk job that carries ``send`` (on disk when this returns)."""
         with self._guard:
-            self._append({"t": "job", "s": send, "job": job_id})
+            descriptor = self._append({"t": "job", "s": send, "job": job_id})
+        self._sync(descriptor)
 
     def done(self, send: int, results: Iterable[tuple[str, WriteOutcome]]) -> None:
         """Record the final outcomes of ``send`` by row digest (rows not listed are sent again)."""
         final = list(results)
         line = {"t": "done", "s": send, "r": [_outcome_row(d, o) for d, o in final]}
         with self._guard:
-            self._append(line, durable=False)
+            self._append(line)
             for digest, outcome in final:
                 self.outcomes.setdefault(digest, []).append(outcome)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -447,3 +449,38 @@ def test_an_unknown_send_stays_open_until_a_run_has_all_its_rows(tmp_path: Path)
     result = export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
     assert names(crm) == sorted(FRAME["Name"])  # row 4 was looked up, not sent again
     assert len(result.frame) == 10 and result.rejects.empty
+
+
+def test_calls_in_flight_wait_for_their_journal_fsyncs_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sends fsync at once: neither holds a lock while its line goes to disk.
+
+    With the fsync under the journal's lock (or the export's), the second send cannot reach
+    its fsync before the first returns, and the barrier below breaks.
+    """
+    crm = FakeCrm()
+    journal = tmp_path / "j.jsonl"
+    export_to_crm(crm, "Thing", NAMES, journal=journal, progress=False)
+    opened = Journal.open(journal, json.loads(journal.read_text().splitlines()[0]))
+    together = threading.Barrier(2, timeout=5)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        together.wait()  # both sends are in their fsync at the same time
+        real_fsync(descriptor)
+        synced.append(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    numbers: list[int] = []
+    threads = [threading.Thread(target=lambda d=d: numbers.append(opened.send([d]))) for d in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    opened.close()
+    assert len(set(numbers)) == 2 and len(synced) == 2
+    sends = [json.loads(line) for line in journal.read_text().splitlines()[-2:]]
+    assert sorted(s["d"][0] for s in sends) == ["a", "b"]  # both lines whole, one each
