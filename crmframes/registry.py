@@ -89,6 +89,10 @@ class CrmKind:
             one, imported only when a sandbox of this CRM starts; None when it has none.
         probe: the object and field every org of this CRM has, which ``crmframes check``
             reads one record of (None: that check reads nothing).
+        for_now_symbols: the ``errorSymbol`` values of its rejects that failed only for now
+            (the CRM down, an API limit): a job step with ``retry:`` sends those rows again
+            after its wait (:mod:`crmframes.runner.handling`). CRM-neutral ones (a lost
+            connection, HTTP 429 / 503) are the runner's own.
     """
 
     name: str
@@ -99,6 +103,7 @@ class CrmKind:
     connector: Callable[..., Any]  # returns a Connector
     sandbox: SandboxSupport | str | None = None
     probe: tuple[str, str] | None = None
+    for_now_symbols: frozenset[str] = frozenset()
 
 
 def register(kind: CrmKind, *, replace: bool = False) -> None:
