@@ -46,6 +46,11 @@ class SandboxSupport(Protocol):
     """What the sandbox service needs of one CRM's emulation (``crmframes/sandbox/<crm>/``)."""
 
     session_seconds: int  # how long an access token lives unless Sandbox(session_seconds=) says
+    # the production profile's figures (a crmframes.sandbox.Profile), or None: it has none
+    production: Any
+    # how its org refuses a request over a service limit (crmframes.sandbox.profile.ServiceLimits),
+    # or None: it has none, and the production profile models its time only
+    limits: Any
 
     def build(
         self, *, clock: Any, faults: Any, options: Mapping[str, Any], counter: Any, profile: Any

@@ -13,6 +13,8 @@ import pathlib
 import re
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,8 +25,9 @@ from crmframes.accounts import connect
 from crmframes.check import check_connection
 from crmframes.errors import ConfigError
 from crmframes.runner import run_job
+from crmframes.sandbox import production_profile
 from crmframes.specs import Job, parse_accounts
-from tests.memory_crm import registered
+from tests.memory_crm import KIND, registered
 from tests.memory_crm.client import MemoryConnector, MemorySettings
 
 MEMBERS = pd.DataFrame(
@@ -170,14 +173,10 @@ CRM_PACKAGES = (
     "sandbox.salesforce",
     "sandbox.dynamics",
 )
-# the public names crmframes re-exports, and one sandbox module (profile.py: each CRM's
-# production figures and error shape) that the sandbox's own issue will move into its package
-ALLOWED = {"crmframes", "crmframes.connectors", "crmframes.sandbox.profile"}
+# the public names crmframes re-exports
+ALLOWED = {"crmframes", "crmframes.connectors"}
 # Modules that may spell a CRM's name in a string, each with its reason.
-NAMING = {
-    "crmframes.demo.narration": "the demo runs on the Dynamics 365 sandbox",
-    "crmframes.sandbox.profile": "moved into the CRM packages next",
-}
+NAMING = {"crmframes.demo.narration": "the demo runs on the Dynamics 365 sandbox"}
 
 
 def outside_the_crm_packages() -> Iterator[tuple[str, ast.Module]]:
@@ -264,6 +263,26 @@ def test_the_crm_terms_scan_catches_the_old_shapes():
         "'(Salesforce: View Setup and Configuration)'",
         "'0x80072326'",
     ]
+
+
+def test_a_third_crm_declares_its_production_figures():
+    with registered():
+        profile = production_profile("memory", speed=1000)
+        assert (profile.round_trip, profile.create, profile.speed) == (0.02, 0.002, 1000)
+        with Sandbox("memory", data="empty", profile="production", speed=1000) as sb:
+            result = export_to_crm(sb.connector(), "Member", MEMBERS, journal=False, progress=False)
+            assert (result.stats.created, sb.throttles()) == (3, {})
+            assert "profile='production', speed=1000" in repr(sb)
+
+
+def test_a_crm_without_production_figures_has_no_production_profile():
+    bare = replace(KIND, name="bare", sandbox=SimpleNamespace(production=None, limits=None))
+    registry.register(bare)
+    try:
+        with pytest.raises(ValueError, match="no production profile for 'bare'; use salesforce or"):
+            production_profile("bare")
+    finally:
+        registry.unregister("bare")
 
 
 def test_crmframes_check_checks_a_third_crm(memory: Sandbox):

@@ -14,6 +14,7 @@ from typing import Any
 
 from crmframes import registry
 from crmframes.errors import SandboxError
+from crmframes.sandbox import Profile
 from crmframes.sandbox.server import Request, Response, Router
 from crmframes.settings import Auth
 
@@ -89,6 +90,16 @@ class MemoryApp:
 
     def close(self) -> None:
         pass
+
+    # --- what a request did, for the production profile (crmframes.sandbox.profile) ---------
+
+    def limited(self, request: Request) -> bool:
+        return request.path.startswith("/api/")  # the token call is not an API call
+
+    def work(self, request: Request, response: Response) -> dict[str, int]:
+        if request.path.endswith("/write") and response.status == 200:
+            return {"create": len(request.json()["records"])}
+        return {}
 
     # --- handlers ---------------------------------------------------------------------------
 
@@ -184,6 +195,9 @@ class MemorySandbox:
     """The registry's sandbox hook for the memory CRM."""
 
     session_seconds = 3600
+    # a small server's figures for the production profile; it declares no service limits
+    production = Profile(round_trip=0.02, request_overhead=0.01, query_row=0.0001, create=0.002)
+    limits = None
 
     def build(
         self, *, clock: Any, faults: Any, options: Mapping[str, Any], counter: Any, profile: Any
