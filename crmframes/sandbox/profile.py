@@ -65,14 +65,16 @@ class Profile:
         request_overhead: server time of any request, before its records.
         query_row, create, update, upsert, delete: server time per record by operation.
         capacity: requests the org serves at once; more wait for a slot.
-        dop_hint: Dataverse ``x-ms-dop-hint`` on every answer.
-        concurrent_limit: Dataverse: more requests in flight per user → 429 ``0x80072326``.
-        request_limit: Dataverse: requests per user per ``window`` → 429 ``0x80072322``.
-        execution_limit: Dataverse: server seconds per ``window`` → 429 ``0x80072321``.
-        window: Dataverse's sliding service-protection window.
-        long_running_seconds: Salesforce: a request running longer is long-running.
-        long_running_limit: Salesforce: long-running requests at once before new ones are
-            refused ``REQUEST_LIMIT_EXCEEDED``.
+        dop_hint: the degree of parallelism the org advises on every answer (Dataverse's
+            ``x-ms-dop-hint``).
+        concurrent_limit: requests in flight per user before a new one is refused.
+        request_limit: requests per user per ``window`` before a new one is refused.
+        execution_limit: server seconds per ``window`` before a new request is refused.
+        window: the sliding window of ``request_limit`` and ``execution_limit``.
+        long_running_seconds: a request running longer is long-running.
+        long_running_limit: long-running requests at once before new ones are refused.
+            Which of these limits a CRM has, and how it refuses a request, its sandbox
+            package says (:class:`ServiceLimits`).
         bulk_queue: Salesforce Bulk API 2.0: time a job waits before it runs.
         bulk_ingest_row, bulk_query_row: Bulk API 2.0 processing time per record.
         bulk_daily_records: Bulk API 2.0 ingest records per rolling 24 hours.
