@@ -57,16 +57,16 @@ __all__ = [
 ]
 
 RUN_COLUMNS = ("crmRunId", "crmRunAt", "crmStep", "crmRejectNo")
-# Rejects of a whole call that failed for now (after the connector's own retries): the CRM
-# down, an API limit, the connection lost before the CRM took the call. An insert whose
-# answer was lost is looked up by the export and, unsettled, is OUTCOME_UNKNOWN: never here.
 # The steps whose spec has ``rejects:``, ``retry:`` and ``dry_run:`` (a test keeps these in
 # step with the specs' fields): read through isinstance, never getattr.
 WITH_REJECTS = (ImportSpec, ExportSpec, DeleteSpec, ReconcileSpec)
 WITH_RETRY = (ImportSpec, ExportSpec, DeleteSpec, DeletedSpec, ReconcileSpec)
 WITH_DRY_RUN = (ExportSpec, DedupeSpec, MergeSpec)
+# Rejects of a whole call that failed for now (after the connector's own retries): the CRM
+# down, an API limit, the connection lost before the CRM took the call. An insert whose
+# answer was lost is looked up by the export and, unsettled, is OUTCOME_UNKNOWN: never here.
+# These are any CRM's; each CRM adds its own symbols (CrmKind.for_now_symbols).
 _FOR_NOW_CODES = frozenset({"429", "502", "503", "504"})
-# Any CRM's; each CRM adds its own codes (CrmKind.for_now_symbols).
 _FOR_NOW_SYMBOLS = frozenset(
     {
         "CONNECTION_LOST",  # a keyed write or delete whose answer was lost: safe to resend
