@@ -14,9 +14,12 @@ from crmframes.registry import CrmKind
 __all__ = ["KIND"]
 
 # Service protection (reference/dataverse-api.md "Service protection": requests, execution
-# time, concurrency; 0x8005f103 the older throttling code). A whole call refused so carries
+# time, concurrency; and 0x8005f103, which wire.py names Throttling [unverified: not in
+# Microsoft's service protection table]). A whole call refused so carries
 # the code as its reject's errorSymbol (and HTTP 429); "a batch part can itself be 429", and
-# then the reject's errorSymbol is the code's name and its errorCode the code.
+# then the reject's errorSymbol is the code's name and its errorCode the code. SQL lock
+# contention (0x80044150 / 0x80044151, wire.py) is retried within the export's own rounds,
+# as a locked row is on any CRM, and is not "for now".
 _THROTTLING = ("0x80072322", "0x80072321", "0x80072326", "0x8005f103")
 
 
