@@ -77,12 +77,12 @@ def _limits(conn: Connector) -> Check:
             )
         return Check("limits", True, limits.detail)
     except PermissionDeniedError as exc:
-        # Salesforce serves /limits only to users with "View Setup and Configuration"
+        # the connector's message names the permission, when its CRM has one for the limits
         return Check(
             "limits",
             False,
-            f"{_said(exc)}. Reading the limits needs a permission imports and exports do not "
-            "(Salesforce: View Setup and Configuration)",
+            f"{_said(exc)}. Reading the limits needs a permission imports and exports do not: "
+            "grant it to this user to check the limits",
         )
     except CrmframesError as exc:
         return Check("limits", False, f"{_said(exc)}. {_advice(exc)}")

@@ -46,6 +46,11 @@ class SandboxSupport(Protocol):
     """What the sandbox service needs of one CRM's emulation (``crmframes/sandbox/<crm>/``)."""
 
     session_seconds: int  # how long an access token lives unless Sandbox(session_seconds=) says
+    # the production profile's figures (a crmframes.sandbox.Profile), or None: it has none
+    production: Any
+    # how its org refuses a request over a service limit (crmframes.sandbox.profile.ServiceLimits),
+    # or None: it has none, and the production profile models its time only
+    limits: Any
 
     def build(
         self, *, clock: Any, faults: Any, options: Mapping[str, Any], counter: Any, profile: Any
@@ -89,6 +94,10 @@ class CrmKind:
             one, imported only when a sandbox of this CRM starts; None when it has none.
         probe: the object and field every org of this CRM has, which ``crmframes check``
             reads one record of (None: that check reads nothing).
+        for_now_symbols: the ``errorSymbol`` values of its rejects that failed only for now
+            (the CRM down, an API limit): a job step with ``retry:`` sends those rows again
+            after its wait (:mod:`crmframes.runner.handling`). CRM-neutral ones (a lost
+            connection, HTTP 429 / 503) are the runner's own.
     """
 
     name: str
@@ -99,6 +108,7 @@ class CrmKind:
     connector: Callable[..., Any]  # returns a Connector
     sandbox: SandboxSupport | str | None = None
     probe: tuple[str, str] | None = None
+    for_now_symbols: frozenset[str] = frozenset()
 
 
 def register(kind: CrmKind, *, replace: bool = False) -> None:

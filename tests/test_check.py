@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 from click.testing import CliRunner
 
 from crmframes import RetryPolicy, Sandbox
 from crmframes.accounts import connect
-from crmframes.check import Check, check_connection
+from crmframes.check import Check, _limits, check_connection
 from crmframes.cli import main
 from crmframes.connectors.base import ApiLimits
-from crmframes.errors import ConfigError
+from crmframes.errors import ConfigError, PermissionDeniedError
 
 
 def write_accounts(tmp_path: Path, accounts: dict[str, Any]) -> Path:
@@ -159,3 +160,42 @@ def test_connect_is_public_and_checks_its_account_first():
     assert crmframes.connect is connect
     with pytest.raises(ArgumentTypeError, match="account"), crmframes.connect(5):  # type: ignore[arg-type]
         pass
+
+
+def refuse_limits(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """A user without the permission the org's limits need: ``/limits`` answers 403."""
+    if response.request.path_url.rstrip("/").endswith("/limits"):
+        response.close()  # the org's own answer dropped, its connection released
+        response.status_code = 403
+        response._content = (
+            b'[{"message": "Insufficient access", "errorCode": "INSUFFICIENT_ACCESS"}]'
+        )
+    return response
+
+
+def test_check_names_the_permission_salesforce_needs_for_the_limits(demo_sandbox):
+    session = requests.Session()
+    session.trust_env, session.verify = False, demo_sandbox.ca_file
+    session.hooks["response"].append(refuse_limits)  # this session only: no global patched
+    conn = demo_sandbox.connector(session=session)
+    with pytest.raises(PermissionDeniedError, match="needs the View Setup and Configuration"):
+        conn.read_limits()
+    checks = list(check_connection(lambda: contextlib.closing(conn), label="the org"))
+    assert [(c.name, c.ok) for c in checks] == [("login", True), ("limits", False), ("read", True)]
+    assert checks[1].detail == (
+        "salesforce read limits (HTTP 403, INSUFFICIENT_ACCESS): Insufficient access (the limits "
+        "resource needs the View Setup and Configuration permission). Reading the limits needs "
+        "a permission imports and exports do not: grant it to this user to check the limits"
+    )
+
+
+def test_check_of_a_crm_whose_limits_are_refused_names_no_other_crm():
+    class Refusing:  # a connector of some CRM: only what check_connection calls
+        system, api_calls = "memory", 0
+
+        def read_limits(self) -> ApiLimits:
+            raise PermissionDeniedError("no", system="memory", operation="read limits")
+
+    check = _limits(Refusing())  # type: ignore[arg-type]
+    assert not check.ok and "Salesforce" not in check.detail
+    assert check.detail.startswith("memory read limits: no. Reading the limits needs a permission")

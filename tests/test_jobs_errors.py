@@ -7,6 +7,7 @@ through the ``sleep`` handed to ``run_job``, so nothing here waits.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from crmframes import CampaignStore, Sandbox
 from crmframes.cli import main
+from crmframes.connectors.dynamics import wire
 from crmframes.errors import (
     ConfigError,
     DataError,
@@ -24,8 +26,9 @@ from crmframes.errors import (
     UnavailableError,
 )
 from crmframes.runner import run_job
-from crmframes.runner.handling import attempt
+from crmframes.runner.handling import attempt, for_now_symbols, transient_rejects
 from crmframes.runner.report import Attempt, StepReport
+from crmframes.schema import ObjectSchema
 from crmframes.specs import ExportSpec, ImportSpec, Job
 from tests.test_runner import CRMS, crm_account
 
@@ -394,3 +397,49 @@ def test_an_exports_own_retry_rounds_wait_through_the_runs_sleep(crm, tmp_path):
     assert report.ok, report.error
     assert len(waits) == 1 and 0 < waits[0] <= 30
     assert report.steps[1].rejected == 3  # two locked rows and the 300-character name
+
+
+# --- which rejects failed for now: any CRM's symbols, and each CRM's own --------------------
+
+
+def throttled_batch_part() -> dict[str, str]:
+    """The reject of a ``$batch`` part Dataverse answered 429 ("a batch part can itself be 429")."""
+    body = (
+        b'{"error": {"code": "0x80072322", "message": "Number of requests exceeded the limit'
+        b' of 6000 over time window of 300 seconds."}}'
+    )
+    outcome = wire.outcome(
+        ObjectSchema("contact", {}, "contactid"),
+        "insert",
+        wire.BatchRequest(0, "POST", "contacts"),
+        wire.BatchAnswer(429, Message(), body),
+    )
+    return {"errorSymbol": outcome.error_symbol, "errorCode": outcome.error_code}
+
+
+def test_a_dataverse_throttled_batch_part_is_rejected_for_now():
+    duplicate = {"errorSymbol": "DuplicateRecord", "errorCode": "0x80040237"}
+    rejects = pd.DataFrame([throttled_batch_part(), duplicate])
+    assert rejects.to_dict("list") == {
+        "errorSymbol": ["ThrottlingBurstRequestLimitExceededError", "DuplicateRecord"],
+        "errorCode": ["0x80072322", "0x80040237"],
+    }
+    assert transient_rejects(rejects, symbols=for_now_symbols("dynamics")).tolist() == [True, False]
+    assert not transient_rejects(rejects, symbols=for_now_symbols("salesforce")).any()
+
+
+def test_salesforce_rejects_for_now_are_its_outage_and_its_api_limits():
+    rejects = pd.DataFrame(
+        {
+            "errorSymbol": ["SERVER_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "CONNECTION_LOST",
+                            "UnavailableError", "UNABLE_TO_LOCK_ROW", "STRING_TOO_LONG"],
+            "errorCode": ["503", "403", "", "", "", "400"],
+        }
+    )  # fmt: skip
+    found = transient_rejects(rejects, symbols=for_now_symbols("salesforce"))
+    assert found.tolist() == [True, True, True, True, False, False]
+    assert for_now_symbols("a crm nobody registered") == {
+        "CONNECTION_LOST",
+        "UnavailableError",
+        "RateLimitedError",
+    }

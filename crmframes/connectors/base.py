@@ -268,8 +268,9 @@ class Connector(Protocol):
         """What the CRM says of the API calls left (one API call).
 
         Raises:
-            PermissionDeniedError: the user may not read the limits (Salesforce needs
-                "View Setup and Configuration"; imports and exports do not).
+            PermissionDeniedError: the user may not read the limits (imports and exports
+                may still work); its message names the permission needed, when the CRM has
+                one for this (Salesforce: "View Setup and Configuration").
         """
 
     def describe(self, object_name: str) -> ObjectSchema:

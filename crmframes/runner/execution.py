@@ -26,6 +26,7 @@ from crmframes.runner.handling import (
     append_rejects,
     attempt,
     dry_run_of,
+    for_now_symbols,
     rejects_of,
     resend_transient,
 )
@@ -129,7 +130,10 @@ class StepContext:
         step: StepReport,
     ) -> Any:
         """Write ``df`` with ``send``, sending rows rejected for now again per ``retry:``."""
-        resent = resend_transient(send, df, spec, step, sleep=self.sleep, say=self.say)
+        symbols = for_now_symbols(self.conn.system)  # the CRM's own, and any CRM's
+        resent = resend_transient(
+            send, df, spec, step, symbols=symbols, sleep=self.sleep, say=self.say
+        )
         return resent.combined(len(df))
 
     def _forget_rejects(self) -> None:

@@ -8,14 +8,16 @@ with their own scheduler do not wait. :func:`append_rejects` is the seed's "Reje
 transition: the rows the CRM refused go to a store table with the run's id and time.
 
 An export or a delete does not fail when the CRM is down: the connector's quick retries
-given up, the rows of the failed calls come back as rejects (``SERVER_UNAVAILABLE``, HTTP
-429 / 503, ``CONNECTION_LOST``) that were not applied. :func:`resend_transient` sends just
-those rows again after the wait, so the rows that went through are never sent twice.
+given up, the rows of the failed calls come back as rejects (HTTP 429 / 503,
+``CONNECTION_LOST``, or a symbol the CRM declares in its registry entry,
+:attr:`~crmframes.registry.CrmKind.for_now_symbols`) that were not applied.
+:func:`resend_transient` sends just those rows again after the wait, so the rows that went
+through are never sent twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmframes import registry
 from crmframes.errors import ConnectorError, RateLimitedError, UnavailableError
 from crmframes.operations.export_result import ExportResult
 from crmframes.runner.report import Attempt, StepReport
@@ -45,6 +48,7 @@ __all__ = [
     "append_rejects",
     "attempt",
     "dry_run_of",
+    "for_now_symbols",
     "rejects_of",
     "resend_transient",
     "retry_of",
@@ -53,19 +57,18 @@ __all__ = [
 ]
 
 RUN_COLUMNS = ("crmRunId", "crmRunAt", "crmStep", "crmRejectNo")
-# Rejects of a whole call that failed for now (after the connector's own retries): the CRM
-# down, an API limit, the connection lost before the CRM took the call. An insert whose
-# answer was lost is looked up by the export and, unsettled, is OUTCOME_UNKNOWN: never here.
 # The steps whose spec has ``rejects:``, ``retry:`` and ``dry_run:`` (a test keeps these in
 # step with the specs' fields): read through isinstance, never getattr.
 WITH_REJECTS = (ImportSpec, ExportSpec, DeleteSpec, ReconcileSpec)
 WITH_RETRY = (ImportSpec, ExportSpec, DeleteSpec, DeletedSpec, ReconcileSpec)
 WITH_DRY_RUN = (ExportSpec, DedupeSpec, MergeSpec)
+# Rejects of a whole call that failed for now (after the connector's own retries): the CRM
+# down, an API limit, the connection lost before the CRM took the call. An insert whose
+# answer was lost is looked up by the export and, unsettled, is OUTCOME_UNKNOWN: never here.
+# These are any CRM's; each CRM adds its own symbols (CrmKind.for_now_symbols).
 _FOR_NOW_CODES = frozenset({"429", "502", "503", "504"})
 _FOR_NOW_SYMBOLS = frozenset(
     {
-        "SERVER_UNAVAILABLE",  # Salesforce 503
-        "REQUEST_LIMIT_EXCEEDED",  # Salesforce's API limits (HTTP 403)
         "CONNECTION_LOST",  # a keyed write or delete whose answer was lost: safe to resend
         "UnavailableError",  # no CRM code: the connection was refused or dropped
         "RateLimitedError",
@@ -188,20 +191,41 @@ class Resent:
         return replace(first, frame=self.frame, rejects=self.rejects, stats=stats)
 
 
-def transient_rejects(rejects: pd.DataFrame) -> pd.Series:
-    """Which rejects failed only for now (the CRM down, an API limit, a lost connection).
+def for_now_symbols(system: str) -> frozenset[str]:
+    """The ``errorSymbol`` values that mean "failed for now" in the rejects of ``system``.
+
+    Those of any CRM (a lost connection, an unavailable service, a rate limit) and those the
+    CRM declares in its registry entry; a connector of a CRM nobody registered gets the
+    former only.
 
     Examples:
-        >>> df = pd.DataFrame({"errorSymbol": ["SERVER_UNAVAILABLE", "STRING_TOO_LONG"],
-        ...                    "errorCode": ["503", None]})
-        >>> transient_rejects(df).tolist()
-        [True, False]
+        >>> sorted(for_now_symbols("salesforce") - for_now_symbols("no such crm"))
+        ['REQUEST_LIMIT_EXCEEDED', 'SERVER_UNAVAILABLE']
+    """
+    if system not in registry.crm_names():
+        return _FOR_NOW_SYMBOLS
+    return _FOR_NOW_SYMBOLS | registry.crm_kind(system).for_now_symbols
+
+
+def transient_rejects(
+    rejects: pd.DataFrame, *, symbols: Collection[str] = _FOR_NOW_SYMBOLS
+) -> pd.Series:
+    """Which rejects failed only for now (the CRM down, an API limit, a lost connection).
+
+    A reject is for now when its ``errorSymbol`` is one of ``symbols`` (see
+    :func:`for_now_symbols`) or its ``errorCode`` is HTTP 429, 502, 503 or 504.
+
+    Examples:
+        >>> df = pd.DataFrame({"errorSymbol": ["MEMBERS_BUSY", "CONNECTION_LOST", "TOO_LONG"],
+        ...                    "errorCode": ["409", None, "400"]})
+        >>> transient_rejects(df, symbols={"MEMBERS_BUSY", "CONNECTION_LOST"}).tolist()
+        [True, True, False]
     """
     if not len(rejects) or "errorSymbol" not in rejects.columns:
         return pd.Series(False, index=rejects.index, dtype="bool")
-    symbols = rejects["errorSymbol"].astype("str")
+    found = rejects["errorSymbol"].astype("str")
     codes = rejects.get("errorCode", pd.Series(None, index=rejects.index)).astype("str")
-    return (symbols.isin(_FOR_NOW_SYMBOLS) | codes.isin(_FOR_NOW_CODES)).astype("bool")
+    return (found.isin(list(symbols)) | codes.isin(_FOR_NOW_CODES)).astype("bool")
 
 
 def resend_transient(
@@ -210,15 +234,16 @@ def resend_transient(
     spec: StepSpec,
     step: StepReport,
     *,
+    symbols: Collection[str],
     sleep: Callable[[float], None],
     say: Callable[[str], None],
 ) -> Resent:
     """Write ``df`` with ``send``; with ``retry:``, send the rows rejected for now again.
 
-    After each wait only the rows whose rejects are :func:`transient_rejects` are sent:
-    they were not applied, while the others either went through or failed for good, so
-    nothing is written twice. Each round that left rows rejected for now is an attempt in
-    the report.
+    After each wait only the rows whose rejects are :func:`transient_rejects` (with the
+    CRM's ``symbols``, :func:`for_now_symbols`) are sent: they were not applied, while the
+    others either went through or failed for good, so nothing is written twice. Each round
+    that left rows rejected for now is an attempt in the report.
     """
     retry = retry_of(spec)
     positions = np.arange(len(df))  # the input positions of the rows sent last
@@ -231,7 +256,7 @@ def resend_transient(
         out.results.append(result)
         frames.append(result.frame)
         rejects = _renumbered(result.rejects, positions)
-        later = transient_rejects(rejects)
+        later = transient_rejects(rejects, symbols=symbols)
         if retry is None or not later.any():
             break
         number = len(step.attempts) + 1

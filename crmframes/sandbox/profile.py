@@ -5,11 +5,15 @@ Edge: :class:`ProfiledApp` wraps a CRM's sandbox app (the server's ``App`` proto
 network round trip before the request reaches the server and half after; a concurrency slot
 (at most ``capacity`` requests served at once, the rest queue); the server time of the work
 the request did (``request_overhead`` plus a time per record by operation, the app reports the
-work through its ``work(request, response)`` method); and each CRM's service limits
+work through its ``work(request, response)`` method); and the CRM's service limits
 (reference/dataverse-api.md "Service protection", reference/salesforce-api.md §9). Every
 modelled time, window and ``Retry-After`` is divided by ``speed``, so a run at ``speed=100`` keeps
-the ratios of a real org in a hundredth of the time. The figures and their sources are in the
-README, "Production profile figures".
+the ratios of a real org in a hundredth of the time.
+
+Nothing here names a CRM: each CRM's sandbox package declares its production figures and
+how its org refuses a request over a limit (:class:`ServiceLimits`) in its
+:class:`~crmframes.registry.SandboxSupport` (``production`` and ``limits``). The figures and
+their sources are in the README, "Production profile figures".
 """
 
 from __future__ import annotations
@@ -22,33 +26,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, Protocol, get_args
 
+from crmframes import registry
+from crmframes.errors import ConfigError
 from crmframes.sandbox.faults import Fault
 from crmframes.sandbox.server import App, HttpError, Request, Response
 
 __all__ = [
+    "Limit",
     "Operation",
     "Profile",
     "ProfileName",
     "ProfiledApp",
+    "ServiceLimits",
     "production_profile",
     "resolve_profile",
 ]
 
 ProfileName = Literal["local", "production"]
 Operation = Literal["query", "create", "update", "upsert", "delete"]
+# The limits a profile can model, each switched on by its figure: requests in flight
+# (concurrent_limit), requests per window (request_limit), server seconds per window
+# (execution_limit), long-running requests at once (long_running_limit).
+Limit = Literal["concurrent", "requests", "execution", "long_running"]
 Work = Mapping[str, int]  # operation -> records the request touched
-
-_CONCURRENT = ("0x80072326", "Number of concurrent requests exceeded the limit of {limit}.")
-_REQUESTS = (
-    "0x80072322",
-    "Number of requests exceeded the limit of {limit} over time window of {window:g} seconds.",
-)
-_EXECUTION = (
-    "0x80072321",
-    "Combined execution time of incoming requests exceeded limit of {limit:,.0f} milliseconds "
-    "over time window of {window:g} seconds. Decrease number of concurrent requests or reduce "
-    "the duration of requests and try again later.",
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,14 +65,16 @@ class Profile:
         request_overhead: server time of any request, before its records.
         query_row, create, update, upsert, delete: server time per record by operation.
         capacity: requests the org serves at once; more wait for a slot.
-        dop_hint: Dataverse ``x-ms-dop-hint`` on every answer.
-        concurrent_limit: Dataverse: more requests in flight per user → 429 ``0x80072326``.
-        request_limit: Dataverse: requests per user per ``window`` → 429 ``0x80072322``.
-        execution_limit: Dataverse: server seconds per ``window`` → 429 ``0x80072321``.
-        window: Dataverse's sliding service-protection window.
-        long_running_seconds: Salesforce: a request running longer is long-running.
-        long_running_limit: Salesforce: long-running requests at once before new ones are
-            refused ``REQUEST_LIMIT_EXCEEDED``.
+        dop_hint: the degree of parallelism the org advises on every answer (Dataverse's
+            ``x-ms-dop-hint``).
+        concurrent_limit: requests in flight per user before a new one is refused.
+        request_limit: requests per user per ``window`` before a new one is refused.
+        execution_limit: server seconds per ``window`` before a new request is refused.
+        window: the sliding window of ``request_limit`` and ``execution_limit``.
+        long_running_seconds: a request running longer is long-running.
+        long_running_limit: long-running requests at once before new ones are refused.
+            Which of these limits a CRM has, and how it refuses a request, its sandbox
+            package says (:class:`ServiceLimits`).
         bulk_queue: Salesforce Bulk API 2.0: time a job waits before it runs.
         bulk_ingest_row, bulk_query_row: Bulk API 2.0 processing time per record.
         bulk_daily_records: Bulk API 2.0 ingest records per rolling 24 hours.
@@ -135,47 +137,41 @@ class Profile:
         return self.bulk_queue / self.speed, per * rows / self.speed
 
 
-_DATAVERSE = Profile(
-    round_trip=0.061,
-    request_overhead=0.093,
-    query_row=0.0005,
-    create=0.028,
-    update=0.028,
-    upsert=0.028,
-    delete=0.028,
-    capacity=52,
-    dop_hint=8,
-    concurrent_limit=52,
-    request_limit=6_000,
-    execution_limit=1_200.0,
-)
-_SALESFORCE = Profile(
-    round_trip=0.061,
-    request_overhead=0.050,
-    query_row=0.0002,
-    create=0.008,
-    update=0.008,
-    upsert=0.010,
-    delete=0.006,
-    capacity=1_000,
-    long_running_limit=25,
-    bulk_queue=2.0,
-    bulk_ingest_row=0.0005,
-    bulk_query_row=0.0001,
-    bulk_daily_records=150_000_000,
-)
+class ServiceLimits(Protocol):
+    """How one CRM's org refuses a request over a service limit, in its own error shape."""
+
+    enforced: frozenset[Limit]  # the limits its org has (each still needs its figure set)
+
+    def refusal(
+        self, limit: Limit, profile: Profile, *, retry_after: int | None
+    ) -> tuple[str, Response]:
+        """The answer refusing a request over ``limit``, and the code it is counted under.
+
+        ``retry_after`` is the wait to announce, in whole seconds of the compressed time
+        (None: the limit names none).
+        """
+
+    def advice(self, profile: Profile) -> Mapping[str, str]:
+        """Headers every answer carries under ``profile`` (a degree of parallelism advised)."""
 
 
 def production_profile(crm: str, **overrides: Any) -> Profile:
     """The production profile of ``crm`` with any figure overridden by keyword.
 
+    The figures are the CRM's own, declared by its sandbox package
+    (:attr:`~crmframes.registry.SandboxSupport.production`).
+
+    Raises:
+        ValueError: a CRM without production figures, or an unknown figure.
+
     Examples:
         >>> production_profile("dynamics", speed=10).call_seconds({"create": 1000}) > 2.8
         True
     """
-    base = {"salesforce": _SALESFORCE, "dynamics": _DATAVERSE}.get(crm)
+    base = _figures(crm)
     if base is None:
-        raise ValueError(f"no production profile for {crm!r}; use salesforce or dynamics")
+        known = " or ".join(name for name in registry.crm_names() if _figures(name) is not None)
+        raise ValueError(f"no production profile for {crm!r}; use {known}")
     unknown = sorted(set(overrides) - {f.name for f in fields(Profile)})
     if unknown:
         raise ValueError(f"unknown profile figure(s) {unknown}; see crmframes.sandbox.Profile")
@@ -205,20 +201,35 @@ class _Measured(Protocol):
     def limited(self, request: Request) -> bool: ...
 
 
+class _NoLimits:
+    """A CRM that declares no service limits: nothing refused, nothing advised."""
+
+    enforced: frozenset[Limit] = frozenset()
+
+    def refusal(
+        self, limit: Limit, profile: Profile, *, retry_after: int | None
+    ) -> tuple[str, Response]:
+        raise AssertionError(f"no {limit} limit is enforced")  # never called: none enforced
+
+    def advice(self, profile: Profile) -> Mapping[str, str]:
+        return {}
+
+
 class ProfiledApp:
     """The server's ``App``: the inner CRM app answered as a production org would.
 
     Args:
         inner: the CRM's sandbox app (it also offers ``work`` and ``limited``).
         profile: the figures.
-        crm: which CRM's limits apply (``"salesforce"`` or ``"dynamics"``).
+        limits: how the CRM's org refuses a request over a limit (its sandbox support's
+            ``limits``); None: the CRM declares none, only time is modelled.
     """
 
-    def __init__(self, inner: Any, profile: Profile, *, crm: str) -> None:
+    def __init__(self, inner: Any, profile: Profile, *, limits: ServiceLimits | None) -> None:
         self.inner: App = inner
         self._measured: _Measured = inner
         self.profile = profile
-        self.crm = crm
+        self.limits: ServiceLimits = limits or _NoLimits()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(profile.capacity)
         self._in_flight: dict[int, float] = {}  # request number -> modelled start
@@ -268,8 +279,7 @@ class ProfiledApp:
             self._sleep(p.round_trip / 2)
 
     def _finish(self, response: Response) -> Response:
-        if self.crm == "dynamics" and self.profile.dop_hint is not None:
-            response.headers["x-ms-dop-hint"] = str(self.profile.dop_hint)
+        response.headers.update(self.limits.advice(self.profile))
         return response
 
     def _admit(self) -> tuple[Response | None, int | None]:
@@ -277,11 +287,13 @@ class ProfiledApp:
         p = self.profile
         with self._lock:
             now = self.now()
-            if self.crm == "salesforce":
-                refusal = self._salesforce_refusal(now)
-            else:
-                refusal = self._dataverse_refusal(now)
-            if refusal is not None:
+            over = self._over(now)
+            if over is not None:
+                limit, wait = over
+                # whole seconds, at least 1, in the compressed time of speed=
+                retry = None if wait is None else max(1, math.ceil(wait / p.speed))
+                code, refusal = self.limits.refusal(limit, p, retry_after=retry)
+                self.throttled[code] += 1
                 return refusal, None
             self._next += 1
             self._in_flight[self._next] = now
@@ -289,21 +301,30 @@ class ProfiledApp:
                 self._requests.append(now)
             return None, self._next
 
-    def _dataverse_refusal(self, now: float) -> Response | None:
+    def _over(self, now: float) -> tuple[Limit, float | None] | None:
+        """The first limit a new request is over, and the modelled wait until it is not."""
         p = self.profile
-        if p.concurrent_limit is not None and len(self._in_flight) >= p.concurrent_limit:
+        enforced = self.limits.enforced
+        if (
+            "concurrent" in enforced
+            and p.concurrent_limit is not None
+            and len(self._in_flight) >= p.concurrent_limit
+        ):
             # Concurrency trips at once; a slot frees when any request ends, so the sandbox asks
             # for the shortest wait it can name, 1 s [assumed: the value is not documented].
-            return self._throttle(_CONCURRENT, {"limit": p.concurrent_limit}, 0.0)
+            return "concurrent", 0.0
         horizon = now - p.window
         while self._requests and self._requests[0] <= horizon:
             self._requests.popleft()
         while self._execution and self._execution[0][0] <= horizon:
             self._execution.popleft()
-        if p.request_limit is not None and len(self._requests) >= p.request_limit:
-            wait = self._requests[0] - horizon
-            return self._throttle(_REQUESTS, {"limit": p.request_limit, "window": p.window}, wait)
-        if p.execution_limit is not None:
+        if (
+            "requests" in enforced
+            and p.request_limit is not None
+            and len(self._requests) >= p.request_limit
+        ):
+            return "requests", self._requests[0] - horizon
+        if "execution" in enforced and p.execution_limit is not None:
             used = sum(seconds for _, seconds in self._execution)
             if used >= p.execution_limit:
                 wait, freed = 0.0, 0.0
@@ -312,41 +333,14 @@ class ProfiledApp:
                     wait = moment - horizon
                     if used - freed < p.execution_limit:
                         break
-                limit_ms = p.execution_limit * 1000
-                return self._throttle(_EXECUTION, {"limit": limit_ms, "window": p.window}, wait)
+                return "execution", wait
+        if "long_running" in enforced and p.long_running_limit is not None:
+            running = sum(
+                1 for start in self._in_flight.values() if now - start > p.long_running_seconds
+            )
+            if running >= p.long_running_limit:
+                return "long_running", None  # the CRM names no wait
         return None
-
-    def _throttle(
-        self, code_message: tuple[str, str], values: dict[str, Any], wait: float | None
-    ) -> Response:
-        from crmframes.sandbox.dynamics.values import error_response
-
-        code, message = code_message
-        self.throttled[code] += 1
-        headers = {}
-        if wait is not None:  # whole seconds, at least 1, in the compressed time of speed=
-            headers["Retry-After"] = str(max(1, math.ceil(wait / self.profile.speed)))
-        return error_response(429, code, message.format(**values), headers)
-
-    def _salesforce_refusal(self, now: float) -> Response | None:
-        p = self.profile
-        if p.long_running_limit is None:
-            return None
-        running = sum(
-            1 for start in self._in_flight.values() if now - start > p.long_running_seconds
-        )
-        if running < p.long_running_limit:
-            return None
-        self.throttled["ConcurrentPerOrgLongTxn"] += 1
-        return Response.json(
-            403,
-            [
-                {
-                    "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
-                    "errorCode": "REQUEST_LIMIT_EXCEEDED",
-                }
-            ],
-        )
 
     def fault_response(self, fault: Fault, request: Request) -> Response:
         """The inner app's fault answer."""
@@ -363,3 +357,13 @@ class ProfiledApp:
     def close(self) -> None:
         """Close the inner app."""
         self.inner.close()
+
+
+def _figures(crm: str) -> Profile | None:
+    """The production figures the sandbox package of ``crm`` declares, or None."""
+    try:
+        support = registry.sandbox_support(crm)
+    except ConfigError:  # an unknown CRM, or one without a sandbox
+        return None
+    figures: Profile | None = support.production
+    return figures

@@ -142,7 +142,7 @@ class Sandbox:
                 self._app = self._build_app()
                 served = self._app
                 if self.profile is not None:
-                    served = ProfiledApp(self._app, self.profile, crm=self.crm)
+                    served = ProfiledApp(self._app, self.profile, limits=self._support.limits)
                 self._server = HttpsServer(
                     served,
                     certfile=certfile,

@@ -14,6 +14,7 @@ from typing import Any
 
 from crmframes import registry
 from crmframes.errors import SandboxError
+from crmframes.sandbox import Profile
 from crmframes.sandbox.server import Request, Response, Router
 from crmframes.settings import Auth
 
@@ -48,9 +49,10 @@ class Credentials:
 class MemoryApp:
     """The protocol app: token, describe, records, write, time."""
 
-    def __init__(self, clock: Any, counter: Any) -> None:
+    def __init__(self, clock: Any, counter: Any, faults: Any) -> None:
         self.clock = clock
         self.counter = counter
+        self.faults = faults  # lock_row faults: a record answered MEMBERS_BUSY
         self.credentials = Credentials()
         self.org: dict[str, dict[str, Any]] = {}  # id -> record: the one table
         self.base_url = ""
@@ -89,6 +91,16 @@ class MemoryApp:
     def close(self) -> None:
         pass
 
+    # --- what a request did, for the production profile (crmframes.sandbox.profile) ---------
+
+    def limited(self, request: Request) -> bool:
+        return request.path.startswith("/api/")  # the token call is not an API call
+
+    def work(self, request: Request, response: Response) -> dict[str, int]:
+        if request.path.endswith("/write") and response.status == 200:
+            return {"create": len(request.json()["records"])}
+        return {}
+
     # --- handlers ---------------------------------------------------------------------------
 
     def _token(self, request: Request) -> Response:
@@ -120,7 +132,14 @@ class MemoryApp:
     def _write(self, request: Request) -> Response:
         body = request.json()
         with self._lock:
-            outcomes = [self._write_one(body["op"], body["key"], r) for r in body["records"]]
+            outcomes = [
+                _failed(
+                    "MEMBERS_BUSY", "the server is busy; send it later", code="409", transient=True
+                )
+                if self.faults.take_record(request.method, request.path, "Member")
+                else self._write_one(body["op"], body["key"], r)
+                for r in body["records"]
+            ]
         return Response.json(200, {"outcomes": outcomes})
 
     def _write_one(self, op: str, key: str | None, record: dict[str, Any]) -> dict[str, Any]:
@@ -153,15 +172,22 @@ def _wire_time(moment: datetime) -> str:
 
 
 def _failed(
-    symbol: str, message: str, *, fields: str = "", missing: bool = False
+    symbol: str,
+    message: str,
+    *,
+    fields: str = "",
+    code: str = "400",
+    missing: bool = False,
+    transient: bool = False,
 ) -> dict[str, Any]:
     return {
         "ok": False,
         "error_symbol": symbol,
         "error_message": message,
-        "error_code": "400",
+        "error_code": code,
         "error_fields": fields,
         "missing": missing,
+        "transient": transient,
     }
 
 
@@ -169,6 +195,9 @@ class MemorySandbox:
     """The registry's sandbox hook for the memory CRM."""
 
     session_seconds = 3600
+    # a small server's figures for the production profile; it declares no service limits
+    production = Profile(round_trip=0.02, request_overhead=0.01, query_row=0.0001, create=0.002)
+    limits = None
 
     def build(
         self, *, clock: Any, faults: Any, options: Mapping[str, Any], counter: Any, profile: Any
@@ -176,7 +205,7 @@ class MemorySandbox:
         def load(demo: Any) -> None:
             raise SandboxError("the memory CRM has no demo org; use data='empty'")
 
-        return MemoryApp(clock, counter), load
+        return MemoryApp(clock, counter, faults), load
 
     def settings(self, app: Any, *, url: str, ca_file: str, auth: Auth) -> Any:
         return registry.crm_kind("memory").settings(url=url, auth=auth, ca_file=ca_file)

@@ -331,11 +331,25 @@ class SalesforceConnector:
         """The org's daily API requests left: ``GET /services/data/vXX.X/limits`` (one call).
 
         Raises:
-            PermissionDeniedError: the user lacks "View Setup and Configuration".
+            PermissionDeniedError: the user lacks "View Setup and Configuration" (the
+                message names it, so ``crmframes check`` need not know this CRM).
             ConnectorError: the call failed.
         """
         # reference/salesforce-api.md, limits: DailyApiRequests {"Max", "Remaining"}
-        reply = self.http.send("GET", self.sf.base_url + "limits/", operation="read limits")
+        try:
+            reply = self.http.send("GET", self.sf.base_url + "limits/", operation="read limits")
+        except PermissionDeniedError as exc:
+            # "available ... for API users with the View Setup and Configuration permission"
+            # (REST API Developer Guide, "Limits" resource)
+            raise PermissionDeniedError(
+                f"{exc.args[0]} (the limits resource needs the View Setup and Configuration "
+                "permission)",
+                system=exc.system,
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                payload=exc.payload,
+            ) from exc
         daily = orjson.loads(reply.content).get("DailyApiRequests") or {}
         left, cap = int(daily.get("Remaining", 0)), int(daily.get("Max", 0))
         detail = f"{left:,} of {cap:,} daily API requests left"

@@ -22,4 +22,6 @@ KIND = CrmKind(
     connector=SalesforceConnector,
     sandbox="crmframes.sandbox.salesforce.support:SUPPORT",
     probe=("Contact", "LastName"),  # read once by crmframes check
+    # a whole call refused for now: the org down (503), an API limit (403, reference §9)
+    for_now_symbols=frozenset({"SERVER_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}),
 )

@@ -12,6 +12,7 @@ from typing import Any
 
 from crmframes import registry
 from crmframes.errors import SandboxError
+from crmframes.sandbox.dynamics.production import LIMITS, PRODUCTION
 from crmframes.settings import Auth
 
 __all__ = ["SUPPORT", "DynamicsSandbox"]
@@ -28,6 +29,8 @@ class DynamicsSandbox:
     """Builds a Dataverse environment app and hands out what a client needs to reach it."""
 
     session_seconds = 3600  # Entra ID access tokens live an hour
+    production = PRODUCTION  # the production profile's figures
+    limits = LIMITS  # how the environment refuses a request over a service limit
 
     def build(
         self, *, clock: Any, faults: Any, options: Mapping[str, Any], counter: Any, profile: Any

@@ -11,6 +11,7 @@ from typing import Any
 
 from crmframes import registry
 from crmframes.errors import SandboxError
+from crmframes.sandbox.salesforce.production import LIMITS, PRODUCTION
 from crmframes.settings import Auth
 
 __all__ = ["BULK_WARM_ROWS", "SUPPORT", "SalesforceSandbox"]
@@ -28,6 +29,8 @@ class SalesforceSandbox:
     """Builds a Salesforce org app and hands out what a client needs to reach it."""
 
     session_seconds = 7200  # Salesforce sessions end after two hours without a call
+    production = PRODUCTION  # the production profile's figures
+    limits = LIMITS  # how the org refuses a request over a service limit
 
     def build(
         self, *, clock: Any, faults: Any, options: Mapping[str, Any], counter: Any, profile: Any
