@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from crmframes import Clock, ConfigError, Sandbox, export_to_crm
+from crmframes.connectors.base import WriteBatch
 from crmframes.operations.own_ids import order_created
 
 START = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
@@ -163,3 +164,22 @@ def test_order_created_against_the_lost_call(created: str, order: str):
     left = datetime(2026, 11, 20, 9, 0, 0, 700000, tzinfo=UTC)
     stamp = datetime.fromisoformat(f"2026-11-20T{created}+00:00")
     assert order_created(stamp, left) == order
+
+
+@pytest.mark.parametrize(
+    ("crm", "obj", "record", "other"),
+    [
+        ("dynamics", "contact", {"lastname": "Stamp"}, "not-a-guid"),
+        ("salesforce", "Contact", {"LastName": "Stamp"}, "003000000000000"),
+    ],
+)
+def test_read_created_says_when_and_whether_the_connected_user_made_each_record(
+    crm: str, obj: str, record: dict[str, str], other: str
+):
+    with Sandbox(crm, data="empty", clock=Clock(START, frozen=True)) as sandbox:
+        conn = sandbox.connector()
+        (made,) = conn.write(WriteBatch(obj, "insert", (record,)))
+        assert made.ok and made.id is not None
+        (stamp,) = conn.read_created(obj, [made.id, other])
+        assert stamp.id == conn.normalize_id(made.id) and stamp.by_caller
+        assert stamp.created_at == START and stamp.created_by
