@@ -130,8 +130,11 @@ def test_killed_export_resumes_exactly_once(crm_name: str, shape: str, tmp_path:
         args += [crm.external if keyed else "-", "batch", "4", str(PARALLEL)]
         args += [json.dumps(mapping)] if mapping else []
         progress, unknown = [], []
+        # a run first sends again the calls the last kill left open; rows naming their own
+        # ids then read the records' stamps (a few calls more) before their done line
+        least, most = (4, 8) if shape == "insert-own-id" else (1, 3)
         for _ in range(KILLS):
-            run_child(sb, args, kill_after_calls=rng.randint(1, 3), rng=rng)
+            run_child(sb, args, kill_after_calls=rng.randint(least, most), rng=rng)
             state = journal_state(journal)
             progress.append(state[0])
             unknown.append(state[1])
