@@ -30,6 +30,7 @@ __all__ = [
     "ApiLimits",
     "BulkJobRef",
     "Connector",
+    "CreatedRecord",
     "DeletedRecord",
     "Page",
     "ReadMode",
@@ -134,7 +135,9 @@ class WriteOutcome:
             the record was deleted after that first call.
         exists: an insert that carried its own id found a record with that id already
             there (Dataverse ``0x80040237``): when the id was chosen by the export (see
-            :meth:`Connector.new_record_ids`), an earlier send of the same row created it.
+            :meth:`Connector.new_record_ids`), an earlier send of the same row created it;
+            when the row named it, :meth:`Connector.read_created` tells whether a send of
+            ours whose answer was lost made it.
     """
 
     ok: bool
@@ -165,6 +168,23 @@ class DeletedRecord:
     id: str
     deleted_at: datetime
     deleted_by: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedRecord:
+    """When and by whom a record was created, as the CRM stamps it.
+
+    Attributes:
+        id: the record's id (the connector's canonical form).
+        created_at: the CRM's creation stamp (Dataverse ``createdon``: whole seconds).
+        created_by: the id of the user who created it, when the CRM says.
+        by_caller: whether that user is the connected user (this connector's).
+    """
+
+    id: str
+    created_at: datetime
+    created_by: str | None = None
+    by_caller: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,6 +385,15 @@ class Connector(Protocol):
         holds) match none. Input records with equal values form a group: it gets ids only
         when exactly as many CRM records match it; otherwise (none, fewer, or more: another
         writer sent the same values) each of its records gets None.
+        """
+
+    def read_created(self, object_name: str, ids: Sequence[str]) -> list[CreatedRecord]:
+        """When and by whom the records ``ids`` were created (those that exist, any order).
+
+        Settles an insert that named its own id, was sent again after its answer was lost,
+        and found the id taken (:attr:`WriteOutcome.exists`): an earlier send of ours made
+        the record only if the connected user created it after that send left. A CRM whose
+        inserts never name ids (Salesforce refuses an ``Id`` on create) is never asked.
         """
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:

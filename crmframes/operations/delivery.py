@@ -14,6 +14,11 @@ rows are settled without ever sending one twice, by construction where the CRM a
   row's id is derived from the export's identity (a random id kept in the journal's
   header) and the row's digest, so a lost insert is simply sent again: a create that
   already happened answers ``exists``, which is read as done.
+- **Inserts naming their own id** (a mapped id column, on a CRM that takes ids) are sent
+  again too; an ``exists`` answer is then decided by the CRM's record
+  (:mod:`crmframes.operations.own_ids`): created by the connected user since the lost
+  call left, its id in no journal → created by this export; created before → the
+  ``exists`` reject; too close to tell, or unreadable → a final ``OUTCOME_UNKNOWN``.
 - **Keyed writes** (update by id, upsert on an external id / alternate key) are sent again.
 - **Bulk jobs** the CRM accepted are collected by job id, never sent again.
 - **Inserts without client ids** (Salesforce, no external id mapped) are looked up
@@ -25,6 +30,9 @@ rows are settled without ever sending one twice, by construction where the CRM a
   it a final ``OUTCOME_UNKNOWN`` reject that no run sends again by itself.
 - **Deletes** are sent again; a record then found gone counts as deleted by this export
   only when the CRM's deletion log shows it went after the lost call left.
+
+Longer than 500 lines: one write run's shared state kept whole (calls, retries, the journal
+and each way a lost answer is settled); the own-id decision is its own module.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from crmframes.operations.journal import (
     PendingSend,
     ids_in_journals,
 )
+from crmframes.operations.own_ids import claim_taken, unreadable
 from crmframes.progress import Bar
 from crmframes.writes import PlannedWrites
 
@@ -86,8 +95,10 @@ class Delivery:
     sleep: Callable[[float], None] | None = None  # None: time.sleep, looked up when it waits
     digests: list[str] = field(default_factory=list)  # by plan index: the journal's row names
     assigned: dict[int, str] = field(default_factory=dict)  # client-chosen ids of inserts
+    client_ids: bool = False  # the CRM takes client-chosen ids (else a lost insert is looked up)
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
     lost_deletes: dict[int, datetime] = field(default_factory=dict)  # index → lost call's time
+    lost_inserts: dict[int, datetime] = field(default_factory=dict)  # rows naming their own id
     unsettled: set[int] = field(default_factory=set)  # sent, outcome unknown, left to the next run
     kept_open: bool = False  # an earlier run's unknown send whose rows this run lacks in part
     batches: int = 0
@@ -118,6 +129,7 @@ class Delivery:
         ids = self.conn.new_record_ids(self.plan.object, seeds)
         if ids is None:
             return {}
+        self.client_ids = True
         # a row that names its own id (a mapped id column) keeps it
         return {
             i: new
@@ -153,7 +165,7 @@ class Delivery:
             found = self.conn.resume_bulk(self.batch(todo), ref)
             if found is not None:
                 results = [(i, o) for i, o in zip(todo, found, strict=True) if _final(o)]
-        elif todo and self.plan.op == "insert" and not self.assigned:
+        elif todo and self.plan.op == "insert" and not self.client_ids:
             matched = dict(self.find_created(todo, pending.at))
             sent = pending.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
             why = (
@@ -162,7 +174,9 @@ class Delivery:
             )
             results = [(i, matched.get(i) or _unknown_final(why, self.plan.object)) for i in todo]
         elif self.plan.op == "delete":
-            self.lost_deletes.update(dict.fromkeys(todo, pending.at))
+            self.lost(self.lost_deletes, todo, pending.at)
+        elif self.plan.op == "insert":  # rows naming their own id: an exists is settled
+            self.lost(self.lost_inserts, [i for i in todo if i not in self.assigned], pending.at)
         logger.info(
             "journal %s: send %d settled (%d of %d rows had an outcome)",
             self.journal.path if self.journal else "-",
@@ -189,6 +203,20 @@ class Delivery:
             for i, found in zip(indexes, ids, strict=True)
             if found is not None
         ]
+
+    def lost(self, calls: dict[int, datetime], indexes: Sequence[int], at: datetime) -> None:
+        """Note that a call carrying these rows, which left at ``at``, lost its answer.
+
+        The earliest lost call counts: a send again that loses its answer too keeps it.
+        """
+        with self.lock:
+            for index in indexes:
+                calls[index] = min(at, calls.get(index, at))
+
+    def lost_at(self, index: int) -> datetime | None:
+        """When the earliest lost call carrying this row left, if its time settles the row."""
+        with self.lock:
+            return self.lost_deletes.get(index) or self.lost_inserts.get(index)
 
     def skew(self) -> timedelta:
         """How far the CRM's clock is ahead of this machine's (its ``Date`` header)."""
@@ -230,6 +258,38 @@ class Delivery:
             transient=False,
         )
         return [(i, outcome) for i in indexes]
+
+    def settle_taken(self, todo: list[int], outcomes: list[WriteOutcome]) -> list[WriteOutcome]:
+        """Inserts naming their own id, sent again after a lost answer, that found it taken.
+
+        Decided by the CRM's record (:mod:`crmframes.operations.own_ids`): this export's
+        when the connected user created it since the lost call left and no journal holds
+        its id; the ``exists`` reject when it was created before or by someone else; a
+        final ``OUTCOME_UNKNOWN`` reject when that cannot be told or read.
+        """
+        taken = [
+            i
+            for i, o in zip(todo, outcomes, strict=True)
+            if i in self.lost_inserts and i not in self.assigned and not o.ok and o.exists
+        ]
+        if not taken:
+            return outcomes
+        named = {i: str(self.plan.records[i][self.plan.id_field]) for i in taken}
+        try:
+            skew = self.skew()
+            stamps = self.conn.read_created(self.plan.object, list(named.values()))
+            held = self.known_ids()
+        except (CrmframesError, ValueError) as exc:
+            failed = {i: unreadable(named[i], self.plan.object, exc) for i in taken}
+            return [failed.get(i, o) for i, o in zip(todo, outcomes, strict=True)]
+        settled = claim_taken(
+            {i: (named[i], self.lost_inserts[i] + skew) for i in taken},
+            stamps,
+            held=held,
+            normalize=self.conn.normalize_id,
+            object_name=self.plan.object,
+        )
+        return [settled.get(i) or o for i, o in zip(todo, outcomes, strict=True)]
 
     def settle_deletes(self, todo: list[int], outcomes: list[WriteOutcome]) -> list[WriteOutcome]:
         """Deletes sent again after a lost answer that found their record gone.
@@ -283,17 +343,23 @@ class Delivery:
                 self.bar.update(len(results))
 
     def send(self, indexes: list[int]) -> None:
-        """Send one batch, retrying the rows that failed transiently, until each has an outcome."""
+        """Send one batch, retrying the rows that failed transiently, until each has an outcome.
+
+        A delete, or an insert naming its own id, whose call lost its answer is settled by
+        the CRM's records from that call's time on: its send stays open in the journal
+        until its rows are journaled again, at that time. Killed at any point, the next
+        run still knows the lost call and settles the rows from then.
+        """
         attempt = 0
         todo = indexes
+        superseded: int | None = None  # the open send of a lost call, closed once sent again
         while todo:
             attempt += 1
             at = datetime.now(UTC)
             with self.lock:
-                # a delete sent again after a lost answer is journaled at the lost call's
-                # time: killed before this send's answer, the next run still asks the
-                # deletion log from then, and finds the record this export deleted
-                lost = [self.lost_deletes[i] for i in todo if i in self.lost_deletes]
+                # journaled at the lost call's time: killed before this send's answer, the
+                # next run still reads the deletion log (or the record's stamps) from then
+                lost = [t for i in todo if (t := self.lost_at(i)) is not None]
                 self.batches += 1
             # outside the lock: calls in flight at once wait for their journal fsyncs together
             send = (
@@ -301,6 +367,9 @@ class Delivery:
                 if self.journal is not None
                 else None
             )
+            if superseded is not None and self.journal is not None:
+                self.journal.done(superseded, [])  # its rows are journaled again above
+            superseded = None
             try:
                 outcomes, wait = self.call(todo, send, at)
             except BatchTooLargeError:  # refused before anything left: send it in halves
@@ -316,12 +385,25 @@ class Delivery:
                 return
             if self.plan.op == "delete":
                 outcomes = self.settle_deletes(todo, outcomes)
+            elif self.plan.op == "insert":
+                outcomes = self.settle_taken(todo, outcomes)
             final = [(i, o) for i, o in zip(todo, outcomes, strict=True) if _final(o)]
             again = [i for i, o in zip(todo, outcomes, strict=True) if not _final(o)]
             if again and attempt > self.max_retries:
-                final += [(i, o) for i, o in zip(todo, outcomes, strict=True) if i in set(again)]
+                # rows of a lost call stay open for the next run, which settles them from
+                # that call's time; the others keep their last transient failure
+                why = f"a call that carried it lost its answer, and {attempt} sends failed"
+                final += self.unknown([i for i in again if self.lost_at(i) is not None], why)
+                final += [
+                    (i, o)
+                    for i, o in zip(todo, outcomes, strict=True)
+                    if i in set(again) and self.lost_at(i) is None
+                ]
                 again = []
-            self.record(send, final)
+            keep = bool(again) and not final and any(self.lost_at(i) for i in again)
+            self.record(None if keep else send, final)
+            if keep:
+                superseded = send
             if self.on_error == "raise":
                 failed = [(i, o) for i, o in final if not o.ok]
                 if failed:
@@ -359,20 +441,21 @@ class Delivery:
             if jobs:  # the CRM has the job: the rows' outcomes are the job's, never a new send
                 return self.settle_job(todo, jobs[0], exc), None
             if exc.outcome_unknown:
-                if self.plan.op == "insert" and not self.assigned:
+                if self.plan.op == "insert" and not self.client_ids:
                     created = dict(self.find_created(todo, at))
                     lost = [i for i in todo if i not in created]
                     # not found yet is not "not created": the CRM may still be writing them
                     created.update(self.unknown(lost, f"the call's answer was lost ({exc})"))
                     return [created[i] for i in todo], None
+                if self.plan.op == "insert":  # rows naming their own id: see settle_taken
+                    self.lost(self.lost_inserts, [i for i in todo if i not in self.assigned], at)
                 if self.plan.op == "delete":
-                    with self.lock:
-                        self.lost_deletes.update(dict.fromkeys(todo, at))
+                    self.lost(self.lost_deletes, todo, at)
             if self.on_error == "raise" and not exc.retryable and not exc.outcome_unknown:
                 if self.journal is not None and send is not None:
                     self.journal.done(send, [])
                 raise
-            # a lost keyed write, or an insert with client ids, is simply sent again
+            # a lost keyed write, or an insert carrying ids, is simply sent again
             transient = exc.retryable or exc.outcome_unknown
             return [_error_outcome(exc, transient=transient)] * len(todo), exc.retry_after
 

@@ -185,7 +185,7 @@ def deliver_all(
     Without ``batch_size``, a large bulk export is split into one job per call in flight, and
     a Dataverse export into enough calls to fill the degree (:func:`.parallel.batch_share`).
     """
-    lookup = run.plan.op == "insert" and not run.assigned
+    lookup = run.plan.op == "insert" and not run.client_ids
     degree = 1 if lookup else write_degree(run.conn, max_parallel)
     size = run.size
     if run.bulk and batch_size is None and degree > 1:

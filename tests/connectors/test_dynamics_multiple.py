@@ -11,6 +11,7 @@ import pytest
 from crmframes import Sandbox, export_to_crm
 from crmframes.connectors.base import WriteBatch
 from crmframes.connectors.dynamics import DynamicsConnector
+from crmframes.errors import UnavailableError
 
 
 @pytest.fixture
@@ -49,9 +50,14 @@ def test_a_lost_create_multiple_with_client_ids_is_sent_again_and_reads_exists(s
     ids = conn.new_record_ids("contact", [f"lost{i}" for i in range(4)])
     records = tuple({"contactid": i, "lastname": f"L{n}"} for n, i in enumerate(ids))
     sb.faults.add("drop_after", r"^POST .*CreateMultiple", times=1)
+    # the connector does not send it again itself: only the caller knows whether an id
+    # was its own choice (exists: done) or named by the row (exists: perhaps taken before)
+    with pytest.raises(UnavailableError) as raised:
+        conn.write(WriteBatch("contact", "insert", records))
+    assert raised.value.outcome_unknown is True
     outcomes = conn.write(WriteBatch("contact", "insert", records))
-    # applied, its answer lost, sent again (the ids make it idempotent): every id is taken
-    # now, which one query finds (no bisection)
+    # applied, its answer lost, sent again: every id is taken now, which one query finds
+    # (no bisection)
     assert [(o.ok, o.exists, o.id) for o in outcomes] == [(False, True, i) for i in ids]
     assert _posts(sb, "CreateMultiple") == [None, 412]
     assert sorted(sb.records("contact")["contactid"]) == sorted(ids)

@@ -21,6 +21,7 @@ import requests
 from crmframes.connectors.base import (
     ApiLimits,
     BulkJobRef,
+    CreatedRecord,
     DeletedRecord,
     Page,
     ReadRequest,
@@ -229,6 +230,9 @@ class MemoryConnector:
         exclude: Collection[str] = (),
     ) -> list[str | None]:
         return [None] * len(records)  # never guess: an unknown outcome stays a reject
+
+    def read_created(self, object_name: str, ids: Sequence[str]) -> list[CreatedRecord]:
+        return []  # its inserts never name ids, so no insert answers "exists" and none asks
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
         return []

@@ -1,7 +1,7 @@
 """Run one export in a child process, to be killed at a random point (test_export_kill.py).
 
 Usage: python -m tests.operations.export_child CRM OBJECT FRAME.parquet JOURNAL [KEY|-] [MODE SIZE
-[PARALLEL]]
+[PARALLEL [MAPPING-JSON]]]
 The connector comes from the environment (``Sandbox.env()``); the export's result is
 printed as one JSON line when it finishes.
 """
@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
     mode = argv[5] if len(argv) > 5 else "batch"
     size = int(argv[6]) if len(argv) > 6 else 4
     parallel = int(argv[7]) if len(argv) > 7 else None
+    mapping = json.loads(argv[8]) if len(argv) > 8 else None
     connector = SalesforceConnector if crm == "salesforce" else DynamicsConnector
     conn = connector.from_env()
     df = pd.read_parquet(frame_path)
@@ -30,6 +31,7 @@ def main(argv: list[str]) -> int:
         object_name,
         df,
         key=key,
+        mapping=mapping,
         journal=journal,
         batch_size=size,
         mode=mode,  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from crmframes.connectors.base import (
     ApiLimits,
     BulkJobRef,
     Connector,
+    CreatedRecord,
     DeletedRecord,
     Page,
     ReadRequest,
@@ -167,6 +168,9 @@ class FakeCrm:
                 retryable=False,
             )
         return outcomes
+
+    def read_created(self, object_name: str, ids: Sequence[str]) -> list[CreatedRecord]:
+        return []  # inserts never name ids here: no insert answers "exists"
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
         self.calls += 1

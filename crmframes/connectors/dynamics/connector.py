@@ -34,6 +34,7 @@ from crmframes.arguments import check_instance
 from crmframes.connectors.base import (
     ApiLimits,
     BulkJobRef,
+    CreatedRecord,
     DeletedRecord,
     Page,
     ReadRequest,
@@ -42,6 +43,7 @@ from crmframes.connectors.base import (
     WriteOutcome,
     WriteParallelism,
 )
+from crmframes.connectors.dynamics.created import read_created
 from crmframes.connectors.dynamics.odata_compiler import build_query
 from crmframes.connectors.dynamics.ranges import FIRST_PAGE, read_in_ranges
 from crmframes.connectors.dynamics.ranges import next_link as _next_link
@@ -711,6 +713,13 @@ class DynamicsConnector:
     ) -> list[str | None]:
         """Find the records an insert of unknown outcome created (see :class:`DynamicsWriter`)."""
         return self.writer.find_created(object_name, records, since, exclude=exclude)
+
+    def read_created(self, object_name: str, ids: Sequence[str]) -> list[CreatedRecord]:
+        """When and by whom records were created (``createdon``, ``_createdby_value``).
+
+        See :func:`crmframes.connectors.dynamics.created.read_created`.
+        """
+        return read_created(self, object_name, ids)
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
         """Records deleted in ``[start, end]`` from the audit log, oldest first."""

@@ -6,11 +6,12 @@ power-apps/developer/data-platform/bulk-operations; reference/dataverse-api.md �
 operation over all the targets instead of one per record as in a ``$batch``.
 
 - ``POST /<set>/Microsoft.Dynamics.CRM.CreateMultiple`` ``{"Targets": [...]}`` answers
-  ``{"Ids": [...]}`` in order; a target carries its client-chosen primary id when the
-  export chose one (ids by construction, DESIGN §4.6): sent again after a lost answer, the
-  request fails on the first id already taken (``0x80040237``): the ids of the request
-  that exist are then read (one query per 400 ids), their rows answer ``exists`` (created
-  before), and the others are sent again.
+  ``{"Ids": [...]}`` in order; a target carries its primary id when the export chose one
+  (ids by construction, DESIGN §4.6) or the row named one: sent again (by the caller)
+  after a lost answer, the request fails on the first id already taken (``0x80040237``):
+  the ids of the request that exist are then read (one query per 400 ids), their rows
+  answer ``exists`` (created before: by the lost send, or, for an id the row named, perhaps
+  by someone else; the export decides), and the others are sent again.
 - ``POST /<set>/Microsoft.Dynamics.CRM.UpdateMultiple``: every target names its primary id;
   a missing record fails the request (never an accidental create, as ``If-Match: *`` in a
   ``$batch``).

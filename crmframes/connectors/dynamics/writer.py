@@ -160,8 +160,9 @@ class DynamicsWriter:
             UnknownFieldError: a record names a column the table does not have.
             ConnectorError: the call failed as a whole; an insert or delete batch whose
                 connection was lost raises ``UnavailableError`` with ``outcome_unknown=True``
-                (inserts: use :meth:`find_created`; deletes: send again, ``missing`` then
-                means done).
+                (inserts without ids: use :meth:`find_created`; inserts naming their ids:
+                send again, ``exists`` then means taken, by the lost call or before it;
+                deletes: send again, ``missing`` then means done or gone before).
         """
         _check_op(batch.op)
         if len(batch.records) > WRITE_LIMIT:
@@ -185,10 +186,10 @@ class DynamicsWriter:
         if parts:
             # Sent again after a lost answer, an insert without its own id would create twice
             # and a delete would read "does not exist": the caller must know (outcome_unknown).
-            # Inserts that name their ids are safe to repeat: a second create answers exists.
-            idempotent = batch.op in ("update", "upsert") or (
-                batch.op == "insert" and all(part.sent_id for part in parts)
-            )
+            # An insert naming its ids is not resent here either: its second create answers
+            # exists, which only the caller can read (an id it chose: done; an id its row
+            # named: created by the lost call, or by someone before; DESIGN §4.6).
+            idempotent = batch.op in ("update", "upsert")
             if batch.op in MULTIPLE_OPS and self.conn.write_messages == "multiple":
                 written = write_multiple(
                     self.conn._send,

@@ -33,6 +33,7 @@ from crmframes.arguments import check_instance
 from crmframes.connectors.base import (
     ApiLimits,
     BulkJobRef,
+    CreatedRecord,
     DeletedRecord,
     Page,
     ReadRequest,
@@ -49,6 +50,7 @@ from crmframes.connectors.http import (
     retry_after_seconds,
 )
 from crmframes.connectors.salesforce.bulk_csv import bulk_page_to_table, rest_datetime_text
+from crmframes.connectors.salesforce.created import read_created
 from crmframes.connectors.salesforce.paging import KeysetCursor
 from crmframes.connectors.salesforce.result_pages import (
     READ_DEGREE,
@@ -714,6 +716,10 @@ class SalesforceConnector:
     ) -> list[str | None]:
         """Find the records an insert of unknown outcome created (see :class:`SalesforceWriter`)."""
         return self.writer.find_created(object_name, records, since, exclude=exclude)
+
+    def read_created(self, object_name: str, ids: Sequence[str]) -> list[CreatedRecord]:
+        """When and by whom records were created (see :mod:`.salesforce.created`)."""
+        return read_created(self, object_name, ids)
 
     def read_deleted(self, object_name: str, start: datetime, end: datetime) -> list[DeletedRecord]:
         """Records deleted in ``[start, end]`` (both included), oldest first (getDeleted)."""
