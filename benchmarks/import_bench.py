@@ -69,9 +69,7 @@ def report(frame, seconds, calls, **extra):
     print(json.dumps({"rows": len(frame), "seconds": seconds, "calls": calls, "peak": peak, "frame": size, **extra}))
 """
 
-METHODS: dict[str, dict[str, str]] = {
-    "salesforce": {
-        "simple-salesforce query_all + DataFrame (baseline)": """
+SF_LOGIN = """
             import requests
             from simple_salesforce import Salesforce
             from crmframes import SalesforceSettings
@@ -80,22 +78,21 @@ METHODS: dict[str, dict[str, str]] = {
             token = session.post(s.url + "/services/oauth2/token", data={"grant_type": "client_credentials",
                 "client_id": s.auth.client_id, "client_secret": s.auth.client_secret.reveal()}).json()["access_token"]
             sf = Salesforce(instance_url=s.url, session_id=token, session=session)
+"""
+
+METHODS: dict[str, dict[str, str]] = {
+    "salesforce": {
+        "simple-salesforce query_all + DataFrame (baseline)": SF_LOGIN
+        + """
             started = time.perf_counter()
             result = sf.query_all("SELECT {fields} FROM Contact")
             frame = pd.DataFrame(result["records"]).drop(columns="attributes")
             seconds = time.perf_counter() - started
             report(frame, seconds, -(-len(frame) // 2000))
         """,
-        "simple-salesforce bulk2 download + pd.read_csv (Bulk baseline)": """
-            import glob, tempfile
-            import requests
-            from simple_salesforce import Salesforce
-            from crmframes import SalesforceSettings
-            s = SalesforceSettings.from_env()
-            session = requests.Session(); session.verify, session.trust_env = s.ca_file, False
-            token = session.post(s.url + "/services/oauth2/token", data={"grant_type": "client_credentials",
-                "client_id": s.auth.client_id, "client_secret": s.auth.client_secret.reveal()}).json()["access_token"]
-            sf = Salesforce(instance_url=s.url, session_id=token, session=session)
+        "simple-salesforce bulk2 download + pd.read_csv (Bulk baseline)": SF_LOGIN
+        + """
+            import tempfile
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:  # wait=: its sleep before each poll (default 5 s)
                 results = sf.bulk2.Contact.download("SELECT {fields} FROM Contact", path=folder, wait=0.05)

@@ -28,7 +28,7 @@ Third-party errors are translated where they enter (one place per edge), always 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "ArgumentTypeError",
@@ -149,6 +149,20 @@ class ConnectorError(CrmframesError):
         self.retryable = self.default_retryable if retryable is None else retryable
         text = "" if payload is None else str(payload)
         self.payload = text if len(text) <= _PAYLOAD_LIMIT else text[:_PAYLOAD_LIMIT] + "..."
+
+    def reworded(self, message: str) -> Self:
+        """The same error (its class, status, code, payload, retry advice) saying ``message``."""
+        return type(self)(
+            message,
+            system=self.system,
+            operation=self.operation,
+            status=self.status,
+            code=self.code,
+            retryable=self.retryable,
+            retry_after=self.retry_after,
+            payload=self.payload,
+            outcome_unknown=self.outcome_unknown,
+        )
 
     def __str__(self) -> str:
         where = f"{self.system} {self.operation}"

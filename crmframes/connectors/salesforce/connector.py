@@ -343,14 +343,9 @@ class SalesforceConnector:
         except PermissionDeniedError as exc:
             # "available ... for API users with the View Setup and Configuration permission"
             # (REST API Developer Guide, "Limits" resource)
-            raise PermissionDeniedError(
+            raise exc.reworded(
                 f"{exc.args[0]} (the limits resource needs the View Setup and Configuration "
-                "permission)",
-                system=exc.system,
-                operation=exc.operation,
-                status=exc.status,
-                code=exc.code,
-                payload=exc.payload,
+                "permission)"
             ) from exc
         daily = orjson.loads(reply.content).get("DailyApiRequests") or {}
         left, cap = int(daily.get("Remaining", 0)), int(daily.get("Max", 0))

@@ -95,17 +95,12 @@ class KeysetCursor:
         if not self.keyed:
             names = ", ".join(name for name, _ in self.order)
             why = f"ordered by {names}" if names else f"that does not select {self.id_field}"
-            raise RequestRejectedError(
+            raise exc.reworded(
                 f"the query locator of this {object_name} read died after {self.read:,} "
                 f"records, and a read {why} cannot restart exactly where it "
                 "stopped (ties and nulls would repeat or skip rows); Hint: run it again, or "
                 "import without limit= (import_from_crm then reads in id order, resumes, "
-                "and sorts the frame itself)",
-                system=exc.system,
-                operation=exc.operation,
-                status=exc.status,
-                code=exc.code,
-                payload=exc.payload,
+                "and sorts the frame itself)"
             ) from exc
         if self.last is not None and not _ID.fullmatch(self.last):
             raise RequestRejectedError(
