@@ -1,8 +1,9 @@
 """Answer a Dataverse query bounded or ordered on the primary id by a seek, as SQL Server does.
 
-Edge helper of the Dataverse sandbox (pure but for its cache). A real environment keeps
-every table clustered on its primary id, so ``contactid gt A and contactid le B`` reads the
-rows of that span only and ``$orderby=contactid`` reads them in order: that is what makes
+Edge helper of the Dataverse sandbox (pure but for its cache). A real environment's tables
+are SQL Server tables whose primary key is the id, so ``contactid gt A and contactid le B``
+can read the rows of that span only, and ``$orderby=contactid`` read them in order, by that
+key's index (the server time the production profile models): that is what makes
 a client's parallel id ranges worth having (connectors/dynamics/ranges.py). The sandbox
 scanned and sorted the whole table for each such query instead, so its own CPU, not the
 modelled server time, bounded a parallel read on the production profile. An
