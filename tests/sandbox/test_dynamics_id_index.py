@@ -13,13 +13,16 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmframes.sandbox import Sandbox
 from crmframes.sandbox.clock import Clock
 from crmframes.sandbox.dynamics.id_index import IdIndex, id_order, id_span
 from crmframes.sandbox.dynamics.odata import plan_query
 from crmframes.sandbox.dynamics.odata_eval import guid_order_key
 from crmframes.sandbox.dynamics.org import DataverseOrg
 from crmframes.sandbox.dynamics.schema import SCHEMA
+from crmframes.sandbox.dynamics.webapi import MAX_CURSORS
 from crmframes.sandbox.faults import Faults
+from tests.clients import dynamics_session
 
 CONTACT = SCHEMA.entities["contact"]
 NAMES = ["Doe", "Roe", "Poe"]
@@ -112,3 +115,39 @@ def test_only_id_comparisons_joined_by_and_bound_the_span() -> None:
     assert span(f"_parentcustomerid_value gt {low}") is None
     assert id_order(" contactid  desc ", "contactid") is True
     assert id_order("contactid,lastname", "contactid") is None
+
+
+def test_pages_of_an_id_range_resume_in_id_order_after_their_cursor_is_evicted() -> None:
+    """A range read (bounded on the id, no $orderby) pages in id order, and so does its resume.
+
+    The seek answers in id order; a cursor evicted between pages used to be run again as a
+    scan, in insertion order, and the next page continued after the last id in that other
+    order: rows were lost and repeated.
+    """
+    with Sandbox("dynamics", data="demo", scale=0.1) as sandbox:
+        api, root = dynamics_session(sandbox), f"{sandbox.url}/api/data/v9.2"
+        low = "00000000-0000-0000-0000-000000000000"
+
+        def page(url: str) -> dict[str, Any]:
+            reply = api.get(url, headers={"Prefer": "odata.maxpagesize=100"}, timeout=30)
+            reply.raise_for_status()
+            return dict(reply.json())
+
+        for query in (f"$filter=contactid ge {low}", f"$filter=contactid ge {low}&$top=250"):
+            first = page(f"{root}/contacts?$select=lastname&{query}")
+            whole = [r["contactid"] for r in first["value"]]
+            link = first.get("@odata.nextLink")
+            while link:
+                body = page(link)
+                whole += [r["contactid"] for r in body["value"]]
+                link = body.get("@odata.nextLink")
+            first = page(f"{root}/contacts?$select=lastname&{query}")
+            for _ in range(MAX_CURSORS + 1):  # other reads push this one's cursor out
+                page(f"{root}/contacts?$select=fullname")  # each leaves a cursor
+            resumed = [r["contactid"] for r in first["value"]]
+            link = first.get("@odata.nextLink")
+            while link:
+                body = page(link)
+                resumed += [r["contactid"] for r in body["value"]]
+                link = body.get("@odata.nextLink")
+            assert resumed == whole and len(set(whole)) == len(whole) > 100

@@ -11,7 +11,9 @@ modelled server time, bounded a parallel read on the production profile. An
 order (:func:`~.odata_eval.guid_order_key`), rebuilt whenever the table has changed (the
 table's ``version``), and :func:`id_span` reads the span a ``$filter`` bounds the id to
 from its syntax tree. The span only narrows the rows the query's whole filter then runs on,
-so an answer is the same as the scan's.
+so an answer holds the same rows as the scan's; without an ``$orderby`` they come in id
+order (a real environment's unordered answer is in no promised order either), and a page
+after an evicted cursor resumes in that order (:func:`in_id_order`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .odata import _Compare, _Lit, _Logic, _Prop
 from .odata_eval import MIRROR, QueryPlan, Record, guid_order_key
 from .org import DataverseOrg
 
-__all__ = ["IdIndex", "IdSpan", "id_order", "id_span"]
+__all__ = ["IdIndex", "IdSpan", "id_order", "id_span", "in_id_order"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,19 @@ def id_order(orderby: str | None, primary_id: str) -> bool | None:
         return None
     match = re.fullmatch(rf"\s*{re.escape(primary_id)}(?:\s+(asc|desc))?\s*", orderby)
     return None if match is None else match[1] == "desc"
+
+
+def in_id_order(plan: QueryPlan, orderby: str | None) -> bool:
+    """Whether :meth:`IdIndex.answer` hands the rows of ``plan`` back in ascending id order.
+
+    Ordered on the id ascending, or bounded on it without an order (a seek reads in id
+    order): an evicted cursor's next page then resumes past its last id, not after a
+    position in another order (``webapi._resume_at``).
+    """
+    descending = id_order(orderby, plan.entity.primary_id)
+    if descending is not None:
+        return not descending
+    return orderby is None and id_span(plan.tree, plan.entity.primary_id) is not None
 
 
 class IdIndex:

@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote, urlencode
 import orjson
 
 from crmframes.sandbox.dynamics.fetchxml import fetch_page, plan_fetch
-from crmframes.sandbox.dynamics.id_index import IdIndex
+from crmframes.sandbox.dynamics.id_index import IdIndex, in_id_order
 from crmframes.sandbox.dynamics.multiple import ACTIONS, BulkActions
 from crmframes.sandbox.dynamics.odata import ODataError, QueryPlan, plan_query
 from crmframes.sandbox.dynamics.odata_eval import guid_all
@@ -459,10 +459,11 @@ class EntitySets:
         # when asked for, past the previous page's last row ("Paging behaviors and
         # ordering", learn.microsoft.com), so a nextLink never expires.
         plan = self._plan(request, entity, query)
-        rows = plan.execute(self.org.scan(entity.logical_name), self.org, now=self.org.clock.now())
+        rows = self._ids.answer(plan, self.org, query.get("$orderby"))  # as the first page was
         cursor = _Cursor(plan, rows, query)
         ids = [r[entity.primary_id] for r in rows]
-        return cursor, min(_resume_at(query, entity.primary_id, ids, match), len(rows))
+        by_id = in_id_order(plan, query.get("$orderby"))
+        return cursor, min(_resume_at(by_id, ids, match), len(rows))
 
     def _count(self, request: Request, entity: DvEntity) -> Response:
         query = self._query_args(request)
@@ -754,20 +755,19 @@ class EntitySets:
         return Response.empty(204, ODATA_HEADERS)
 
 
-def _resume_at(
-    query: dict[str, str], primary_id: str, ids: list[str], cookie: re.Match[str]
-) -> int:
+def _resume_at(by_id: bool, ids: list[str], cookie: re.Match[str]) -> int:
     """Where a page continues in a query run again: past the last row its cookie names.
 
-    Ordered on the primary id, that is the keyset itself (in SQL Server's
+    In primary-id order (``by_id``: ordered on the id, or bounded on it and answered by a
+    seek, :func:`~.id_index.in_id_order`), that is the keyset itself (in SQL Server's
     ``uniqueidentifier`` order, as the sort), exact even when the last row was deleted
     since. Otherwise: after the last row, else at the first still-present row of those that
-    followed it. Without ``$orderby`` the sandbox keeps insertion order, where rows never
-    move, so that is exact too; under another order a row whose sort values changed between
-    pages may move across the boundary, as it can with Dataverse's own keyset.
+    followed it. Otherwise without ``$orderby`` the sandbox keeps insertion order, where rows
+    never move, so that is exact too; under another order a row whose sort values changed
+    between pages may move across the boundary, as it can with Dataverse's own keyset.
     """
     last = cookie["last"]
-    if _ordered_on(query, primary_id):
+    if by_id:
         return bisect.bisect_right(guid_all(ids), guid_all([last])[0])
     position = {record_id: i for i, record_id in enumerate(ids)}
     if last in position:
@@ -776,12 +776,6 @@ def _resume_at(
         if record_id in position:
             return position[record_id]
     return int(cookie["offset"])
-
-
-def _ordered_on(query: dict[str, str], column: str) -> bool:
-    """Whether the query is ordered on ``column`` alone, ascending."""
-    order = " ".join(query.get("$orderby", "").lower().split())
-    return order in (column, f"{column} asc")
 
 
 def _etag(record: dict[str, Any]) -> str:
