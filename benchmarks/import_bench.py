@@ -5,7 +5,8 @@ and each method runs in a fresh child process so its peak memory is its own:
 
 - Salesforce baseline: simple-salesforce `query_all` + `pd.DataFrame` (what users write);
   the Bulk baseline: its `bulk2.Contact.download` read with `pd.read_csv` (`wait=0.05`, its
-  sleep before each poll, where its default is 5 s); crmframes over REST (2,000-record pages)
+  sleep before each poll, where its default is 5 s; `max_records=250_000`, crmframes' page
+  size, where its default is 50,000); crmframes over REST (2,000-record pages)
   and with Bulk API 2.0.
 - Dataverse baseline: Microsoft's client `records.list(...)` + `to_dataframe()`;
   crmframes over the Web API (5,000-row pages).
@@ -94,8 +95,9 @@ METHODS: dict[str, dict[str, str]] = {
         + """
             import tempfile
             started = time.perf_counter()
-            with tempfile.TemporaryDirectory() as folder:  # wait=: its sleep before each poll (default 5 s)
-                results = sf.bulk2.Contact.download("SELECT {fields} FROM Contact", path=folder, wait=0.05)
+            with tempfile.TemporaryDirectory() as folder:  # its sleep before each poll (default 5 s),
+                results = sf.bulk2.Contact.download(  # and pages of crmframes' size (default 50,000)
+                    "SELECT {fields} FROM Contact", path=folder, wait=0.05, max_records=250_000)
                 frame = pd.concat([pd.read_csv(r["file"]) for r in results], ignore_index=True)
             report(frame, time.perf_counter() - started, 2 + len(results))
         """,

@@ -21,8 +21,11 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
+
+from crmframes.sandbox.database import Table
 
 from .odata import _Compare, _Lit, _Logic, _Prop
 from .odata_eval import MIRROR, QueryPlan, Record, guid_order_key
@@ -151,7 +154,12 @@ class IdIndex:
         return plan.execute(found, org, now=now, seek=descending is not None)
 
     def rows(
-        self, table: Any, lock: Any, span: IdSpan | None, *, descending: bool = False
+        self,
+        table: Table,
+        lock: AbstractContextManager[Any],
+        span: IdSpan | None,
+        *,
+        descending: bool = False,
     ) -> list[Record]:
         """The live records of ``table`` within ``span``, in id order (reversed: descending).
 
