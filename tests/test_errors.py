@@ -61,3 +61,25 @@ def test_transient_errors_are_retryable_by_default():
     limited = RateLimitedError("slow down", retry_after=3.0, system="dynamics", operation="x")
     assert limited.retryable
     assert limited.retry_after == 3.0
+
+
+def test_every_connector_error_can_be_reworded_keeping_what_it_knows() -> None:
+    """``reworded`` builds ``type(self)(...)``: every subclass must take the base's arguments."""
+
+    def every(cls: type[ConnectorError]) -> list[type[ConnectorError]]:
+        return [cls] + [sub for child in cls.__subclasses__() for sub in every(child)]
+
+    for cls in every(ConnectorError):
+        error = cls(
+            "said", system="s", operation="op", status=409, code="C", retryable=True,
+            retry_after=2.0, payload="body", outcome_unknown=True,
+        )  # fmt: skip
+        again = error.reworded("said more")
+        assert type(again) is cls and again.args[0] == "said more"
+        assert (again.status, again.code, again.retryable, again.retry_after) == (
+            409,
+            "C",
+            True,
+            2.0,
+        )
+        assert (again.payload, again.outcome_unknown, again.system) == ("body", True, "s")
