@@ -11,7 +11,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,10 @@ class FakeCrm:
     @property
     def write_parallelism(self) -> WriteParallelism:
         return WriteParallelism()  # one call at a time
+
+    @property
+    def longest_call(self) -> timedelta:
+        return timedelta(minutes=2)
 
     def _apply(self, batch: WriteBatch, record: Mapping[str, Any]) -> WriteOutcome:
         if record.get("Name") == "reject me":
