@@ -67,7 +67,7 @@ class FakeCrm:
         self.ids = (f"T{n:05d}" for n in itertools.count())
         self.calls = 0
         self._throttling = Throttling()
-        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock"
+        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock" | "lock_first"
         self.script: dict[int, str] = {}
         self.deleted: list[DeletedRecord] = []
 
@@ -160,7 +160,9 @@ class FakeCrm:
             raise UnavailableError(
                 "connection reset", system="fake", operation="write", outcome_unknown=True
             )
-        outcomes = [self._apply(batch, r) for r in batch.records]
+        outcomes = [self._apply(batch, r) for r in batch.records[what == "lock_first" :]]
+        if what == "lock_first":  # the first row meets a lock, the others are written
+            outcomes.insert(0, WriteOutcome(ok=False, error_symbol="LOCK", transient=True))
         if what == "kill_after":
             raise Killed
         if what == "drop_after":

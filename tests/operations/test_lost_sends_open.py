@@ -25,14 +25,11 @@ from crmframes.errors import PermissionDeniedError
 from crmframes.operations.delivery import Delivery
 from crmframes.operations.lost_calls import OpenSends
 from crmframes.operations.own_ids import claim_taken
+from tests.operations.test_journal import FakeCrm, Killed
 
 MAPPING = {"contactid": "contactid", "lastname": "lastname"}
 IDS = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"open-{n}")) for n in range(3)]
 CREATE = r"^POST .*CreateMultiple"
-
-
-class Killed(BaseException):
-    """Stands for the process dying."""
 
 
 def kill(*args: object) -> None:
@@ -222,3 +219,59 @@ def test_claim_taken_keeps_to_the_window_and_never_guesses_a_back_dated_stamp():
     assert settled[0] == WriteOutcome(ok=True, id="in", created=True)
     assert settled[1] is None  # the exists reject: made after any lost call could run
     assert settled[2] is not None and settled[2].error_symbol == "OUTCOME_UNKNOWN"
+
+
+def test_a_lost_send_split_over_batches_and_killed_between_them_closes_next_run(tmp_path: Path):
+    """Run 2 sends the lost call's rows in batches and dies after the first: the journal
+    holds the lost send and the first batch's send, one row in both. The batch's line says
+    which rows it took over (``from``), so run 3 reads each row as pending once and closes
+    every send."""
+    with Sandbox("dynamics", data="empty") as sb:
+        frame = pd.DataFrame({"lastname": [f"x{n}" for n in range(6)]})
+        ids = export_to_crm(sb.connector(), "contact", frame, journal=False).frame["crmId"]
+        df = pd.DataFrame({"contactid": list(ids)})
+        journal = tmp_path / "d.jsonl"
+        sb.faults.add("drop_after", r"\$batch", times=1)
+        with pytest.raises(Killed):
+            delete_in_crm(
+                sb.connector(), "contact", df, journal=journal, progress=False, sleep=kill
+            )
+        conn = sb.connector()
+        conn.write = kill  # type: ignore[method-assign]  # dies once the first batch is journaled
+        with pytest.raises(Killed):
+            delete_in_crm(
+                conn, "contact", df, journal=journal, progress=False, batch_size=2, max_parallel=1
+            )
+        assert open_sends(journal) == {0, 1}
+        result = delete_in_crm(sb.connector(), "contact", df, journal=journal, progress=False)
+        assert result.rejects.empty, result.rejects[["errorSymbol", "errorMessage"]]
+        assert result.stats.deleted == 6 and not open_sends(journal)
+
+
+def test_a_resend_with_final_and_locked_rows_keeps_the_lost_time_until_all_are_sent(
+    tmp_path: Path,
+):
+    """The resend of a lost delete: two rows settled, one locked for now. Before, the send
+    was closed with the two final rows, and killed during the wait the locked row was on no
+    open send: the next run sent it afresh and got "not found" for a record it deleted."""
+    crm = FakeCrm()
+    names = pd.DataFrame({"Name": ["a", "b", "c"]})
+    made = export_to_crm(crm, "Thing", names, journal=False, progress=False).frame
+    ids = made[["crmId"]].rename(columns={"crmId": "Id"})
+    crm.script = {crm.calls + 1: "drop_after", crm.calls + 2: "lock_first"}
+    waits: list[float] = []
+
+    def dies_on_the_second_wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise Killed
+
+    journal = tmp_path / "d.jsonl"
+    with pytest.raises(Killed):
+        delete_in_crm(
+            crm, "Thing", ids, journal=journal, progress=False, sleep=dies_on_the_second_wait
+        )
+    assert crm.rows == {} and open_sends(journal) == {1}  # the resend, nothing held lost
+    result = delete_in_crm(crm, "Thing", ids, journal=journal, progress=False)
+    assert result.rejects.empty, result.rejects[["errorSymbol", "errorMessage"]]
+    assert result.stats.deleted == 3 and not open_sends(journal)
