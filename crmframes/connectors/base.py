@@ -392,8 +392,8 @@ class Connector(Protocol):
         Resolves an insert whose outcome is unknown, and never guesses: only records the
         connected user created since ``since`` (the CRM's clock), compared on the fields the
         CRM keeps as sent (a sent null of a field the CRM defaults matches any value; text
-        as the CRM trims it). Ids in ``exclude`` (records any export journal of the org
-        holds) match none. Input records with equal values form a group: it gets ids only
+        as the CRM trims it). Ids in ``exclude`` (records the export journals read
+        hold) match none. Input records with equal values form a group: it gets ids only
         when exactly as many CRM records match it; otherwise (none, fewer, or more: another
         writer sent the same values) each of its records gets None.
         """

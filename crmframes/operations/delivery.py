@@ -169,7 +169,9 @@ class Delivery:
         ``todo`` are the plan indexes of its rows that have no outcome yet. Rows left
         without an outcome are sent again (keyed writes, inserts with client ids, deletes).
         When some of its rows are not in this run (the frame changed), the send stays open
-        in the journal: a later run that has them again settles them then.
+        in the journal: a later run that has them again settles them then. A delete or an
+        own-id insert is settled from the send's time, so the send is closed only once those
+        rows are journaled again (:mod:`.lost_calls`), never here before they are.
         """
         results: list[tuple[int, WriteOutcome]] = []
         again: list[int] = []  # rows settled from the lost call's time once sent again
@@ -401,9 +403,11 @@ class Delivery:
         """Send one batch, retrying the rows that failed transiently, until each has an outcome.
 
         A delete, or an insert naming its own id, whose call lost its answer is settled by
-        the CRM's records from that call's time on: its send stays open in the journal
-        until its rows are journaled again, at that time. Killed at any point, the next
-        run still knows the lost call and settles the rows from then.
+        the CRM's records from that call's time on: each send carrying such a row stays open
+        in the journal until the row is final or journaled again (each new ``send`` line
+        carries the lost call's time), whatever ends the call — a send again with some rows
+        through and others locked, a batch sent in halves, ``on_error="raise"``. Killed at
+        any point, the next run still knows the lost call and settles the rows from then.
         """
         attempt = 0
         todo = indexes

@@ -31,7 +31,7 @@ record the lost call made is therefore stamped in the estimate's second or later
 stamped in the two seconds before may still be ours (``createdon`` and ``Date`` come from
 different servers, whose clocks may disagree), so it is unknown, never an ``exists``
 reject. What remains a judgement: a record the same user created with this very id,
-inside the window, outside any journal read, is taken for this export's. Treating the
+inside the window, outside the journals read, is taken for this export's. Treating the
 window as unknown instead would make nearly every lost answer unknown, since the CRM
 creates the record within it.
 
