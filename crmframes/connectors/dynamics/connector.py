@@ -108,7 +108,9 @@ _HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Vers
 # "The maximum length of URL accepted is 32 KB (32768 characters)": Microsoft Learn, Dataverse
 # Web API, "Compose HTTP requests and handle errors", Maximum URL length
 MAX_URL = 32_768
-DATAVERSE_CALL_LIMIT = timedelta(minutes=2)  # the longest a message operation runs (longest_call)
+# "A Dataverse message operation must complete within 2 minutes ... [else] cancels (rolls back)
+# the entire message operation": learn.microsoft.com/power-apps/developer/data-platform/analyze-performance
+DATAVERSE_CALL_LIMIT = timedelta(minutes=2)
 
 
 def _translate(response: requests.Response, operation: str) -> ConnectorError | None:
@@ -367,13 +369,7 @@ class DynamicsConnector:
 
     @property
     def longest_call(self) -> timedelta:
-        """The HTTP timeout, or Dataverse's 2 minutes if longer.
-
-        "A Dataverse message operation must complete within 2 minutes ... If the message
-        operation exceeds these limits, Dataverse throws an exception and cancels (rolls
-        back) the entire message operation"
-        (learn.microsoft.com/power-apps/developer/data-platform/analyze-performance).
-        """
+        """The HTTP timeout, or Dataverse's 2 minutes if longer (:data:`DATAVERSE_CALL_LIMIT`)."""
         return max(timedelta(seconds=self.settings.timeout), DATAVERSE_CALL_LIMIT)
 
     @property
