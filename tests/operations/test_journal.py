@@ -33,7 +33,7 @@ from crmframes.connectors.base import (
     WriteParallelism,
 )
 from crmframes.connectors.throttling import Throttling
-from crmframes.errors import RequestRejectedError, UnavailableError
+from crmframes.errors import BatchTooLargeError, RequestRejectedError, UnavailableError
 from crmframes.operations.journal import Journal
 from crmframes.schema import Field, ObjectSchema
 
@@ -67,7 +67,7 @@ class FakeCrm:
         self.ids = (f"T{n:05d}" for n in itertools.count())
         self.calls = 0
         self._throttling = Throttling()
-        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock" | "lock_first"
+        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock" | "lock_first" | "too_large"
         self.script: dict[int, str] = {}
         self.deleted: list[DeletedRecord] = []
 
@@ -156,6 +156,8 @@ class FakeCrm:
             return [
                 WriteOutcome(ok=False, error_symbol="UNABLE_TO_LOCK_ROW", transient=True)
             ] * len(batch.records)
+        if what == "too_large" and len(batch.records) > 1:  # refused before anything left
+            raise BatchTooLargeError("over the call's size")
         if what == "drop_before":  # the answer is lost and the CRM never had the call
             raise UnavailableError(
                 "connection reset", system="fake", operation="write", outcome_unknown=True

@@ -275,3 +275,24 @@ def test_a_resend_with_final_and_locked_rows_keeps_the_lost_time_until_all_are_s
     result = delete_in_crm(crm, "Thing", ids, journal=journal, progress=False)
     assert result.rejects.empty, result.rejects[["errorSymbol", "errorMessage"]]
     assert result.stats.deleted == 3 and not open_sends(journal)
+
+
+def test_a_lost_delete_refused_as_too_large_keeps_its_time_until_both_halves_are_sent(
+    tmp_path: Path,
+):
+    """The send again of a lost delete is refused as too large and sent in halves; the
+    process dies during the first half. Before, the refused send was closed at once: the
+    second half's rows were on no open send, sent afresh next run, and "not found"."""
+    crm = FakeCrm()
+    names = pd.DataFrame({"Name": ["a", "b", "c"]})
+    made = export_to_crm(crm, "Thing", names, journal=False, progress=False).frame
+    ids = made[["crmId"]].rename(columns={"crmId": "Id"})
+    first = crm.calls + 1
+    crm.script = {first: "drop_after", first + 1: "too_large", first + 2: "kill_after"}
+    journal = tmp_path / "d.jsonl"
+    with pytest.raises(Killed):
+        delete_in_crm(crm, "Thing", ids, journal=journal, progress=False, sleep=lambda s: None)
+    assert crm.rows == {} and open_sends(journal) == {1, 2}  # the refused send and a half
+    result = delete_in_crm(crm, "Thing", ids, journal=journal, progress=False)
+    assert result.rejects.empty, result.rejects[["errorSymbol", "errorMessage"]]
+    assert result.stats.deleted == 3 and not open_sends(journal)
