@@ -26,11 +26,11 @@ rows are settled without ever sending one twice, by construction where the CRM a
 - **Inserts without client ids** (Salesforce, no external id mapped) are looked up
   (:meth:`Connector.find_created`): records the connected user created since the call left
   (on the CRM's clock), ids held by the journals read excluded (:meth:`Delivery.known_ids`),
-  compared on what the
-  CRM keeps as sent. A row matched by no record, or by several, is never guessed at: in
-  the run that lost the answer it is a reject ``OUTCOME_UNKNOWN`` whose call stays open
-  in the journal (the CRM may still be writing); the next run looks again and then makes
-  it a final ``OUTCOME_UNKNOWN`` reject that no run sends again by itself.
+  compared on what the CRM keeps as sent. A row matched by no record, or by several, is
+  never guessed at: in the run that lost the answer it is a reject ``OUTCOME_UNKNOWN``
+  whose call stays open in the journal (the CRM may still be writing); the next run looks
+  again and then makes it a final ``OUTCOME_UNKNOWN`` reject that no run sends again by
+  itself.
 - **Deletes** are sent again; a record then found gone counts as deleted by this export
   only when the CRM's deletion log shows it went after the lost call left.
 
