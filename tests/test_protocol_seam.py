@@ -12,7 +12,7 @@ import ast
 import inspect
 import pathlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -38,6 +38,7 @@ VALUES = {
     "supports_bulk_write": bool,
     "throttling": ThrottleReport,
     "write_parallelism": WriteParallelism,
+    "longest_call": timedelta,
 }
 COMMON = {"salesforce": "Contact", "dynamics": "contact"}
 # Where connectors and stores are used: none of these may sniff them.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -176,13 +176,15 @@ class CreatedRecord:
 
     Attributes:
         id: the record's id (the connector's canonical form).
-        created_at: the CRM's creation stamp (Dataverse ``createdon``: whole seconds).
+        created_at: the CRM's creation stamp (Dataverse ``createdon``: whole seconds), or
+            None when the writer set it (Dataverse ``overriddencreatedon``): then it says
+            nothing about when the record was made.
         created_by: the id of the user who created it, when the CRM says.
         by_caller: whether that user is the connected user (this connector's).
     """
 
     id: str
-    created_at: datetime
+    created_at: datetime | None
     created_by: str | None = None
     by_caller: bool = False
 
@@ -320,6 +322,15 @@ class Connector(Protocol):
     def write_parallelism(self) -> WriteParallelism:
         """How many write calls the CRM takes at once, and how to cut rows for them."""
 
+    @property
+    def longest_call(self) -> timedelta:
+        """How long after it left a write call may still change records.
+
+        The longer of the connector's HTTP timeout and the CRM's own limit on one call's
+        run: an insert whose answer was lost can only have created a record that long
+        after it left (:mod:`crmframes.operations.own_ids`).
+        """
+
     def close(self) -> None:
         """Release the HTTP session."""
 
@@ -381,8 +392,8 @@ class Connector(Protocol):
         Resolves an insert whose outcome is unknown, and never guesses: only records the
         connected user created since ``since`` (the CRM's clock), compared on the fields the
         CRM keeps as sent (a sent null of a field the CRM defaults matches any value; text
-        as the CRM trims it). Ids in ``exclude`` (records any export journal of the org
-        holds) match none. Input records with equal values form a group: it gets ids only
+        as the CRM trims it). Ids in ``exclude`` (records the export journals read
+        hold) match none. Input records with equal values form a group: it gets ids only
         when exactly as many CRM records match it; otherwise (none, fewer, or more: another
         writer sent the same values) each of its records gets None.
         """

@@ -16,23 +16,32 @@ rows are settled without ever sending one twice, by construction where the CRM a
   already happened answers ``exists``, which is read as done.
 - **Inserts naming their own id** (a mapped id column, on a CRM that takes ids) are sent
   again too; an ``exists`` answer is then decided by the CRM's record
-  (:mod:`crmframes.operations.own_ids`): created by the connected user since the lost
-  call left, its id in no journal → created by this export; created before → the
-  ``exists`` reject; too close to tell, or unreadable → a final ``OUTCOME_UNKNOWN``.
+  (:mod:`crmframes.operations.own_ids`): created by the connected user while a lost call
+  carrying it could still run, its id in no journal read → created by this export;
+  created before or after that window → the ``exists`` reject; too close to tell, a
+  back-dated creation stamp (``overriddencreatedon``), or unreadable → a final
+  ``OUTCOME_UNKNOWN``.
 - **Keyed writes** (update by id, upsert on an external id / alternate key) are sent again.
 - **Bulk jobs** the CRM accepted are collected by job id, never sent again.
 - **Inserts without client ids** (Salesforce, no external id mapped) are looked up
   (:meth:`Connector.find_created`): records the connected user created since the call left
-  (on the CRM's clock), ids held by any journal of the org excluded, compared on what the
-  CRM keeps as sent. A row matched by no record, or by several, is never guessed at: in
-  the run that lost the answer it is a reject ``OUTCOME_UNKNOWN`` whose call stays open
-  in the journal (the CRM may still be writing); the next run looks again and then makes
-  it a final ``OUTCOME_UNKNOWN`` reject that no run sends again by itself.
+  (on the CRM's clock), ids held by the journals read excluded (:meth:`Delivery.known_ids`),
+  compared on what the CRM keeps as sent. A row matched by no record, or by several, is
+  never guessed at: in the run that lost the answer it is a reject ``OUTCOME_UNKNOWN``
+  whose call stays open in the journal (the CRM may still be writing); the next run looks
+  again and then makes it a final ``OUTCOME_UNKNOWN`` reject that no run sends again by
+  itself.
 - **Deletes** are sent again; a record then found gone counts as deleted by this export
   only when the CRM's deletion log shows it went after the lost call left.
 
+The lost call's time stays on disk until its rows are settled: its send stays open in the
+journal until each of its rows still to be sent is journaled again
+(:mod:`crmframes.operations.lost_calls`), so a process killed at any point leaves the next
+run that time to settle from.
+
 Longer than 500 lines: one write run's shared state kept whole (calls, retries, the journal
-and each way a lost answer is settled); the own-id decision is its own module.
+and each way a lost answer is settled); the own-id decision and the open sends kept for
+lost calls are their own modules.
 """
 
 from __future__ import annotations
@@ -55,7 +64,8 @@ from crmframes.operations.journal import (
     PendingSend,
     ids_in_journals,
 )
-from crmframes.operations.own_ids import claim_taken, unreadable
+from crmframes.operations.lost_calls import OpenSends
+from crmframes.operations.own_ids import ORDER_SLACK, claim_taken, unreadable
 from crmframes.progress import Bar
 from crmframes.writes import PlannedWrites
 
@@ -99,6 +109,8 @@ class Delivery:
     outcomes: dict[int, WriteOutcome] = field(default_factory=dict)  # by plan index
     lost_deletes: dict[int, datetime] = field(default_factory=dict)  # index → lost call's time
     lost_inserts: dict[int, datetime] = field(default_factory=dict)  # rows naming their own id
+    lost_until: dict[int, datetime] = field(default_factory=dict)  # when the last lost call left
+    open_sends: OpenSends = field(default_factory=OpenSends)  # kept open for lost rows
     unsettled: set[int] = field(default_factory=set)  # sent, outcome unknown, left to the next run
     kept_open: bool = False  # an earlier run's unknown send whose rows this run lacks in part
     batches: int = 0
@@ -157,9 +169,12 @@ class Delivery:
         ``todo`` are the plan indexes of its rows that have no outcome yet. Rows left
         without an outcome are sent again (keyed writes, inserts with client ids, deletes).
         When some of its rows are not in this run (the frame changed), the send stays open
-        in the journal: a later run that has them again settles them then.
+        in the journal: a later run that has them again settles them then. A delete or an
+        own-id insert is settled from the send's time, so the send is closed only once those
+        rows are journaled again (:mod:`.lost_calls`), never here before they are.
         """
         results: list[tuple[int, WriteOutcome]] = []
+        again: list[int] = []  # rows settled from the lost call's time once sent again
         if todo and pending.job and self.conn.supports_bulk_write:
             ref = BulkJobRef(pending.job, self.plan.object, self.plan.op)
             found = self.conn.resume_bulk(self.batch(todo), ref)
@@ -174,9 +189,11 @@ class Delivery:
             )
             results = [(i, matched.get(i) or _unknown_final(why, self.plan.object)) for i in todo]
         elif self.plan.op == "delete":
-            self.lost(self.lost_deletes, todo, pending.at)
+            again = todo
+            self.lost(self.lost_deletes, again, pending.at, pending.last)
         elif self.plan.op == "insert":  # rows naming their own id: an exists is settled
-            self.lost(self.lost_inserts, [i for i in todo if i not in self.assigned], pending.at)
+            again = [i for i in todo if i not in self.assigned]
+            self.lost(self.lost_inserts, again, pending.at, pending.last)
         logger.info(
             "journal %s: send %d settled (%d of %d rows had an outcome)",
             self.journal.path if self.journal else "-",
@@ -187,10 +204,11 @@ class Delivery:
         if len(todo) < len(pending.rows):
             self.kept_open = True
             self.record(None, results)  # this run's rows only; the journal keeps the send
+            with self.lock:
+                self.open_sends.pin(pending.send, again)
             return
-        self.record(pending.send, results)
-        if self.journal is not None:
-            self.journal.resolved(pending)
+        # closed at once when no row is sent again; else once they all are journaled again
+        self.record(pending.send, results, waiting=again)
 
     def find_created(self, indexes: Sequence[int], at: datetime) -> list[tuple[int, WriteOutcome]]:
         """Look up the records a lost insert call made (see the module docstring)."""
@@ -204,14 +222,23 @@ class Delivery:
             if found is not None
         ]
 
-    def lost(self, calls: dict[int, datetime], indexes: Sequence[int], at: datetime) -> None:
-        """Note that a call carrying these rows, which left at ``at``, lost its answer.
+    def lost(
+        self,
+        calls: dict[int, datetime],
+        indexes: Sequence[int],
+        at: datetime,
+        last: datetime | None = None,
+    ) -> None:
+        """Note that calls carrying these rows, from ``at`` to ``last``, lost their answers.
 
-        The earliest lost call counts: a send again that loses its answer too keeps it.
+        The rows are settled from the earliest lost call (a send again that loses its answer
+        too keeps it) up to the time the last lost call could still run.
         """
+        end = last or at
         with self.lock:
             for index in indexes:
                 calls[index] = min(at, calls.get(index, at))
+                self.lost_until[index] = max(end, self.lost_until.get(index, end))
 
     def lost_at(self, index: int) -> datetime | None:
         """When the earliest lost call carrying this row left, if its time settles the row."""
@@ -223,7 +250,12 @@ class Delivery:
         return self.conn.server_time() - datetime.now(UTC)
 
     def known_ids(self) -> set[str]:
-        """Ids no lookup may take: this run's, and those any journal of the org holds."""
+        """Ids no lookup may take: this run's, and those the journals read hold.
+
+        The journals read are those in :data:`DEFAULT_JOURNAL_DIR` (relative to the working
+        directory) and in this journal's folder, with their ``done/`` folders, of the same
+        org and object: a journal kept anywhere else is not seen.
+        """
         with self.lock:
             outcomes = list(self.outcomes.values())
             if self.journal is not None:
@@ -263,9 +295,11 @@ class Delivery:
         """Inserts naming their own id, sent again after a lost answer, that found it taken.
 
         Decided by the CRM's record (:mod:`crmframes.operations.own_ids`): this export's
-        when the connected user created it since the lost call left and no journal holds
-        its id; the ``exists`` reject when it was created before or by someone else; a
-        final ``OUTCOME_UNKNOWN`` reject when that cannot be told or read.
+        when the connected user created it while a lost call carrying it could still run
+        (from the earliest one's second to the last one's time plus
+        :attr:`Connector.longest_call` and :data:`ORDER_SLACK`) and no journal read holds its
+        id; the ``exists`` reject when it was created outside that window or by someone
+        else; a final ``OUTCOME_UNKNOWN`` reject when that cannot be told or read.
         """
         taken = [
             i
@@ -282,8 +316,12 @@ class Delivery:
         except (CrmframesError, ValueError) as exc:
             failed = {i: unreadable(named[i], self.plan.object, exc) for i in taken}
             return [failed.get(i, o) for i, o in zip(todo, outcomes, strict=True)]
+        longest = self.conn.longest_call + ORDER_SLACK
         settled = claim_taken(
-            {i: (named[i], self.lost_inserts[i] + skew) for i in taken},
+            {
+                i: (named[i], self.lost_inserts[i] + skew, self.lost_until[i] + skew + longest)
+                for i in taken
+            },
             stamps,
             held=held,
             normalize=self.conn.normalize_id,
@@ -328,31 +366,51 @@ class Delivery:
 
     # --- sending ---------------------------------------------------------------------------------
 
-    def record(self, send: int | None, results: list[tuple[int, WriteOutcome]]) -> None:
-        """Keep the outcomes of a call, and close its send in the journal when all are final."""
+    def record(
+        self,
+        send: int | None,
+        results: list[tuple[int, WriteOutcome]],
+        *,
+        waiting: Sequence[int] = (),
+    ) -> None:
+        """Keep the outcomes of a call, and close its send when no row still needs it open.
+
+        ``waiting`` are the call's rows to be sent again: those with a lost call's time
+        keep the send open until they are journaled again (:mod:`.lost_calls`); the
+        outcomes in ``results`` are then held for its ``done`` line.
+        """
         # an unsettled call keeps its send open; a transient failure is not final either
         # (the row is left out of ``done``, so a later run sends it again)
         with self.lock:
             settled = not any(i in self.unsettled for i, _ in results)
             if self.journal is not None and send is not None and settled:
-                kept = [(self.digests[i], o) for i, o in results if not o.transient]
-                self.journal.done(send, kept)
+                lost = [i for i in waiting if self.lost_at(i) is not None]
+                self.close(self.open_sends.keep(send, results, lost))
             for index, outcome in results:
                 self.outcomes[index] = outcome
             if self.bar is not None:
                 self.bar.update(len(results))
 
+    def close(self, sends: list[tuple[int, list[tuple[int, WriteOutcome]]]]) -> None:
+        """Write the ``done`` lines of these sends, with the final outcomes they hold."""
+        if self.journal is None:
+            return
+        for send, held in sends:
+            self.journal.done(send, [(self.digests[i], o) for i, o in held if not o.transient])
+            self.journal.resolved(send)
+
     def send(self, indexes: list[int]) -> None:
         """Send one batch, retrying the rows that failed transiently, until each has an outcome.
 
         A delete, or an insert naming its own id, whose call lost its answer is settled by
-        the CRM's records from that call's time on: its send stays open in the journal
-        until its rows are journaled again, at that time. Killed at any point, the next
-        run still knows the lost call and settles the rows from then.
+        the CRM's records from that call's time on: each send carrying such a row stays open
+        in the journal until the row is final or journaled again (each new ``send`` line
+        carries the lost call's time), whatever ends the call — a send again with some rows
+        through and others locked, a batch sent in halves, ``on_error="raise"``. Killed at
+        any point, the next run still knows the lost call and settles the rows from then.
         """
         attempt = 0
         todo = indexes
-        superseded: int | None = None  # the open send of a lost call, closed once sent again
         while todo:
             attempt += 1
             at = datetime.now(UTC)
@@ -360,16 +418,15 @@ class Delivery:
                 # journaled at the lost call's time: killed before this send's answer, the
                 # next run still reads the deletion log (or the record's stamps) from then
                 lost = [t for i in todo if (t := self.lost_at(i)) is not None]
+                moved = self.open_sends.sources(todo)
                 self.batches += 1
-            # outside the lock: calls in flight at once wait for their journal fsyncs together
-            send = (
-                self.journal.send([self.digests[i] for i in todo], min([at, *lost]))
-                if self.journal is not None
-                else None
-            )
-            if superseded is not None and self.journal is not None:
-                self.journal.done(superseded, [])  # its rows are journaled again above
-            superseded = None
+            send = None
+            if self.journal is not None:
+                # outside the lock: calls in flight at once wait for their fsyncs together
+                digests = [self.digests[i] for i in todo]
+                send = self.journal.send(digests, min([at, *lost]), left=at, moved=moved)
+                with self.lock:  # on disk: the sends these rows kept open may close
+                    self.close(self.open_sends.journaled(todo))
             try:
                 outcomes, wait = self.call(todo, send, at)
             except BatchTooLargeError:  # refused before anything left: send it in halves
@@ -377,8 +434,8 @@ class Delivery:
                     raise
                 with self.lock:
                     self.batches -= 1
-                if self.journal is not None and send is not None:
-                    self.journal.done(send, [])  # nothing was applied
+                # nothing was applied: closed once the halves carry its lost rows
+                self.record(send, [], waiting=todo)
                 half = len(todo) // 2
                 self.send(todo[:half])
                 self.send(todo[half:])
@@ -400,10 +457,7 @@ class Delivery:
                     if i in set(again) and self.lost_at(i) is None
                 ]
                 again = []
-            keep = bool(again) and not final and any(self.lost_at(i) for i in again)
-            self.record(None if keep else send, final)
-            if keep:
-                superseded = send
+            self.record(send, final, waiting=again)
             if self.on_error == "raise":
                 failed = [(i, o) for i, o in final if not o.ok]
                 if failed:
@@ -452,8 +506,8 @@ class Delivery:
                 if self.plan.op == "delete":
                     self.lost(self.lost_deletes, todo, at)
             if self.on_error == "raise" and not exc.retryable and not exc.outcome_unknown:
-                if self.journal is not None and send is not None:
-                    self.journal.done(send, [])
+                # nothing applied; a row with an earlier lost call's time keeps it open
+                self.record(send, [], waiting=todo)
                 raise
             # a lost keyed write, or an insert carrying ids, is simply sent again
             transient = exc.retryable or exc.outcome_unknown

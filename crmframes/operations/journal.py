@@ -5,7 +5,10 @@ after every call that writes to the CRM:
 
 - a ``header`` line: where the writes go (system, org, object, operation, key, mapped
   fields), so that a journal is never applied to another export;
-- a ``send`` line before each call: the rows it carries and when it left;
+- a ``send`` line before each call: the rows it carries and when it left (``at``: for rows
+  whose earlier call lost its answer, that call's time; ``left``: when this call left, if
+  later; ``from``: per row, the older send, still open, that this line takes the row over
+  from, so that a replay never reads one row as pending in two sends);
 - a ``job`` line when the CRM accepted a bulk job for a send (its id, to collect results later);
 - a ``done`` line after each call: the final outcome of each row (rows of the send that are
   not listed were definitely not applied — a transient failure — and are sent again).
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +106,12 @@ class PendingSend:
     rows: list[str]
     at: datetime
     job: str | None = None
+    left: datetime | None = None  # when the call itself left, if later than ``at``
+
+    @property
+    def last(self) -> datetime:
+        """When the last call carrying these rows left (``at`` when the line does not say)."""
+        return self.left or self.at
 
 
 def _outcome_row(row: str, o: WriteOutcome) -> list[Any]:
@@ -239,10 +248,17 @@ class Journal:
         for entry in entries[1:]:
             kind, send = entry.get("t"), int(entry.get("s", -1))
             if kind == "send":
+                left = entry.get("left")
                 sends[send] = PendingSend(
-                    send, [str(d) for d in entry["d"]], datetime.fromisoformat(entry["at"])
+                    send,
+                    [str(d) for d in entry["d"]],
+                    datetime.fromisoformat(entry["at"]),
+                    left=datetime.fromisoformat(left) if left else None,
                 )
                 self._next_send = max(self._next_send, send + 1)
+                for digest, older in zip(entry["d"], entry.get("from") or (), strict=False):
+                    if older is not None and older in sends and digest in sends[older].rows:
+                        sends[older].rows.remove(digest)  # journaled again in this line
             elif kind == "job" and send in sends:
                 sends[send].job = str(entry["job"])
             elif kind == "done":
@@ -275,17 +291,32 @@ class Journal:
         """Wait until the journal's lines written so far are on disk."""
         os.fsync(descriptor)
 
-    def send(self, rows: Iterable[str], at: datetime | None = None) -> int:
+    def send(
+        self,
+        rows: Iterable[str],
+        at: datetime | None = None,
+        *,
+        left: datetime | None = None,
+        moved: Sequence[int | None] = (),
+    ) -> int:
         """Record that a call carrying ``rows`` (digests) is about to leave; return its number.
 
-        Returns once the line is on disk: the call may leave then.
+        ``at`` is the time the rows are settled from (an earlier lost call's), ``left`` when
+        this call leaves if later, ``moved`` per row the older open send it takes the row
+        over from (None: none). Returns once the line is on disk: the call may leave then.
         """
         moment = (at or datetime.now(UTC)).isoformat()
         digests = list(rows)
+        entry: dict[str, Any] = {"t": "send", "s": 0, "d": digests, "at": moment}
+        if left is not None and at is not None and left > at:
+            entry["left"] = left.isoformat()
+        if any(older is not None for older in moved):
+            entry["from"] = list(moved)
         with self._guard:
             number = self._next_send
             self._next_send += 1
-            descriptor = self._append({"t": "send", "s": number, "d": digests, "at": moment})
+            entry["s"] = number
+            descriptor = self._append(entry)
         self._sync(descriptor)
         return number
 
@@ -304,9 +335,9 @@ class Journal:
             for digest, outcome in final:
                 self.outcomes.setdefault(digest, []).append(outcome)
 
-    def resolved(self, pending: PendingSend) -> None:
-        """Forget ``pending`` once its outcome is known (its ``done`` line is written)."""
-        self.unknown = [u for u in self.unknown if u.send != pending.send]
+    def resolved(self, send: int) -> None:
+        """Forget the unknown send ``send`` once its ``done`` line is written."""
+        self.unknown = [u for u in self.unknown if u.send != send]
 
     def close(self) -> None:
         """Close the file, on disk (the journal stays), and let another export open it."""

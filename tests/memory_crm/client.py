@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -138,6 +138,10 @@ class MemoryConnector:
     @property
     def write_parallelism(self) -> WriteParallelism:
         return WriteParallelism(default=2, ceiling=4)  # a small server: a few calls at once
+
+    @property
+    def longest_call(self) -> timedelta:
+        return timedelta(seconds=self.settings.timeout)  # its server has no limit of its own
 
     def objects(self) -> list[str]:
         return list(self._call("GET", "/api/objects")["objects"])

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from crmframes.connectors.base import (
     WriteParallelism,
 )
 from crmframes.connectors.throttling import Throttling
-from crmframes.errors import RequestRejectedError, UnavailableError
+from crmframes.errors import BatchTooLargeError, RequestRejectedError, UnavailableError
 from crmframes.operations.journal import Journal
 from crmframes.schema import Field, ObjectSchema
 
@@ -67,7 +67,7 @@ class FakeCrm:
         self.ids = (f"T{n:05d}" for n in itertools.count())
         self.calls = 0
         self._throttling = Throttling()
-        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock"
+        # call number -> "kill_after" | "drop_after" | "drop_before" | "lock" | "lock_first" | "too_large"
         self.script: dict[int, str] = {}
         self.deleted: list[DeletedRecord] = []
 
@@ -121,6 +121,10 @@ class FakeCrm:
     def write_parallelism(self) -> WriteParallelism:
         return WriteParallelism()  # one call at a time
 
+    @property
+    def longest_call(self) -> timedelta:
+        return timedelta(minutes=2)
+
     def _apply(self, batch: WriteBatch, record: Mapping[str, Any]) -> WriteOutcome:
         if record.get("Name") == "reject me":
             return WriteOutcome(ok=False, error_symbol="FIELD_CUSTOM_VALIDATION_EXCEPTION")
@@ -152,11 +156,15 @@ class FakeCrm:
             return [
                 WriteOutcome(ok=False, error_symbol="UNABLE_TO_LOCK_ROW", transient=True)
             ] * len(batch.records)
+        if what == "too_large" and len(batch.records) > 1:  # refused before anything left
+            raise BatchTooLargeError("over the call's size")
         if what == "drop_before":  # the answer is lost and the CRM never had the call
             raise UnavailableError(
                 "connection reset", system="fake", operation="write", outcome_unknown=True
             )
-        outcomes = [self._apply(batch, r) for r in batch.records]
+        outcomes = [self._apply(batch, r) for r in batch.records[what == "lock_first" :]]
+        if what == "lock_first":  # the first row meets a lock, the others are written
+            outcomes.insert(0, WriteOutcome(ok=False, error_symbol="LOCK", transient=True))
         if what == "kill_after":
             raise Killed
         if what == "drop_after":

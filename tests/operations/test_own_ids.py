@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +21,7 @@ import pytest
 
 from crmframes import Clock, ConfigError, Sandbox, export_to_crm
 from crmframes.connectors.base import WriteBatch
-from crmframes.operations.own_ids import order_created
+from crmframes.operations.own_ids import ORDER_SLACK, order_created
 
 START = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 MAPPING = {"contactid": "contactid", "lastname": "lastname"}
@@ -153,8 +153,10 @@ def test_a_salesforce_insert_cannot_name_its_id():
 @pytest.mark.parametrize(
     ("created", "order"),
     [
-        ("09:00:00", "after"),  # the second the call left: the CRM creates within it
-        ("09:00:05", "after"),
+        ("09:00:00", "within"),  # the second the call left: the CRM creates within it
+        ("09:00:05", "within"),
+        ("09:02:02", "within"),  # the longest the call could run, plus the slack
+        ("09:02:03", "later"),  # no lost call could still run: another write made it
         ("08:59:59", "unknown"),  # whole seconds from two servers' clocks: too close
         ("08:59:58", "unknown"),
         ("08:59:57", "before"),
@@ -162,8 +164,9 @@ def test_a_salesforce_insert_cannot_name_its_id():
 )
 def test_order_created_against_the_lost_call(created: str, order: str):
     left = datetime(2026, 11, 20, 9, 0, 0, 700000, tzinfo=UTC)
+    until = left.replace(microsecond=0) + timedelta(minutes=2) + ORDER_SLACK
     stamp = datetime.fromisoformat(f"2026-11-20T{created}+00:00")
-    assert order_created(stamp, left) == order
+    assert order_created(stamp, left, until) == order
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import sys
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -108,6 +108,9 @@ _HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Vers
 # "The maximum length of URL accepted is 32 KB (32768 characters)": Microsoft Learn, Dataverse
 # Web API, "Compose HTTP requests and handle errors", Maximum URL length
 MAX_URL = 32_768
+# "A Dataverse message operation must complete within 2 minutes ... [else] cancels (rolls back)
+# the entire message operation": learn.microsoft.com/power-apps/developer/data-platform/analyze-performance
+DATAVERSE_CALL_LIMIT = timedelta(minutes=2)
 
 
 def _translate(response: requests.Response, operation: str) -> ConnectorError | None:
@@ -363,6 +366,11 @@ class DynamicsConnector:
         "Service protection"). Calls of fewer than 250 records cost more than they save.
         """
         return WriteParallelism(default=4, ceiling=52, follows_hint=True, min_batch=250)
+
+    @property
+    def longest_call(self) -> timedelta:
+        """The HTTP timeout, or Dataverse's 2 minutes if longer (:data:`DATAVERSE_CALL_LIMIT`)."""
+        return max(timedelta(seconds=self.settings.timeout), DATAVERSE_CALL_LIMIT)
 
     @property
     def throttling(self) -> Throttling:

@@ -8,6 +8,8 @@ own stamps (:meth:`crmframes.operations.delivery.Delivery.settle_taken`), which 
 ``GET <set>?$select=<pk>,createdon,_createdby_value&$filter=Microsoft.Dynamics.CRM.In(...)``,
 400 GUIDs per query, and the caller from ``WhoAmI`` (cached by the connector). ``createdon``
 is UTC to the whole second (reference/dataverse-api.md §3: "no fractional seconds").
+A record created with ``overriddencreatedon`` (a migration back-dating it) has ``createdon``
+set to that value, so its stamp is reported as None: unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["read_created"]
 
 _CREATED_BY = "_createdby_value"
+_OVERRIDDEN = "overriddencreatedon"  # set by the writer: createdon then holds its value
 _IN_CHUNK = 400  # GUIDs per In() query: ~16 KB of URL, as the writer's taken-id reads
 _PAGE = 5000
 _SAFE = "$,'()=@/:"  # OData punctuation left readable in the query string
@@ -57,6 +60,8 @@ def read_created(
         return []
     user = conn._user_id or conn._who_am_i()
     columns = [schema.id_field, schema.created_field, _CREATED_BY]
+    if _OVERRIDDEN in schema.fields:
+        columns.append(_OVERRIDDEN)
     entity_set = schema.entity_set or schema.name
     records = []
     for start in range(0, len(wanted), _IN_CHUNK):
@@ -77,7 +82,9 @@ def read_created(
                 records.append(
                     CreatedRecord(
                         id=str(row[schema.id_field]).lower(),
-                        created_at=parse_time(str(row[schema.created_field])),
+                        created_at=None
+                        if row.get(_OVERRIDDEN)
+                        else parse_time(str(row[schema.created_field])),
                         created_by=by,
                         by_caller=by is not None and by == user,
                     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -309,6 +309,15 @@ class SalesforceConnector:
         (each job costs its own calls: create, upload, close, polls, results).
         """
         return WriteParallelism(default=4, ceiling=25, min_bulk_job=2_500)
+
+    @property
+    def longest_call(self) -> timedelta:
+        """The HTTP timeout, or Salesforce's 10 minutes per Apex transaction if longer.
+
+        "Maximum execution time for each Apex transaction: 10 minutes"
+        (developer.salesforce.com/docs/atlas.en-us.apexcode.meta/apexcode/apex_gov_limits.htm).
+        """
+        return max(timedelta(seconds=self.settings.timeout), timedelta(minutes=10))
 
     @property
     def throttling(self) -> Throttling:
