@@ -133,21 +133,19 @@ def test_pages_of_an_id_range_resume_in_id_order_after_their_cursor_is_evicted()
             reply.raise_for_status()
             return dict(reply.json())
 
+        def ids_from(first: dict[str, Any]) -> list[str]:
+            """The ids of a first page and of every page its nextLink chain leads to."""
+            ids, body = [], first
+            while True:
+                ids += [r["contactid"] for r in body["value"]]
+                if not body.get("@odata.nextLink"):
+                    return ids
+                body = page(body["@odata.nextLink"])
+
         for query in (f"$filter=contactid ge {low}", f"$filter=contactid ge {low}&$top=250"):
-            first = page(f"{root}/contacts?$select=lastname&{query}")
-            whole = [r["contactid"] for r in first["value"]]
-            link = first.get("@odata.nextLink")
-            while link:
-                body = page(link)
-                whole += [r["contactid"] for r in body["value"]]
-                link = body.get("@odata.nextLink")
+            whole = ids_from(page(f"{root}/contacts?$select=lastname&{query}"))
             first = page(f"{root}/contacts?$select=lastname&{query}")
             for _ in range(MAX_CURSORS + 1):  # other reads push this one's cursor out
                 page(f"{root}/contacts?$select=fullname")  # each leaves a cursor
-            resumed = [r["contactid"] for r in first["value"]]
-            link = first.get("@odata.nextLink")
-            while link:
-                body = page(link)
-                resumed += [r["contactid"] for r in body["value"]]
-                link = body.get("@odata.nextLink")
+            resumed = ids_from(first)
             assert resumed == whole and len(set(whole)) == len(whole) > 100
