@@ -181,12 +181,14 @@ class CreatedRecord:
             nothing about when the record was made.
         created_by: the id of the user who created it, when the CRM says.
         by_caller: whether that user is the connected user (this connector's).
+        untold: when ``created_at`` is None, why the stamp cannot tell, in the CRM's terms.
     """
 
     id: str
     created_at: datetime | None
     created_by: str | None = None
     by_caller: bool = False
+    untold: str | None = None
 
 
 @dataclass(frozen=True)

@@ -120,10 +120,8 @@ def claim_taken(
             settled[index] = None  # another user's record, or another export's
             continue
         if stamp.created_at is None:
-            why = (
-                f"its creation date was set by the writer (overriddencreatedon), so when {named} "
-                "was made cannot be told"
-            )
+            told = stamp.untold or "its creation date was set by the writer"
+            why = f"{told}, so when {named} was made cannot be told"
             settled[index] = _unknown(why, named, object_name)
             continue
         order = order_created(stamp.created_at, left, until)

@@ -33,6 +33,7 @@ __all__ = ["read_created"]
 
 _CREATED_BY = "_createdby_value"
 _OVERRIDDEN = "overriddencreatedon"  # set by the writer: createdon then holds its value
+_UNTOLD = "its creation date was set by the writer (overriddencreatedon)"
 _IN_CHUNK = 400  # GUIDs per In() query: ~16 KB of URL, as the writer's taken-id reads
 _PAGE = 5000
 _SAFE = "$,'()=@/:"  # OData punctuation left readable in the query string
@@ -79,14 +80,16 @@ def read_created(
             )
             for row in body.get("value", []):
                 by = guid(row.get(_CREATED_BY))
+                overridden = bool(row.get(_OVERRIDDEN))
                 records.append(
                     CreatedRecord(
                         id=str(row[schema.id_field]).lower(),
                         created_at=None
-                        if row.get(_OVERRIDDEN)
+                        if overridden
                         else parse_time(str(row[schema.created_field])),
                         created_by=by,
                         by_caller=by is not None and by == user,
+                        untold=_UNTOLD if overridden else None,
                     )
                 )
             link = body.get("@odata.nextLink")
